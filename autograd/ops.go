@@ -1,0 +1,61 @@
+package autograd
+
+// This file is the one place that lists kiln's primitive ops and their
+// backward rules. Each op's forward (a Tape method) and backward function
+// sit side by side in the file named after it; composite ops never appear
+// here.
+
+type op uint8
+
+const (
+	opLeaf op = iota
+	opAdd
+	opSub
+	opMul
+	opDiv
+	opUnary
+	opMatMul
+	opLinear
+	opSum
+	opSumAll
+	opMax
+	opReshape
+	opPermute
+	opSoftmax
+	opLogSoftmax
+	opLogSumExp
+	opNLL
+	numOps
+)
+
+// rule is a primitive op's name (for error messages) and backward rule. A
+// rule reads n's gradient, n's inputs and what the forward saved in n, and
+// accumulates into the gradients of the inputs that require grad.
+type rule struct {
+	name     string
+	backward func(g *Tape, n *Var)
+}
+
+var rules [numOps]rule
+
+func init() {
+	rules = [numOps]rule{
+		opLeaf:       {"leaf", func(*Tape, *Var) {}},
+		opAdd:        {"add", addBackward},
+		opSub:        {"sub", subBackward},
+		opMul:        {"mul", mulBackward},
+		opDiv:        {"div", divBackward},
+		opUnary:      {"unary", unaryBackward},
+		opMatMul:     {"matmul", matmulBackward},
+		opLinear:     {"linear", linearBackward},
+		opSum:        {"sum", sumBackward},
+		opSumAll:     {"sumall", sumAllBackward},
+		opMax:        {"max", maxBackward},
+		opReshape:    {"reshape", reshapeBackward},
+		opPermute:    {"permute", permuteBackward},
+		opSoftmax:    {"softmax", softmaxBackward},
+		opLogSoftmax: {"logsoftmax", logSoftmaxBackward},
+		opLogSumExp:  {"logsumexp", logSumExpBackward},
+		opNLL:        {"nll", nllBackward},
+	}
+}

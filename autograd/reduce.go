@@ -1,0 +1,118 @@
+package autograd
+
+import (
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// Sum returns the sum of x over axis, keeping it as size 1 when keepdim.
+func (g *Tape) Sum(x *Var, axis int, keepdim bool) *Var {
+	axis = normAxis(axis, x.value.NDim())
+	out := tensor.Sum(nil, &x.value, axis, keepdim)
+	y := g.newVar(opSum, out.Shape(), x)
+	copy(y.Data(), out.Data())
+	y.ints[0] = axis
+	return y
+}
+
+func sumBackward(g *Tape, n *Var) {
+	x := n.in[0]
+	if !x.requiresGrad {
+		return
+	}
+	dy := keepdimView(g, &n.grad, x.Shape(), n.ints[0])
+	gx := g.gradOf(x)
+	tensor.Add(gx, gx, dy)
+}
+
+// keepdimView views a reduced gradient with the reduced axis restored as 1,
+// so that it broadcasts against the input.
+func keepdimView(g *Tape, t *tensor.Tensor, inShape []int, axis int) *tensor.Tensor {
+	var shape [tensor.MaxDims]int
+	copy(shape[:], inShape)
+	shape[axis] = 1
+	v := g.headers.get()
+	t.ViewInto(v, shape[:len(inShape)]...)
+	return v
+}
+
+func normAxis(axis, nd int) int {
+	if axis < 0 {
+		axis += nd
+	}
+	if axis < 0 || axis >= nd {
+		panic("autograd: axis out of range")
+	}
+	return axis
+}
+
+// SumAll returns the sum of every element as a 0-d Var.
+func (g *Tape) SumAll(x *Var) *Var {
+	y := g.newVar(opSumAll, nil, x)
+	y.Data()[0] = tensor.SumAll(&x.value)
+	return y
+}
+
+func sumAllBackward(g *Tape, n *Var) {
+	x := n.in[0]
+	if !x.requiresGrad {
+		return
+	}
+	d := n.grad.Data()[0]
+	gx := g.gradOf(x).Data()
+	for i := range gx {
+		gx[i] += d
+	}
+}
+
+// Mean returns the mean of x over axis; composite of Sum and MulScalar.
+func (g *Tape) Mean(x *Var, axis int, keepdim bool) *Var {
+	n := x.value.Dim(axis)
+	return g.MulScalar(g.Sum(x, axis, keepdim), 1/float32(n))
+}
+
+// MeanAll returns the mean of every element; composite.
+func (g *Tape) MeanAll(x *Var) *Var {
+	return g.MulScalar(g.SumAll(x), 1/float32(x.value.Len()))
+}
+
+// Max returns the maximum of x over axis. Its gradient flows to the first
+// maximal element, like the values of torch.max(x, dim).
+func (g *Tape) Max(x *Var, axis int, keepdim bool) *Var {
+	axis = normAxis(axis, x.value.NDim())
+	out := tensor.Max(nil, &x.value, axis, keepdim)
+	y := g.newVar(opMax, out.Shape(), x)
+	copy(y.Data(), out.Data())
+	y.ints[0] = axis
+	if y.requiresGrad {
+		arg := tensor.ArgMax(&x.value, axis)
+		y.idx = g.ints(len(arg))
+		for i, a := range arg {
+			y.idx[i] = int32(a)
+		}
+	}
+	return y
+}
+
+func maxBackward(g *Tape, n *Var) {
+	x := n.in[0]
+	if !x.requiresGrad {
+		return
+	}
+	axis := n.ints[0]
+	shape := x.Shape()
+	outer, inner := 1, 1
+	for i := 0; i < axis; i++ {
+		outer *= shape[i]
+	}
+	for i := axis + 1; i < len(shape); i++ {
+		inner *= shape[i]
+	}
+	k := shape[axis]
+	gx, dy := g.gradOf(x).Data(), n.grad.Data()
+	for o := 0; o < outer; o++ {
+		for j := 0; j < inner; j++ {
+			r := o*inner + j
+			gx[(o*k+int(n.idx[r]))*inner+j] += dy[r]
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// Tape records the ops of one forward pass so that Backward can replay them
+// in reverse. It is not safe for concurrent use; use one tape per goroutine.
+type Tape struct {
+	nodes   []*Var
+	vars    pool[Var]
+	headers pool[tensor.Tensor]
+	floats  arena[float32]
+	int32s  arena[int32]
+	noGrad  bool
+}
+
+// NewTape returns an empty tape with recording enabled.
+func NewTape() *Tape { return &Tape{} }
+
+// Reset forgets every recorded op and recycles every Var and buffer the tape
+// handed out. Leaves and their gradients are untouched.
+func (g *Tape) Reset() {
+	clear(g.nodes)
+	g.nodes = g.nodes[:0]
+	g.vars.reset()
+	g.headers.reset()
+	g.floats.reset()
+	g.int32s.reset()
+}
+
+// SetGradEnabled turns recording on or off and returns the previous setting,
+// like torch.set_grad_enabled. With recording off (evaluation), ops compute
+// values only: nothing is saved for backward and no result requires grad.
+func (g *Tape) SetGradEnabled(on bool) (prev bool) {
+	prev = !g.noGrad
+	g.noGrad = !on
+	return prev
+}
+
+// GradEnabled reports whether ops are being recorded.
+func (g *Tape) GradEnabled() bool { return !g.noGrad }
+
+// Const returns a tape-owned Var holding a contiguous copy-free view of t
+// (copied only when t is not contiguous) that does not require grad: the
+// way inputs and targets enter a graph.
+func (g *Tape) Const(t *tensor.Tensor) *Var {
+	v := g.vars.get()
+	*v = Var{}
+	if t.IsContiguous() {
+		v.value = *t
+	} else {
+		v.value = *tensor.Copy(g.Tensor(t.Shape()...), t)
+	}
+	return v
+}
+
+// Detach returns a Var sharing v's value that is cut from the graph.
+func (g *Tape) Detach(v *Var) *Var {
+	d := g.vars.get()
+	*d = Var{value: v.value}
+	return d
+}
+
+// newVar returns a tape-owned Var of the given shape, made by op from the
+// inputs, and records it when gradients must flow through it. Its value has
+// unspecified contents for the op to fill.
+func (g *Tape) newVar(o op, shape []int, in ...*Var) *Var {
+	v := g.vars.get()
+	*v = Var{op: o}
+	v.value.Init(g.floats.get(prod(shape)), shape...)
+	if g.noGrad {
+		return v
+	}
+	for i, x := range in {
+		v.in[i] = x
+		if x != nil && x.requiresGrad {
+			v.requiresGrad = true
+		}
+	}
+	if v.requiresGrad {
+		g.nodes = append(g.nodes, v)
+	} else {
+		v.in = [3]*Var{}
+	}
+	return v
+}
+
+func prod(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// Backward computes the gradient of the scalar loss with respect to every
+// Var that requires grad and accumulates it into their gradients. Leaves keep
+// accumulating across calls; the intermediate gradients of this tape are
+// recomputed on every call, so Backward may run more than once per tape.
+func (g *Tape) Backward(loss *Var) {
+	if loss.value.Len() != 1 {
+		panic(fmt.Sprintf("autograd: Backward of a non-scalar of shape %v; use BackwardWith", loss.Shape()))
+	}
+	g.BackwardWith(loss, nil)
+}
+
+// BackwardWith runs backward from v seeded with the gradient seed (ones when
+// nil), like torch.autograd.backward(v, seed).
+func (g *Tape) BackwardWith(v *Var, seed *tensor.Tensor) {
+	if !v.requiresGrad {
+		panic("autograd: Backward of a Var that does not require grad")
+	}
+	for _, n := range g.nodes {
+		n.hasGrad = false
+	}
+	gv := g.gradOf(v)
+	if seed == nil {
+		gv.Fill(1)
+	} else {
+		tensor.Add(gv, gv, seed)
+	}
+	for i := len(g.nodes) - 1; i >= 0; i-- {
+		n := g.nodes[i]
+		if !n.hasGrad {
+			continue
+		}
+		rules[n.op].backward(g, n)
+	}
+}
+
+// gradOf returns v's gradient storage, creating it zeroed when missing:
+// tape-owned for intermediate Vars, heap-owned for leaves.
+func (g *Tape) gradOf(v *Var) *tensor.Tensor {
+	if !v.hasGrad {
+		if v.leaf {
+			v.grad = *tensor.New(v.Shape()...)
+		} else {
+			v.grad = *g.zeros(v.Shape()...)
+		}
+		v.hasGrad = true
+	}
+	return &v.grad
+}
+
+// accum adds scale*src into v's gradient when v requires grad. src may have
+// v's shape or one that v broadcasts to, in which case it is summed back.
+func (g *Tape) accum(v *Var, src *tensor.Tensor, scale float32) {
+	if v == nil || !v.requiresGrad {
+		return
+	}
+	gv := g.gradOf(v)
+	if !tensor.SameShape(gv, src) {
+		if src.Len() == gv.Len() {
+			addScaled(gv.Data(), src.Data(), scale)
+			return
+		}
+		src = tensor.SumTo(g.Tensor(gv.Shape()...), src)
+	}
+	addScaled(gv.Data(), tensor.Contiguous(nil, src).Data(), scale)
+}
+
+// needs reports whether input i of n wants a gradient.
+func (n *Var) needs(i int) bool { return n.in[i] != nil && n.in[i].requiresGrad }
+
+func addScaled(dst, src []float32, scale float32) {
+	src = src[:len(dst)]
+	switch scale {
+	case 1:
+		for i, v := range src {
+			dst[i] += v
+		}
+	case -1:
+		for i, v := range src {
+			dst[i] -= v
+		}
+	default:
+		for i, v := range src {
+			dst[i] += scale * v
+		}
+	}
+}
