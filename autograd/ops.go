@@ -25,6 +25,13 @@ const (
 	opLogSoftmax
 	opLogSumExp
 	opNLL
+	opBatchNorm
+	opDropout
+	opConv2d
+	opMaxPool2d
+	opAvgPool2d
+	opAdaptiveAvgPool2d
+	opBCEWithLogits
 	numOps
 )
 
@@ -40,22 +47,29 @@ var rules [numOps]rule
 
 func init() {
 	rules = [numOps]rule{
-		opLeaf:       {"leaf", func(*Tape, *Var) {}},
-		opAdd:        {"add", addBackward},
-		opSub:        {"sub", subBackward},
-		opMul:        {"mul", mulBackward},
-		opDiv:        {"div", divBackward},
-		opUnary:      {"unary", unaryBackward},
-		opMatMul:     {"matmul", matmulBackward},
-		opLinear:     {"linear", linearBackward},
-		opSum:        {"sum", sumBackward},
-		opSumAll:     {"sumall", sumAllBackward},
-		opMax:        {"max", maxBackward},
-		opReshape:    {"reshape", reshapeBackward},
-		opPermute:    {"permute", permuteBackward},
-		opSoftmax:    {"softmax", softmaxBackward},
-		opLogSoftmax: {"logsoftmax", logSoftmaxBackward},
-		opLogSumExp:  {"logsumexp", logSumExpBackward},
-		opNLL:        {"nll", nllBackward},
+		opLeaf:              {"leaf", func(*Tape, *Var) {}},
+		opAdd:               {"add", addBackward},
+		opSub:               {"sub", subBackward},
+		opMul:               {"mul", mulBackward},
+		opDiv:               {"div", divBackward},
+		opUnary:             {"unary", unaryBackward},
+		opMatMul:            {"matmul", matmulBackward},
+		opLinear:            {"linear", linearBackward},
+		opSum:               {"sum", sumBackward},
+		opSumAll:            {"sumall", sumAllBackward},
+		opMax:               {"max", maxBackward},
+		opReshape:           {"reshape", reshapeBackward},
+		opPermute:           {"permute", permuteBackward},
+		opSoftmax:           {"softmax", softmaxBackward},
+		opLogSoftmax:        {"logsoftmax", logSoftmaxBackward},
+		opLogSumExp:         {"logsumexp", logSumExpBackward},
+		opNLL:               {"nll", nllBackward},
+		opBatchNorm:         {"batchnorm", batchNormBackward},
+		opDropout:           {"dropout", dropoutBackward},
+		opConv2d:            {"conv2d", conv2dBackward},
+		opMaxPool2d:         {"maxpool2d", maxPool2dBackward},
+		opAvgPool2d:         {"avgpool2d", avgPool2dBackward},
+		opAdaptiveAvgPool2d: {"adaptiveavgpool2d", adaptiveAvgPool2dBackward},
+		opBCEWithLogits:     {"bce_with_logits", bceWithLogitsBackward},
 	}
 }

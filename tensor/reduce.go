@@ -7,9 +7,12 @@ import (
 
 // This file holds reductions over one axis. The source is viewed as
 // (outer, n, inner) around the reduced axis; non-contiguous sources are
-// copied first. A 0-d source reduces over axis 0 or -1 as if it had shape
-// (1,), and gives a 0-d result, as in PyTorch. Reductions over several axes
-// at once are left to callers (reduce one axis at a time, or use SumTo).
+// copied first. Sums along the last axis accumulate in float64; sums along
+// other axes add whole rows in float32, which is faster and, like PyTorch's
+// float32 sums, loses precision only for very long axes. A 0-d source
+// reduces over axis 0 or -1 as if it had shape (1,), and gives a 0-d result,
+// as in PyTorch. Reductions over several axes at once are left to callers
+// (reduce one axis at a time, or use SumTo).
 
 // reduceAxis normalises axis for a reduction over t, accepting 0 and -1 for
 // a 0-d tensor.
@@ -144,9 +147,9 @@ func reduce(op redOp, dst, src *Tensor, axis int, keepdim bool) *Tensor {
 			}
 		}
 		if op == redMean {
-			inv := 1 / float32(n)
+			fn := float32(n)
 			for j := range row {
-				row[j] *= inv
+				row[j] /= fn
 			}
 		}
 	}
@@ -157,10 +160,7 @@ func reduce(op redOp, dst, src *Tensor, axis int, keepdim bool) *Tensor {
 func reduceRow(op redOp, r []float32) float32 {
 	switch op {
 	case redSum, redMean:
-		var acc float64
-		for _, v := range r {
-			acc += float64(v)
-		}
+		acc := sum64(r)
 		if op == redMean {
 			acc /= float64(len(r))
 		}
@@ -182,6 +182,24 @@ func reduceRow(op redOp, r []float32) float32 {
 		}
 		return m
 	}
+}
+
+// sum64 returns the sum of r accumulated in float64. Four partial sums keep
+// the adds from waiting on each other.
+func sum64(r []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(r); i += 4 {
+		q := r[i : i+4 : i+4]
+		s0 += float64(q[0])
+		s1 += float64(q[1])
+		s2 += float64(q[2])
+		s3 += float64(q[3])
+	}
+	for ; i < len(r); i++ {
+		s0 += float64(r[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // SumAll returns the sum of every element, accumulated in float64.
@@ -250,8 +268,12 @@ func SumTo(dst, src *Tensor) *Tensor {
 		if id == 0 {
 			// A whole row folds into one element; accumulate in float64.
 			var acc float64
-			for k := 0; k < w.n; k++ {
-				acc += float64(s[k*is])
+			if is == 1 {
+				acc = sum64(s[:w.n])
+			} else {
+				for k := 0; k < w.n; k++ {
+					acc += float64(s[k*is])
+				}
 			}
 			d[0] += float32(acc)
 		} else {

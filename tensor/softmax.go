@@ -30,23 +30,31 @@ func softmax(dst, src *Tensor, axis int, logOut bool) *Tensor {
 			base := o*n*inner + j
 			// Unlike LogSumExp, an infinite max is not special-cased:
 			// x - max is then NaN somewhere and the row is NaN, as in
-			// PyTorch. Each element is read before it is overwritten, so
-			// dst may alias src.
-			m := rowMax(s, base, n, inner)
-			var sum float64
-			for k := 0; k < n; k++ {
-				sum += math.Exp(float64(s[base+k*inner]) - float64(m))
-			}
+			// PyTorch.
+			m := float64(rowMax(s, base, n, inner))
 			if logOut {
-				lse := float64(m) + math.Log(sum)
+				var sum float64
+				for k := 0; k < n; k++ {
+					sum += math.Exp(float64(s[base+k*inner]) - m)
+				}
+				lse := m + math.Log(sum)
 				for k := 0; k < n; k++ {
 					d[base+k*inner] = float32(float64(s[base+k*inner]) - lse)
 				}
 				continue
 			}
-			inv := 1 / sum
+			// One exp per element: park exp(x - max) in dst, then scale.
+			// Each element is read before it is overwritten, so dst may
+			// be src.
+			var sum float64
 			for k := 0; k < n; k++ {
-				d[base+k*inner] = float32(math.Exp(float64(s[base+k*inner])-float64(m)) * inv)
+				e := float32(math.Exp(float64(s[base+k*inner]) - m))
+				d[base+k*inner] = e
+				sum += float64(e)
+			}
+			inv := float32(1 / sum)
+			for k := 0; k < n; k++ {
+				d[base+k*inner] *= inv
 			}
 		}
 	}

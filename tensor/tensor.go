@@ -8,7 +8,11 @@
 //
 // Functions that produce a tensor take the destination first: passing nil
 // allocates a new contiguous result, passing a tensor of the right shape
-// writes into it and allocates nothing.
+// writes into it and allocates nothing. A destination may be one of the
+// inputs (Add(x, x, y) works in place), but it may not partly overlap one
+// (a shifted or transposed view of the same storage) nor be an expanded
+// view whose elements share storage: the result would depend on the order
+// of the writes, so such calls panic, as PyTorch refuses them.
 package tensor
 
 import (

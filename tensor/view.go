@@ -7,6 +7,8 @@ import (
 
 // This file holds the views: results share storage with their source.
 // Copy and Contiguous are here too, since they turn views back into storage.
+// It leaves out negative steps and slicing of inner axes, which callers get
+// by permuting the axis to the front, slicing, and permuting back.
 
 // view returns a copy of the header of t, sharing its storage.
 func (t *Tensor) view() *Tensor {

@@ -67,7 +67,7 @@ func dest(dst *Tensor, shape []int, what string) *Tensor {
 		// Clone so that shape, often a caller's stack array, does not escape.
 		panic(fmt.Sprintf("tensor: %s: destination shape %v, want %v", what, dst.Shape(), slices.Clone(shape)))
 	}
-	for i := 0; i < dst.ndim; i++ {
+	for i := 0; i < dst.ndim && dst.Len() > 0; i++ {
 		if dst.strides[i] == 0 && dst.shape[i] > 1 {
 			panic(fmt.Sprintf("tensor: %s: destination %v has a broadcast (stride 0) axis", what, dst.Shape()))
 		}

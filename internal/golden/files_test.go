@@ -20,8 +20,8 @@ var minCases = map[string]int{
 func TestGroupsLoad(t *testing.T) {
 	for group, n := range minCases {
 		t.Run(group, func(t *testing.T) {
-			if group == "seedcnn" && testing.Short() {
-				t.Skip("seedcnn is an 11 MB parse")
+			if group == "seedcnn" {
+				t.Skip("TestSeedCNNShapes loads it: an 11 MB parse is worth doing once")
 			}
 			cases := Load(t, group)
 			if len(cases) < n {
@@ -182,7 +182,11 @@ func TestSeedCNNShapes(t *testing.T) {
 		"fc2.weight": {10, 128}, "final.fc1.weight": {128, 1600}, "x": {32, 3, 32, 32}, "target": {32},
 		"loss": {10}, "y": {32, 10},
 	}
-	for _, c := range Load(t, "seedcnn") {
+	cases := Load(t, "seedcnn")
+	if len(cases) < minCases["seedcnn"] {
+		t.Errorf("%d cases, want at least %d", len(cases), minCases["seedcnn"])
+	}
+	for _, c := range cases {
 		if c.Name != "cifar_3x32x32" {
 			continue
 		}

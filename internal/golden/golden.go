@@ -91,7 +91,7 @@ func Parse(r io.Reader) (File, error) {
 			c.Attrs = map[string]any{}
 		}
 		for name, jt := range jc.Tensors {
-			if err := checkShape(jt); err != nil {
+			if err := checkShape(jt.Shape, len(jt.Data)); err != nil {
 				return File{}, fmt.Errorf("golden: group %s: case %s: tensor %s: %w", jf.Group, jc.Name, name, err)
 			}
 			c.Tensors[name] = Tensor{Shape: jt.Shape, Data: jt.Data}
@@ -101,19 +101,19 @@ func Parse(r io.Reader) (File, error) {
 	return f, nil
 }
 
-func checkShape(jt jsonTensor) error {
-	if jt.Shape == nil {
+func checkShape(shape []int, have int) error {
+	if shape == nil {
 		return errors.New("missing \"shape\"")
 	}
 	n := 1
-	for _, d := range jt.Shape {
+	for _, d := range shape {
 		if d < 0 || d > maxElems || n*d > maxElems {
-			return fmt.Errorf("shape %v is negative or too large", jt.Shape)
+			return fmt.Errorf("shape %v is negative or too large", shape)
 		}
 		n *= d
 	}
-	if len(jt.Data) != n {
-		return fmt.Errorf("shape %v wants %d values, data has %d", jt.Shape, n, len(jt.Data))
+	if have != n {
+		return fmt.Errorf("shape %v wants %d values, data has %d", shape, n, have)
 	}
 	return nil
 }

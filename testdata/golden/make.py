@@ -6,6 +6,8 @@ Run with Debian's python3-torch (the apt package, PyTorch 1.13, CPU):
     /usr/bin/python3 testdata/golden/make.py            # every group
     /usr/bin/python3 testdata/golden/make.py conv2d     # only the named groups
 
+check.py re-derives every file from its own inputs and attrs; run it after changing this script.
+
 It writes testdata/golden/<group>.json next to itself (seedcnn, too big as text, goes to
 seedcnn.json.gz: the same JSON, gzip-compressed). Go tests read those files through
 internal/golden and never need Python. The script is deterministic: torch runs on one thread,
@@ -36,6 +38,9 @@ NAMING INSIDE A CASE
 - forward output "y"; upstream gradient "dy" (random; the scalar that is differentiated is
   sum(y * dy)); gradients "grad.x", "grad.weight", "grad.bias";
 - state after the forward pass: "after.running_mean", "after.running_var".
+
+Group-specific names (losses' "target"; optim's "step{t}.p0"; sched's "lr"; seedcnn's "final.<param>")
+are listed in README.md and at each gen_* function.
 
 GROUPS (see each gen_* function for the exact cases)
   linear, conv2d, maxpool2d, avgpool2d, adaptiveavgpool2d, batchnorm, activations, losses,

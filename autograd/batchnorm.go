@@ -1,0 +1,199 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// Batch normalisation as one primitive: its backward rule in closed form is
+// cheaper and more accurate than differentiating through mean, variance and
+// square root, and one op keeps the tape short. This file leaves out the
+// module (nn.BatchNorm), which owns the parameters and running statistics
+// and counts the batches; here the running statistics are plain tensors
+// that the forward pass updates in place.
+
+// BatchNorm normalises x of shape (N, C, *) per channel C, like PyTorch's
+// F.batch_norm(x, runMean, runVar, weight, bias, training, momentum, eps).
+//
+// With training set, it normalises with the batch's mean and biased
+// variance over every axis but C, and, when runMean and runVar are not nil,
+// moves them in place toward the batch's mean and unbiased variance:
+// run = (1-momentum)*run + momentum*batch. Without training it normalises
+// with runMean and runVar, which must then be given. weight (gamma) and bias
+// (beta), each of shape (C), may be nil for the non-affine form.
+//
+// Means and variances are accumulated in float64. The running statistics
+// change even when gradients are disabled, as in PyTorch.
+func (g *Tape) BatchNorm(x *Var, runMean, runVar *tensor.Tensor, weight, bias *Var, training bool, momentum, eps float32) *Var {
+	if x.value.NDim() < 2 {
+		panic(fmt.Sprintf("autograd: batchnorm: input %v, want (N, C, ...)", x.Shape()))
+	}
+	c := x.value.Dim(1)
+	for _, p := range [...]*Var{weight, bias} {
+		if p != nil && !p.value.ShapeIs(c) {
+			panic(fmt.Sprintf("autograd: batchnorm: parameter %v for %d channels", p.Shape(), c))
+		}
+	}
+	if (runMean == nil) != (runVar == nil) {
+		panic("autograd: batchnorm: give both running statistics or neither")
+	}
+	for _, r := range [...]*tensor.Tensor{runMean, runVar} {
+		if r != nil && (!r.ShapeIs(c) || !r.IsContiguous()) {
+			panic(fmt.Sprintf("autograd: batchnorm: running statistic %v for %d channels", r.Shape(), c))
+		}
+	}
+	if !training && runMean == nil {
+		panic("autograd: batchnorm: evaluation mode needs running statistics")
+	}
+	n := x.value.Dim(0)
+	spatial := x.value.Len() / max(n*c, 1)
+	m := n * spatial // values per channel
+	if training && m <= 1 {
+		panic(fmt.Sprintf("autograd: batchnorm: expected more than 1 value per channel when training, got input %v", x.Shape()))
+	}
+
+	y := g.newVar(opBatchNorm, x.Shape(), x, weight, bias)
+	// Saved per channel: the mean and 1/sqrt(var+eps) used to normalise.
+	stats := g.floats.get(2 * c)
+	mean, invstd := stats[:c], stats[c:]
+	xs := x.Data()
+	if training {
+		for ch := 0; ch < c; ch++ {
+			mu, v := channelMoments(xs, n, c, spatial, ch)
+			mean[ch] = float32(mu)
+			invstd[ch] = float32(1 / math.Sqrt(v+float64(eps)))
+			if runMean != nil {
+				rm, rv := runMean.Data(), runVar.Data()
+				unbiased := v * float64(m) / float64(m-1)
+				mom := float64(momentum)
+				rm[ch] = float32((1-mom)*float64(rm[ch]) + mom*mu)
+				rv[ch] = float32((1-mom)*float64(rv[ch]) + mom*unbiased)
+			}
+		}
+	} else {
+		rm, rv := runMean.Data(), runVar.Data()
+		for ch := 0; ch < c; ch++ {
+			mean[ch] = rm[ch]
+			invstd[ch] = float32(1 / math.Sqrt(float64(rv[ch])+float64(eps)))
+		}
+	}
+
+	ys := y.Data()
+	for ch := 0; ch < c; ch++ {
+		mu, scale, shift := mean[ch], invstd[ch], float32(0)
+		if weight != nil {
+			scale *= weight.Data()[ch]
+		}
+		if bias != nil {
+			shift = bias.Data()[ch]
+		}
+		for b := 0; b < n; b++ {
+			lo := (b*c + ch) * spatial
+			dst, src := ys[lo:lo+spatial], xs[lo:lo+spatial]
+			for i, v := range src {
+				dst[i] = (v-mu)*scale + shift
+			}
+		}
+	}
+	if y.requiresGrad {
+		y.aux = stats
+		if training {
+			y.ints[0] = 1
+		}
+	}
+	return y
+}
+
+// channelMoments returns the mean and biased variance of channel ch of a
+// contiguous (n, c, spatial) array, in two passes for accuracy.
+func channelMoments(xs []float32, n, c, spatial, ch int) (mean, variance float64) {
+	var s float64
+	for b := 0; b < n; b++ {
+		lo := (b*c + ch) * spatial
+		for _, v := range xs[lo : lo+spatial] {
+			s += float64(v)
+		}
+	}
+	m := float64(n * spatial)
+	mean = s / m
+	var ss float64
+	for b := 0; b < n; b++ {
+		lo := (b*c + ch) * spatial
+		for _, v := range xs[lo : lo+spatial] {
+			d := float64(v) - mean
+			ss += d * d
+		}
+	}
+	return mean, ss / m
+}
+
+// batchNormBackward applies, per channel with xhat = (x-mean)*invstd and
+// m values per channel:
+//
+//	dbeta  = sum(dy)
+//	dgamma = sum(dy*xhat)
+//	dx     = gamma*invstd * (dy - dbeta/m - xhat*dgamma/m)   (training)
+//	dx     = gamma*invstd * dy                               (evaluation)
+//
+// In training the mean and variance depend on x, which gives the two
+// subtracted terms; in evaluation they are constants.
+func batchNormBackward(g *Tape, n *Var) {
+	x, w, b := n.in[0], n.in[1], n.in[2]
+	c := x.value.Dim(1)
+	nb := x.value.Dim(0)
+	spatial := x.value.Len() / max(nb*c, 1)
+	m := float64(nb * spatial)
+	training := n.ints[0] == 1
+	mean, invstd := n.aux[:c], n.aux[c:]
+	xs, dy := x.Data(), n.grad.Data()
+	var dx, dw, db []float32
+	if n.needs(0) {
+		dx = g.gradOf(x).Data()
+	}
+	if n.needs(1) {
+		dw = g.gradOf(w).Data()
+	}
+	if n.needs(2) {
+		db = g.gradOf(b).Data()
+	}
+	for ch := 0; ch < c; ch++ {
+		mu, is := mean[ch], invstd[ch]
+		var sdy, sdyx float64 // sum(dy), sum(dy*xhat)
+		if training || dw != nil || db != nil {
+			for bi := 0; bi < nb; bi++ {
+				lo := (bi*c + ch) * spatial
+				src, d := xs[lo:lo+spatial], dy[lo:lo+spatial]
+				for i, v := range src {
+					sdy += float64(d[i])
+					sdyx += float64(d[i]) * float64((v-mu)*is)
+				}
+			}
+		}
+		if dw != nil {
+			dw[ch] += float32(sdyx)
+		}
+		if db != nil {
+			db[ch] += float32(sdy)
+		}
+		if dx == nil {
+			continue
+		}
+		k := is
+		if w != nil {
+			k *= w.Data()[ch]
+		}
+		var a, bcoef float32 // dx = k*(dy - a - xhat*bcoef)
+		if training {
+			a, bcoef = float32(sdy/m), float32(sdyx/m)
+		}
+		for bi := 0; bi < nb; bi++ {
+			lo := (bi*c + ch) * spatial
+			src, d, out := xs[lo:lo+spatial], dy[lo:lo+spatial], dx[lo:lo+spatial]
+			for i, v := range src {
+				out[i] += k * (d[i] - a - (v-mu)*is*bcoef)
+			}
+		}
+	}
+}

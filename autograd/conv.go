@@ -1,0 +1,98 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/internal/kernels/conv"
+)
+
+// Conv2dOptions are a 2-D convolution's hyperparameters with PyTorch's
+// meaning, as (height, width) pairs. Zero strides and dilations mean 1 and
+// zero Groups means 1.
+type Conv2dOptions struct {
+	Stride   [2]int
+	Padding  [2]int
+	Dilation [2]int
+	Groups   int
+}
+
+func (o Conv2dOptions) norm() Conv2dOptions {
+	for i := range 2 {
+		if o.Stride[i] == 0 {
+			o.Stride[i] = 1
+		}
+		if o.Dilation[i] == 0 {
+			o.Dilation[i] = 1
+		}
+	}
+	if o.Groups == 0 {
+		o.Groups = 1
+	}
+	return o
+}
+
+// conv2dParams builds the kernel geometry from the input and weight shapes.
+func conv2dParams(x, w []int, o Conv2dOptions) (conv.Conv2dParams, error) {
+	if len(x) != 4 || len(w) != 4 {
+		return conv.Conv2dParams{}, fmt.Errorf("autograd: conv2d: input %v and weight %v, want 4-D (N, C, H, W) and (OutC, C/groups, KH, KW)", x, w)
+	}
+	p := conv.Conv2dParams{N: x[0], C: x[1], H: x[2], W: x[3], OutC: w[0], KH: w[2], KW: w[3],
+		StrideH: o.Stride[0], StrideW: o.Stride[1], PadH: o.Padding[0], PadW: o.Padding[1],
+		DilH: o.Dilation[0], DilW: o.Dilation[1], Groups: o.Groups}
+	if w[1]*o.Groups != x[1] {
+		return p, fmt.Errorf("autograd: conv2d: weight %v with groups=%d expects %d input channels, got input %v", w, o.Groups, w[1]*o.Groups, x)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("autograd: conv2d: input %v, weight %v: %w", x, w, err)
+	}
+	return p, nil
+}
+
+// Conv2d returns the 2-D cross-correlation of x (N, C, H, W) with w
+// (OutC, C/groups, KH, KW) plus b (OutC) unless b is nil: PyTorch's
+// F.conv2d with zero padding.
+func (g *Tape) Conv2d(x, w, b *Var, o Conv2dOptions) *Var {
+	o = o.norm()
+	p, err := conv2dParams(x.Shape(), w.Shape(), o)
+	if err != nil {
+		panic(err)
+	}
+	if b != nil && !b.value.ShapeIs(p.OutC) {
+		panic(fmt.Sprintf("autograd: conv2d: bias %v, want [%d]", b.Shape(), p.OutC))
+	}
+	y := g.newVar(opConv2d, []int{p.N, p.OutC, p.OutH(), p.OutW()}, x, w, b)
+	y.ints = [8]int{o.Stride[0], o.Stride[1], o.Padding[0], o.Padding[1], o.Dilation[0], o.Dilation[1], o.Groups}
+	var bias []float32
+	if b != nil {
+		bias = b.Data()
+	}
+	conv.Conv2dForward(p, x.Data(), w.Data(), bias, y.Data(), g.floats.get(p.WorkspaceLen()))
+	return y
+}
+
+func conv2dBackward(g *Tape, n *Var) {
+	x, w, b := n.in[0], n.in[1], n.in[2]
+	s := n.ints
+	o := Conv2dOptions{Stride: [2]int{s[0], s[1]}, Padding: [2]int{s[2], s[3]}, Dilation: [2]int{s[4], s[5]}, Groups: s[6]}
+	p, _ := conv2dParams(x.Shape(), w.Shape(), o)
+	ws := g.floats.get(p.WorkspaceLen())
+	dy := n.grad.Data()
+	if n.needs(0) {
+		tmp := g.floats.get(x.value.Len())
+		conv.Conv2dBackwardData(p, dy, w.Data(), tmp, ws)
+		addScaled(g.gradOf(x).Data(), tmp, 1)
+	}
+	if n.needs(1) || n.needs(2) {
+		var dw, db []float32
+		if n.needs(1) {
+			dw = g.gradOf(w).Data()
+		} else {
+			dw = g.floats.get(w.value.Len())
+			clear(dw)
+		}
+		if n.needs(2) {
+			db = g.gradOf(b).Data()
+		}
+		conv.Conv2dBackwardWeight(p, x.Data(), dy, dw, db, ws)
+	}
+}

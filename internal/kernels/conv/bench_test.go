@@ -1,0 +1,82 @@
+package conv
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// The seed CNN's layers: conv1 is 3->32 channels 5x5 on 32x32, conv2 32->64
+// 5x5 on 14x14, each followed by a 2x2 max pool; batch 32.
+var (
+	benchConv1 = cp(32, 3, 32, 32, 32, 5, 5)
+	benchConv2 = cp(32, 32, 14, 14, 64, 5, 5)
+)
+
+func benchConv(b *testing.B, p Conv2dParams, pass string) {
+	r := rand.New(rand.NewPCG(10, 0))
+	x := randF32(r, p.N*p.C*p.H*p.W)
+	w := randF32(r, p.OutC*(p.C/p.Groups)*p.KH*p.KW)
+	bias := randF32(r, p.OutC)
+	y := randF32(r, p.N*p.OutC*p.OutH()*p.OutW())
+	ws := make([]float32, p.WorkspaceLen())
+	dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(bias))
+	flops := 2 * float64(p.N*p.OutC*p.OutH()*p.OutW()*(p.C/p.Groups)*p.KH*p.KW)
+	b.ResetTimer()
+	for b.Loop() {
+		switch pass {
+		case "forward":
+			Conv2dForward(p, x, w, bias, y, ws)
+		case "forward-relu":
+			Conv2dForwardReLU(p, x, w, bias, y, ws)
+		case "backward-data":
+			Conv2dBackwardData(p, y, w, dx, ws)
+		case "backward-weight":
+			Conv2dBackwardWeight(p, x, y, dw, db, ws)
+		}
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+	b.ReportMetric(float64(p.N*b.N)/sec, "images/s")
+}
+
+func BenchmarkConv1(b *testing.B) {
+	for _, pass := range []string{"forward", "forward-relu", "backward-data", "backward-weight"} {
+		b.Run(pass, func(b *testing.B) { benchConv(b, benchConv1, pass) })
+	}
+}
+
+func BenchmarkConv2(b *testing.B) {
+	for _, pass := range []string{"forward", "forward-relu", "backward-data", "backward-weight"} {
+		b.Run(pass, func(b *testing.B) { benchConv(b, benchConv2, pass) })
+	}
+}
+
+func benchMaxPool(b *testing.B, p MaxPool2dParams) {
+	r := rand.New(rand.NewPCG(11, 0))
+	x := randF32(r, p.N*p.C*p.H*p.W)
+	y := make([]float32, p.N*p.C*p.OutH()*p.OutW())
+	idx := make([]int32, len(y))
+	dx := make([]float32, len(x))
+	MaxPool2dForward(p, x, y, idx)
+	b.Run("forward", func(b *testing.B) {
+		for b.Loop() {
+			MaxPool2dForward(p, x, y, idx)
+		}
+		b.ReportMetric(float64(p.N*b.N)/b.Elapsed().Seconds(), "images/s")
+		b.ReportMetric(float64(4*(len(x)+2*len(y))*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	b.Run("backward", func(b *testing.B) {
+		for b.Loop() {
+			MaxPool2dBackward(p, y, idx, dx)
+		}
+		b.ReportMetric(float64(p.N*b.N)/b.Elapsed().Seconds(), "images/s")
+		b.ReportMetric(float64(4*(2*len(x)+2*len(y))*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+}
+
+func BenchmarkMaxPool1(b *testing.B) {
+	benchMaxPool(b, mp(32, 32, 28, 28, 2, 2, 2, 2, 0, 0, 1, 1, false))
+}
+func BenchmarkMaxPool2(b *testing.B) {
+	benchMaxPool(b, mp(32, 64, 10, 10, 2, 2, 2, 2, 0, 0, 1, 1, false))
+}

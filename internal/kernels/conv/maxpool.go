@@ -1,0 +1,142 @@
+package conv
+
+// This file is max pooling, forward and backward, with a fast path for the
+// common 2x2 window at stride 2. It leaves out the geometry
+// (pool_params.go).
+
+import "math"
+
+// MaxPool2dForward overwrites y (N x C x OutH x OutW) with the window maxima
+// of x (N x C x H x W) and idx with where each came from, as an offset h*W+w
+// into its own input plane. As in PyTorch, padding never wins (it is -Inf; a
+// window of only -Inf reports its first in-bounds tap) and NaN always does. It
+// does not allocate.
+func MaxPool2dForward(p MaxPool2dParams, x, y []float32, idx []int32) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	planes := p.N * p.C
+	mustLen("MaxPool2dForward", "x", len(x), planes*hw)
+	mustLen("MaxPool2dForward", "y", len(y), planes*ohw)
+	mustLen("MaxPool2dForward", "idx", len(idx), planes*ohw)
+	fast := p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0 &&
+		2*p.OutH() <= p.H && 2*p.OutW() <= p.W
+	for pl := range planes {
+		xs, ys, is := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], idx[pl*ohw:(pl+1)*ohw]
+		if fast {
+			maxPool2x2(&p, xs, ys, is)
+		} else {
+			maxPoolPlane(&p, xs, ys, is)
+		}
+	}
+}
+
+// maxKey maps a float's bits to an integer that orders like the float, with
+// -0 equal to +0 and every NaN above every number, later NaNs (higher rank)
+// above earlier ones. PyTorch's "replace on greater or NaN" then becomes a
+// single integer comparison, which compiles to conditional moves: random
+// data makes the float comparisons' branches unpredictable, and that cost
+// twice the time.
+func maxKey(bits uint32, rank int) int64 {
+	b := int32(bits)
+	s := b >> 31
+	mag := b & 0x7fffffff
+	k := int64((mag ^ s) - s)
+	if mag > 0x7f800000 {
+		k = 1<<40 + int64(rank)
+	}
+	return k
+}
+
+// maxPoolPlane is the general loop over one plane, in PyTorch's tap order so
+// that ties and NaNs pick the same index. Starting from the first in-bounds
+// tap with the key of -Inf reproduces PyTorch's start at -Inf.
+func maxPoolPlane(p *MaxPool2dParams, x, y []float32, idx []int32) {
+	oh, ow := p.OutH(), p.OutW()
+	negInf := maxKey(math.Float32bits(float32(math.Inf(-1))), 0)
+	for i := range oh {
+		h0 := i*p.StrideH - p.PadH
+		h1 := min(h0+(p.KH-1)*p.DilH+1, p.H)
+		for h0 < 0 {
+			h0 += p.DilH
+		}
+		for j := range ow {
+			w0 := j*p.StrideW - p.PadW
+			w1 := min(w0+(p.KW-1)*p.DilW+1, p.W)
+			for w0 < 0 {
+				w0 += p.DilW
+			}
+			best, at, rank := negInf, h0*p.W+w0, 0
+			for h := h0; h < h1; h += p.DilH {
+				row := x[h*p.W : (h+1)*p.W]
+				for w := w0; w < w1; w += p.DilW {
+					if k := maxKey(math.Float32bits(row[w]), rank); k > best {
+						best, at = k, h*p.W+w
+					}
+					rank++
+				}
+			}
+			y[i*ow+j] = x[at]
+			idx[i*ow+j] = int32(at)
+		}
+	}
+}
+
+// maxPool2x2 handles a 2x2 window at stride 2 whose windows all lie inside
+// the plane, one output row at a time.
+func maxPool2x2(p *MaxPool2dParams, x, y []float32, idx []int32) {
+	oh, ow, w := p.OutH(), p.OutW(), p.W
+	for i := range oh {
+		maxRow2x2(x[2*i*w:2*i*w+2*ow], x[(2*i+1)*w:(2*i+1)*w+2*ow],
+			y[i*ow:(i+1)*ow], idx[i*ow:(i+1)*ow], int32(2*i*w), int32(w))
+	}
+}
+
+// maxRow2x2 pools input rows r0 and r1 into one output row; base is r0's
+// offset in the plane and w the plane width. It is a separate function so
+// that its few live values stay in registers. Starting from the first tap
+// equals PyTorch's start at -Inf: the first tap wins there unless it is
+// -Inf, where the index is the same.
+func maxRow2x2(r0, r1, yr []float32, ir []int32, base, w int32) {
+	r0 = r0[:2*len(yr)]
+	r1 = r1[:2*len(yr)]
+	ir = ir[:len(yr)]
+	for j := range yr {
+		ba, bb := math.Float32bits(r0[2*j]), math.Float32bits(r0[2*j+1])
+		bc, bd := math.Float32bits(r1[2*j]), math.Float32bits(r1[2*j+1])
+		best, bits, off := maxKey(ba, 0), ba, int32(0)
+		if k := maxKey(bb, 1); k > best {
+			best, bits, off = k, bb, 1
+		}
+		if k := maxKey(bc, 2); k > best {
+			best, bits, off = k, bc, w
+		}
+		if k := maxKey(bd, 3); k > best {
+			bits, off = bd, w+1
+		}
+		yr[j] = math.Float32frombits(bits)
+		ir[j] = base + int32(2*j) + off
+	}
+}
+
+// MaxPool2dBackward adds each output gradient in dy to the input position its
+// idx entry names, accumulating into dx (N x C x H x W); overlapping windows
+// that share a maximum sum their gradients there. It does not allocate.
+func MaxPool2dBackward(p MaxPool2dParams, dy []float32, idx []int32, dx []float32) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	planes := p.N * p.C
+	mustLen("MaxPool2dBackward", "dy", len(dy), planes*ohw)
+	mustLen("MaxPool2dBackward", "idx", len(idx), planes*ohw)
+	mustLen("MaxPool2dBackward", "dx", len(dx), planes*hw)
+	for pl := range planes {
+		d := dx[pl*hw : (pl+1)*hw]
+		is := idx[pl*ohw : (pl+1)*ohw]
+		for k, g := range dy[pl*ohw : (pl+1)*ohw] {
+			d[is[k]] += g
+		}
+	}
+}

@@ -1,0 +1,70 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// This file picks the amd64 assembly micro-kernel at start-up. It leaves out
+// AVX-512 variants beyond AVX512F: the kernels need nothing else.
+
+import "golang.org/x/sys/cpu"
+
+// avx512Kernel is the 14x32 zmm tile: 28 accumulators, 2 B vectors and 2
+// broadcast registers fill all 32 zmm registers. 14 rows make each k step
+// 28 FMAs against 16 loads, within the load ports' reach.
+var avx512Kernel = &microKernel{name: "avx512", mr: 14, nr: 32, fn: sgemmKernelAVX512, mc: 168, kc: 256, nc: 4096, directBMaxM: 64}
+
+// avx2Kernel is the classic 6x16 ymm tile: 12 accumulators, 2 B vectors and
+// 2 broadcast registers fill all 16 ymm registers.
+var avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, fn: sgemmKernelAVX2, mc: 144, kc: 256, nc: 4096, directBMaxM: 64}
+
+var (
+	hasAVX512 = cpu.X86.HasAVX512F
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+// activeKernel is the fastest kernel this CPU runs.
+var activeKernel = pickKernel()
+
+func pickKernel() *microKernel {
+	switch {
+	case hasAVX512:
+		return avx512Kernel
+	case hasAVX2:
+		return avx2Kernel
+	}
+	return goKernel
+}
+
+// GemmKernelName reports which SGEMM micro-kernel this process uses:
+// "avx512", "avx2" or "generic".
+func GemmKernelName() string { return activeKernel.name }
+
+// availableKernels lists the kernels this CPU runs, fastest first.
+func availableKernels() []*microKernel {
+	var ks []*microKernel
+	if hasAVX512 {
+		ks = append(ks, avx512Kernel)
+	}
+	if hasAVX2 {
+		ks = append(ks, avx2Kernel)
+	}
+	return append(ks, goKernel)
+}
+
+// peakLoop is a register-only FMA loop for BenchmarkFMAPeak.
+type peakLoop struct {
+	name         string
+	fn           func(n int)
+	flopsPerTrip int
+}
+
+// fmaPeakLoops lists the peak loops this CPU runs.
+func fmaPeakLoops() []peakLoop {
+	var ps []peakLoop
+	if hasAVX512 {
+		ps = append(ps, peakLoop{"avx512", fmaPeakAVX512, 24 * 16 * 2})
+	}
+	if hasAVX2 {
+		ps = append(ps, peakLoop{"avx2", fmaPeakAVX2, 24 * 8 * 2})
+	}
+	return ps
+}

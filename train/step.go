@@ -1,0 +1,100 @@
+// Package train holds kiln's training step and training loop, evaluation
+// and classification metrics.
+//
+// The step (Classifier.TrainStep) is separate from the loop (Fit): the loop
+// owns epochs, schedules and callbacks, and the step owns one batch's
+// forward pass, backward pass and update, reusing one tape so that a steady
+// state step allocates nothing.
+package train
+
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/autograd"
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/nn"
+	"github.com/kiln-ml/kiln/optim"
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// Classifier is a model trained with cross-entropy on class labels.
+type Classifier struct {
+	Model    nn.Module
+	Params   *nn.ParamSet
+	Loss     *nn.CrossEntropyLoss
+	Opt      optim.Optimizer
+	ClipNorm float64 // clip gradients to this global L2 norm; 0 disables
+
+	tape  *autograd.Tape
+	x     tensor.Tensor
+	preds []int
+}
+
+// NewClassifier returns a Classifier; loss may be nil for the default
+// cross-entropy.
+func NewClassifier(model nn.Module, params *nn.ParamSet, loss *nn.CrossEntropyLoss, opt optim.Optimizer) *Classifier {
+	if loss == nil {
+		loss = nn.NewCrossEntropyLoss()
+	}
+	return &Classifier{Model: model, Params: params, Loss: loss, Opt: opt, tape: autograd.NewTape()}
+}
+
+// forward runs the model on a batch on the reused tape and returns the logits.
+func (c *Classifier) forward(b *data.Batch) *autograd.Var {
+	c.tape.Reset()
+	c.x.Init(b.X, b.Shape...)
+	return c.Model.Forward(c.tape, c.tape.Const(&c.x))
+}
+
+// correct counts the rows of logits whose arg-max is the label.
+func (c *Classifier) correct(logits *autograd.Var, y []int) int {
+	n := len(y)
+	if cap(c.preds) < n {
+		c.preds = make([]int, n)
+	}
+	c.preds = c.preds[:n]
+	tensor.ArgMaxInto(c.preds, logits.Value(), 1)
+	k := 0
+	for i, p := range c.preds {
+		if p == y[i] {
+			k++
+		}
+	}
+	return k
+}
+
+// TrainStep trains on one batch: forward, loss, backward, optional gradient
+// clipping and the optimizer's update. It returns the batch's mean loss and
+// the number of examples the model classified correctly before the update.
+// The model must be in training mode (nn.SetTraining).
+func (c *Classifier) TrainStep(b *data.Batch) (loss float32, correct int) {
+	c.tape.SetGradEnabled(true)
+	logits := c.forward(b)
+	l := c.Loss.Forward(c.tape, logits, b.Y)
+	c.Params.ZeroGrad()
+	c.tape.Backward(l)
+	if c.ClipNorm > 0 {
+		optim.ClipGradNorm(c.Params.Grad, c.ClipNorm, 2)
+	}
+	c.Opt.Step()
+	return l.Item(), c.correct(logits, b.Y)
+}
+
+// EvalBatch computes a batch's summed loss and correct count without
+// recording gradients, and the predicted class of each example in preds
+// (which must have len(b.Y) entries, or be nil). The model must be in
+// evaluation mode.
+func (c *Classifier) EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int) {
+	prev := c.tape.SetGradEnabled(false)
+	defer c.tape.SetGradEnabled(prev)
+	logits := c.forward(b)
+	l := c.Loss.Forward(c.tape, logits, b.Y)
+	k := c.correct(logits, b.Y)
+	if preds != nil {
+		if len(preds) != len(b.Y) {
+			panic(fmt.Sprintf("train: %d predictions for a batch of %d", len(preds), len(b.Y)))
+		}
+		copy(preds, c.preds)
+	}
+	return float64(l.Item()) * float64(len(b.Y)), k
+}
