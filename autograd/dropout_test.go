@@ -89,6 +89,13 @@ func TestDropoutEdges(t *testing.T) {
 	if !same || !differ {
 		t.Errorf("same seed equal %v, other seed different %v; want both", same, differ)
 	}
+	// One draw per call: the generator ends where one Uint64 takes it.
+	r1, r2 := rand.New(rand.NewPCG(5, 6)), rand.New(rand.NewPCG(5, 6))
+	g.Dropout(x, 0.3, r1)
+	r2.Uint64()
+	if r1.Uint64() != r2.Uint64() {
+		t.Error("Dropout did not take exactly one draw from its generator")
+	}
 	for _, p := range []float32{-0.1, 1.5, float32(math.NaN())} {
 		func() {
 			defer func() {

@@ -67,6 +67,35 @@ func sniff(head []byte) (format, bool) {
 	return format{}, false
 }
 
+// safeDecode runs the decoder, turning a panic inside it into an error: one
+// hostile file must not bring down a training run.
+func (f format) safeDecode(b []byte) (img image.Image, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("%s decoder failed: %v", f.name, r)
+		}
+	}()
+	img, err = f.decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.name, err)
+	}
+	return img, nil
+}
+
+// safeConfig is safeDecode for headers.
+func (f format) safeConfig(r io.Reader) (c image.Config, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s header decoder failed: %v", f.name, r)
+		}
+	}()
+	c, err = f.config(r)
+	if err != nil {
+		return c, fmt.Errorf("%s header: %w", f.name, err)
+	}
+	return c, nil
+}
+
 // Config is what a header check learns about an image file.
 type Config struct {
 	Format        string
@@ -99,9 +128,9 @@ func DecodeConfig(r io.Reader, maxPixels int) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	c, err := f.config(br)
+	c, err := f.safeConfig(br)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s header: %w", f.name, err)
+		return Config{}, err
 	}
 	if err := checkSize(c.Width, c.Height, maxPixels); err != nil {
 		return Config{}, err
@@ -135,9 +164,9 @@ func Decode(b []byte, channels, maxPixels int) (*transform.Image, error) {
 		return nil, err
 	}
 	f, _ := sniff(b[:min(len(b), 12)])
-	img, err := f.decode(bytes.NewReader(b))
+	img, err := f.safeDecode(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.name, err)
+		return nil, err
 	}
 	if r := img.Bounds(); r.Dx() != cfg.Width || r.Dy() != cfg.Height {
 		return nil, fmt.Errorf("%s: header says %dx%d, pixels are %dx%d", f.name, cfg.Width, cfg.Height, r.Dx(), r.Dy())
@@ -158,15 +187,11 @@ func Convert(img image.Image, channels int) *transform.Image {
 	}
 	switch src := img.(type) {
 	case *image.YCbCr:
-		if r.Min.X >= 0 && r.Min.Y >= 0 {
-			convertYCbCr(out, src)
-			return out
-		}
+		convertYCbCr(out, src)
+		return out
 	case *image.NYCbCrA:
-		if r.Min.X >= 0 && r.Min.Y >= 0 {
-			convertYCbCr(out, &src.YCbCr)
-			return out
-		}
+		convertYCbCr(out, &src.YCbCr)
+		return out
 	case *image.RGBA:
 		convertRGBA(out, src.Pix, src.Stride, r, true)
 		return out
@@ -209,31 +234,35 @@ func put(m *transform.Image, x, y int, r, g, b uint8) {
 }
 
 // convertYCbCr converts a JPEG/WebP image row by row with Go's own
-// YCbCr-to-RGB arithmetic (the same as (*image.YCbCr).At gives).
+// YCbCr-to-RGB arithmetic, addressing chroma exactly as (*image.YCbCr).At
+// does (Go's truncating division, so negative origins work too).
 func convertYCbCr(out *transform.Image, src *image.YCbCr) {
-	var hs, vs int // chroma subsampling shifts
+	hd, vd := 1, 1 // chroma subsampling divisors
 	switch src.SubsampleRatio {
 	case image.YCbCrSubsampleRatio422:
-		hs = 1
+		hd = 2
 	case image.YCbCrSubsampleRatio420:
-		hs, vs = 1, 1
+		hd, vd = 2, 2
 	case image.YCbCrSubsampleRatio440:
-		vs = 1
+		vd = 2
 	case image.YCbCrSubsampleRatio411:
-		hs = 2
+		hd = 4
 	case image.YCbCrSubsampleRatio410:
-		hs, vs = 2, 1
+		hd, vd = 4, 2
 	}
 	r := src.Rect
+	cx := make([]int, out.W)
+	for x := range cx {
+		cx[x] = (r.Min.X+x)/hd - r.Min.X/hd
+	}
 	c := out.C
 	for y := 0; y < out.H; y++ {
-		sy := r.Min.Y + y
 		yrow := src.Y[y*src.YStride : y*src.YStride+out.W]
-		crow := ((sy >> vs) - (r.Min.Y >> vs)) * src.CStride
+		crow := ((r.Min.Y+y)/vd - r.Min.Y/vd) * src.CStride
+		cb, cr := src.Cb[crow:], src.Cr[crow:]
 		dst := out.Pix[y*out.Stride() : (y+1)*out.Stride()]
 		for x, yy := range yrow {
-			ci := crow + ((r.Min.X + x) >> hs) - (r.Min.X >> hs)
-			R, G, B := color.YCbCrToRGB(yy, src.Cb[ci], src.Cr[ci])
+			R, G, B := color.YCbCrToRGB(yy, cb[cx[x]], cr[cx[x]])
 			if c == 1 {
 				dst[x] = transform.Luma(R, G, B)
 			} else {

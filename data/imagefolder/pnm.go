@@ -14,11 +14,10 @@ import (
 )
 
 type pnmHeader struct {
-	magic         byte // '2', '3', '5' or '6'
-	w, h, maxval  int
-	channels      int
-	binary, wide  bool // raw samples; two bytes per sample
-	headerSkipped bool
+	magic        byte // '2', '3', '5' or '6'
+	w, h, maxval int
+	channels     int
+	binary, wide bool // raw samples; two bytes per sample
 }
 
 func isSpace(b byte) bool {
@@ -34,14 +33,12 @@ func pnmInt(br *bufio.Reader) (int, error) {
 		if b, err = br.ReadByte(); err != nil {
 			return 0, err
 		}
-		if b == '#' {
-			if _, err = br.ReadSlice('\n'); err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-				return 0, err
+		for b == '#' { // a comment runs to the end of the line
+			for b != '\n' && b != '\r' {
+				if b, err = br.ReadByte(); err != nil {
+					return 0, err
+				}
 			}
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-			}
-			continue
 		}
 		if !isSpace(b) {
 			break
@@ -54,8 +51,8 @@ func pnmInt(br *bufio.Reader) (int, error) {
 		}
 		v = v*10 + int(b-'0')
 		if b, err = br.ReadByte(); err != nil {
-			if err == io.EOF && digits >= 0 {
-				return v, nil
+			if err == io.EOF {
+				return v, nil // the last ASCII sample may end the file
 			}
 			return 0, err
 		}

@@ -44,6 +44,12 @@ func genGemm() {
 	kernels := []gemmKernel{
 		{name: "sgemmKernelAVX512", mr: 14, nv: 2, wide: true, unroll: 4},
 		{name: "sgemmKernelAVX2", mr: 6, nv: 2, wide: false, unroll: 4},
+		{name: "sgemmKernelAVX512x8", mr: 8, nv: 2, wide: true, unroll: 4},
+		{name: "sgemmKernelAVX512x12", mr: 12, nv: 2, wide: true, unroll: 4},
+		{name: "sgemmKernelAVX512x16", mr: 16, nv: 1, wide: true, unroll: 4},
+		{name: "sgemmKernelAVX512x10", mr: 10, nv: 2, wide: true, unroll: 4},
+		{name: "sgemmKernelAVX512x8w3", mr: 8, nv: 3, wide: true, unroll: 4},
+		{name: "sgemmKernelAVX512x6w4", mr: 6, nv: 4, wide: true, unroll: 4},
 	}
 	for _, g := range kernels {
 		g.generate()

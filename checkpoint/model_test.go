@@ -1,0 +1,47 @@
+package checkpoint
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kiln-ml/kiln/nn"
+)
+
+func TestSaveLoadModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a := nn.NewSequential(nn.NewLinear(3, 4, true, rng), nn.NewBatchNorm1d(4), nn.NewLinear(4, 2, false, rng))
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := SaveModel(path, a, map[string]string{"model": "test"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Tensors["1.num_batches_tracked"].DType != I64 || f.Tensors["0.weight"].DType != F32 {
+		t.Errorf("dtypes: %v, %v", f.Tensors["1.num_batches_tracked"].DType, f.Tensors["0.weight"].DType)
+	}
+	b := nn.NewSequential(nn.NewLinear(3, 4, true, rng), nn.NewBatchNorm1d(4), nn.NewLinear(4, 2, false, rng))
+	meta, err := LoadModel(path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta["model"] != "test" {
+		t.Errorf("metadata %v", meta)
+	}
+	pa, pb := nn.NamedParams(a), nn.NamedParams(b)
+	for i := range pa {
+		va, vb := pa[i].Var.Data(), pb[i].Var.Data()
+		for j := range va {
+			if va[j] != vb[j] {
+				t.Fatalf("%s differs after loading", pa[i].Name)
+			}
+		}
+	}
+	other := nn.NewSequential(nn.NewLinear(3, 5, true, rng))
+	if _, err := LoadModel(path, other); err == nil || !strings.Contains(err.Error(), "shape") {
+		t.Errorf("loading into another architecture: %v", err)
+	}
+}

@@ -1,0 +1,245 @@
+package imagefolder
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/kiln-ml/kiln/data/transform"
+)
+
+// TestDecodeMatchesPIL decodes every file of testdata/img and compares the
+// RGB and L conversions with PIL's (testdata/make.py). Lossless formats must
+// match exactly. JPEG and lossy WebP may differ by the decoders' chroma
+// upsampling (libjpeg's and libwebp's "fancy" filter against Go's pixel
+// replication): the mean difference must stay small. 16-bit gray is a
+// deliberate departure: PIL clamps I;16 to 255, kiln keeps the high byte.
+func TestDecodeMatchesPIL(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxMean float64 // mean absolute difference allowed; 0 means exact
+	}{
+		{"rgb.png", 0}, {"rgba.png", 0}, {"la.png", 0}, {"l.png", 0}, {"p.png", 0}, {"p_trns.png", 0},
+		{"rgb.bmp", 0}, {"p.bmp", 0},
+		{"rgb.tif", 0}, {"rgba.tif", 0}, {"l.tif", 0},
+		{"p.gif", 0}, {"lossless.webp", 0}, {"rgb.ppm", 0}, {"l.pgm", 0},
+		{"lossy.webp", 3}, {"rgb.jpg", 3}, {"rgb444.jpg", 1}, {"l.jpg", 0}, {"cmyk.jpg", 3},
+	}
+	for _, tt := range tests {
+		b, err := os.ReadFile(filepath.Join("testdata/img", tt.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []struct {
+			ext string
+			c   int
+		}{{"rgb", 3}, {"l", 1}} {
+			want, err := os.ReadFile(filepath.Join("testdata/want", tt.name+"."+mode.ext))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := Decode(b, mode.c, 0)
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+				continue
+			}
+			if img.W != 16 || img.H != 12 || img.C != mode.c || len(img.Pix) != len(want) {
+				t.Errorf("%s as %s: %dx%dx%d", tt.name, mode.ext, img.W, img.H, img.C)
+				continue
+			}
+			sum, worst := 0, 0
+			for i := range want {
+				d := int(img.Pix[i]) - int(want[i])
+				d = max(d, -d)
+				sum += d
+				worst = max(worst, d)
+			}
+			mean := float64(sum) / float64(len(want))
+			if (tt.maxMean == 0 && worst != 0) || mean > tt.maxMean {
+				t.Errorf("%s as %s: mean difference %.3f, worst %d from PIL", tt.name, mode.ext, mean, worst)
+			} else if worst > 0 {
+				t.Logf("%s as %s: mean difference %.3f, worst %d from PIL", tt.name, mode.ext, mean, worst)
+			}
+		}
+	}
+}
+
+// TestSixteenBitGray pins down kiln's 16-bit rule (high byte), where PIL
+// would saturate.
+func TestSixteenBitGray(t *testing.T) {
+	b, err := os.ReadFile("testdata/img/i16.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Decode(b, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile("testdata/want/l.png.l") // i16.png is l.png times 257
+	if !slices.Equal(img.Pix, want) {
+		t.Error("16-bit gray did not decode to its high byte")
+	}
+}
+
+// randomImages returns one image of every colour model Convert handles,
+// with random pixels and (where there is one) random alpha.
+func randomImages(seed uint64, rect image.Rectangle) map[string]image.Image {
+	r := rand.New(rand.NewPCG(seed, 0))
+	byt := func() uint8 { return uint8(r.IntN(256)) }
+	out := map[string]image.Image{}
+
+	nrgba := image.NewNRGBA(rect)
+	rgba := image.NewRGBA(rect)
+	gray := image.NewGray(rect)
+	gray16 := image.NewGray16(rect)
+	rgba64 := image.NewRGBA64(rect)
+	nrgba64 := image.NewNRGBA64(rect)
+	cmyk := image.NewCMYK(rect)
+	alpha := image.NewAlpha(rect)
+	pal := image.NewPaletted(rect, color.Palette{color.RGBA{1, 2, 3, 255}, color.RGBA{50, 40, 30, 128}, color.NRGBA{200, 100, 0, 7}})
+	for y := rect.Min.Y; y < rect.Max.Y; y++ {
+		for x := rect.Min.X; x < rect.Max.X; x++ {
+			a := byt()
+			if r.IntN(4) == 0 {
+				a = []uint8{0, 255}[r.IntN(2)]
+			}
+			n := color.NRGBA{byt(), byt(), byt(), a}
+			nrgba.Set(x, y, n)
+			rgba.Set(x, y, n) // stored premultiplied
+			gray.Set(x, y, color.Gray{byt()})
+			gray16.Set(x, y, color.Gray16{uint16(r.IntN(65536))})
+			n64 := color.NRGBA64{uint16(r.IntN(65536)), uint16(r.IntN(65536)), uint16(r.IntN(65536)), uint16(r.IntN(65536))}
+			nrgba64.Set(x, y, n64)
+			rgba64.Set(x, y, n64)
+			cmyk.Set(x, y, color.CMYK{byt(), byt(), byt(), byt()})
+			alpha.Set(x, y, color.Alpha{byt()})
+			pal.SetColorIndex(x, y, uint8(r.IntN(3)))
+		}
+	}
+	out["nrgba"], out["rgba"], out["gray"], out["gray16"] = nrgba, rgba, gray, gray16
+	out["rgba64"], out["nrgba64"], out["cmyk"], out["alpha"], out["paletted"] = rgba64, nrgba64, cmyk, alpha, pal
+	for _, ratio := range []image.YCbCrSubsampleRatio{
+		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
+	} {
+		y := image.NewYCbCr(rect, ratio)
+		for i := range y.Y {
+			y.Y[i] = byt()
+		}
+		for i := range y.Cb {
+			y.Cb[i], y.Cr[i] = byt(), byt()
+		}
+		out["ycbcr"+ratio.String()] = y
+		ya := image.NewNYCbCrA(rect, ratio)
+		copy(ya.Y, y.Y)
+		copy(ya.Cb, y.Cb)
+		copy(ya.Cr, y.Cr)
+		for i := range ya.A {
+			ya.A[i] = byt()
+		}
+		out["nycbcra"+ratio.String()] = ya
+	}
+	return out
+}
+
+// straightRGB is the slow, obviously right conversion of one pixel: its
+// colour without alpha, un-premultiplied where the type is premultiplied,
+// high byte of 16-bit samples.
+func straightRGB(c color.Color) (uint8, uint8, uint8) {
+	switch c := c.(type) {
+	case color.NRGBA:
+		return c.R, c.G, c.B
+	case color.NYCbCrA:
+		return color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+	}
+	n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
+	return uint8(n.R >> 8), uint8(n.G >> 8), uint8(n.B >> 8)
+}
+
+// TestConvertFastPathsMatchColorModel checks every fast path against
+// straightRGB through At, for zero and non-zero (negative) origins.
+func TestConvertFastPathsMatchColorModel(t *testing.T) {
+	for _, rect := range []image.Rectangle{image.Rect(0, 0, 13, 9), image.Rect(3, -3, 14, 7)} {
+		for name, img := range randomImages(1, rect) {
+			checkConvert(t, name, img)
+		}
+	}
+}
+
+func checkConvert(t *testing.T, name string, img image.Image) {
+	t.Helper()
+	r := img.Bounds()
+	for _, c := range []int{1, 3} {
+		got := Convert(img, c)
+		want := transform.NewImage(r.Dx(), r.Dy(), c)
+		for y := 0; y < r.Dy(); y++ {
+			for x := 0; x < r.Dx(); x++ {
+				R, G, B := straightRGB(img.At(r.Min.X+x, r.Min.Y+y))
+				put(want, x, y, R, G, B)
+			}
+		}
+		if !slices.Equal(got.Pix, want.Pix) {
+			i := 0
+			for got.Pix[i] == want.Pix[i] {
+				i++
+			}
+			t.Errorf("%s %v to %d channels: byte %d is %d, colour model says %d", name, r, c, i, got.Pix[i], want.Pix[i])
+		}
+	}
+}
+
+// TestConvertDropsAlpha checks PIL's convert("RGB") rule on a premultiplied
+// pixel: the colour comes back undivided by the alpha, not composited.
+func TestConvertDropsAlpha(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 2, 1))
+	img.Set(0, 0, color.NRGBA{200, 100, 50, 128})
+	img.Set(1, 0, color.NRGBA{200, 100, 50, 0})
+	got := Convert(img, 3).Pix
+	if got[0] < 199 || got[0] > 201 || got[1] < 99 || got[1] > 101 || got[2] < 49 || got[2] > 51 {
+		t.Errorf("half-transparent pixel became %v, want about 200,100,50", got[:3])
+	}
+	if !slices.Equal(got[3:], []uint8{0, 0, 0}) {
+		t.Errorf("transparent pixel became %v; its colour is lost to premultiplication", got[3:])
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	var good bytes.Buffer
+	if err := png.Encode(&good, image.NewGray(image.Rect(0, 0, 300, 200))); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"text", []byte("hello, I am not an image")},
+		{"truncated header", good.Bytes()[:20]},
+		{"truncated pixels", good.Bytes()[:good.Len()-30]},
+		{"pnm over maxval", []byte("P2 2 1 10 5 11")},
+		{"pnm short", []byte("P5 4 4 255 \x00\x01")},
+		{"pnm zero width", []byte("P6 0 4 255 ")},
+	}
+	for _, tt := range tests {
+		if _, err := Decode(tt.b, 3, 0); err == nil {
+			t.Errorf("%s: decoded", tt.name)
+		}
+	}
+	if _, err := Decode(good.Bytes(), 3, 300*200-1); err == nil {
+		t.Error("image over MaxPixels decoded")
+	}
+	if _, err := Decode(good.Bytes(), 2, 0); err == nil {
+		t.Error("2 channels accepted")
+	}
+	// ASCII PNM with comments, scaled from maxval 10.
+	img, err := Decode([]byte("P2\n# a comment\n3 1 # another\n10\n0 5\n10"), 1, 0)
+	if err != nil || !slices.Equal(img.Pix, []uint8{0, 128, 255}) {
+		t.Errorf("ASCII PGM: %v %v", img, err)
+	}
+}
