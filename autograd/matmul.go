@@ -10,23 +10,42 @@ import (
 // MatMul returns a @ b for a (..., M, K) and b (..., K, N) with broadcast
 // batch axes.
 func (g *Tape) MatMul(a, b *Var) *Var {
-	out := tensor.MatMul(nil, &a.value, &b.value) // shape check and result
-	y := g.newVar(opMatMul, out.Shape(), a, b)
-	copy(y.Data(), out.Data())
+	as, bs := a.Shape(), b.Shape()
+	if len(as) < 2 || len(bs) < 2 {
+		panic(fmt.Sprintf("autograd: matmul needs rank >= 2, got %v and %v", as, bs))
+	}
+	batch, ok := tensor.BroadcastShape(as[:len(as)-2], bs[:len(bs)-2])
+	if !ok {
+		panic(fmt.Sprintf("autograd: matmul %v @ %v: batch axes do not broadcast", as, bs))
+	}
+	var shape [tensor.MaxDims]int
+	nd := copy(shape[:], batch)
+	shape[nd], shape[nd+1] = as[len(as)-2], bs[len(bs)-1]
+	y := g.newVar(opMatMul, shape[:nd+2], a, b)
+	tensor.MatMul(&y.value, &a.value, &b.value)
 	return y
 }
 
 func matmulBackward(g *Tape, n *Var) {
 	a, b := n.in[0], n.in[1]
+	shape := n.Shape()
+	nd := len(shape)
+	var s [tensor.MaxDims]int
+	copy(s[:], shape)
 	if n.needs(0) {
-		// dA = dC @ B^T, summed over broadcast batch axes.
-		bt := b.value.T()
-		g.accum(a, tensor.MatMul(nil, &n.grad, bt), 1)
+		// dA = dC @ B^T in the output's batch shape; accum sums over
+		// broadcast batch axes.
+		s[nd-1] = a.value.Dim(-1)
+		bt := g.headers.get()
+		*bt = *b.value.T()
+		g.accum(a, tensor.MatMul(g.Tensor(s[:nd]...), &n.grad, bt), 1)
 	}
 	if n.needs(1) {
 		// dB = A^T @ dC.
-		at := a.value.T()
-		g.accum(b, tensor.MatMul(nil, at, &n.grad), 1)
+		s[nd-2], s[nd-1] = b.value.Dim(-2), shape[nd-1]
+		at := g.headers.get()
+		*at = *a.value.T()
+		g.accum(b, tensor.MatMul(g.Tensor(s[:nd]...), at, &n.grad), 1)
 	}
 }
 

@@ -32,6 +32,10 @@ const (
 	opAvgPool2d
 	opAdaptiveAvgPool2d
 	opBCEWithLogits
+	opNarrow
+	opConcat
+	opEmbedding
+	opRecurrent
 	numOps
 )
 
@@ -71,5 +75,9 @@ func init() {
 		opAvgPool2d:         {"avgpool2d", avgPool2dBackward},
 		opAdaptiveAvgPool2d: {"adaptiveavgpool2d", adaptiveAvgPool2dBackward},
 		opBCEWithLogits:     {"bce_with_logits", bceWithLogitsBackward},
+		opNarrow:            {"narrow", narrowBackward},
+		opConcat:            {"concat", concatBackward},
+		opEmbedding:         {"embedding", embeddingBackward},
+		opRecurrent:         {"recurrent", recurrentBackward},
 	}
 }

@@ -7,9 +7,9 @@ import (
 // Sum returns the sum of x over axis, keeping it as size 1 when keepdim.
 func (g *Tape) Sum(x *Var, axis int, keepdim bool) *Var {
 	axis = normAxis(axis, x.value.NDim())
-	out := tensor.Sum(nil, &x.value, axis, keepdim)
-	y := g.newVar(opSum, out.Shape(), x)
-	copy(y.Data(), out.Data())
+	s, nd := reducedShape(x.Shape(), axis, keepdim)
+	y := g.newVar(opSum, s[:nd], x)
+	tensor.Sum(&y.value, &x.value, axis, keepdim)
 	y.ints[0] = axis
 	return y
 }
@@ -33,6 +33,23 @@ func keepdimView(g *Tape, t *tensor.Tensor, inShape []int, axis int) *tensor.Ten
 	v := g.headers.get()
 	t.ViewInto(v, shape[:len(inShape)]...)
 	return v
+}
+
+// reducedShape is shape without axis, or with it as 1 when keepdim.
+func reducedShape(shape []int, axis int, keepdim bool) ([tensor.MaxDims]int, int) {
+	var s [tensor.MaxDims]int
+	nd := 0
+	for i, d := range shape {
+		if i == axis {
+			if !keepdim {
+				continue
+			}
+			d = 1
+		}
+		s[nd] = d
+		nd++
+	}
+	return s, nd
 }
 
 func normAxis(axis, nd int) int {
@@ -79,15 +96,24 @@ func (g *Tape) MeanAll(x *Var) *Var {
 // maximal element, like the values of torch.max(x, dim).
 func (g *Tape) Max(x *Var, axis int, keepdim bool) *Var {
 	axis = normAxis(axis, x.value.NDim())
-	out := tensor.Max(nil, &x.value, axis, keepdim)
-	y := g.newVar(opMax, out.Shape(), x)
-	copy(y.Data(), out.Data())
+	s, nd := reducedShape(x.Shape(), axis, keepdim)
+	y := g.newVar(opMax, s[:nd], x)
+	tensor.Max(&y.value, &x.value, axis, keepdim)
 	y.ints[0] = axis
 	if y.requiresGrad {
-		arg := tensor.ArgMax(&x.value, axis)
-		y.idx = g.ints(len(arg))
-		for i, a := range arg {
-			y.idx[i] = int32(a)
+		outer, k, inner := rowsAround(x.Shape(), axis)
+		y.idx = g.ints(outer * inner)
+		xs := x.Data()
+		for o := 0; o < outer; o++ {
+			for j := 0; j < inner; j++ {
+				best, bi := xs[o*k*inner+j], 0
+				for c := 1; c < k; c++ {
+					if v := xs[(o*k+c)*inner+j]; v > best || (v != v && best == best) {
+						best, bi = v, c
+					}
+				}
+				y.idx[o*inner+j] = int32(bi)
+			}
 		}
 	}
 	return y

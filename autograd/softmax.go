@@ -88,9 +88,9 @@ func logSoftmaxBackward(g *Tape, n *Var) {
 // LogSumExp returns log(sum(exp(x))) over axis, computed stably.
 func (g *Tape) LogSumExp(x *Var, axis int, keepdim bool) *Var {
 	axis = normAxis(axis, x.value.NDim())
-	out := tensor.LogSumExp(nil, &x.value, axis, keepdim)
-	y := g.newVar(opLogSumExp, out.Shape(), x)
-	copy(y.Data(), out.Data())
+	s, nd := reducedShape(x.Shape(), axis, keepdim)
+	y := g.newVar(opLogSumExp, s[:nd], x)
+	tensor.LogSumExp(&y.value, &x.value, axis, keepdim)
 	y.ints[0] = axis
 	return y
 }

@@ -9,12 +9,13 @@ import (
 // Tape records the ops of one forward pass so that Backward can replay them
 // in reverse. It is not safe for concurrent use; use one tape per goroutine.
 type Tape struct {
-	nodes   []*Var
-	vars    pool[Var]
-	headers pool[tensor.Tensor]
-	floats  arena[float32]
-	int32s  arena[int32]
-	noGrad  bool
+	nodes    []*Var
+	vars     pool[Var]
+	headers  pool[tensor.Tensor]
+	floats   arena[float32]
+	int32s   arena[int32]
+	varLists arena[*Var]
+	noGrad   bool
 }
 
 // NewTape returns an empty tape with recording enabled.
@@ -29,6 +30,7 @@ func (g *Tape) Reset() {
 	g.headers.reset()
 	g.floats.reset()
 	g.int32s.reset()
+	g.varLists.reset()
 }
 
 // SetGradEnabled turns recording on or off and returns the previous setting,
@@ -84,6 +86,30 @@ func (g *Tape) newVar(o op, shape []int, in ...*Var) *Var {
 		g.nodes = append(g.nodes, v)
 	} else {
 		v.in = [3]*Var{}
+	}
+	return v
+}
+
+// newVarN is newVar for ops with any number of inputs, kept in v.ins. It
+// copies ins into a tape-owned slice, so callers may pass a reused or
+// stack-allocated one; nil inputs are allowed.
+func (g *Tape) newVarN(o op, shape []int, ins []*Var) *Var {
+	v := g.vars.get()
+	*v = Var{op: o}
+	v.value.Init(g.floats.get(prod(shape)), shape...)
+	if g.noGrad {
+		return v
+	}
+	for _, x := range ins {
+		if x != nil && x.requiresGrad {
+			v.requiresGrad = true
+			break
+		}
+	}
+	if v.requiresGrad {
+		v.ins = g.varLists.get(len(ins))
+		copy(v.ins, ins)
+		g.nodes = append(g.nodes, v)
 	}
 	return v
 }

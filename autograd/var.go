@@ -33,6 +33,9 @@ type Var struct {
 
 	op op
 	in [3]*Var
+	// ins holds the inputs of ops that take more than three (Concat,
+	// Recurrent) in a tape-owned slice; in is unused by those ops.
+	ins []*Var
 
 	// State an op saves for its backward rule.
 	ints [8]int

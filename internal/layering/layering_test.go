@@ -1,0 +1,63 @@
+package layering
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/kiln-ml/kiln/"
+
+// forbidden lists, for each package prefix, the kiln packages it must not
+// depend on, directly or not.
+var forbidden = map[string][]string{
+	"internal/kernels": {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export"},
+	"tensor":           {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export"},
+	"autograd":         {"nn", "optim", "data", "models", "checkpoint", "train", "export"},
+	"nn":               {"optim", "data", "models", "checkpoint", "train", "export"},
+	"optim":            {"data", "models", "checkpoint", "train", "export"},
+	"data":             {"autograd", "nn", "optim", "models", "checkpoint", "train", "export"},
+	"models":           {"train", "export", "data"},
+	"checkpoint":       {"train", "export", "models", "data"},
+	"train":            {"export"},
+}
+
+func TestImportsPointDown(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps=false", "-json", "github.com/kiln-ml/kiln/...").Output()
+	if err != nil {
+		t.Skipf("go list unavailable: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	checked := 0
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Deps       []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(p.ImportPath, mod)
+		for prefix, bad := range forbidden {
+			if rel != prefix && !strings.HasPrefix(rel, prefix+"/") {
+				continue
+			}
+			checked++
+			for _, d := range p.Deps {
+				dr := strings.TrimPrefix(d, mod)
+				if dr == d {
+					continue
+				}
+				for _, b := range bad {
+					if dr == b || strings.HasPrefix(dr, b+"/") {
+						t.Errorf("%s imports %s (directly or not): imports must point down", rel, dr)
+					}
+				}
+			}
+		}
+	}
+	if checked < 8 {
+		t.Errorf("only %d packages checked; is the module path right?", checked)
+	}
+}
