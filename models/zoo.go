@@ -24,6 +24,9 @@ func (m *MLP) ParamSet() *nn.ParamSet { return m.Params }
 var builders = map[string]func(s Shape, rng *rand.Rand) (Model, error){
 	"seed-cnn": func(s Shape, rng *rand.Rand) (Model, error) { return NewSeedCNN(s, 0.2, rng) },
 	"mlp":      func(s Shape, rng *rand.Rand) (Model, error) { return NewMLP(s, []int{256, 128}, rng) },
+	"lenet5":   func(s Shape, rng *rand.Rand) (Model, error) { return NewLeNet5(s, rng) },
+	"resnet8":  func(s Shape, rng *rand.Rand) (Model, error) { return NewResNet(s, 8, rng) },
+	"resnet20": func(s Shape, rng *rand.Rand) (Model, error) { return NewResNet(s, 20, rng) },
 }
 
 // Names returns the zoo's model names, sorted.
