@@ -73,6 +73,9 @@ type RecurrentOptions struct {
 	// Reverse runs from each element's last valid step back to step 0 (the
 	// backward direction of a bidirectional layer).
 	Reverse bool
+	// BatchFirst says that xw is (B, T, G*H) and out (B, T, H), sparing a
+	// batch-first model two transposes.
+	BatchFirst bool
 }
 
 // Recurrent runs cell over a sequence. xw (T, B, G*H) is the input
@@ -80,7 +83,8 @@ type RecurrentOptions struct {
 // weight and bHH (G*H) its bias or nil. It returns the output sequence out
 // (T, B, H), zero past each element's length, the final hidden state hn
 // (B, H) and, for CellLSTM, the final cell state cn (B, H) (nil for other
-// cells). The three share one node's storage.
+// cells). The three share one node's storage. With opt.BatchFirst, xw and
+// out have their first two axes swapped.
 func (g *Tape) Recurrent(cell Cell, xw, wHH, bHH *Var, opt RecurrentOptions) (out, hn, cn *Var) {
 	if cell > CellGRU {
 		panic(fmt.Sprintf("autograd: recurrent: unknown cell %d", cell))
@@ -94,6 +98,9 @@ func (g *Tape) Recurrent(cell Cell, xw, wHH, bHH *Var, opt RecurrentOptions) (ou
 		panic(fmt.Sprintf("autograd: recurrent %v: input projection %v, want (T, B, %d)", cell, xw.Shape(), G*H))
 	}
 	T, B := xw.value.Dim(0), xw.value.Dim(1)
+	if opt.BatchFirst {
+		T, B = B, T
+	}
 	if bHH != nil && !bHH.value.ShapeIs(G*H) {
 		panic(fmt.Sprintf("autograd: recurrent %v: bias_hh %v, want [%d]", cell, bHH.Shape(), G*H))
 	}
@@ -123,6 +130,9 @@ func (g *Tape) Recurrent(cell Cell, xw, wHH, bHH *Var, opt RecurrentOptions) (ou
 	p.ints[0], p.ints[1], p.ints[2], p.ints[3] = int(cell), T, B, H
 	if opt.Reverse {
 		p.ints[4] = 1
+	}
+	if opt.BatchFirst {
+		p.ints[5] = 1
 	}
 	if opt.Lengths != nil {
 		p.idx = g.ints(B)
@@ -154,27 +164,41 @@ func (g *Tape) Recurrent(cell Cell, xw, wHH, bHH *Var, opt RecurrentOptions) (ou
 		t := s.time(k)
 		copy(s.hprev[t*B*H:(t+1)*B*H], h)
 		a := s.act[t*B*GH : (t+1)*B*GH]
+		for b := range B {
+			r := s.row(t, b)
+			copy(a[b*GH:(b+1)*GH], xd[r*GH:(r+1)*GH])
+		}
 		pre := a
 		if cell == CellGRU {
 			pre = hh
 			fillRows(pre, bd, B)
 		} else {
-			copy(a, xd[t*B*GH:(t+1)*B*GH])
 			addRows(a, bd, B)
 		}
 		kernels.Sgemm(false, true, B, GH, H, 1, h, H, wd, H, 1, pre, GH)
-		o := pd[t*B*H : (t+1)*B*H]
 		switch cell {
 		case CellTanh, CellReLU:
-			s.rnnStep(cell, t, a, h, o)
+			s.rnnStep(cell, t, a, h)
 		case CellLSTM:
 			copy(s.cprev[t*B*H:(t+1)*B*H], c)
-			s.lstmStep(t, a, h, c, o)
+			s.lstmStep(t, a, h, c)
 		case CellGRU:
-			s.gruStep(t, xd[t*B*GH:(t+1)*B*GH], hh, a, h, o)
+			s.gruStep(t, hh, a, h)
+		}
+		for b := range B {
+			r := s.row(t, b)
+			if s.active(t, b) {
+				copy(pd[r*H:(r+1)*H], h[b*H:(b+1)*H])
+			} else {
+				clear(pd[r*H : (r+1)*H])
+			}
 		}
 	}
-	out = g.view(p, 0, []int{T, B, H})
+	if opt.BatchFirst {
+		out = g.view(p, 0, []int{B, T, H})
+	} else {
+		out = g.view(p, 0, []int{T, B, H})
+	}
 	hn = g.view(p, T*B*H, []int{B, H})
 	if cell == CellLSTM {
 		cn = g.view(p, (T+1)*B*H, []int{B, H})
@@ -185,14 +209,15 @@ func (g *Tape) Recurrent(cell Cell, xw, wHH, bHH *Var, opt RecurrentOptions) (ou
 // recurrentState is a Recurrent node's saved buffers, carved out of its
 // aux, all indexed by time step t (not by processing order).
 type recurrentState struct {
-	cell    Cell
-	T, B, H int
-	reverse bool
-	lengths []int32 // nil when every element runs all T steps
-	hprev   []float32
-	cprev   []float32 // LSTM: cell state entering step t
-	act     []float32 // gate activations of step t, (T, B, G*H)
-	hnl     []float32 // GRU: W_hn h + b_hn of step t, (T, B, H)
+	cell       Cell
+	T, B, H    int
+	reverse    bool
+	batchFirst bool    // layout of xw and out
+	lengths    []int32 // nil when every element runs all T steps
+	hprev      []float32
+	cprev      []float32 // LSTM: cell state entering step t
+	act        []float32 // gate activations of step t, (T, B, G*H)
+	hnl        []float32 // GRU: W_hn h + b_hn of step t, (T, B, H)
 }
 
 // recurrentSaved returns the length of the aux buffer of a Recurrent node.
@@ -207,7 +232,8 @@ func recurrentSaved(cell Cell, T, B, H int) int {
 
 func (n *Var) recurrentState() recurrentState {
 	cell, T, B, H := Cell(n.ints[0]), n.ints[1], n.ints[2], n.ints[3]
-	s := recurrentState{cell: cell, T: T, B: B, H: H, reverse: n.ints[4] == 1, lengths: n.idx}
+	s := recurrentState{cell: cell, T: T, B: B, H: H, reverse: n.ints[4] == 1,
+		batchFirst: n.ints[5] == 1, lengths: n.idx}
 	sz := T * B * H
 	aux := n.aux
 	s.hprev, aux = aux[:sz], aux[sz:]
@@ -227,6 +253,14 @@ func (s *recurrentState) time(k int) int {
 		return s.T - 1 - k
 	}
 	return k
+}
+
+// row returns the row of xw and out that holds step t of element b.
+func (s *recurrentState) row(t, b int) int {
+	if s.batchFirst {
+		return b*s.T + t
+	}
+	return t*s.B + b
 }
 
 // active reports whether batch element b has a valid step t.
@@ -292,7 +326,8 @@ func recurrentBackward(g *Tape, n *Var) {
 		t := s.time(k)
 		for b := range B {
 			if s.active(t, b) {
-				addScaled(dh[b*H:(b+1)*H], dout[(t*B+b)*H:(t*B+b+1)*H], 1)
+				r := s.row(t, b)
+				addScaled(dh[b*H:(b+1)*H], dout[r*H:(r+1)*H], 1)
 			}
 		}
 		dp, dq := dpre[t*B*GH:(t+1)*B*GH], dhh[t*B*GH:(t+1)*B*GH]
@@ -315,7 +350,13 @@ func recurrentBackward(g *Tape, n *Var) {
 		dh, dhp = dhp, dh
 	}
 	if xw.requiresGrad {
-		addScaled(g.gradOf(xw).Data(), dpre, 1)
+		gx := g.gradOf(xw).Data()
+		for t := range T {
+			for b := range B {
+				r := s.row(t, b)
+				addScaled(gx[r*GH:(r+1)*GH], dpre[(t*B+b)*GH:(t*B+b+1)*GH], 1)
+			}
+		}
 	}
 	if wHH.requiresGrad {
 		kernels.Sgemm(true, false, GH, H, T*B, 1, dhh, GH, s.hprev, H, 1, g.gradOf(wHH).Data(), H)

@@ -8,24 +8,23 @@ import (
 
 // The gate arithmetic of Tape.Recurrent's cells, one time step at a time,
 // forward and backward side by side. Each function works on the rows of a
-// (B, ...) step, skips batch elements past their length (their state stays,
-// their output and gate gradients are zero) and leaves the GEMMs to
-// recurrent.go. Activations use float64 math rounded to float32, like the
+// (B, ...) step, skips batch elements past their length (their state stays
+// and their gate gradients are zero) and leaves the GEMMs and the output
+// sequence to recurrent.go. Activations use float64 math rounded to float32, like the
 // elementwise ops in package tensor.
 
 func sigmoid(v float32) float32 { return tensor.SigmoidScalar(v) }
 
 func tanh32(v float32) float32 { return float32(math.Tanh(float64(v))) }
 
-// rnnStep applies the activation to the pre-activations a (B, H) in place,
-// and sets the state h and the output o of step t.
-func (s *recurrentState) rnnStep(cell Cell, t int, a, h, o []float32) {
+// rnnStep applies the activation to the pre-activations a (B, H) in place
+// and sets the state h of step t.
+func (s *recurrentState) rnnStep(cell Cell, t int, a, h []float32) {
 	H := s.H
 	for b := range s.B {
-		ar, hr, or := a[b*H:(b+1)*H], h[b*H:(b+1)*H], o[b*H:(b+1)*H]
+		ar, hr := a[b*H:(b+1)*H], h[b*H:(b+1)*H]
 		if !s.active(t, b) {
 			clear(ar)
-			clear(or)
 			continue
 		}
 		for j, v := range ar {
@@ -34,7 +33,7 @@ func (s *recurrentState) rnnStep(cell Cell, t int, a, h, o []float32) {
 			} else if v < 0 {
 				v = 0
 			}
-			ar[j], hr[j], or[j] = v, v, v
+			ar[j], hr[j] = v, v
 		}
 	}
 }
@@ -65,14 +64,13 @@ func (s *recurrentState) rnnBack(t int, dh, dp []float32) {
 }
 
 // lstmStep turns the pre-activations a (B, 4H) into the gates i, f, g, o in
-// place and advances the states h and c, writing h to the output o.
-func (s *recurrentState) lstmStep(t int, a, h, c, o []float32) {
+// place and advances the states h and c.
+func (s *recurrentState) lstmStep(t int, a, h, c []float32) {
 	H := s.H
 	for b := range s.B {
-		ar, or := a[b*4*H:(b+1)*4*H], o[b*H:(b+1)*H]
+		ar := a[b*4*H : (b+1)*4*H]
 		if !s.active(t, b) {
 			clear(ar)
-			clear(or)
 			continue
 		}
 		hr, cr := h[b*H:(b+1)*H], c[b*H:(b+1)*H]
@@ -82,7 +80,6 @@ func (s *recurrentState) lstmStep(t int, a, h, c, o []float32) {
 			ar[j], ar[H+j], ar[2*H+j], ar[3*H+j] = i, f, gg, og
 			cr[j] = f*cr[j] + i*gg
 			hr[j] = og * tanh32(cr[j])
-			or[j] = hr[j]
 		}
 	}
 }
@@ -116,28 +113,26 @@ func (s *recurrentState) lstmBack(t int, dh, dc, dp []float32) {
 	}
 }
 
-// gruStep computes the gates r, z, n of step t from the input projection x
-// (B, 3H) and the hidden side hh = W_hh h + b_hh (B, 3H), stores them in a,
-// saves hh's n block, and advances h, writing it to the output o.
-func (s *recurrentState) gruStep(t int, x, hh, a, h, o []float32) {
+// gruStep computes the gates r, z, n of step t from the input projection,
+// which a (B, 3H) holds on entry, and the hidden side hh = W_hh h + b_hh
+// (B, 3H); it replaces a with the gates, saves hh's n block and advances h.
+func (s *recurrentState) gruStep(t int, hh, a, h []float32) {
 	H := s.H
 	hnl := s.hnl[t*s.B*H : (t+1)*s.B*H]
 	for b := range s.B {
-		ar, or := a[b*3*H:(b+1)*3*H], o[b*H:(b+1)*H]
+		ar := a[b*3*H : (b+1)*3*H]
 		if !s.active(t, b) {
 			clear(ar)
-			clear(or)
 			continue
 		}
-		xr, qr, hr, nl := x[b*3*H:(b+1)*3*H], hh[b*3*H:(b+1)*3*H], h[b*H:(b+1)*H], hnl[b*H:(b+1)*H]
+		qr, hr, nl := hh[b*3*H:(b+1)*3*H], h[b*H:(b+1)*H], hnl[b*H:(b+1)*H]
 		for j := range H {
-			r := sigmoid(xr[j] + qr[j])
-			z := sigmoid(xr[H+j] + qr[H+j])
+			r := sigmoid(ar[j] + qr[j])
+			z := sigmoid(ar[H+j] + qr[H+j])
 			nl[j] = qr[2*H+j]
-			n := tanh32(xr[2*H+j] + r*nl[j])
+			n := tanh32(ar[2*H+j] + r*nl[j])
 			ar[j], ar[H+j], ar[2*H+j] = r, z, n
 			hr[j] = (1-z)*n + z*hr[j]
-			or[j] = hr[j]
 		}
 	}
 }
@@ -167,7 +162,7 @@ func (s *recurrentState) gruBack(t int, dh, dp, dq, dhp []float32) {
 			dar := dan * nl[j] * r * (1 - r)
 			daz := d * (hp[j] - n) * z * (1 - z)
 			dpr[j], dpr[H+j], dpr[2*H+j] = dar, daz, dan
-			dqr[j], dqr[H+j], dqr[2*H+j] = dar, daz, dan
+			dqr[j], dqr[H+j], dqr[2*H+j] = dar, daz, dan*r
 			dhpr[j] = d * z
 		}
 	}

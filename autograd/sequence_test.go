@@ -57,11 +57,16 @@ func TestRecurrentGradients(t *testing.T) {
 	for _, cell := range []autograd.Cell{autograd.CellTanh, autograd.CellReLU, autograd.CellLSTM, autograd.CellGRU} {
 		for _, reverse := range []bool{false, true} {
 			for _, lengths := range [][]int{nil, {2, 4, 1}} {
-				for _, bias := range []bool{true, false} {
-					name := fmt.Sprintf("%v/reverse=%v/lengths=%v/bias=%v", cell, reverse, lengths, bias)
+				for _, layout := range []string{"bias", "nobias", "batchfirst"} {
+					bias, bf := layout != "nobias", layout == "batchfirst"
+					name := fmt.Sprintf("%v/reverse=%v/lengths=%v/%s", cell, reverse, lengths, layout)
 					t.Run(name, func(t *testing.T) {
 						GH := cell.Gates() * H
-						in := []*tensor.Tensor{rnd(1, T_, B, GH), rnd(2, GH, H), rnd(4, B, H)}
+						xw := rnd(1, T_, B, GH)
+						if bf {
+							xw = rnd(1, B, T_, GH)
+						}
+						in := []*tensor.Tensor{xw, rnd(2, GH, H), rnd(4, B, H)}
 						if bias {
 							in = append(in, rnd(3, GH))
 						}
@@ -69,7 +74,7 @@ func TestRecurrentGradients(t *testing.T) {
 							in = append(in, rnd(5, B, H))
 						}
 						f := func(g *T, x []*V) *V {
-							opt := autograd.RecurrentOptions{H0: x[2], Lengths: lengths, Reverse: reverse}
+							opt := autograd.RecurrentOptions{H0: x[2], Lengths: lengths, Reverse: reverse, BatchFirst: bf}
 							var b *V
 							rest := x[3:]
 							if bias {
@@ -346,6 +351,43 @@ func TestRecurrentBadArgs(t *testing.T) {
 				}
 			}()
 			c.f(autograd.NewTape())
+		})
+	}
+}
+
+// TestRecurrentBatchFirst checks that BatchFirst only changes the layout of
+// xw and out: values and every gradient match the time-major run.
+func TestRecurrentBatchFirst(t *testing.T) {
+	const T_, B, H = 4, 3, 2
+	for _, cell := range []autograd.Cell{autograd.CellReLU, autograd.CellLSTM, autograd.CellGRU} {
+		t.Run(cell.String(), func(t *testing.T) {
+			GH := cell.Gates() * H
+			xt := rnd(1, T_, B, GH)
+			run := func(bf bool) (out []float32, grads [][]float32) {
+				x := xt.Clone()
+				if bf {
+					x = xt.Permute(1, 0, 2).Clone()
+				}
+				xw, w, h0 := autograd.NewVar(x, true), autograd.NewVar(rnd(2, GH, H), true), autograd.NewVar(rnd(3, B, H), true)
+				g := autograd.NewTape()
+				o, hn, _ := g.Recurrent(cell, xw, w, nil, autograd.RecurrentOptions{H0: h0, Lengths: []int{2, 4, 3}, Reverse: true, BatchFirst: bf})
+				if bf {
+					o = g.Transpose(o, 0, 1)
+				}
+				all := g.Concat(0, g.Reshape(o, -1), g.Reshape(hn, -1))
+				g.BackwardWith(all, rnd(4, all.Shape()...))
+				gx := xw.Grad().Clone()
+				if bf {
+					gx = gx.Permute(1, 0, 2).Clone()
+				}
+				return all.Data(), [][]float32{gx.Data(), w.Grad().Data(), h0.Grad().Data()}
+			}
+			ov, og := run(false)
+			bv, bg := run(true)
+			seqClose(t, "outputs", bv, ov)
+			for i := range og {
+				seqClose(t, fmt.Sprintf("grad %d", i), bg[i], og[i])
+			}
 		})
 	}
 }
