@@ -16,25 +16,32 @@ import (
 // sizes follow fracs, drawing with rng. Fractions must be positive and sum to
 // at most 1; when they sum to 1 (within 1e-9) every index lands in some
 // part, otherwise the remainder is left out. Part sizes are the fractions of
-// the total rounded by largest remainder, so they add up exactly.
+// len(labels) rounded by largest remainder (the remainder counting as one
+// more part), so they add up exactly.
 //
 // With stratified, every class is spread over the parts in the same
 // proportions (to within one example per part and class); labels are only
 // read in that case. Each part is returned in increasing index order.
 func Split(labels []int, fracs []float64, rng *rand.Rand, stratified bool) ([][]int, error) {
 	n := len(labels)
-	total, err := splitTotal(fracs, n)
+	sum, err := checkFracs(fracs)
 	if err != nil {
 		return nil, err
 	}
-	counts := apportion(fracs, total)
+	// A remainder is one more part, dealt like the others and then dropped,
+	// so that a stratified subset stays stratified.
+	all := fracs
+	if sum < 1-1e-9 {
+		all = append(slices.Clone(fracs), 1-sum)
+	}
+	counts := apportion(all, n)
 	var order []int
 	if stratified {
 		order = classGrouped(labels, rng)
 	} else {
 		order = rng.Perm(n)
 	}
-	parts := make([][]int, len(fracs))
+	parts := make([][]int, len(all))
 	if stratified {
 		// Deal the class-grouped order out in a sequence that spreads each
 		// part evenly, so every class's run gets its share of every part.
@@ -48,13 +55,16 @@ func Split(labels []int, fracs []float64, rng *rand.Rand, stratified bool) ([][]
 			at += c
 		}
 	}
+	parts = parts[:len(fracs)]
 	for _, p := range parts {
 		slices.Sort(p)
 	}
 	return parts, nil
 }
 
-func splitTotal(fracs []float64, n int) (int, error) {
+// checkFracs returns the sum of fracs, which must be positive and add up
+// to at most 1.
+func checkFracs(fracs []float64) (float64, error) {
 	if len(fracs) == 0 {
 		return 0, fmt.Errorf("data: split needs at least one fraction")
 	}
@@ -65,13 +75,10 @@ func splitTotal(fracs []float64, n int) (int, error) {
 		}
 		sum += f
 	}
-	switch {
-	case sum > 1+1e-9:
+	if sum > 1+1e-9 {
 		return 0, fmt.Errorf("data: split fractions %v sum to %v, more than 1", fracs, sum)
-	case sum >= 1-1e-9:
-		return n, nil
 	}
-	return int(math.Floor(sum*float64(n) + 1e-9)), nil
+	return sum, nil
 }
 
 // apportion splits total into len(fracs) counts proportional to fracs by the

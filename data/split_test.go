@@ -94,6 +94,17 @@ func TestSplitStratified(t *testing.T) {
 			}
 		}
 	}
+	// Fractions summing to less than 1 keep the subset stratified too.
+	sub, err := Split(labels, []float64{0.1}, rand.New(rand.NewPCG(4, 0)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := ClassCounts(pick(labels, sub[0]), len(sizes))
+	for c, got := range counts {
+		if want := 0.1 * float64(sizes[c]); float64(got) < want-1.01 || float64(got) > want+1.01 {
+			t.Errorf("10%% subset: class %d has %d examples, want about %.1f", c, got, want)
+		}
+	}
 	// A plain random split of the same data is far less even for small classes
 	// somewhere; at least check it differs from the stratified one.
 	a, _ := Split(labels, fracs, rand.New(rand.NewPCG(9, 0)), false)

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -123,7 +122,19 @@ func headerOf(r *bufio.Reader) (format, error) {
 // DecodeConfig reads only the header from r, and checks the size against
 // maxPixels (0 means DefaultMaxPixels).
 func DecodeConfig(r io.Reader, maxPixels int) (Config, error) {
-	br := bufio.NewReader(r)
+	c, err := decodeConfig(r, maxPixels)
+	if err != nil {
+		return Config{}, fmt.Errorf("imagefolder: %w", err)
+	}
+	return c, nil
+}
+
+// decodeConfig is DecodeConfig with the bare reason as its error.
+func decodeConfig(r io.Reader, maxPixels int) (Config, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
 	f, err := headerOf(br)
 	if err != nil {
 		return Config{}, err
@@ -151,171 +162,142 @@ func checkSize(w, h, maxPixels int) error {
 	return nil
 }
 
+var errNoQuickSize = errors.New("no quick size")
+
+// quickSize reads the size of a JPEG (its first SOF segment) or PNG (IHDR)
+// without allocating; for other formats it returns errNoQuickSize.
+func quickSize(f format, b []byte) (w, h int, err error) {
+	be16 := func(p []byte) int { return int(p[0])<<8 | int(p[1]) }
+	switch f.name {
+	case fmtPNG.name:
+		if len(b) < 24 || string(b[12:16]) != "IHDR" {
+			return 0, 0, errors.New("png header: missing IHDR")
+		}
+		return be16(b[16:])<<16 | be16(b[18:]), be16(b[20:])<<16 | be16(b[22:]), nil
+	case fmtJPEG.name:
+		// Walk the segments as image/jpeg does: junk before a marker, fill
+		// bytes and "\xff\x00" are skipped, standalone markers have no length.
+		for i := 2; ; {
+			for i < len(b) && b[i] != 0xff {
+				i++
+			}
+			for i+1 < len(b) && b[i+1] == 0xff {
+				i++
+			}
+			if i+1 >= len(b) {
+				return 0, 0, errors.New("jpeg header: no frame header")
+			}
+			m := b[i+1]
+			switch {
+			case m == 0:
+				i += 2
+				continue
+			case m >= 0xd0 && m <= 0xd7 || m == 0x01:
+				i += 2
+				continue
+			case m == 0xd9 || m == 0xda:
+				return 0, 0, errors.New("jpeg header: no frame header")
+			}
+			if i+4 > len(b) {
+				return 0, 0, errors.New("jpeg header: truncated")
+			}
+			n := be16(b[i+2:])
+			if m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc {
+				if i+9 > len(b) || n < 7 {
+					return 0, 0, errors.New("jpeg header: short frame header")
+				}
+				return be16(b[i+7:]), be16(b[i+5:]), nil
+			}
+			i += 2 + n
+		}
+	}
+	return 0, 0, errNoQuickSize
+}
+
+// gifCanvas places a GIF's first frame on its logical screen, as PIL
+// shows it, when the frame does not cover the whole screen; the rest is
+// palette entry 0.
+func gifCanvas(p *image.Paletted, w, h int) image.Image {
+	if p.Rect == image.Rect(0, 0, w, h) {
+		return p
+	}
+	c := image.NewPaletted(image.Rect(0, 0, w, h), p.Palette)
+	r := p.Rect.Intersect(c.Rect)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(c.Pix[c.PixOffset(r.Min.X, y):c.PixOffset(r.Max.X, y)], p.Pix[p.PixOffset(r.Min.X, y):p.PixOffset(r.Max.X, y)])
+	}
+	return c
+}
+
 // Decode decodes an image file's bytes (JPEG, PNG, GIF, BMP, TIFF, WebP,
 // PGM/PPM) to 8-bit pixels with channels 3 (RGB) or 1 (luma), as PIL's
-// Image.open(...).convert("RGB" or "L"). Images over maxPixels (0 means
-// DefaultMaxPixels) are refused before any pixel is decoded.
+// Image.open(...).convert("RGB" or "L") does. JPEG and lossy WebP chroma is
+// upsampled and converted as libjpeg and libwebp do it (see jpeg.go and
+// webp.go); everything else goes through Convert. Images over maxPixels (0
+// means DefaultMaxPixels) are refused before any pixel is decoded.
 func Decode(b []byte, channels, maxPixels int) (*transform.Image, error) {
-	if channels != 1 && channels != 3 {
-		return nil, fmt.Errorf("imagefolder: %d channels requested, want 1 or 3", channels)
+	img, err := decode(b, channels, maxPixels)
+	if err != nil {
+		return nil, fmt.Errorf("imagefolder: %w", err)
 	}
-	cfg, err := DecodeConfig(bytes.NewReader(b), maxPixels)
+	return img, nil
+}
+
+// decode is Decode with the bare reason as its error, for reports.
+func decode(b []byte, channels, maxPixels int) (*transform.Image, error) {
+	if channels != 1 && channels != 3 {
+		return nil, fmt.Errorf("%d channels requested, want 1 or 3", channels)
+	}
+	if len(b) == 0 {
+		return nil, errors.New("empty file")
+	}
+	f, ok := sniff(b[:min(len(b), 12)])
+	if !ok {
+		return nil, fmt.Errorf("%w (starts with %q)", errFormat, b[:min(len(b), 12)])
+	}
+	// The size guard: JPEG and PNG sizes are read in place, the rest through
+	// the format's header decoder.
+	var cfg image.Config
+	w, h, err := quickSize(f, b)
+	if err == errNoQuickSize {
+		cfg, err = f.safeConfig(bytes.NewReader(b))
+		w, h = cfg.Width, cfg.Height
+	}
 	if err != nil {
 		return nil, err
 	}
-	f, _ := sniff(b[:min(len(b), 12)])
+	if err := checkSize(w, h, maxPixels); err != nil {
+		return nil, err
+	}
 	img, err := f.safeDecode(b)
 	if err != nil {
 		return nil, err
 	}
-	if r := img.Bounds(); r.Dx() != cfg.Width || r.Dy() != cfg.Height {
-		return nil, fmt.Errorf("%s: header says %dx%d, pixels are %dx%d", f.name, cfg.Width, cfg.Height, r.Dx(), r.Dy())
+	if p, ok := img.(*image.Paletted); ok && f.name == fmtGIF.name {
+		img = gifCanvas(p, w, h)
+	}
+	if r := img.Bounds(); r.Dx() != w || r.Dy() != h {
+		return nil, fmt.Errorf("%s: header says %dx%d, pixels are %dx%d", f.name, w, h, r.Dx(), r.Dy())
+	}
+	// JPEG and lossy WebP leave chroma subsampled; convert it as the C
+	// libraries under PIL do, not as (*image.YCbCr).At would.
+	switch y := img.(type) {
+	case *image.YCbCr:
+		out := transform.NewImage(w, h, channels)
+		if f.name == fmtJPEG.name {
+			convertJPEG(out, y)
+			return out, nil
+		}
+		if f.name == fmtWebP.name {
+			convertWebP(out, y)
+			return out, nil
+		}
+	case *image.NYCbCrA:
+		if f.name == fmtWebP.name {
+			out := transform.NewImage(w, h, channels)
+			convertWebP(out, &y.YCbCr)
+			return out, nil
+		}
 	}
 	return Convert(img, channels), nil
-}
-
-// Convert turns any decoded image into 8-bit RGB (channels 3) or luma
-// (channels 1), as PIL's convert("RGB") / convert("L"): alpha is dropped,
-// not composited, with premultiplied colours divided back out; 16-bit
-// samples keep their high byte; luma uses PIL's ITU-R 601 weights. The
-// common decoder outputs are converted without per-pixel interface calls.
-func Convert(img image.Image, channels int) *transform.Image {
-	r := img.Bounds()
-	out := transform.NewImage(r.Dx(), r.Dy(), channels)
-	if r.Empty() {
-		return out
-	}
-	switch src := img.(type) {
-	case *image.YCbCr:
-		convertYCbCr(out, src)
-		return out
-	case *image.NYCbCrA:
-		convertYCbCr(out, &src.YCbCr)
-		return out
-	case *image.RGBA:
-		convertRGBA(out, src.Pix, src.Stride, r, true)
-		return out
-	case *image.NRGBA:
-		convertRGBA(out, src.Pix, src.Stride, r, false)
-		return out
-	case *image.Gray:
-		for y := 0; y < out.H; y++ {
-			row := src.Pix[y*src.Stride : y*src.Stride+out.W]
-			dst := out.Pix[y*out.Stride():]
-			for x, v := range row {
-				for c := 0; c < channels; c++ {
-					dst[x*channels+c] = v
-				}
-			}
-		}
-		return out
-	case *image.Paletted:
-		convertPaletted(out, src)
-		return out
-	}
-	// Everything else (16-bit, CMYK, gray16, alpha-only...) goes through the
-	// colour model: rarer, and slower.
-	for y := 0; y < out.H; y++ {
-		for x := 0; x < out.W; x++ {
-			c := color.NRGBA64Model.Convert(img.At(r.Min.X+x, r.Min.Y+y)).(color.NRGBA64)
-			put(out, x, y, uint8(c.R>>8), uint8(c.G>>8), uint8(c.B>>8))
-		}
-	}
-	return out
-}
-
-func put(m *transform.Image, x, y int, r, g, b uint8) {
-	i := (y*m.W + x) * m.C
-	if m.C == 1 {
-		m.Pix[i] = transform.Luma(r, g, b)
-		return
-	}
-	m.Pix[i], m.Pix[i+1], m.Pix[i+2] = r, g, b
-}
-
-// convertYCbCr converts a JPEG/WebP image row by row with Go's own
-// YCbCr-to-RGB arithmetic, addressing chroma exactly as (*image.YCbCr).At
-// does (Go's truncating division, so negative origins work too).
-func convertYCbCr(out *transform.Image, src *image.YCbCr) {
-	hd, vd := 1, 1 // chroma subsampling divisors
-	switch src.SubsampleRatio {
-	case image.YCbCrSubsampleRatio422:
-		hd = 2
-	case image.YCbCrSubsampleRatio420:
-		hd, vd = 2, 2
-	case image.YCbCrSubsampleRatio440:
-		vd = 2
-	case image.YCbCrSubsampleRatio411:
-		hd = 4
-	case image.YCbCrSubsampleRatio410:
-		hd, vd = 4, 2
-	}
-	r := src.Rect
-	cx := make([]int, out.W)
-	for x := range cx {
-		cx[x] = (r.Min.X+x)/hd - r.Min.X/hd
-	}
-	c := out.C
-	for y := 0; y < out.H; y++ {
-		yrow := src.Y[y*src.YStride : y*src.YStride+out.W]
-		crow := ((r.Min.Y+y)/vd - r.Min.Y/vd) * src.CStride
-		cb, cr := src.Cb[crow:], src.Cr[crow:]
-		dst := out.Pix[y*out.Stride() : (y+1)*out.Stride()]
-		for x, yy := range yrow {
-			R, G, B := color.YCbCrToRGB(yy, cb[cx[x]], cr[cx[x]])
-			if c == 1 {
-				dst[x] = transform.Luma(R, G, B)
-			} else {
-				dst[3*x], dst[3*x+1], dst[3*x+2] = R, G, B
-			}
-		}
-	}
-}
-
-// convertRGBA copies 8-bit RGBA rows, dividing premultiplied colours by alpha
-// exactly as color.NRGBAModel does.
-func convertRGBA(out *transform.Image, pix []uint8, stride int, r image.Rectangle, premul bool) {
-	c := out.C
-	for y := 0; y < out.H; y++ {
-		row := pix[y*stride : y*stride+4*out.W]
-		dst := out.Pix[y*out.Stride() : (y+1)*out.Stride()]
-		for x := 0; x < out.W; x++ {
-			p := row[4*x : 4*x+4]
-			R, G, B := p[0], p[1], p[2]
-			if a := uint32(p[3]); premul && a != 0xff {
-				R, G, B = unpremul(R, a), unpremul(G, a), unpremul(B, a)
-			}
-			if c == 1 {
-				dst[x] = transform.Luma(R, G, B)
-			} else {
-				dst[3*x], dst[3*x+1], dst[3*x+2] = R, G, B
-			}
-		}
-	}
-}
-
-func unpremul(v uint8, a uint32) uint8 {
-	if a == 0 {
-		return 0
-	}
-	return uint8(min((uint32(v)*0x101*0xffff/(a*0x101))>>8, 0xff))
-}
-
-// convertPaletted maps indices through the palette, alpha dropped.
-func convertPaletted(out *transform.Image, src *image.Paletted) {
-	var lut [256][3]uint8
-	for i, pc := range src.Palette {
-		if i == 256 {
-			break
-		}
-		n := color.NRGBAModel.Convert(pc).(color.NRGBA)
-		lut[i] = [3]uint8{n.R, n.G, n.B}
-	}
-	for y := 0; y < out.H; y++ {
-		row := src.Pix[y*src.Stride : y*src.Stride+out.W]
-		for x, idx := range row {
-			p := lut[idx]
-			put(out, x, y, p[0], p[1], p[2])
-		}
-	}
 }

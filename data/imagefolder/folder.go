@@ -47,43 +47,6 @@ type Options struct {
 	MaxPixels  int                // larger images are bad files; 0 means DefaultMaxPixels
 }
 
-// Skipped is a file left out at Open, and why.
-type Skipped struct {
-	Path   string
-	Reason string
-}
-
-// Report says what Open found.
-type Report struct {
-	Root    string
-	Classes int
-	Found   int       // files with an image extension
-	Kept    int       // of those, examples in the dataset
-	Skipped []Skipped // the others, in path order
-	Ignored int       // files with other extensions (not counted in Found)
-	Hidden  int       // hidden files and folders passed over
-}
-
-// String summarizes the report in one line, naming up to three skipped files.
-func (r *Report) String() string {
-	s := fmt.Sprintf("imagefolder: %s: %d classes, kept %d of %d images", r.Root, r.Classes, r.Kept, r.Found)
-	if len(r.Skipped) > 0 {
-		var names []string
-		for _, sk := range r.Skipped[:min(3, len(r.Skipped))] {
-			names = append(names, fmt.Sprintf("%s (%s)", sk.Path, sk.Reason))
-		}
-		more := ""
-		if len(r.Skipped) > 3 {
-			more = fmt.Sprintf(", and %d more", len(r.Skipped)-3)
-		}
-		s += fmt.Sprintf("; skipped %d: %s%s", len(r.Skipped), strings.Join(names, ", "), more)
-	}
-	if r.Ignored > 0 || r.Hidden > 0 {
-		s += fmt.Sprintf("; ignored %d other files and %d hidden entries", r.Ignored, r.Hidden)
-	}
-	return s
-}
-
 // Folder is an opened image folder; it implements data.Dataset and
 // data.Labeler. It is safe for concurrent Gets.
 type Folder struct {
@@ -207,6 +170,8 @@ func findClasses(root string, rep *Report) ([]string, error) {
 			rep.Hidden++
 		case isDir(root, e):
 			classes = append(classes, e.Name())
+		default:
+			rep.Ignored++
 		}
 	}
 	if len(classes) == 0 {
@@ -313,7 +278,7 @@ func (f *Folder) check(path string) (Config, error) {
 		if err != nil {
 			return Config{}, err
 		}
-		img, err := Decode(b, f.opt.Channels, f.opt.MaxPixels)
+		img, err := decode(b, f.opt.Channels, f.opt.MaxPixels)
 		if err != nil {
 			return Config{}, err
 		}
@@ -325,7 +290,7 @@ func (f *Folder) check(path string) (Config, error) {
 		return Config{}, err
 	}
 	defer file.Close()
-	return DecodeConfig(bufio.NewReaderSize(file, 4096), f.opt.MaxPixels)
+	return decodeConfig(bufio.NewReader(file), f.opt.MaxPixels)
 }
 
 // Len implements data.Dataset.
@@ -361,7 +326,7 @@ func (f *Folder) Get(i int, x []float32, rng *rand.Rand) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("imagefolder: %w", err)
 	}
-	img, err := Decode(b, f.opt.Channels, f.opt.MaxPixels)
+	img, err := decode(b, f.opt.Channels, f.opt.MaxPixels)
 	if err != nil {
 		return 0, fmt.Errorf("imagefolder: %s: %w", path, err)
 	}
@@ -379,8 +344,16 @@ func readInto(path string, buf []byte) ([]byte, error) {
 	}
 	defer file.Close()
 	buf = buf[:0]
-	if st, err := file.Stat(); err == nil && int64(cap(buf)) < st.Size()+1 {
-		buf = make([]byte, 0, st.Size()+512)
+	if st, err := file.Stat(); err == nil && st.Mode().IsRegular() {
+		// One read of the size stat reported, as os.ReadFile would start.
+		if int64(cap(buf)) < st.Size() {
+			buf = make([]byte, 0, st.Size()+512)
+		}
+		n, err := io.ReadFull(file, buf[:st.Size()])
+		if err != nil {
+			return buf[:n], fmt.Errorf("read %s: %w", path, err)
+		}
+		return buf[:n], nil
 	}
 	for {
 		if len(buf) == cap(buf) {

@@ -133,6 +133,9 @@ func CenterCropImage(m *Image, h, w int) *Image {
 			return m
 		}
 	}
+	if m.W == w && m.H == h {
+		return m
+	}
 	top := int(math.RoundToEven(float64(m.H-h) / 2))
 	left := int(math.RoundToEven(float64(m.W-w) / 2))
 	return Crop(m, top, left, h, w)

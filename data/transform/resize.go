@@ -60,13 +60,13 @@ func (r Resize) String() string {
 }
 
 // ResizeImage returns m scaled to w×h with PIL's Image.resize. A same-size
-// resize returns a copy, as PIL does.
+// resize returns m itself (PIL copies; the pixels are the same).
 func ResizeImage(m *Image, w, h int, interp Interpolation) *Image {
 	if w <= 0 || h <= 0 {
 		panic(fmt.Sprintf("transform: resize to %dx%d", w, h))
 	}
 	if w == m.W && h == m.H {
-		return m.Clone()
+		return m
 	}
 	switch interp.or(Bilinear) {
 	case Nearest:
@@ -201,6 +201,17 @@ func resample(m *Image, w, h int, f filter) *Image {
 			for xx := 0; xx < w; xx++ {
 				xmin, n := hb[2*xx], hb[2*xx+1]
 				k := hk[xx*hks : xx*hks+n]
+				if c == 3 { // the common case, all channels in one pass over the taps
+					s0, s1, s2 := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
+					px := in[xmin*3 : (xmin+n)*3]
+					for i, kv := range k {
+						s0 += int32(px[3*i]) * kv
+						s1 += int32(px[3*i+1]) * kv
+						s2 += int32(px[3*i+2]) * kv
+					}
+					out[3*xx], out[3*xx+1], out[3*xx+2] = clip8(s0), clip8(s1), clip8(s2)
+					continue
+				}
 				for ch := 0; ch < c; ch++ {
 					ss := int32(1 << (precisionBits - 1))
 					p := xmin*c + ch

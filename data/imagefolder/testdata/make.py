@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-W, H = 16, 12
+W, H = 16, 12  # the base size; a few files are cropped smaller
 
 
 def base():
@@ -43,6 +43,9 @@ def main():
     i16 = (np.asarray(im_l, dtype=np.uint16) * 257).astype(np.uint16)
     im_i16 = Image.fromarray(i16, "I;16")
     im_cmyk = im_rgb.convert("CMYK")
+    im_odd = im_rgb.crop((0, 0, 15, 11))
+    im_odd_rgba = im_rgba.crop((1, 0, 14, 9))
+    im_tiny = im_rgb.crop((5, 5, 8, 8))
 
     files = {
         "rgb.png": (im_rgb, {}),
@@ -66,6 +69,12 @@ def main():
         "rgb444.jpg": (im_rgb, {"quality": 95, "subsampling": 0}),
         "l.jpg": (im_l, {"quality": 95}),
         "cmyk.jpg": (im_cmyk, {"quality": 95}),
+        "rgb422.jpg": (im_rgb, {"quality": 95, "subsampling": 1}),
+        "prog.jpg": (im_rgb, {"quality": 90, "progressive": True}),
+        "odd.jpg": (im_odd, {"quality": 95}),
+        "tiny.jpg": (im_tiny, {"quality": 95}),
+        "odd.webp": (im_odd, {"quality": 80}),
+        "alpha.webp": (im_odd_rgba, {"quality": 80}),
     }
     for name, (im, opts) in files.items():
         path = os.path.join(HERE, "img", name)

@@ -1,0 +1,40 @@
+package imagefolder
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzDecode checks that no byte sequence crashes decoding and conversion,
+// and that whatever decodes is a well-formed image of the asked channels.
+// The seeds are a file of every format, whole and cut short.
+func FuzzDecode(f *testing.F) {
+	names, err := filepath.Glob("testdata/img/*")
+	if err != nil || len(names) == 0 {
+		f.Fatalf("no seed images: %v", err)
+	}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, true)
+		f.Add(b[:len(b)/2], false)
+	}
+	f.Add([]byte("P3 2 2 255 1 2 3 4 5 6 7 8 9 10 11 12"), true)
+	f.Add([]byte("P5\n#c\n2 1\n65535\n\x01\x02\x03\x04"), false)
+	f.Fuzz(func(t *testing.T, b []byte, rgb bool) {
+		c := 1
+		if rgb {
+			c = 3
+		}
+		img, err := Decode(b, c, 1<<16)
+		if err != nil {
+			return
+		}
+		if img.C != c || img.W <= 0 || img.H <= 0 || len(img.Pix) != img.W*img.H*c || img.W*img.H > 1<<16 {
+			t.Fatalf("decoded a malformed image %dx%dx%d with %d bytes", img.W, img.H, img.C, len(img.Pix))
+		}
+	})
+}
