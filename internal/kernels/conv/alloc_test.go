@@ -6,10 +6,19 @@ import (
 )
 
 // TestNoAllocations checks that every kernel runs without touching the heap
-// once its buffers exist, on the per-image, chunked and direct pointwise
-// convolution paths. kernels.Sgemm must not allocate either for this to
-// pass.
+// once its buffers exist, on every batching path, serial and parallel.
+// kernels.Sgemm must not allocate either for this to pass.
 func TestNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop objects, so pooled buffers allocate")
+	}
+	for s := range pathSettings {
+		withPath(t, s, func() { testConvAllocs(t, pathSettings[s].name) })
+	}
+	testPoolAllocs(t)
+}
+
+func testConvAllocs(t *testing.T, path string) {
 	r := rand.New(rand.NewPCG(9, 0))
 	for _, p := range []Conv2dParams{
 		cp(2, 3, 24, 24, 4, 3, 3, pad(1, 1)),          // one image per GEMM
@@ -29,10 +38,14 @@ func TestNoAllocations(t *testing.T) {
 			"backward weight": func() { Conv2dBackwardWeight(p, x, y, dw, db, ws) },
 		} {
 			if a := testing.AllocsPerRun(3, f); a != 0 {
-				t.Errorf("%s %+v: %v allocations per run", name, p, a)
+				t.Errorf("%s, %s %+v: %v allocations per run", path, name, p, a)
 			}
 		}
 	}
+}
+
+func testPoolAllocs(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 0))
 	for _, p := range []MaxPool2dParams{
 		mp(2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 1, 1, false),
 		mp(2, 3, 9, 8, 3, 3, 2, 2, 1, 1, 1, 1, true),

@@ -1,8 +1,9 @@
 package conv
 
 // This file is the convolution backward pass: the data gradient (transposed
-// GEMM, then col2im) and the weight and bias gradients (GEMM against the
-// column matrix). It leaves out the forward pass (forward.go).
+// GEMM, then col2im) and the weight and bias gradients (GEMM of the column
+// matrix against the output gradient). It leaves out the forward pass
+// (forward.go) and the memory-bound stages (lowering.go).
 
 import "github.com/kiln-ml/kiln/internal/kernels"
 
@@ -19,12 +20,13 @@ func Conv2dBackwardData(p Conv2dParams, dy, w, dx, ws []float32) {
 	inImg := p.C * hw
 	nb := p.chunk()
 	colLen, bufLen := p.workspaceSplit()
-	col, buf := ws[:colLen], ws[colLen:colLen+bufLen]
+	l := lowering{p: p, dy: dy, dx: dx, col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
 	for n0 := 0; n0 < p.N; n0 += nb {
-		cnt := min(nb, p.N-n0)
-		ld := cnt * ohw
-		src := gatherChunk(&p, dy, buf, n0, cnt)
-		if p.pointwise() && cnt == 1 {
+		l.n0, l.cnt = n0, min(nb, p.N-n0)
+		ld := l.cnt * ohw
+		l.ld = ld
+		src := l.gather()
+		if p.pointwise() && l.cnt == 1 {
 			// The column matrix of a pointwise convolution is the image, so
 			// the transposed GEMM lands straight in dx.
 			dxi := dx[n0*inImg : (n0+1)*inImg]
@@ -34,13 +36,9 @@ func Conv2dBackwardData(p Conv2dParams, dy, w, dx, ws []float32) {
 			continue
 		}
 		for gi := range g {
-			kernels.Sgemm(true, false, kg, ld, ocg, 1, w[gi*ocg*kg:], kg, src[gi*ocg*ld:], ld, 0, col[gi*kg*ld:], ld)
+			kernels.Sgemm(true, false, kg, ld, ocg, 1, w[gi*ocg*kg:], kg, src[gi*ocg*ld:], ld, 0, l.col[gi*kg*ld:], ld)
 		}
-		for j := range cnt {
-			dxi := dx[(n0+j)*inImg : (n0+j+1)*inImg]
-			clear(dxi)
-			col2im(&p, col[j*ohw:], ld, dxi)
-		}
+		l.do(stageCol2im)
 	}
 }
 
@@ -51,6 +49,12 @@ func Conv2dBackwardData(p Conv2dParams, dy, w, dx, ws []float32) {
 // sum without a temporary; zero dw and dbias first for a plain gradient. ws
 // needs at least p.WorkspaceLen() elements and is clobbered. It does not
 // allocate.
+//
+// It computes the transposed gradient, columns times dy transposed, and adds
+// its transpose to dw at the end: that multiply has the long side of the
+// result as m, which kernels.Sgemm can split across goroutines where dy times
+// the transposed columns (m = OutC/Groups) often runs on one, and it pairs
+// with im2col, which is cheaper than building the transposed columns.
 func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	p.mustCheck(x, dw, dy, dbias, ws, "x", "dy")
 	g := p.Groups
@@ -59,21 +63,34 @@ func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	inImg, outImg := p.C*p.H*p.W, p.OutC*ohw
 	nb := p.chunk()
 	colLen, bufLen := p.workspaceSplit()
-	col, buf := ws[:colLen], ws[colLen:colLen+bufLen]
+	l := lowering{p: p, x: x, dy: dy, col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
+	dwT := ws[colLen+bufLen : colLen+bufLen+len(dw)]
 	for n0 := 0; n0 < p.N; n0 += nb {
-		cnt := min(nb, p.N-n0)
-		ld := cnt * ohw
-		cols := col
-		if p.pointwise() && cnt == 1 {
+		l.n0, l.cnt = n0, min(nb, p.N-n0)
+		ld := l.cnt * ohw
+		l.ld = ld
+		src := l.gather()
+		cols := l.col
+		if p.pointwise() && l.cnt == 1 {
 			cols = x[n0*inImg : (n0+1)*inImg]
 		} else {
-			for j := range cnt {
-				im2col(&p, x[(n0+j)*inImg:(n0+j+1)*inImg], col[j*ohw:], ld)
-			}
+			l.do(stageIm2col)
 		}
-		src := gatherChunk(&p, dy, buf, n0, cnt)
+		var beta float32
+		if n0 > 0 {
+			beta = 1
+		}
 		for gi := range g {
-			kernels.Sgemm(false, true, ocg, kg, ld, 1, src[gi*ocg*ld:], ld, cols[gi*kg*ld:], ld, 1, dw[gi*ocg*kg:], kg)
+			kernels.Sgemm(false, true, kg, ocg, ld, 1, cols[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, beta, dwT[gi*kg*ocg:], ocg)
+		}
+	}
+	for gi := range g {
+		t := dwT[gi*kg*ocg : (gi+1)*kg*ocg]
+		for o := range ocg {
+			row := dw[(gi*ocg+o)*kg : (gi*ocg+o+1)*kg]
+			for r := range row {
+				row[r] += t[r*ocg+o]
+			}
 		}
 	}
 	if dbias == nil {
@@ -90,22 +107,14 @@ func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	}
 }
 
-// gatherChunk returns the output gradients of images n0..n0+cnt-1 as one
-// OutC x cnt*OutH*OutW matrix, the layout im2col's columns pair with. A single
-// image already has that layout and is returned in place; several are copied
-// into buf.
-func gatherChunk(p *Conv2dParams, dy, buf []float32, n0, cnt int) []float32 {
-	ohw := p.OutH() * p.OutW()
-	outImg := p.OutC * ohw
-	if cnt == 1 {
-		return dy[n0*outImg : (n0+1)*outImg]
+// gather returns the output gradients of the chunk as one OutC x ld matrix,
+// the layout the column matrices pair with. A single image already has that
+// layout and is returned in place; several are copied into buf.
+func (l *lowering) gather() []float32 {
+	if l.cnt == 1 {
+		outImg := l.p.OutC * l.p.OutH() * l.p.OutW()
+		return l.dy[l.n0*outImg : (l.n0+1)*outImg]
 	}
-	ld := cnt * ohw
-	for j := range cnt {
-		img := dy[(n0+j)*outImg : (n0+j+1)*outImg]
-		for o := range p.OutC {
-			copy(buf[o*ld+j*ohw:o*ld+(j+1)*ohw], img[o*ohw:(o+1)*ohw])
-		}
-	}
-	return buf[:p.OutC*ld]
+	l.do(stageGather)
+	return l.buf[:l.p.OutC*l.ld]
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
 // cp builds Conv2dParams with square defaults filled in, to keep the table
@@ -39,6 +41,8 @@ var convCases = []struct {
 	{"row input", cp(2, 2, 1, 17, 3, 1, 3, pad(0, 1))},
 	{"kernel fills input", cp(3, 2, 5, 4, 3, 5, 4)},
 	{"pad beyond kernel", cp(1, 2, 4, 3, 2, 2, 2, pad(2, 2))},
+	{"stride and pad beyond input", cp(2, 2, 1, 1, 3, 1, 1, stride(5, 5), pad(3, 3))},
+	{"wide stride past padding", cp(1, 2, 3, 2, 2, 2, 1, stride(4, 5), pad(1, 3))},
 	{"groups2", cp(3, 4, 7, 6, 6, 3, 3, pad(1, 1), groups(2))},
 	{"groups4 stride2", cp(2, 8, 9, 9, 8, 3, 3, stride(2, 2), pad(1, 1), groups(4))},
 	{"depthwise", cp(3, 6, 7, 8, 6, 3, 3, pad(1, 1), groups(6))},
@@ -55,27 +59,53 @@ var convCases = []struct {
 	{"big images one per chunk", cp(3, 2, 24, 24, 3, 3, 3, pad(1, 1))},
 	{"chunks of 2 with remainder", cp(5, 2, 16, 16, 3, 3, 3, pad(1, 1))},
 	{"many channels", cp(3, 16, 5, 5, 8, 3, 3, pad(1, 1))},
+	{"long rows", cp(2, 2, 3, 70, 2, 3, 3, pad(1, 1))},
 	{"5x5 seed-like", cp(3, 3, 12, 12, 4, 5, 5)},
 }
 
-func TestChunkingCoversBothPaths(t *testing.T) {
-	// The table must exercise every batching path; pin that here so a
-	// change of targetCols cannot silently drop one.
-	var single, multi, remainder, pointwiseDirect bool
-	for _, c := range convCases {
-		nb := c.p.chunk()
-		single = single || (nb == 1 && c.p.N > 1 && !c.p.pointwise())
-		multi = multi || nb > 1
-		remainder = remainder || (nb > 1 && c.p.N%nb == 1)
-		pointwiseDirect = pointwiseDirect || (c.p.pointwise() && nb == 1)
+// pathSettings are the batching and threading regimes every convolution
+// case runs under: the chunk size the parameters choose, one image per GEMM
+// (with the direct pointwise path), two images per GEMM (so that odd
+// batches leave a chunk of one), and each of those with the memory-bound
+// stages split across goroutines however small they are.
+var pathSettings = []struct {
+	name     string
+	chunk    int
+	parallel bool
+}{
+	{"default", 0, false},
+	{"per-image", 1, false},
+	{"pairs", 2, false},
+	{"default parallel", 0, true},
+	{"per-image parallel", 1, true},
+	{"pairs parallel", 2, true},
+}
+
+// withPath runs f under setting s and restores the package defaults.
+func withPath(t *testing.T, s int, f func()) {
+	t.Helper()
+	oldChunk, oldMin, oldThreads := chunkOverride, parallelMinFloats, kernels.Threads()
+	defer func() {
+		chunkOverride, parallelMinFloats = oldChunk, oldMin
+		kernels.SetThreads(oldThreads)
+	}()
+	chunkOverride = pathSettings[s].chunk
+	if pathSettings[s].parallel {
+		parallelMinFloats = 0
+		kernels.SetThreads(3)
+	} else {
+		kernels.SetThreads(1)
 	}
-	if !single || !multi || !remainder || !pointwiseDirect {
-		t.Fatalf("paths covered: per-image %v, chunked %v, chunk remainder of 1 %v, direct pointwise %v",
-			single, multi, remainder, pointwiseDirect)
-	}
+	f()
 }
 
 func TestConv2dForward(t *testing.T) {
+	for s := range pathSettings {
+		withPath(t, s, func() { testConv2dForward(t, pathSettings[s].name) })
+	}
+}
+
+func testConv2dForward(t *testing.T, path string) {
 	r := rand.New(rand.NewPCG(1, 0))
 	for _, c := range convCases {
 		p := c.p
@@ -104,13 +134,19 @@ func TestConv2dForward(t *testing.T) {
 				} else {
 					Conv2dForward(p, x, w, bias, y, ws)
 				}
-				assertClose(t, c.name+" y", y, want, 1e-5)
+				assertClose(t, path+" "+c.name+" y", y, want, 1e-5)
 			}
 		}
 	}
 }
 
 func TestConv2dBackward(t *testing.T) {
+	for s := range pathSettings {
+		withPath(t, s, func() { testConv2dBackward(t, pathSettings[s].name) })
+	}
+}
+
+func testConv2dBackward(t *testing.T, path string) {
 	r := rand.New(rand.NewPCG(2, 0))
 	for _, c := range convCases {
 		p := c.p
@@ -122,7 +158,7 @@ func TestConv2dBackward(t *testing.T) {
 		ws := filled(p.WorkspaceLen(), float32(math.NaN()))
 		dx := filled(len(x), float32(math.NaN())) // must be overwritten
 		Conv2dBackwardData(p, dy, w, dx, ws)
-		assertClose(t, c.name+" dx", dx, wantDx, 1e-5)
+		assertClose(t, path+" "+c.name+" dx", dx, wantDx, 1e-5)
 
 		// dw and dbias accumulate: start them from random values.
 		dw0, db0 := randF32(r, len(w)), randF32(r, p.OutC)
@@ -138,15 +174,15 @@ func TestConv2dBackward(t *testing.T) {
 			ws[i] = float32(math.NaN())
 		}
 		Conv2dBackwardWeight(p, x, dy, dw, db, ws)
-		assertClose(t, c.name+" dw", dw, wantDw, 1e-5)
-		assertClose(t, c.name+" dbias", db, wantDb, 1e-5)
+		assertClose(t, path+" "+c.name+" dw", dw, wantDw, 1e-5)
+		assertClose(t, path+" "+c.name+" dbias", db, wantDb, 1e-5)
 
 		// A nil dbias skips the bias gradient but not the weight gradient.
 		dw2 := make([]float32, len(w))
 		Conv2dBackwardWeight(p, x, dy, dw2, nil, ws)
 		for i := range dw2 {
 			if d := dw2[i] + dw0[i] - dw[i]; math.Abs(float64(d)) > 1e-4 {
-				t.Fatalf("%s: dw without dbias differs at %d by %v", c.name, i, d)
+				t.Fatalf("%s %s: dw without dbias differs at %d by %v", path, c.name, i, d)
 			}
 		}
 	}
@@ -217,5 +253,32 @@ func TestConv2dPanicsOnBadLengths(t *testing.T) {
 			}()
 			f()
 		}()
+	}
+}
+
+// TestChunkPolicy pins how many images share a column matrix: enough for
+// wide, parallel GEMMs on small layers, one at a time where a single image
+// fills the column budget, and never a workspace past that budget otherwise.
+func TestChunkPolicy(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    Conv2dParams
+		want int
+	}{
+		{"seed conv1", cp(32, 3, 32, 32, 32, 5, 5), 5},
+		{"seed conv2", cp(32, 32, 14, 14, 64, 5, 5), 6},
+		{"tiny batch", cp(3, 32, 14, 14, 64, 5, 5), 3},
+		{"ResNet 56x56x64 3x3", cp(32, 64, 56, 56, 64, 3, 3, pad(1, 1)), 1},
+		{"capped by the column budget", cp(32, 64, 56, 56, 1, 3, 3, pad(1, 1)), 2},
+		{"huge single image", cp(8, 256, 64, 64, 256, 3, 3, pad(1, 1)), 1},
+	} {
+		nb := c.p.chunk()
+		if nb != c.want {
+			t.Errorf("%s: chunk %d, want %d", c.name, nb, c.want)
+		}
+		col, _ := c.p.workspaceSplit()
+		if nb > 1 && col > maxColFloats {
+			t.Errorf("%s: %d column floats over the %d budget", c.name, col, maxColFloats)
+		}
 	}
 }

@@ -32,20 +32,26 @@
 // # Algorithm
 //
 // Convolution is im2col followed by kernels.Sgemm, one sub-GEMM per group.
-// When a single image yields few output pixels, several images share one
-// column matrix so that each GEMM stays wide; the chunk size is fixed by the
-// parameters, so WorkspaceLen is exact. A 1x1, stride-1, unpadded convolution
-// over one image at a time skips im2col and hands the input to Sgemm as is.
-// The data gradient is a transposed GEMM into columns followed by col2im.
-// Conv2dForwardReLU fuses bias and ReLU into the pass that already writes the
-// output; ReLUMaskGrad is the matching backward helper.
+// Several images share one column matrix until its GEMMs are wide and big
+// enough to run near peak on every core (see chunk in params.go); the chunk
+// size depends on the parameters alone, so WorkspaceLen is exact. A 1x1,
+// stride-1, unpadded convolution over one image at a time skips im2col and
+// hands the input to Sgemm as is. The data gradient is a transposed GEMM
+// into columns followed by col2im. The weight gradient is computed
+// transposed, as the column matrix times the transposed output gradient,
+// and added to dw transposed back; that puts the long side of the product
+// where Sgemm splits work across goroutines. The memory-bound stages
+// (im2col, col2im and the copies between NCHW and the chunk matrices) are
+// split across kernels.Threads() goroutines; the GEMMs are parallelised by
+// Sgemm. Conv2dForwardReLU fuses bias and ReLU into the pass
+// that already writes the output; ReLUMaskGrad is the matching backward
+// helper.
 //
 // # Left out
 //
-// Parallelism is left to kernels.Sgemm; the im2col, col2im and pooling loops
-// run on the calling goroutine. There is no Winograd or FFT path, no direct
-// depthwise kernel (depthwise convolution runs as Groups tiny GEMMs and is
-// slow), no NHWC layout, no float64 or half precision, no transposed
-// convolution, no 1-D or 3-D variants, no padding modes other than zeros, and
-// no adaptive max pooling.
+// There is no Winograd or FFT path, no direct depthwise kernel (depthwise
+// convolution runs as Groups tiny GEMMs and is slow), no NHWC layout, no
+// float64 or half precision, no transposed convolution, no 1-D or 3-D
+// variants, no padding modes other than zeros, and no adaptive max pooling.
+// The pooling kernels and the bias gradient run on the calling goroutine.
 package conv

@@ -1,7 +1,8 @@
 package conv
 
 // This file is the convolution forward pass. It leaves out the gradients
-// (backward.go) and the ReLU backward helper (fused.go).
+// (backward.go), the memory-bound stages (lowering.go) and the ReLU backward
+// helper (fused.go).
 
 import "github.com/kiln-ml/kiln/internal/kernels"
 
@@ -29,38 +30,27 @@ func conv2dForward(p *Conv2dParams, x, w, bias, y, ws []float32, relu bool) {
 	inImg, outImg := p.C*p.H*p.W, p.OutC*ohw
 	nb := p.chunk()
 	colLen, bufLen := p.workspaceSplit()
-	col, buf := ws[:colLen], ws[colLen:colLen+bufLen]
+	l := lowering{p: *p, x: x, y: y, bias: bias, relu: relu,
+		col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
 	for n0 := 0; n0 < p.N; n0 += nb {
-		cnt := min(nb, p.N-n0)
-		ld := cnt * ohw
-		src := col
-		if p.pointwise() && cnt == 1 {
+		l.n0, l.cnt = n0, min(nb, p.N-n0)
+		ld := l.cnt * ohw
+		l.ld = ld
+		src := l.col
+		if p.pointwise() && l.cnt == 1 {
 			src = x[n0*inImg : (n0+1)*inImg]
 		} else {
-			for j := range cnt {
-				im2col(p, x[(n0+j)*inImg:(n0+j+1)*inImg], col[j*ohw:], ld)
-			}
+			l.do(stageIm2col)
 		}
-		dst := buf
-		if cnt == 1 {
+		dst := l.buf
+		if l.cnt == 1 {
 			dst = y[n0*outImg : (n0+1)*outImg]
 		}
 		for gi := range g {
 			kernels.Sgemm(false, false, ocg, ld, kg, 1, w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
 		}
-		if cnt == 1 && bias == nil && !relu {
-			continue
-		}
-		for j := range cnt {
-			for o := range p.OutC {
-				var b float32
-				if bias != nil {
-					b = bias[o]
-				}
-				out := y[(n0+j)*outImg+o*ohw : (n0+j)*outImg+(o+1)*ohw]
-				in := dst[o*ld+j*ohw : o*ld+(j+1)*ohw]
-				epilogue(out, in, b, relu)
-			}
+		if l.cnt > 1 || bias != nil || relu {
+			l.do(stageScatter)
 		}
 	}
 }

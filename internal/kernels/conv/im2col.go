@@ -18,103 +18,154 @@ func validRange(off, s, n, out int) (lo, hi int) {
 	return lo, hi
 }
 
-// im2col writes the column matrix of one C x H x W image x into col, whose
-// rows are (c, kh, kw) in weight order and whose columns are output pixels;
-// row r starts at col[r*ld]. Every one of the C*KH*KW x OutH*OutW entries is
-// written, padding as zeros, so col needs no clearing. The runs copied are
-// one output row long, often under 16 floats, so they are plain loops:
-// calling copy and clear per run cost more than the copying.
-func im2col(p *Conv2dParams, x, col []float32, ld int) {
+// im2col writes the rows of input channels [c0, c1) of the column matrix of
+// one C x H x W image x into col, whose rows are (c, kh, kw) in weight order
+// and whose columns are output pixels; row r starts at col[r*ld]. Every entry
+// of those rows is written, padding as zeros, so col needs no clearing.
+//
+// The per-row work is in gatherRows, a leaf with few live values: written
+// inline here, the loop nest held more values than amd64 has registers and
+// ran mostly on spilled stack slots, ten times slower than a memcpy.
+func im2col(p *Conv2dParams, x, col []float32, ld, c0, c1 int) {
 	oh, ow := p.OutH(), p.OutW()
-	hw := p.H * p.W
-	r := 0
-	for c := 0; c < p.C; c++ {
-		xc := x[c*hw : (c+1)*hw]
-		for kh := 0; kh < p.KH; kh++ {
-			offH := kh*p.DilH - p.PadH
-			ylo, yhi := validRange(offH, p.StrideH, p.H, oh)
-			for kw := 0; kw < p.KW; kw++ {
-				offW := kw*p.DilW - p.PadW
-				xlo, xhi := validRange(offW, p.StrideW, p.W, ow)
+	h, w, kh, kw := p.H, p.W, p.KH, p.KW
+	sh, sw := p.StrideH, p.StrideW
+	hw := h * w
+	// Channels are the inner loop so that the valid ranges, which cost
+	// integer divisions, are worked out once per tap rather than per row.
+	for i := range kh {
+		offH := i*p.DilH - p.PadH
+		ylo, yhi := validRange(offH, sh, h, oh)
+		for j := range kw {
+			offW := j*p.DilW - p.PadW
+			xlo, xhi := validRange(offW, sw, w, ow)
+			ylo, yhi := ylo, yhi
+			if xlo == xhi {
+				// Every pixel of this tap reads padding.
+				ylo, yhi = 0, 0
+			}
+			start := (ylo*sh+offH)*w + xlo*sw + offW
+			for c := c0; c < c1; c++ {
+				r := (c*kh+i)*kw + j
 				row := col[r*ld : r*ld+oh*ow]
-				r++
-				zero(row[:ylo*ow])
-				zero(row[yhi*ow:])
-				for y := ylo; y < yhi; y++ {
-					dst := row[y*ow : (y+1)*ow]
-					zero(dst[:xlo])
-					zero(dst[xhi:])
-					ih := y*p.StrideH + offH
-					if p.StrideW == 1 {
-						d := dst[xlo:xhi]
-						s := xc[ih*p.W+xlo+offW:]
-						s = s[:len(d)]
-						for i, v := range s {
-							d[i] = v
-						}
-						continue
-					}
-					src := xc[ih*p.W : (ih+1)*p.W]
-					iw := xlo*p.StrideW + offW
-					for j := xlo; j < xhi; j++ {
-						dst[j] = src[iw]
-						iw += p.StrideW
-					}
+				clear(row[:ylo*ow])
+				clear(row[yhi*ow:])
+				if ylo < yhi {
+					gatherRows(row[ylo*ow:yhi*ow], x[c*hw+start:(c+1)*hw], ow, xlo, xhi, sh*w, sw)
 				}
 			}
 		}
 	}
 }
 
-// zero clears short slices without a call into the runtime.
-func zero(s []float32) {
-	if len(s) > 32 {
-		clear(s)
+// gatherRows fills dst, whole rows of ow output pixels, from src: row y's
+// pixels [xlo, xhi) come from src[y*srcStride+(x-xlo)*sw] and the rest are
+// zero (padding). It makes no calls, which would force every value to the
+// stack; the zeroing loops are written so that the compiler does not turn
+// them into calls to memclr.
+func gatherRows(dst, src []float32, ow, xlo, xhi, srcStride, sw int) {
+	n := xhi - xlo
+	switch {
+	case ow >= 64 && sw == 1:
+		gatherLongRows(dst, src, ow, xlo, xhi, srcStride)
+		return
+	case n == ow && sw == 1:
+		copyRows(dst, src, ow, srcStride)
 		return
 	}
-	for i := range s {
-		s[i] = 0
+	for y := 0; y*ow < len(dst); y++ {
+		d := dst[y*ow : y*ow+ow]
+		for i := 0; i < xlo; i++ {
+			d[i] = 0
+		}
+		for i := xhi; i < ow; i++ {
+			d[i] = 0
+		}
+		dd := d[xlo:xhi]
+		if sw == 1 {
+			s := src[y*srcStride:]
+			s = s[:len(dd)]
+			for i, v := range s {
+				dd[i] = v
+			}
+			continue
+		}
+		s := src[y*srcStride:]
+		s = s[:(n-1)*sw+1]
+		for i := range dd {
+			dd[i] = s[i*sw]
+		}
 	}
 }
 
-// col2im adds a column matrix laid out as im2col writes it back onto the
-// C x H x W image dx, summing the overlapping taps. dx is not cleared first.
-func col2im(p *Conv2dParams, col []float32, ld int, dx []float32) {
+// copyRows is gatherRows with neither padding nor stride, the commonest
+// case, where the loop can be this bare.
+func copyRows(dst, src []float32, ow, srcStride int) {
+	for y := 0; y*ow < len(dst); y++ {
+		s := src[y*srcStride : y*srcStride+ow]
+		d := dst[y*ow : y*ow+ow]
+		for i, v := range s {
+			d[i] = v
+		}
+	}
+}
+
+// gatherLongRows is gatherRows at stride 1 for rows long enough that
+// memmove and memclr beat a loop.
+func gatherLongRows(dst, src []float32, ow, xlo, xhi, srcStride int) {
+	for y := 0; y*ow < len(dst); y++ {
+		d := dst[y*ow : y*ow+ow]
+		clear(d[:xlo])
+		clear(d[xhi:])
+		copy(d[xlo:xhi], src[y*srcStride:])
+	}
+}
+
+// col2im adds the rows of input channels [c0, c1) of a column matrix laid out
+// as im2col writes it back onto those channels of the C x H x W image dx,
+// summing the overlapping taps. dx is not cleared first. Like im2col, it
+// leaves the row loop to a leaf function.
+func col2im(p *Conv2dParams, col []float32, ld int, dx []float32, c0, c1 int) {
 	oh, ow := p.OutH(), p.OutW()
-	hw := p.H * p.W
-	r := 0
-	for c := 0; c < p.C; c++ {
-		dc := dx[c*hw : (c+1)*hw]
-		for kh := 0; kh < p.KH; kh++ {
-			offH := kh*p.DilH - p.PadH
-			ylo, yhi := validRange(offH, p.StrideH, p.H, oh)
-			for kw := 0; kw < p.KW; kw++ {
-				offW := kw*p.DilW - p.PadW
-				xlo, xhi := validRange(offW, p.StrideW, p.W, ow)
-				row := col[r*ld : r*ld+oh*ow]
-				r++
-				if xlo == xhi {
-					continue
-				}
-				for y := ylo; y < yhi; y++ {
-					ih := y*p.StrideH + offH
-					src := row[y*ow+xlo : y*ow+xhi]
-					if p.StrideW == 1 {
-						d := dc[ih*p.W+xlo+offW:]
-						d = d[:len(src)]
-						for j, v := range src {
-							d[j] += v
-						}
-						continue
-					}
-					dst := dc[ih*p.W : (ih+1)*p.W]
-					iw := xlo*p.StrideW + offW
-					for _, v := range src {
-						dst[iw] += v
-						iw += p.StrideW
-					}
-				}
+	h, w, kh, kw := p.H, p.W, p.KH, p.KW
+	sh, sw := p.StrideH, p.StrideW
+	hw := h * w
+	for i := range kh {
+		offH := i*p.DilH - p.PadH
+		ylo, yhi := validRange(offH, sh, h, oh)
+		for j := range kw {
+			offW := j*p.DilW - p.PadW
+			xlo, xhi := validRange(offW, sw, w, ow)
+			if xlo == xhi || ylo == yhi {
+				continue
 			}
+			start := (ylo*sh+offH)*w + xlo*sw + offW
+			for c := c0; c < c1; c++ {
+				r := (c*kh+i)*kw + j
+				row := col[r*ld : r*ld+oh*ow]
+				scatterRows(dx[c*hw+start:(c+1)*hw], row[ylo*ow:yhi*ow], ow, xlo, xhi, sh*w, sw)
+			}
+		}
+	}
+}
+
+// scatterRows is gatherRows reversed and accumulating: pixels [xlo, xhi) of
+// each row of src, ow wide, are added to dst[y*dstStride+(x-xlo)*sw].
+func scatterRows(dst, src []float32, ow, xlo, xhi, dstStride, sw int) {
+	n := xhi - xlo
+	for y := 0; y*ow < len(src); y++ {
+		s := src[y*ow+xlo : y*ow+xhi]
+		d := dst[y*dstStride:]
+		if sw == 1 {
+			d = d[:n]
+			for i, v := range s {
+				d[i] += v
+			}
+			continue
+		}
+		d = d[:(n-1)*sw+1]
+		for i, v := range s {
+			d[i*sw] += v
 		}
 	}
 }

@@ -38,13 +38,13 @@ func MaxPool2dForward(p MaxPool2dParams, x, y []float32, idx []int32) {
 // single integer comparison, which compiles to conditional moves: random
 // data makes the float comparisons' branches unpredictable, and that cost
 // twice the time.
-func maxKey(bits uint32, rank int) int64 {
+func maxKey(bits uint32, rank int32) int32 {
 	b := int32(bits)
 	s := b >> 31
 	mag := b & 0x7fffffff
-	k := int64((mag ^ s) - s)
+	k := (mag ^ s) - s
 	if mag > 0x7f800000 {
-		k = 1<<40 + int64(rank)
+		k = 0x7fc00000 + rank
 	}
 	return k
 }
@@ -67,7 +67,7 @@ func maxPoolPlane(p *MaxPool2dParams, x, y []float32, idx []int32) {
 			for w0 < 0 {
 				w0 += p.DilW
 			}
-			best, at, rank := negInf, h0*p.W+w0, 0
+			best, at, rank := negInf, h0*p.W+w0, int32(0)
 			for h := h0; h < h1; h += p.DilH {
 				row := x[h*p.W : (h+1)*p.W]
 				for w := w0; w < w1; w += p.DilW {
@@ -103,20 +103,23 @@ func maxRow2x2(r0, r1, yr []float32, ir []int32, base, w int32) {
 	r1 = r1[:2*len(yr)]
 	ir = ir[:len(yr)]
 	for j := range yr {
-		ba, bb := math.Float32bits(r0[2*j]), math.Float32bits(r0[2*j+1])
-		bc, bd := math.Float32bits(r1[2*j]), math.Float32bits(r1[2*j+1])
-		best, bits, off := maxKey(ba, 0), ba, int32(0)
-		if k := maxKey(bb, 1); k > best {
-			best, bits, off = k, bb, 1
+		// The maximum with ties to the earliest tap is associative, so the
+		// two rows are reduced separately, which keeps fewer values live.
+		a, b := math.Float32bits(r0[2*j]), math.Float32bits(r0[2*j+1])
+		top, topKey, topOff := a, maxKey(a, 0), int32(0)
+		if k := maxKey(b, 1); k > topKey {
+			top, topKey, topOff = b, k, 1
 		}
-		if k := maxKey(bc, 2); k > best {
-			best, bits, off = k, bc, w
+		c, d := math.Float32bits(r1[2*j]), math.Float32bits(r1[2*j+1])
+		bot, botKey, botOff := c, maxKey(c, 2), w
+		if k := maxKey(d, 3); k > botKey {
+			bot, botKey, botOff = d, k, w+1
 		}
-		if k := maxKey(bd, 3); k > best {
-			bits, off = bd, w+1
+		if botKey > topKey {
+			top, topOff = bot, botOff
 		}
-		yr[j] = math.Float32frombits(bits)
-		ir[j] = base + int32(2*j) + off
+		yr[j] = math.Float32frombits(top)
+		ir[j] = base + int32(2*j) + topOff
 	}
 }
 

@@ -2,14 +2,24 @@ package conv
 
 // This file describes a convolution's geometry and the scratch memory its
 // kernels need. It leaves out the kernels themselves (forward.go,
-// backward.go) and pooling geometry (pool_size.go).
+// backward.go) and pooling geometry (pool_params.go).
 
 import "fmt"
 
-// targetCols is the number of output pixels one column matrix should cover
-// before images stop being batched into it: below it the GEMMs get too thin to
-// run near peak, above it the column matrix stops fitting in cache.
-const targetCols = 512
+// Chunk sizing: images share one column matrix until it covers targetCols
+// output pixels and its GEMMs reach targetWork multiply-adds, but never
+// beyond maxColFloats unless one image alone needs more. Thin GEMMs run far
+// from peak, and kernels.Sgemm only splits a GEMM across goroutines above a
+// few million multiply-adds; the cap keeps the workspace in tens of MB.
+const (
+	targetCols   = 512
+	targetWork   = 1 << 23
+	maxColFloats = 1 << 22
+)
+
+// chunkOverride, when positive, replaces the chunk size; tests use it to
+// reach every batching path with small shapes.
+var chunkOverride int
 
 // Conv2dParams is the geometry of a 2-D convolution with PyTorch semantics:
 // input N x C x H x W, weight OutC x C/Groups x KH x KW, zero padding of PadH
@@ -75,7 +85,8 @@ func (p Conv2dParams) Validate() error {
 // It may be zero.
 func (p Conv2dParams) WorkspaceLen() int {
 	col, buf := p.workspaceSplit()
-	return col + buf
+	// Conv2dBackwardWeight also holds the transposed weight gradient.
+	return col + buf + p.OutC*(p.C/p.Groups)*p.KH*p.KW
 }
 
 // workspaceSplit sizes the two scratch regions: the column matrix, and a
@@ -93,10 +104,18 @@ func (p Conv2dParams) workspaceSplit() (col, buf int) {
 	return col, buf
 }
 
-// chunk is how many images share one column matrix.
+// chunk is how many images share one column matrix. It depends on p alone,
+// never on the thread count, so that WorkspaceLen stays fixed.
 func (p Conv2dParams) chunk() int {
+	if chunkOverride > 0 {
+		return min(chunkOverride, p.N)
+	}
 	ohw := p.OutH() * p.OutW()
-	return min(max((targetCols+ohw-1)/ohw, 1), p.N)
+	taps := p.C * p.KH * p.KW
+	work := (p.OutC / p.Groups) * (taps / p.Groups) * ohw
+	nb := max((targetCols+ohw-1)/ohw, (targetWork+work-1)/work, 1)
+	nb = min(nb, maxColFloats/(ohw*taps))
+	return min(max(nb, 1), p.N)
 }
 
 // pointwise reports a 1x1, stride-1, unpadded convolution, whose column
