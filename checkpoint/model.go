@@ -39,8 +39,12 @@ func SaveModel(path string, m nn.Module, metadata map[string]string) error {
 }
 
 // LoadParams copies the tensors of f into params by name. Every parameter
-// must be present with the same shape, and f must hold nothing else, so
-// that a checkpoint of another architecture is refused with a clear error.
+// must be present with the same shape and a compatible dtype (floating point
+// for parameters and running statistics, integer for counters such as
+// num_batches_tracked), and f must hold nothing else, so that a checkpoint
+// of another architecture is refused with a clear error. Everything is
+// checked before anything is copied: a refused file leaves the model as it
+// was.
 func LoadParams(params []nn.Param, f *File, source string) error {
 	seen := make(map[string]bool, len(params))
 	for _, p := range params {
@@ -52,20 +56,28 @@ func LoadParams(params []nn.Param, f *File, source string) error {
 		if !slices.Equal(t.Shape, p.Var.Shape()) {
 			return fmt.Errorf("checkpoint: %s: tensor %q has shape %v, the model wants %v", source, p.Name, t.Shape, p.Var.Shape())
 		}
-		dst := p.Var.Data()
-		switch {
-		case t.DType.IsFloat():
-			copy(dst, t.Data)
-		default:
-			for i, v := range t.Ints {
-				dst[i] = float32(v)
+		if t.DType.IsFloat() == p.Int {
+			want := "a floating-point dtype"
+			if p.Int {
+				want = "an integer dtype"
 			}
+			return fmt.Errorf("checkpoint: %s: tensor %q is %s, the model wants %s", source, p.Name, t.DType, want)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.Tensors)) {
 		if !seen[name] {
 			return fmt.Errorf("checkpoint: %s: tensor %q is not a parameter of this model (is it another architecture?)", source, name)
 		}
+	}
+	for _, p := range params {
+		t, dst := f.Tensors[p.Name], p.Var.Data()
+		if p.Int {
+			for i, v := range t.Ints {
+				dst[i] = float32(v)
+			}
+			continue
+		}
+		copy(dst, t.Data)
 	}
 	return nil
 }

@@ -40,6 +40,22 @@ func TestSaveLoadModel(t *testing.T) {
 			}
 		}
 	}
+	// A refused file leaves the model untouched.
+	before := append([]float32(nil), pb[0].Var.Data()...)
+	f.Tensors["extra"] = &Tensor{DType: F32, Shape: []int{1}, Data: []float32{1}}
+	if err := LoadParams(pb, f, "f"); err == nil || !strings.Contains(err.Error(), `"extra"`) {
+		t.Errorf("extra tensor: %v", err)
+	}
+	delete(f.Tensors, "extra")
+	f.Tensors["1.num_batches_tracked"] = &Tensor{DType: F32, Shape: []int{}, Data: []float32{3}}
+	if err := LoadParams(pb, f, "f"); err == nil || !strings.Contains(err.Error(), "integer dtype") {
+		t.Errorf("float counter: %v", err)
+	}
+	for i, v := range pb[0].Var.Data() {
+		if v != before[i] {
+			t.Fatal("a refused checkpoint changed the model")
+		}
+	}
 	other := nn.NewSequential(nn.NewLinear(3, 5, true, rng))
 	if _, err := LoadModel(path, other); err == nil || !strings.Contains(err.Error(), "shape") {
 		t.Errorf("loading into another architecture: %v", err)
