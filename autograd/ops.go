@@ -36,6 +36,8 @@ const (
 	opConcat
 	opEmbedding
 	opRecurrent
+	opConvTranspose2d
+	opUpsample
 	numOps
 )
 
@@ -79,5 +81,7 @@ func init() {
 		opConcat:            {"concat", concatBackward},
 		opEmbedding:         {"embedding", embeddingBackward},
 		opRecurrent:         {"recurrent", recurrentBackward},
+		opConvTranspose2d:   {"conv_transpose2d", convTranspose2dBackward},
+		opUpsample:          {"upsample", upsampleBackward},
 	}
 }

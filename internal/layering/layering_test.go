@@ -21,6 +21,9 @@ var forbidden = map[string][]string{
 	"models":           {"train", "export", "data"},
 	"checkpoint":       {"train", "export", "models", "data"},
 	"train":            {"export"},
+	"stats":            {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "viz", "features"},
+	"viz":              {"autograd", "nn", "optim", "models", "checkpoint", "train", "export", "features"},
+	"features":         {"train", "export"},
 }
 
 func TestImportsPointDown(t *testing.T) {
