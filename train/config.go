@@ -1,42 +1,50 @@
 package train
 
+// This file holds a run's settings: defaults, validation and config files.
+// It leaves out the command line, which cmd/kiln maps onto Config.
+
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Config is everything a training run needs, and all that a run directory
 // records (config.json) so that the run can be repeated exactly.
 type Config struct {
-	Data        string  `json:"data"`         // folder with train/ and test/, or one folder to split; "" for the embedded Fashion-MNIST subset
-	Model       string  `json:"model"`        // zoo name
-	Epochs      int     `json:"epochs"`       //
-	BatchSize   int     `json:"batch_size"`   //
-	Optimizer   string  `json:"optimizer"`    // adam, adamw, sgd, rmsprop
-	LR          float64 `json:"lr"`           //
-	Momentum    float64 `json:"momentum"`     // sgd and rmsprop
-	WeightDecay float64 `json:"weight_decay"` //
-	Scheduler   string  `json:"scheduler"`    // none, step, cosine, onecycle
-	ClipNorm    float64 `json:"clip_norm"`    // 0: no clipping
-	ValSplit    float64 `json:"val_split"`    // fraction of the training data held out for validation
-	ImageSize   int     `json:"image_size"`   // image folders are resized to this square size
-	Channels    int     `json:"channels"`     // 1 (grey) or 3 (RGB), image folders only
-	Augment     string  `json:"augment"`      // transform spec applied to training images, e.g. "randomcrop=32:4,hflip"
-	Seed        uint64  `json:"seed"`         //
-	Workers     int     `json:"workers"`      // decode goroutines
-	Patience    int     `json:"patience"`     // stop after this many epochs without a better validation loss; 0: never
-	Out         string  `json:"out"`          // parent folder of run directories
-	Name        string  `json:"name"`         // run directory name; "" picks one from the time
+	Data            string  `json:"data"`             // folder with train/ and test/, or one folder to split; "" for the embedded Fashion-MNIST subset
+	Model           string  `json:"model"`            // zoo name
+	Epochs          int     `json:"epochs"`           //
+	BatchSize       int     `json:"batch_size"`       //
+	Optimizer       string  `json:"optimizer"`        // adam, adamw, sgd, rmsprop
+	LR              float64 `json:"lr"`               //
+	Momentum        float64 `json:"momentum"`         // sgd and rmsprop
+	WeightDecay     float64 `json:"weight_decay"`     //
+	Scheduler       string  `json:"scheduler"`        // none, step, cosine, onecycle
+	ClipNorm        float64 `json:"clip_norm"`        // 0: no clipping
+	ValSplit        float64 `json:"val_split"`        // fraction of the training data held out for validation
+	ImageSize       int     `json:"image_size"`       // image folders are resized to this square size
+	Channels        int     `json:"channels"`         // 1 (grey) or 3 (RGB), image folders only
+	Augment         string  `json:"augment"`          // transform spec applied to training images, e.g. "randomcrop=32:4,hflip"
+	Seed            uint64  `json:"seed"`             //
+	Workers         int     `json:"workers"`          // decode goroutines
+	Patience        int     `json:"patience"`         // stop after this many epochs without a better validation loss; 0: never
+	CheckpointEvery int     `json:"checkpoint_every"` // also save the training state every this many steps; 0: only after each epoch
+	Out             string  `json:"out"`              // parent folder of run directories
+	Name            string  `json:"name"`             // run directory name; "" picks one from the time
 }
 
 // DefaultConfig returns the seed program's settings: Adam at lr 1e-3, batch
 // 32, with a tenth of the training data held out for validation.
 func DefaultConfig() Config {
 	return Config{Model: "seed-cnn", Epochs: 5, BatchSize: 32, Optimizer: "adam", LR: 1e-3, Scheduler: "none",
-		ValSplit: 0.1, ImageSize: 32, Channels: 3, Workers: runtime.GOMAXPROCS(0), Out: "runs"}
+		ValSplit: 0.1, ImageSize: 32, Channels: 3, Workers: runtime.GOMAXPROCS(0), CheckpointEvery: 500, Out: "runs"}
 }
 
 // Validate reports the first setting that cannot work, naming its flag.
@@ -46,9 +54,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--epochs %d: want at least 1", c.Epochs)
 	case c.BatchSize < 1:
 		return fmt.Errorf("--batch-size %d: want at least 1", c.BatchSize)
-	case c.LR <= 0:
+	case !(c.LR > 0):
 		return fmt.Errorf("--lr %g: want a positive learning rate", c.LR)
-	case c.ValSplit < 0 || c.ValSplit >= 1:
+	case !(c.ValSplit >= 0 && c.ValSplit < 1):
 		return fmt.Errorf("--val-split %g: want a fraction in [0, 1)", c.ValSplit)
 	case c.Channels != 1 && c.Channels != 3:
 		return fmt.Errorf("--channels %d: want 1 (grey) or 3 (RGB)", c.Channels)
@@ -56,8 +64,16 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--image-size %d: want at least 1", c.ImageSize)
 	case c.Workers < 0:
 		return fmt.Errorf("--workers %d: want 0 or more", c.Workers)
-	case c.ClipNorm < 0 || c.WeightDecay < 0 || c.Momentum < 0:
-		return fmt.Errorf("--clip-norm, --weight-decay and --momentum must not be negative")
+	case c.Patience < 0:
+		return fmt.Errorf("--patience %d: want 0 (never stop early) or more", c.Patience)
+	case c.CheckpointEvery < 0:
+		return fmt.Errorf("--checkpoint-every %d: want 0 (after each epoch only) or more steps", c.CheckpointEvery)
+	case !(c.ClipNorm >= 0):
+		return fmt.Errorf("--clip-norm %g: must not be negative", c.ClipNorm)
+	case !(c.WeightDecay >= 0):
+		return fmt.Errorf("--weight-decay %g: must not be negative", c.WeightDecay)
+	case !(c.Momentum >= 0):
+		return fmt.Errorf("--momentum %g: must not be negative", c.Momentum)
 	}
 	switch strings.ToLower(c.Optimizer) {
 	case "adam", "adamw", "sgd", "rmsprop":
@@ -72,17 +88,47 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// LoadConfig reads a JSON config file over base: keys present in the file
-// replace base's values, and unknown keys are an error.
+// LoadConfig reads a config file over base: keys present in the file
+// replace base's values, and unknown keys are an error. Files ending in
+// .yaml or .yml are YAML, anything else JSON; both use the keys of a run's
+// config.json.
 func LoadConfig(path string, base Config) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return base, fmt.Errorf("train: config: %w", err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		return parseYAMLConfig(b, path, base)
+	}
+	return parseJSONConfig(b, path, base)
+}
+
+func parseJSONConfig(b []byte, path string, base Config) (Config, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&base); err != nil {
 		return base, fmt.Errorf("train: config %s: %w", path, err)
 	}
+	if dec.More() {
+		return base, fmt.Errorf("train: config %s: more than one JSON object", path)
+	}
 	return base, nil
+}
+
+// parseYAMLConfig reads YAML as a mapping and hands it to the JSON decoder,
+// so that both formats share one set of keys and one strictness.
+func parseYAMLConfig(b []byte, path string, base Config) (Config, error) {
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return base, fmt.Errorf("train: config %s: %w", path, err)
+	}
+	if m == nil {
+		return base, nil
+	}
+	j, err := json.Marshal(m)
+	if err != nil {
+		return base, fmt.Errorf("train: config %s: %w", path, err)
+	}
+	return parseJSONConfig(j, path, base)
 }

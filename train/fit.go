@@ -1,5 +1,9 @@
 package train
 
+// This file holds the training loop: epochs, the loop's resumable position,
+// schedules and callbacks. It leaves out what a run does around the loop
+// (files, checkpoints, early stopping), which is in run.go.
+
 import (
 	"context"
 	"fmt"
@@ -13,11 +17,12 @@ import (
 // EpochStats summarises one epoch.
 type EpochStats struct {
 	Epoch     int // from 1
+	Step      int // optimizer steps in all at the end of the epoch
 	TrainLoss float64
 	TrainAcc  float64
-	ValLoss   float64 // NaN-free 0 when there is no validation set
+	ValLoss   float64 // 0 when there is no validation set
 	ValAcc    float64
-	LR        float64
+	LR        float64 // at the start of the epoch
 	Images    int
 	Duration  time.Duration
 }
@@ -25,30 +30,63 @@ type EpochStats struct {
 // StepInfo describes one finished step, for progress reporting.
 type StepInfo struct {
 	Epoch, Step, Steps int // Step counts from 1 within the epoch
+	GlobalStep         int // optimizer steps in all
 	Loss               float32
 	RunningLoss        float64 // mean loss of the epoch so far
 	Images             int     // images seen this epoch
 	Elapsed            time.Duration
 }
 
-// FitConfig configures Fit. Scheduler, Val and the callbacks are optional.
-type FitConfig struct {
-	Epochs     int
-	StartEpoch int // epochs already done, when resuming
-	Scheduler  optim.Scheduler
-	PerBatch   bool // step the scheduler every batch (OneCycle) instead of every epoch
-	Val        *data.Loader
-	OnStep     func(StepInfo)
-	OnEpoch    func(EpochStats) error // an error stops training
+// Position is where a training loop stands: what Fit needs, besides the
+// model, optimizer, schedule and generators, to carry on from the middle of
+// an epoch exactly as if it had never stopped. The running sums make the
+// resumed epoch's loss and accuracy the same, to the bit, as an
+// uninterrupted one's.
+type Position struct {
+	Epoch   int           // finished epochs
+	Batch   int           // finished batches of epoch Epoch (counting from 0)
+	Step    int           // optimizer steps in all
+	LossSum float64       // sum of per-example losses over the epoch's finished batches
+	Correct int           // correctly classified examples in those batches
+	Images  int           // examples in those batches
+	LR      float64       // learning rate when the epoch began
+	Elapsed time.Duration // training time spent in the epoch so far
 }
 
-// Fit trains c on train for the configured epochs and returns each epoch's
-// statistics. Cancelling ctx stops it after the current step with ctx's
-// error, so that the caller can checkpoint.
+// FitConfig configures Fit. Everything but Epochs is optional.
+type FitConfig struct {
+	Epochs    int
+	Scheduler optim.Scheduler
+	PerBatch  bool // step the scheduler every batch (OneCycle) instead of every epoch
+	Val       *data.Loader
+
+	// Pos is where to start; Fit keeps it current, so that after an error
+	// or a cancelled context it says exactly what has been done. Nil starts
+	// from the beginning.
+	Pos *Position
+
+	// CheckpointEvery calls OnCheckpoint after every this many optimizer
+	// steps (counted over the whole run, so resuming keeps the rhythm),
+	// except on an epoch's last batch, where OnEpoch follows. 0: never.
+	CheckpointEvery int
+	OnCheckpoint    func(Position) error
+
+	OnStep  func(StepInfo)
+	OnEpoch func(EpochStats) error // called after validation and the schedule's step; an error stops training
+}
+
+// Fit trains c on train until cfg.Epochs epochs are done and returns the
+// statistics of the epochs it finished. Cancelling ctx stops it after the
+// current step (or during validation) with an error wrapping ctx's, and
+// *cfg.Pos tells where, so that the caller can checkpoint.
 func Fit(ctx context.Context, c *Classifier, train *data.Loader, cfg FitConfig) ([]EpochStats, error) {
+	pos := cfg.Pos
+	if pos == nil {
+		pos = &Position{}
+	}
 	var history []EpochStats
-	for e := cfg.StartEpoch; e < cfg.Epochs; e++ {
-		st, err := trainEpoch(ctx, c, train, e, cfg)
+	for pos.Epoch < cfg.Epochs {
+		st, err := trainEpoch(ctx, c, train, pos, cfg)
 		if err != nil {
 			return history, err
 		}
@@ -62,6 +100,7 @@ func Fit(ctx context.Context, c *Classifier, train *data.Loader, cfg FitConfig) 
 		if cfg.Scheduler != nil && !cfg.PerBatch {
 			cfg.Scheduler.Step()
 		}
+		*pos = Position{Epoch: pos.Epoch + 1, Step: pos.Step}
 		history = append(history, st)
 		if cfg.OnEpoch != nil {
 			if err := cfg.OnEpoch(st); err != nil {
@@ -72,89 +111,53 @@ func Fit(ctx context.Context, c *Classifier, train *data.Loader, cfg FitConfig) 
 	return history, nil
 }
 
-func trainEpoch(ctx context.Context, c *Classifier, train *data.Loader, e int, cfg FitConfig) (EpochStats, error) {
+// trainEpoch runs epoch pos.Epoch from batch pos.Batch to its end.
+func trainEpoch(ctx context.Context, c *Classifier, train *data.Loader, pos *Position, cfg FitConfig) (EpochStats, error) {
 	nn.SetTraining(c.Model, true)
-	st := EpochStats{Epoch: e + 1, LR: c.Opt.LR()}
-	start := time.Now()
-	it, err := train.Epoch(ctx, e, 0)
+	if pos.Batch == 0 && pos.Images == 0 {
+		pos.LR = c.Opt.LR()
+	}
+	e := pos.Epoch
+	st := EpochStats{Epoch: e + 1, LR: pos.LR}
+	start, before := time.Now(), pos.Elapsed
+	it, err := train.Epoch(ctx, e, pos.Batch)
 	if err != nil {
-		return st, err
+		return st, fmt.Errorf("train: epoch %d: %w", e+1, err)
 	}
 	defer it.Close()
-	var lossSum float64
-	correct, steps := 0, train.NumBatches()
-	for i := 1; it.Next(); i++ {
+	steps := train.NumBatches()
+	for it.Next() {
 		b := it.Batch()
 		loss, k := c.TrainStep(b)
 		if cfg.Scheduler != nil && cfg.PerBatch {
 			cfg.Scheduler.Step()
 		}
 		n := len(b.Y)
-		lossSum += float64(loss) * float64(n)
-		correct += k
-		st.Images += n
+		pos.Batch++
+		pos.Step++
+		pos.LossSum += float64(loss) * float64(n)
+		pos.Correct += k
+		pos.Images += n
+		pos.Elapsed = before + time.Since(start)
 		if cfg.OnStep != nil {
-			cfg.OnStep(StepInfo{Epoch: e + 1, Step: i, Steps: steps, Loss: loss, RunningLoss: lossSum / float64(st.Images),
-				Images: st.Images, Elapsed: time.Since(start)})
+			cfg.OnStep(StepInfo{Epoch: e + 1, Step: pos.Batch, Steps: steps, GlobalStep: pos.Step, Loss: loss,
+				RunningLoss: pos.LossSum / float64(pos.Images), Images: pos.Images, Elapsed: pos.Elapsed})
 		}
 		if err := ctx.Err(); err != nil {
-			return st, err
+			return st, fmt.Errorf("train: epoch %d: %w", e+1, err)
+		}
+		if cfg.CheckpointEvery > 0 && cfg.OnCheckpoint != nil && pos.Step%cfg.CheckpointEvery == 0 && pos.Batch < steps {
+			if err := cfg.OnCheckpoint(*pos); err != nil {
+				return st, err
+			}
 		}
 	}
 	if err := it.Err(); err != nil {
 		return st, fmt.Errorf("train: epoch %d: %w", e+1, err)
 	}
-	if st.Images > 0 {
-		st.TrainLoss, st.TrainAcc = lossSum/float64(st.Images), float64(correct)/float64(st.Images)
+	st.Step, st.Images, st.Duration = pos.Step, pos.Images, pos.Elapsed
+	if pos.Images > 0 {
+		st.TrainLoss, st.TrainAcc = pos.LossSum/float64(pos.Images), float64(pos.Correct)/float64(pos.Images)
 	}
-	st.Duration = time.Since(start)
 	return st, nil
-}
-
-// Result is an evaluation's mean loss, accuracy and confusion matrix.
-type Result struct {
-	Loss      float64
-	Accuracy  float64
-	Confusion *Confusion
-}
-
-// Evaluate runs c's model in evaluation mode over every batch of l and
-// returns the mean loss and accuracy; with classes it also fills a confusion
-// matrix. The model is left in evaluation mode.
-func Evaluate(ctx context.Context, c *Classifier, l *data.Loader, classes []string) (Result, error) {
-	nn.SetTraining(c.Model, false)
-	var r Result
-	if classes != nil {
-		r.Confusion = NewConfusion(classes)
-	}
-	it, err := l.Epoch(ctx, 0, 0)
-	if err != nil {
-		return r, err
-	}
-	defer it.Close()
-	var lossSum float64
-	correct, n := 0, 0
-	var preds []int
-	for it.Next() {
-		b := it.Batch()
-		if r.Confusion != nil {
-			preds = append(preds[:0], make([]int, len(b.Y))...)
-		}
-		ls, k := c.EvalBatch(b, preds)
-		lossSum += ls
-		correct += k
-		n += len(b.Y)
-		if r.Confusion != nil {
-			for i, p := range preds {
-				r.Confusion.Add(b.Y[i], p)
-			}
-		}
-	}
-	if err := it.Err(); err != nil {
-		return r, fmt.Errorf("train: evaluation: %w", err)
-	}
-	if n > 0 {
-		r.Loss, r.Accuracy = lossSum/float64(n), float64(correct)/float64(n)
-	}
-	return r, nil
 }

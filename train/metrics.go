@@ -1,5 +1,8 @@
 package train
 
+// This file holds the confusion matrix and the per-class scores computed
+// from it. It leaves out ranking metrics (top-k accuracy, ROC curves).
+
 import (
 	"fmt"
 	"strings"
@@ -50,9 +53,11 @@ func (c *Confusion) Accuracy() float64 {
 // true examples). A ratio with a zero denominator is 0, as scikit-learn's
 // zero_division=0.
 type ClassScore struct {
-	Class                 string
-	Precision, Recall, F1 float64
-	Support               int
+	Class     string  `json:"class"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	Support   int     `json:"support"`
 }
 
 // Scores returns each class's precision, recall and F1.

@@ -1,5 +1,10 @@
 package train
 
+// This file holds Run and Resume: a training run in its run directory, with
+// checkpoints, metrics, TensorBoard scalars, plots, early stopping and the
+// final test report. It leaves out the command line (cmd/kiln) and the
+// loop itself (fit.go).
+
 import (
 	"context"
 	"encoding/json"
@@ -15,261 +20,456 @@ import (
 
 	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/data"
-	"github.com/kiln-ml/kiln/data/embedded"
-	"github.com/kiln-ml/kiln/data/imagefolder"
-	"github.com/kiln-ml/kiln/data/transform"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/optim"
+	"github.com/kiln-ml/kiln/train/tfevents"
 )
 
-// Datasets are a run's training, validation and (optional) test sets.
-type Datasets struct {
-	Train, Val, Test data.Dataset
-	Classes          []string
-	Shape            []int // one example, [C, H, W]
-	Source           string
+// Options are what Run and Resume take besides the config. All are optional.
+type Options struct {
+	Log      io.Writer      // one line per epoch, and the final report; nil discards them
+	OnStep   func(StepInfo) // sees every step, for progress bars
+	Datasets *Datasets      // train on these instead of loading cfg.Data (tests, programs embedding kiln)
+	Version  string         // kiln's version, recorded in run.json
 }
 
-// LoadDatasets resolves cfg.Data: the embedded Fashion-MNIST subset when
-// empty, DIR/train and DIR/test when DIR has them, or DIR alone (no test
-// set). The validation set is a stratified cfg.ValSplit of the training
-// data, drawn with cfg.Seed, and never augmented. Skipped files are reported
-// to log.
-func LoadDatasets(cfg Config, log io.Writer) (*Datasets, error) {
-	var full, plain, test data.Dataset
-	ds := &Datasets{}
-	if cfg.Data == "" {
-		tr, te, err := embedded.FashionMNIST()
-		if err != nil {
-			return nil, err
-		}
-		full, plain, test = tr, tr, te
-		ds.Source = "embedded Fashion-MNIST subset"
-	} else {
-		trainDir, testDir := filepath.Join(cfg.Data, "train"), filepath.Join(cfg.Data, "test")
-		if st, err := os.Stat(cfg.Data); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("--data %s: not a folder (want one with train/ and test/ class folders, or class folders itself)", cfg.Data)
-		}
-		if st, err := os.Stat(trainDir); err != nil || !st.IsDir() {
-			trainDir, testDir = cfg.Data, ""
-		}
-		resize := fmt.Sprintf("resize=%dx%d", cfg.ImageSize, cfg.ImageSize)
-		aug := resize
-		if cfg.Augment != "" {
-			aug += "," + cfg.Augment
-		}
-		var err error
-		if full, err = openFolder(trainDir, aug, cfg, log); err != nil {
-			return nil, err
-		}
-		plain = full
-		if cfg.Augment != "" {
-			if plain, err = openFolder(trainDir, resize, cfg, io.Discard); err != nil {
-				return nil, err
-			}
-		}
-		if testDir != "" {
-			if st, err := os.Stat(testDir); err == nil && st.IsDir() {
-				if test, err = openFolder(testDir, resize, cfg, log); err != nil {
-					return nil, err
-				}
-			}
-		}
-		ds.Source = cfg.Data
-	}
-	ds.Classes, ds.Shape, ds.Test = full.Classes(), full.Shape(), test
-	if test != nil && strings.Join(test.Classes(), "\x00") != strings.Join(ds.Classes, "\x00") {
-		return nil, fmt.Errorf("--data %s: the test set's classes %v differ from the training set's %v", cfg.Data, test.Classes(), ds.Classes)
-	}
-	if cfg.ValSplit == 0 {
-		ds.Train = full
-		return ds, nil
-	}
-	labels, err := data.Labels(full)
-	if err != nil {
-		return nil, err
-	}
-	parts, err := data.Split(labels, []float64{1 - cfg.ValSplit, cfg.ValSplit}, rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), true)
-	if err != nil {
-		return nil, fmt.Errorf("--val-split %g: %w", cfg.ValSplit, err)
-	}
-	if ds.Train, err = data.NewSubset(full, parts[0]); err != nil {
-		return nil, err
-	}
-	if ds.Val, err = data.NewSubset(plain, parts[1]); err != nil {
-		return nil, err
-	}
-	return ds, nil
-}
-
-func openFolder(dir, spec string, cfg Config, log io.Writer) (data.Dataset, error) {
-	tf, err := transform.Parse(spec)
-	if err != nil {
-		return nil, fmt.Errorf("--augment %q: %w", cfg.Augment, err)
-	}
-	f, rep, err := imagefolder.Open(dir, imagefolder.Options{Channels: cfg.Channels, Transform: tf, Workers: cfg.Workers})
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintln(log, rep)
-	return f, nil
-}
-
-// NewOptimizer builds cfg's optimizer over flat parameters and gradients.
-func NewOptimizer(cfg Config, params, grads []float32) optim.Optimizer {
-	switch strings.ToLower(cfg.Optimizer) {
-	case "sgd":
-		return optim.NewSGD(params, grads, optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
-	case "rmsprop":
-		return optim.NewRMSprop(params, grads, optim.RMSpropConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
-	case "adamw":
-		return optim.NewAdamW(params, grads, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
-	}
-	return optim.NewAdam(params, grads, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
-}
-
-// newScheduler builds cfg's schedule; steps is the number of batches per epoch.
-func newScheduler(cfg Config, opt optim.Optimizer, steps int) (optim.Scheduler, bool, error) {
-	switch strings.ToLower(cfg.Scheduler) {
-	case "step":
-		return optim.NewStepLR(opt, max(cfg.Epochs/3, 1), 0.1), false, nil
-	case "cosine":
-		return optim.NewCosineAnnealingLR(opt, cfg.Epochs, 0), false, nil
-	case "onecycle":
-		s, err := optim.NewOneCycleLR(opt, optim.OneCycleConfig{MaxLR: cfg.LR, TotalSteps: cfg.Epochs * steps})
-		return s, true, err
-	}
-	return nil, false, nil
-}
-
-// Summary is what a finished run reports.
+// Summary is what a run reports.
 type Summary struct {
 	Dir     string
-	History []EpochStats
-	Test    *Result // nil without a test set
-	Stopped string  // why training ended early, if it did
+	History []EpochStats // every finished epoch, those before a resume included
+	Test    *Result      // nil without a test set
+	Stopped string       // why training ended early, if it did
 }
 
-// Run trains cfg's model on cfg's data in a new run directory under cfg.Out,
-// writing the resolved config, per-epoch metrics and the last and best
-// checkpoints, and evaluates the best model on the test set. Progress goes
-// to log; onStep, when not nil, sees every step. Cancelling ctx stops after
-// the current step, saves the last checkpoint and returns ctx's error.
-func Run(ctx context.Context, cfg Config, log io.Writer, onStep func(StepInfo)) (*Summary, error) {
+// InterruptedError is returned when the context is cancelled: training
+// stopped after a step and its state is saved for Resume.
+type InterruptedError struct {
+	Dir              string
+	Epoch, Batch, Of int // the epoch (from 1) and the batches of it done
+	Step             int
+	Err              error // the context's error
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("interrupted in epoch %d after batch %d of %d (step %d); the training state is saved; continue with: kiln train --resume %s",
+		e.Epoch, e.Batch, e.Of, e.Step, e.Dir)
+}
+
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// session is one run being trained: everything Run builds and Resume restores.
+type session struct {
+	cfg    Config
+	opt    Options
+	log    io.Writer
+	dir    string
+	ds     *Datasets
+	info   RunInfo
+	model  models.Model
+	clf    *Classifier
+	gens   generators
+	trainL *data.Loader
+	valL   *data.Loader
+	sched  optim.Scheduler
+	batch  bool // the schedule steps per batch
+
+	pos       Position
+	history   []EpochStats
+	best      float64
+	sinceBest int
+	stopped   string
+	trained   bool
+	events    *tfevents.Writer
+}
+
+// newSession loads the data and builds the model, optimizer, schedule and
+// loaders of cfg, all from cfg.Seed.
+func newSession(cfg Config, opt Options) (*session, error) {
+	s := &session{cfg: cfg, opt: opt, log: opt.Log, best: math.Inf(1)}
+	if s.log == nil {
+		s.log = io.Discard
+	}
+	var err error
+	if s.ds = opt.Datasets; s.ds == nil {
+		if s.ds, err = LoadDatasets(cfg, s.log); err != nil {
+			return nil, err
+		}
+	}
+	ds := s.ds
+	shape := models.Shape{Channels: ds.Shape[0], Height: ds.Shape[1], Width: ds.Shape[2], Classes: len(ds.Classes)}
+	if s.model, err = models.New(cfg.Model, shape, rand.New(rand.NewPCG(cfg.Seed, 0x1217))); err != nil {
+		return nil, fmt.Errorf("--model: %w", err)
+	}
+	s.gens = seedDropout(s.model, cfg.Seed)
+	ps := s.model.ParamSet()
+	s.clf = NewClassifier(s.model, ps, nil, NewOptimizer(cfg, ps.Data, ps.Grad))
+	s.clf.ClipNorm = cfg.ClipNorm
+	if s.trainL, err = data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: cfg.BatchSize, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers}); err != nil {
+		return nil, err
+	}
+	if s.sched, s.batch, err = newScheduler(cfg, s.clf.Opt, s.trainL.NumBatches()); err != nil {
+		return nil, err
+	}
+	if ds.Val != nil {
+		if s.valL, err = s.evalLoader(ds.Val); err != nil {
+			return nil, err
+		}
+	}
+	s.info = RunInfo{Model: cfg.Model, Classes: ds.Classes, InputShape: ds.Shape, Transform: evalTransform(ds.Shape), Source: ds.Source,
+		TrainImages: ds.Train.Len(), ValImages: lenOf(ds.Val), TestImages: lenOf(ds.Test), Parameters: ps.Len(),
+		Version: opt.Version, Started: time.Now().Format(time.RFC3339)}
+	return s, nil
+}
+
+func (s *session) evalLoader(d data.Dataset) (*data.Loader, error) {
+	return data.NewLoader(d, data.LoaderOptions{BatchSize: 256, Workers: s.cfg.Workers})
+}
+
+// Run trains cfg's model on cfg's data in a new run directory under
+// cfg.Out. The directory gets the resolved config, run.json, metrics (CSV,
+// JSON lines, TensorBoard scalars, PNG plots), the last and best model
+// checkpoints, the training state, and at the end the test report of the
+// best model. Cancelling ctx stops training after the current step, saves
+// the state and returns an *InterruptedError; Resume carries on from there.
+func Run(ctx context.Context, cfg Config, opt Options) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ds, err := LoadDatasets(cfg, log)
+	if cfg.Name != "" && fileExists(filepath.Join(cfg.Out, cfg.Name)) {
+		_, err := NewRunDir(cfg.Out, cfg.Name) // refuses it, before the data are loaded
+		return nil, err
+	}
+	s, err := newSession(cfg, opt)
 	if err != nil {
 		return nil, err
 	}
-	shape := models.Shape{Channels: ds.Shape[0], Height: ds.Shape[1], Width: ds.Shape[2], Classes: len(ds.Classes)}
-	model, err := models.New(cfg.Model, shape, rand.New(rand.NewPCG(cfg.Seed, 0x1217)))
-	if err != nil {
-		return nil, fmt.Errorf("--model: %w", err)
+	if s.dir, err = NewRunDir(cfg.Out, cfg.Name); err != nil {
+		return nil, err
 	}
-	dir, err := NewRunDir(cfg.Out, cfg.Name)
+	s.cfg.Name = filepath.Base(s.dir)
+	if err := writeJSON(filepath.Join(s.dir, ConfigFile), s.cfg); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(s.dir, InfoFile), s.info); err != nil {
+		return nil, err
+	}
+	s.events = tfevents.NewWriter(s.dir, time.Now(), hostname())
+	fmt.Fprintf(s.log, "kiln: training %s (%d parameters) on %s: %d training, %d validation images of %v, %d classes; run directory %s\n",
+		cfg.Model, s.info.Parameters, s.ds.Source, s.info.TrainImages, s.info.ValImages, s.ds.Shape, len(s.ds.Classes), s.dir)
+	return s.run(ctx)
+}
+
+// Resume continues the run in dir from its training state and, with the
+// same seed (and data), ends exactly as the run would have had it never
+// stopped. cfg is the run's config (ReadRunConfig) with at most Data,
+// Workers and CheckpointEvery changed, or Epochs raised when the schedule
+// does not depend on it. A run killed before its first checkpoint starts
+// over; a finished run is an error unless Epochs was raised; a run whose
+// training finished but whose test evaluation did not just evaluates.
+func Resume(ctx context.Context, dir string, cfg Config, opt Options) (*Summary, error) {
+	saved, err := ReadRunConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Name = filepath.Base(dir)
-	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
-		return nil, err
-	}
-	ps := model.ParamSet()
-	opt := NewOptimizer(cfg, ps.Data, ps.Grad)
-	c := NewClassifier(model, ps, nil, opt)
-	c.ClipNorm = cfg.ClipNorm
-	trainL, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: cfg.BatchSize, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers})
+	extended, err := checkResume(saved, cfg)
 	if err != nil {
 		return nil, err
 	}
-	sched, perBatch, err := newScheduler(cfg, opt, trainL.NumBatches())
+	cfg.Out, cfg.Name = filepath.Dir(dir), filepath.Base(dir)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	info, err := ReadRunInfo(dir)
 	if err != nil {
 		return nil, err
 	}
-	evalLoader := func(d data.Dataset) (*data.Loader, error) {
-		return data.NewLoader(d, data.LoaderOptions{BatchSize: 256, Workers: cfg.Workers})
+	s, err := newSession(cfg, opt)
+	if err != nil {
+		return nil, err
 	}
-	fitCfg := FitConfig{Epochs: cfg.Epochs, Scheduler: sched, PerBatch: perBatch, OnStep: onStep}
-	if ds.Val != nil {
-		if fitCfg.Val, err = evalLoader(ds.Val); err != nil {
+	s.dir = dir
+	if err := sameData(info, s.info); err != nil {
+		return nil, fmt.Errorf("train: cannot resume %s: %w", dir, err)
+	}
+	s.info.Started, s.info.Version = info.Started, info.Version
+	statePath := filepath.Join(dir, StateFile)
+	if _, err := os.Stat(statePath); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(s.log, "kiln: %s has no training state yet (stopped before its first checkpoint); starting it from the beginning\n", dir)
+		s.events = tfevents.NewWriter(dir, time.Now(), hostname())
+	} else {
+		st, err := loadState(statePath, s.model, s.clf.Opt)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.restore(st); err != nil {
+			return nil, fmt.Errorf("train: %s: %w", statePath, err)
+		}
+		if s.trained && extended {
+			s.trained, s.stopped, s.sinceBest = false, "", 0
+		}
+		if s.trained && (s.ds.Test == nil || fileExists(filepath.Join(dir, ReportFile))) {
+			return nil, fmt.Errorf("train: run %s is finished (%d epochs); to train it further, resume it with a larger --epochs", dir, s.pos.Epoch)
+		}
+		if s.trained {
+			fmt.Fprintf(s.log, "kiln: %s finished training; running its test evaluation\n", dir)
+		} else {
+			fmt.Fprintf(s.log, "kiln: resuming %s at epoch %d, batch %d of %d (step %d)\n", dir, s.pos.Epoch+1, s.pos.Batch, s.trainL.NumBatches(), s.pos.Step)
+		}
+	}
+	if cfg != saved {
+		if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
 			return nil, err
 		}
 	}
-	fmt.Fprintf(log, "kiln: training %s (%d parameters) on %s: %d training, %d validation images of %v, %d classes; run directory %s\n",
-		cfg.Model, ps.Len(), ds.Source, ds.Train.Len(), lenOf(ds.Val), ds.Shape, len(ds.Classes), dir)
-	meta := map[string]string{"format": "pt", "framework": "kiln", "model": cfg.Model}
-	best, sinceBest := math.Inf(1), 0
-	metrics := &metricsLog{dir: dir}
-	sum := &Summary{Dir: dir}
-	fitCfg.OnEpoch = func(st EpochStats) error {
-		ips := float64(st.Images) / st.Duration.Seconds()
-		line := fmt.Sprintf("Epoch [%d/%d], Loss: %.4f, Acc: %.2f%%", st.Epoch, cfg.Epochs, st.TrainLoss, 100*st.TrainAcc)
-		if ds.Val != nil {
-			line += fmt.Sprintf(", Val loss: %.4f, Val acc: %.2f%%", st.ValLoss, 100*st.ValAcc)
+	return s.run(ctx)
+}
+
+// checkResume reports whether cfg differs from a run's saved config only
+// where a resumed run may, and whether it raises the number of epochs.
+func checkResume(saved, cfg Config) (extended bool, err error) {
+	a, b := saved, cfg
+	for _, c := range []*Config{&a, &b} {
+		c.Data, c.Workers, c.CheckpointEvery, c.Out, c.Name = "", 0, 0, "", ""
+	}
+	if b.Epochs != a.Epochs {
+		if sch := strings.ToLower(saved.Scheduler); sch != "" && sch != "none" {
+			return false, fmt.Errorf("--epochs %d: the run's %s schedule depends on its %d epochs, so it cannot be extended", cfg.Epochs, saved.Scheduler, saved.Epochs)
 		}
-		fmt.Fprintf(log, "%s, %.0f img/s\n", line, ips)
-		if err := metrics.add(st); err != nil {
+		if b.Epochs < a.Epochs {
+			return false, fmt.Errorf("--epochs %d: the run was set to %d; a resumed run can only train longer", cfg.Epochs, saved.Epochs)
+		}
+		extended, a.Epochs = true, b.Epochs
+	}
+	if a == b {
+		return extended, nil
+	}
+	var ma, mb map[string]any
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	json.Unmarshal(ja, &ma)
+	json.Unmarshal(jb, &mb)
+	for k, v := range ma {
+		if fmt.Sprint(v) != fmt.Sprint(mb[k]) {
+			return false, fmt.Errorf("--%s: a resumed run keeps its settings (%s is %v, not %v); only --data, --workers, --checkpoint-every and --epochs may change",
+				strings.ReplaceAll(k, "_", "-"), k, v, mb[k])
+		}
+	}
+	return false, errors.New("the settings differ from the run's")
+}
+
+// sameData checks that resumed data look like the run's.
+func sameData(was, now RunInfo) error {
+	switch {
+	case strings.Join(was.Classes, "\x00") != strings.Join(now.Classes, "\x00"):
+		return fmt.Errorf("the data's classes %v differ from the run's %v", now.Classes, was.Classes)
+	case fmt.Sprint(was.InputShape) != fmt.Sprint(now.InputShape):
+		return fmt.Errorf("the data's images are %v, the run's were %v", now.InputShape, was.InputShape)
+	case was.TrainImages != now.TrainImages || was.ValImages != now.ValImages:
+		return fmt.Errorf("the data have %d training and %d validation images, the run had %d and %d",
+			now.TrainImages, now.ValImages, was.TrainImages, was.ValImages)
+	}
+	return nil
+}
+
+// restore puts a loaded state's counters, schedule, generators, early
+// stopping, history and event file back in place.
+func (s *session) restore(st *trainState) error {
+	s.pos = st.position()
+	s.history = st.history()
+	s.best, s.sinceBest, s.stopped, s.trained = float64(st.Best), st.SinceBest, st.Stopped, st.Trained
+	restoreSchedule(s.sched, st.SchedulerSteps)
+	s.clf.Opt.SetLR(float64(st.LR))
+	if m, ok := s.clf.Opt.(optim.Momentum); ok && st.Momentum != nil {
+		m.SetMomentum(float64(*st.Momentum))
+	}
+	if err := s.gens.load(st.RNG); err != nil {
+		return err
+	}
+	if st.EventsFile != "" {
+		w, err := tfevents.OpenWriter(filepath.Join(s.dir, st.EventsFile), st.EventRecords)
+		if err == nil {
+			s.events = w
+			return nil
+		}
+		fmt.Fprintf(s.log, "kiln: warning: %v; starting a new TensorBoard file\n", err)
+	}
+	s.events = tfevents.NewWriter(s.dir, time.Now(), hostname())
+	return nil
+}
+
+// run trains what is left, then evaluates on the test set.
+func (s *session) run(ctx context.Context) (*Summary, error) {
+	sum := &Summary{Dir: s.dir}
+	if !s.trained {
+		_, err := Fit(ctx, s.clf, s.trainL, FitConfig{
+			Epochs: s.cfg.Epochs, Scheduler: s.sched, PerBatch: s.batch, Val: s.valL, Pos: &s.pos,
+			CheckpointEvery: s.cfg.CheckpointEvery, OnCheckpoint: func(Position) error { return s.checkpoint() },
+			OnStep: s.onStep, OnEpoch: s.onEpoch,
+		})
+		sum.History, sum.Stopped = s.history, s.stopped
+		switch {
+		case errors.Is(err, errEarlyStop):
+			fmt.Fprintf(s.log, "kiln: %s\n", s.stopped)
+		case err != nil && ctx.Err() != nil:
+			if serr := s.checkpoint(); serr != nil {
+				return sum, fmt.Errorf("train: interrupted, and saving the state failed: %w", serr)
+			}
+			return sum, &InterruptedError{Dir: s.dir, Epoch: s.pos.Epoch + 1, Batch: s.pos.Batch, Of: s.trainL.NumBatches(), Step: s.pos.Step, Err: ctx.Err()}
+		case err != nil:
+			if serr := s.checkpoint(); serr == nil {
+				return sum, fmt.Errorf("%w (the training state is saved; fix the cause and continue with: kiln train --resume %s)", err, s.dir)
+			}
+			return sum, err
+		case !s.trained:
+			s.trained = true
+			if err := s.checkpoint(); err != nil {
+				return sum, err
+			}
+		}
+	}
+	sum.History, sum.Stopped = s.history, s.stopped
+	return sum, s.finish(ctx, sum)
+}
+
+var errEarlyStop = errors.New("train: early stop")
+
+func (s *session) onStep(si StepInfo) {
+	if si.GlobalStep%10 == 0 {
+		s.events.Scalar("loss/train_step", si.GlobalStep, float64(si.Loss), time.Now())
+	}
+	if s.opt.OnStep != nil {
+		s.opt.OnStep(si)
+	}
+}
+
+// onEpoch records a finished epoch everywhere and commits it with a
+// checkpoint; early stopping is decided here.
+func (s *session) onEpoch(st EpochStats) error {
+	s.history = append(s.history, st)
+	line := fmt.Sprintf("Epoch [%d/%d], Loss: %.4f, Acc: %.2f%%", st.Epoch, s.cfg.Epochs, st.TrainLoss, 100*st.TrainAcc)
+	if s.valL != nil {
+		line += fmt.Sprintf(", Val loss: %.4f, Val acc: %.2f%%", st.ValLoss, 100*st.ValAcc)
+	}
+	fmt.Fprintf(s.log, "%s, %.0f img/s\n", line, float64(st.Images)/max(st.Duration.Seconds(), 1e-9))
+	if err := writeMetrics(s.dir, s.history); err != nil {
+		return err
+	}
+	now := time.Now()
+	s.events.Scalar("loss/train", st.Step, st.TrainLoss, now)
+	s.events.Scalar("accuracy/train", st.Step, st.TrainAcc, now)
+	if s.valL != nil {
+		s.events.Scalar("loss/val", st.Step, st.ValLoss, now)
+		s.events.Scalar("accuracy/val", st.Step, st.ValAcc, now)
+	}
+	s.events.Scalar("lr", st.Step, st.LR, now)
+	s.events.Scalar("epoch", st.Step, float64(st.Epoch), now)
+	if err := s.plotCurves(); err != nil {
+		return err
+	}
+	score := st.TrainLoss
+	if s.valL != nil {
+		score = st.ValLoss
+	}
+	if score < s.best {
+		s.best, s.sinceBest = score, 0
+		if err := checkpoint.SaveModel(filepath.Join(s.dir, BestFile), s.model, s.modelMeta()); err != nil {
 			return err
 		}
-		meta["epoch"] = fmt.Sprint(st.Epoch)
-		if err := checkpoint.SaveModel(filepath.Join(dir, "last.safetensors"), model, meta); err != nil {
-			return err
-		}
-		score := st.TrainLoss
-		if ds.Val != nil {
-			score = st.ValLoss
-		}
-		if score < best {
-			best, sinceBest = score, 0
-			return checkpoint.SaveModel(filepath.Join(dir, "best.safetensors"), model, meta)
-		}
-		sinceBest++
-		if cfg.Patience > 0 && sinceBest >= cfg.Patience {
-			return errEarlyStop
-		}
+	} else {
+		s.sinceBest++
+	}
+	early := false
+	if s.pos.Epoch >= s.cfg.Epochs {
+		s.trained = true
+	} else if s.cfg.Patience > 0 && s.sinceBest >= s.cfg.Patience {
+		s.stopped = fmt.Sprintf("early stopping after epoch %d: no better validation loss for %d epochs", st.Epoch, s.cfg.Patience)
+		s.trained, early = true, true
+	}
+	if err := s.checkpoint(); err != nil {
+		return err
+	}
+	if early {
+		return errEarlyStop
+	}
+	return nil
+}
+
+// checkpoint commits the run's progress: the TensorBoard file, the last
+// model and, last of all, the training state. A kill between these writes
+// leaves the previous state, which the resumed run redoes.
+func (s *session) checkpoint() error {
+	if err := s.events.Flush(); err != nil {
+		return err
+	}
+	if err := checkpoint.SaveModel(filepath.Join(s.dir, LastFile), s.model, s.modelMeta()); err != nil {
+		return err
+	}
+	st := &trainState{RNG: s.gens.save(), Best: jsonFloat(s.best), SinceBest: s.sinceBest, Stopped: s.stopped, Trained: s.trained,
+		EventsFile: filepath.Base(s.events.Path()), EventRecords: s.events.Records(), LR: jsonFloat(s.clf.Opt.LR())}
+	st.setPosition(s.pos)
+	st.setHistory(s.history)
+	if s.sched != nil {
+		st.SchedulerSteps = s.sched.LastEpoch()
+	}
+	if m, ok := s.clf.Opt.(optim.Momentum); ok {
+		v := jsonFloat(m.Momentum())
+		st.Momentum = &v
+	}
+	return saveState(filepath.Join(s.dir, StateFile), s.model, s.clf.Opt, st)
+}
+
+// modelMeta is the metadata of last and best.safetensors: enough to use
+// the file without its run directory.
+func (s *session) modelMeta() map[string]string {
+	classes, _ := json.Marshal(s.info.Classes)
+	shape, _ := json.Marshal(s.info.InputShape)
+	return map[string]string{"format": "pt", "framework": "kiln", "model": s.cfg.Model, "classes": string(classes),
+		"input_shape": string(shape), "transform": s.info.Transform,
+		"epoch": fmt.Sprint(s.pos.Epoch), "step": fmt.Sprint(s.pos.Step)}
+}
+
+// finish evaluates the best model on the test set and writes the report,
+// the confusion matrix plot and the test scalars.
+func (s *session) finish(ctx context.Context, sum *Summary) error {
+	if s.ds.Test == nil {
+		fmt.Fprintf(s.log, "kiln: no test set (the data folder has no test/); the run is in %s\n", s.dir)
 		return nil
 	}
-	hist, err := Fit(ctx, c, trainL, fitCfg)
-	sum.History = hist
-	switch {
-	case errors.Is(err, errEarlyStop):
-		sum.Stopped = fmt.Sprintf("early stopping: no better validation loss for %d epochs", cfg.Patience)
-		fmt.Fprintf(log, "kiln: %s\n", sum.Stopped)
-	case err != nil && ctx.Err() != nil:
-		meta["interrupted"] = "true"
-		if serr := checkpoint.SaveModel(filepath.Join(dir, "last.safetensors"), model, meta); serr != nil {
-			return sum, serr
+	which := "best"
+	if _, err := checkpoint.LoadModel(filepath.Join(s.dir, BestFile), s.model); err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
 		}
-		return sum, fmt.Errorf("train: interrupted; the last checkpoint is in %s: %w", dir, err)
-	case err != nil:
-		return sum, err
+		which = "last"
 	}
-	if ds.Test == nil {
-		return sum, nil
-	}
-	if _, err := checkpoint.LoadModel(filepath.Join(dir, "best.safetensors"), model); err != nil {
-		return sum, err
-	}
-	tl, err := evalLoader(ds.Test)
+	tl, err := s.evalLoader(s.ds.Test)
 	if err != nil {
-		return sum, err
+		return err
 	}
-	r, err := Evaluate(ctx, c, tl, ds.Classes)
+	r, err := Evaluate(ctx, s.clf, tl, s.ds.Classes)
 	if err != nil {
-		return sum, err
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted during the test evaluation; training is finished and saved; evaluate with: kiln train --resume %s: %w", s.dir, err)
+		}
+		return err
 	}
 	sum.Test = &r
-	fmt.Fprintf(log, "Test accuracy of the best model: %.2f%% (%d images), loss %.4f\n\n%s", 100*r.Accuracy, r.Confusion.Total(), r.Loss, r.Confusion.Report())
-	rep := fmt.Sprintf("test accuracy %.4f, loss %.4f\n\n%s", r.Accuracy, r.Loss, r.Confusion.Report())
-	return sum, checkpoint.WriteFileAtomic(filepath.Join(dir, "test_report.txt"), func(w io.Writer) error {
+	fmt.Fprintf(s.log, "Test accuracy of the %s model: %.2f%% (%d images), loss %.4f\n\n%s", which, 100*r.Accuracy, r.Confusion.Total(), r.Loss, r.Confusion.Report())
+	if err := plotConfusion(filepath.Join(s.dir, ConfPlot), "test set, "+which+" model", r.Confusion); err != nil {
+		return err
+	}
+	now := time.Now()
+	s.events.Scalar("accuracy/test", s.pos.Step, r.Accuracy, now)
+	s.events.Scalar("loss/test", s.pos.Step, r.Loss, now)
+	if err := s.events.Flush(); err != nil {
+		return err
+	}
+	rep := fmt.Sprintf("test accuracy %.4f, loss %.4f, %d images, %s model\n\n%s", r.Accuracy, r.Loss, r.Confusion.Total(), which, r.Confusion.Report())
+	return checkpoint.WriteFileAtomic(filepath.Join(s.dir, ReportFile), func(w io.Writer) error {
 		_, err := io.WriteString(w, rep)
 		return err
 	})
 }
-
-var errEarlyStop = errors.New("train: early stop")
 
 func lenOf(d data.Dataset) int {
 	if d == nil {
@@ -278,62 +478,15 @@ func lenOf(d data.Dataset) int {
 	return d.Len()
 }
 
-// NewRunDir creates out/name, or out/run-<time> when name is empty. An
-// existing directory is never reused.
-func NewRunDir(out, name string) (string, error) {
-	if name == "" {
-		name = "run-" + time.Now().Format("20060102-150405")
-	}
-	if strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-		return "", fmt.Errorf("--name %q: want a plain folder name", name)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", fmt.Errorf("--out: %w", err)
-	}
-	dir := filepath.Join(out, name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("run directory %s already exists; pick another --name (kiln never overwrites a run)", dir)
-		}
-		return "", fmt.Errorf("--out: %w", err)
-	}
-	return dir, nil
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
-func writeJSON(path string, v any) error {
-	return checkpoint.WriteFileAtomic(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	})
-}
-
-// metricsLog keeps metrics.csv and metrics.jsonl, rewritten atomically
-// after every epoch so that a killed run leaves them whole.
-type metricsLog struct {
-	dir  string
-	rows []EpochStats
-}
-
-func (m *metricsLog) add(st EpochStats) error {
-	m.rows = append(m.rows, st)
-	if err := checkpoint.WriteFileAtomic(filepath.Join(m.dir, "metrics.csv"), func(w io.Writer) error {
-		fmt.Fprintln(w, "epoch,train_loss,train_acc,val_loss,val_acc,lr,images,seconds")
-		for _, r := range m.rows {
-			fmt.Fprintf(w, "%d,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%.3f\n", r.Epoch, r.TrainLoss, r.TrainAcc, r.ValLoss, r.ValAcc, r.LR, r.Images, r.Duration.Seconds())
-		}
-		return nil
-	}); err != nil {
-		return err
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "localhost"
 	}
-	return checkpoint.WriteFileAtomic(filepath.Join(m.dir, "metrics.jsonl"), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		for _, r := range m.rows {
-			if err := enc.Encode(map[string]any{"epoch": r.Epoch, "train_loss": r.TrainLoss, "train_acc": r.TrainAcc,
-				"val_loss": r.ValLoss, "val_acc": r.ValAcc, "lr": r.LR, "images": r.Images, "seconds": r.Duration.Seconds()}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return h
 }

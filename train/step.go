@@ -1,10 +1,18 @@
-// Package train holds kiln's training step and training loop, evaluation
-// and classification metrics.
+// Package train holds kiln's training step and training loop, evaluation,
+// classification metrics, and runs: Run trains in a run directory with
+// checkpoints, metrics, TensorBoard scalars and plots, Resume continues an
+// interrupted run bit for bit, and LoadTrained serves eval and predict.
 //
 // The step (Classifier.TrainStep) is separate from the loop (Fit): the loop
 // owns epochs, schedules and callbacks, and the step owns one batch's
 // forward pass, backward pass and update, reusing one tape so that a steady
 // state step allocates nothing.
+//
+// A run resumes exactly because everything random is either saved or a
+// pure function of the seed: the loader's order and augmentation depend
+// only on (seed, epoch, position), the dropout generators are PCGs whose
+// state the training state records, and the loop's Position carries the
+// epoch's running sums.
 package train
 
 import (

@@ -1,10 +1,13 @@
-// Command kiln trains, evaluates and ships image classifiers.
+// Command kiln trains, evaluates and uses image classifiers.
 //
-//	kiln train [flags]      train a model (on the embedded Fashion-MNIST subset without --data)
-//	kiln version            print the version
+//	kiln train [flags]           train a model (on the embedded Fashion-MNIST subset without --data)
+//	kiln train --resume RUN      continue an interrupted run
+//	kiln eval RUN [--data DIR]   test accuracy, per-class scores and confusion matrix
+//	kiln predict RUN IMAGE...    the most likely classes of images
+//	kiln version                 print the version
 //
-// Run "kiln help" or "kiln train -h" for details. This file only dispatches
-// subcommands; it is the one place that calls os.Exit.
+// Run "kiln help" or "kiln <command> -h" for details. This file only
+// dispatches commands; it is the one place that calls os.Exit.
 package main
 
 import (
@@ -30,19 +33,27 @@ func versionString() string {
 	return "kiln " + v
 }
 
-const usage = `kiln trains, evaluates and ships image classifiers. No Python, no cgo.
+const usage = `kiln trains, evaluates and uses image classifiers. No Python, no cgo.
 
 Usage:
-  kiln train [flags]    train a model; without --data, on the embedded Fashion-MNIST subset
-  kiln version          print the version (also: kiln --version)
-  kiln help             show this help
+  kiln train [flags]           train a model; without --data, on the embedded Fashion-MNIST subset
+  kiln train --resume RUN      continue a run that was interrupted (Ctrl-C) or killed
+  kiln eval RUN [--data DIR]   evaluate a run's model: accuracy, per-class scores, confusion matrix
+  kiln predict RUN IMAGE...    print the most likely classes of each image
+  kiln version                 print the version (also: kiln --version)
+  kiln help                    show this help
 
 Examples:
   kiln train                                   # 5 epochs of the seed CNN on Fashion-MNIST (4,000 images)
   kiln train --data ~/photos --epochs 20       # ~/photos/train/<class>/*.jpg and ~/photos/test/<class>/*.jpg
-  kiln train --data ~/photos --augment randomcrop=32:4,hflip
+  kiln train --data ~/photos --augment randomcrop=32:4,hflip --name photos-aug
+  kiln train --config settings.yaml --lr 3e-4  # settings from a file; flags win
+  kiln eval runs/photos-aug --data ~/more-photos
+  kiln predict runs/photos-aug cat.jpg dog.png --top-k 3
 
-Run "kiln train -h" for every training flag.
+A run directory (runs/<name>) holds the config, metrics (CSV, JSON lines,
+TensorBoard), plots, checkpoints and the test report. Run "kiln <command> -h"
+for every flag of a command.
 `
 
 func main() {
@@ -51,21 +62,36 @@ func main() {
 
 // run executes one kiln command and returns the process exit status: 0 on
 // success, 1 when the command failed, 2 for a usage error, 130 when
-// interrupted.
+// interrupted. The first Ctrl-C (or SIGTERM) asks training to stop after
+// its current step and save its state; a second one kills the process at
+// once, which the atomic checkpoint files survive.
 func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // restore the default handling: the next signal kills
+	}()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// runContext is run with the context that signals cancel.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var err error
 	switch args[0] {
 	case "train":
 		err = trainCmd(ctx, args[1:], stdout, stderr)
+	case "eval", "evaluate":
+		err = evalCmd(ctx, args[1:], stdout, stderr)
+	case "predict":
+		err = predictCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 	default:
 		fmt.Fprintf(stderr, "kiln: unknown command %q\n\n%s", args[0], usage)
@@ -76,7 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "kiln %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "kiln %s: %v\nRun \"kiln %s -h\" for help.\n", args[0], err, args[0])
 		return 2
 	case ctx.Err() != nil:
 		fmt.Fprintf(stderr, "kiln: %v\n", err)
@@ -89,3 +115,5 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // usageError marks a bad flag or argument: the exit status is 2.
 type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }

@@ -1,30 +1,53 @@
 package main
 
+// This file holds "kiln train": its flags, the config file and --resume. It
+// leaves out training itself (package train) and drawing progress
+// (progress.go).
+
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"sort"
 	"strings"
-	"time"
 
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/train"
 )
 
+const trainHead = `Usage: kiln train [flags]
+       kiln train --resume RUN [--workers N] [--data DIR] [--checkpoint-every N] [--epochs N]
+
+Trains a classifier and writes a run directory (--out/--name): config.json,
+run.json, metrics.csv, metrics.jsonl, TensorBoard events, loss.png,
+accuracy.png, last.safetensors, best.safetensors, state.safetensors, and at
+the end test_report.txt and confusion.png.
+
+Data: --data DIR takes DIR/train/<class>/* and DIR/test/<class>/* image
+files, or DIR/<class>/* alone (no test set). --val-split of the training
+images is held out for validation. Without --data, kiln trains on its
+embedded Fashion-MNIST subset (4,000 training and 1,000 test images).
+
+Ctrl-C stops after the current step and saves the training state; --resume
+RUN continues exactly where it stopped (with the same seed, the result is
+bit-identical to an uninterrupted run). The state is also saved after every
+epoch and every --checkpoint-every steps, so a killed run loses at most that.
+
+A --config file (JSON, or YAML if it ends in .yaml/.yml) takes the keys of a
+run's config.json, e.g. {"epochs": 20, "lr": 0.0005}; flags override it.
+`
+
+// resumeFlags may be given with --resume; every other setting is the run's.
+var resumeFlags = map[string]bool{"resume": true, "workers": true, "data": true, "checkpoint-every": true, "epochs": true}
+
 // trainCmd parses the train flags over the defaults (and a --config file,
-// which the flags override) and runs training.
+// which the flags override) and runs or resumes training.
 func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := train.DefaultConfig()
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: kiln train [flags]\n\nTrains a classifier and writes a run directory (config, metrics, checkpoints, test report).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	configPath := fs.String("config", "", "JSON `file` of settings (keys as in a run's config.json); flags given too override it")
+	fs := newFlagSet("train")
+	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
+	resume := fs.String("resume", "", "continue the run in directory `RUN` from its last checkpoint")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "`folder` with train/ and test/ class folders (or class folders only); empty: the embedded Fashion-MNIST subset")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", "))
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "number of epochs")
@@ -33,34 +56,62 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "momentum (sgd, rmsprop)")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay")
-	fs.StringVar(&cfg.Scheduler, "scheduler", cfg.Scheduler, "learning-rate schedule: none, step, cosine or onecycle")
+	fs.StringVar(&cfg.Scheduler, "scheduler", cfg.Scheduler, "learning-rate schedule: none, step (x0.1 every third of the epochs), cosine or onecycle")
 	fs.Float64Var(&cfg.ClipNorm, "clip-norm", cfg.ClipNorm, "clip gradients to this global L2 norm (0: off)")
 	fs.Float64Var(&cfg.ValSplit, "val-split", cfg.ValSplit, "fraction of the training images held out for validation")
 	fs.IntVar(&cfg.ImageSize, "image-size", cfg.ImageSize, "image folders are resized to this square size")
 	fs.IntVar(&cfg.Channels, "channels", cfg.Channels, "1 (grey) or 3 (RGB), for image folders")
 	fs.StringVar(&cfg.Augment, "augment", cfg.Augment, "training augmentation `spec`, e.g. randomcrop=32:4,hflip,rotate=10")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: same seed, same run")
-	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "image decoding goroutines")
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "image decoding goroutines (the result does not depend on it)")
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a better validation loss (0: never)")
+	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "also save the training state every this many steps (0: after each epoch only)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "`folder` that holds run directories")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "run directory name (default: run-<time>); an existing one is never overwritten")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		if isHelp(err) {
+			printHelp(fs, trainHead, stdout)
 			return nil
 		}
 		return usageError{err}
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))}
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q (train takes only flags, which start with --)", pos[0])}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	opt := train.Options{Version: versionString()}
+	if *resume != "" {
+		var bad []string
+		for name := range set {
+			if !resumeFlags[name] {
+				bad = append(bad, "--"+name)
+			}
+		}
+		if len(bad) > 0 {
+			sort.Strings(bad)
+			return usageError{fmt.Errorf("%s: a resumed run keeps its own settings; with --resume only --workers, --data, --checkpoint-every and --epochs may be given",
+				strings.Join(bad, ", "))}
+		}
+		saved, err := train.ReadRunConfig(*resume)
+		if err != nil {
+			return usageError{fmt.Errorf("--resume: %w", err)}
+		}
+		flagCfg := cfg
+		cfg = saved
+		fs.Visit(func(f *flag.Flag) { applyFlag(&cfg, &flagCfg, f.Name) })
+		p := newProgress(stdout)
+		opt.Log, opt.OnStep = p, p.step
+		_, err = train.Resume(ctx, *resume, cfg, opt)
+		p.done()
+		return err
 	}
 	if *configPath != "" {
 		fileCfg, err := train.LoadConfig(*configPath, train.DefaultConfig())
 		if err != nil {
-			return usageError{err}
+			return usageError{fmt.Errorf("--config: %w", err)}
 		}
-		// Flags set on the command line win over the file.
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		flagCfg := cfg
 		cfg = fileCfg
 		fs.Visit(func(f *flag.Flag) { applyFlag(&cfg, &flagCfg, f.Name) })
@@ -69,7 +120,8 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err}
 	}
 	p := newProgress(stdout)
-	_, err := train.Run(ctx, cfg, p, p.step)
+	opt.Log, opt.OnStep = p, p.step
+	_, err = train.Run(ctx, cfg, opt)
 	p.done()
 	return err
 }
@@ -111,57 +163,11 @@ func applyFlag(dst, src *train.Config, name string) {
 		dst.Workers = src.Workers
 	case "patience":
 		dst.Patience = src.Patience
+	case "checkpoint-every":
+		dst.CheckpointEvery = src.CheckpointEvery
 	case "out":
 		dst.Out = src.Out
 	case "name":
 		dst.Name = src.Name
 	}
 }
-
-// progress prints log lines, and on a terminal a progress line per epoch
-// that redraws in place (images/s, ETA, running loss).
-type progress struct {
-	w     io.Writer
-	tty   bool
-	last  time.Time
-	drawn bool
-}
-
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
-	return p
-}
-
-// Write passes log lines through, clearing the progress line first.
-func (p *progress) Write(b []byte) (int, error) {
-	p.clear()
-	return p.w.Write(b)
-}
-
-func (p *progress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.drawn = false
-	}
-}
-
-func (p *progress) step(s train.StepInfo) {
-	if !p.tty || (time.Since(p.last) < 100*time.Millisecond && s.Step != s.Steps) {
-		return
-	}
-	p.last = time.Now()
-	const width = 30
-	filled := width * s.Step / max(s.Steps, 1)
-	ips := float64(s.Images) / s.Elapsed.Seconds()
-	eta := time.Duration(float64(s.Elapsed) * float64(s.Steps-s.Step) / float64(s.Step)).Round(time.Second)
-	fmt.Fprintf(p.w, "\r\033[Kepoch %d [%s%s] %d/%d  loss %.4f  %.0f img/s  ETA %s",
-		s.Epoch, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), s.Step, s.Steps, s.RunningLoss, ips, eta)
-	p.drawn = true
-}
-
-func (p *progress) done() { p.clear() }

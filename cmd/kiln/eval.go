@@ -1,0 +1,83 @@
+package main
+
+// This file holds "kiln eval". It leaves out writing files into the run
+// directory: eval only reads a run, so that it can run on a copy or
+// alongside training.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/kiln-ml/kiln/train"
+)
+
+const evalHead = `Usage: kiln eval RUN [--data DIR] [--checkpoint best|last|FILE] [--json]
+
+Evaluates a run's model and prints the accuracy, the loss, each class's
+precision, recall and F1, and the confusion matrix. DIR is a folder with a
+test/ folder of class folders, or class folders itself; its classes are
+matched to the run's by name, so it may hold only some of them. Without
+--data, the run's own test set is used. The model and the image transform
+are rebuilt from RUN/run.json.
+`
+
+// evalReport is eval's --json output.
+type evalReport struct {
+	Run        string             `json:"run"`
+	Checkpoint string             `json:"checkpoint"`
+	Data       string             `json:"data"`
+	Images     int                `json:"images"`
+	Accuracy   float64            `json:"accuracy"`
+	Loss       float64            `json:"loss"`
+	Classes    []train.ClassScore `json:"classes"`
+	Confusion  [][]int            `json:"confusion"` // [true][predicted]
+}
+
+func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval")
+	data := fs.String("data", "", "`folder` to evaluate on (DIR/test/<class>/* or DIR/<class>/*); default: the run's test set")
+	which := fs.String("checkpoint", "best", "weights to use: best, last, or a safetensors `file` of the same model")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "image decoding goroutines")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		if isHelp(err) {
+			printHelp(fs, evalHead, stdout)
+			return nil
+		}
+		return usageError{err}
+	}
+	switch {
+	case len(pos) == 0:
+		return usageError{fmt.Errorf("missing the run directory (kiln eval RUN)")}
+	case len(pos) > 1:
+		return usageError{fmt.Errorf("unexpected argument %q: eval takes one run directory", pos[1])}
+	case *workers < 0:
+		return usageError{fmt.Errorf("--workers %d: want 0 or more", *workers)}
+	}
+	m, err := train.LoadTrained(pos[0], *which)
+	if err != nil {
+		return err
+	}
+	log := stderr
+	if !*asJSON {
+		log = stdout
+	}
+	r, what, err := m.Evaluate(ctx, *data, *workers, log)
+	if err != nil {
+		return err
+	}
+	c := r.Confusion
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(evalReport{Run: pos[0], Checkpoint: m.Checkpoint, Data: what, Images: c.Total(), Accuracy: r.Accuracy, Loss: r.Loss,
+			Classes: c.Scores(), Confusion: c.Counts})
+	}
+	fmt.Fprintf(stdout, "%s (%s) on %s\nAccuracy: %.2f%% (%d images), loss %.4f\n\n%s",
+		m.Checkpoint, m.Info.Model, what, 100*r.Accuracy, c.Total(), r.Loss, c.Report())
+	return nil
+}

@@ -1,0 +1,161 @@
+package train
+
+// This file resolves a run's --data into training, validation and test
+// sets. It leaves out downloading (see data/fetch) and formats other than
+// image folders and the embedded Fashion-MNIST subset.
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/data/embedded"
+	"github.com/kiln-ml/kiln/data/imagefolder"
+	"github.com/kiln-ml/kiln/data/transform"
+)
+
+// Datasets are a run's training, validation and (optional) test sets.
+type Datasets struct {
+	Train, Val, Test data.Dataset
+	Classes          []string
+	Shape            []int // one example, [C, H, W]
+	Source           string
+}
+
+// LoadDatasets resolves cfg.Data: the embedded Fashion-MNIST subset when
+// empty, DIR/train and DIR/test when DIR has them, or DIR alone (no test
+// set). The validation set is a stratified cfg.ValSplit of the training
+// data, drawn with cfg.Seed, and never augmented. Skipped files are reported
+// to log.
+func LoadDatasets(cfg Config, log io.Writer) (*Datasets, error) {
+	var full, plain, test data.Dataset
+	ds := &Datasets{}
+	if cfg.Data == "" {
+		tr, te, err := embedded.FashionMNIST()
+		if err != nil {
+			return nil, err
+		}
+		full, plain, test = tr, tr, te
+		ds.Source = "embedded Fashion-MNIST subset"
+	} else {
+		trainDir, testDir := filepath.Join(cfg.Data, "train"), filepath.Join(cfg.Data, "test")
+		if st, err := os.Stat(cfg.Data); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--data %s: not a folder (want one with train/ and test/ class folders, or class folders itself)", cfg.Data)
+		}
+		if st, err := os.Stat(trainDir); err != nil || !st.IsDir() {
+			trainDir, testDir = cfg.Data, ""
+		}
+		resize := fmt.Sprintf("resize=%dx%d", cfg.ImageSize, cfg.ImageSize)
+		aug := resize
+		if cfg.Augment != "" {
+			aug += "," + cfg.Augment
+		}
+		var err error
+		if full, err = openFolder(trainDir, aug, cfg, log); err != nil {
+			return nil, err
+		}
+		plain = full
+		if cfg.Augment != "" {
+			if plain, err = openFolder(trainDir, resize, cfg, io.Discard); err != nil {
+				return nil, err
+			}
+		}
+		if testDir != "" {
+			if st, err := os.Stat(testDir); err == nil && st.IsDir() {
+				if test, err = openFolder(testDir, resize, cfg, log); err != nil {
+					return nil, err
+				}
+			}
+		}
+		ds.Source = cfg.Data
+	}
+	ds.Classes, ds.Shape, ds.Test = full.Classes(), full.Shape(), test
+	if test != nil && strings.Join(test.Classes(), "\x00") != strings.Join(ds.Classes, "\x00") {
+		return nil, fmt.Errorf("--data %s: the test set's classes %v differ from the training set's %v", cfg.Data, test.Classes(), ds.Classes)
+	}
+	if cfg.ValSplit == 0 {
+		ds.Train = full
+		return ds, nil
+	}
+	labels, err := data.Labels(full)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := data.Split(labels, []float64{1 - cfg.ValSplit, cfg.ValSplit}, rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), true)
+	if err != nil {
+		return nil, fmt.Errorf("--val-split %g: %w", cfg.ValSplit, err)
+	}
+	if ds.Train, err = data.NewSubset(full, parts[0]); err != nil {
+		return nil, err
+	}
+	if ds.Val, err = data.NewSubset(plain, parts[1]); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+func openFolder(dir, spec string, cfg Config, log io.Writer) (data.Dataset, error) {
+	tf, err := transform.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--augment %q: %w", cfg.Augment, err)
+	}
+	f, rep, err := imagefolder.Open(dir, imagefolder.Options{Channels: cfg.Channels, Transform: tf, Workers: cfg.Workers})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(log, rep)
+	return f, nil
+}
+
+// evalTransform is the spec that turns one decoded image into the model's
+// input: a resize to the training images' size.
+func evalTransform(shape []int) string {
+	return fmt.Sprintf("resize=%dx%d", shape[1], shape[2])
+}
+
+// relabeled maps a dataset's labels into a run's classes by name, so that
+// a folder holding some of the classes, or in another order, evaluates
+// against the right outputs.
+type relabeled struct {
+	data.Dataset
+	classes []string
+	to      []int
+}
+
+// Classes returns the run's classes.
+func (r *relabeled) Classes() []string { return r.classes }
+
+// Get returns example i with its label in the run's numbering.
+func (r *relabeled) Get(i int, x []float32, rng *rand.Rand) (int, error) {
+	y, err := r.Dataset.Get(i, x, rng)
+	if err != nil {
+		return 0, err
+	}
+	return r.to[y], nil
+}
+
+// matchClasses returns d with its labels numbered as classes, or an error
+// naming a class of d that the run does not know.
+func matchClasses(d data.Dataset, classes []string, what string) (data.Dataset, error) {
+	have := d.Classes()
+	if strings.Join(have, "\x00") == strings.Join(classes, "\x00") {
+		return d, nil
+	}
+	idx := make(map[string]int, len(classes))
+	for i, c := range classes {
+		idx[c] = i
+	}
+	to := make([]int, len(have))
+	for i, c := range have {
+		j, ok := idx[c]
+		if !ok {
+			return nil, fmt.Errorf("%s has class %q, which the model was not trained on (it knows %s)", what, c, strings.Join(classes, ", "))
+		}
+		to[i] = j
+	}
+	return &relabeled{Dataset: d, classes: classes, to: to}, nil
+}

@@ -1,0 +1,65 @@
+package train
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+// FuzzParseConfig feeds arbitrary text to the JSON and YAML config
+// readers: they must not panic, and a config they accept must survive
+// config.json (what a run writes) unchanged.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"epochs": 3, "lr": 0.01, "model": "mlp"}`), false)
+	f.Add([]byte("epochs: 3\nlr: 1e-3\naugment: hflip\n"), true)
+	f.Add([]byte("seed: 18446744073709551615\n"), true)
+	f.Add([]byte(`{"bogus": 1}`), false)
+	f.Add([]byte("- 1\n- 2\n"), true)
+	f.Add([]byte("epochs: !!binary aGVsbG8=\n"), true)
+	f.Fuzz(func(t *testing.T, b []byte, yamlSyntax bool) {
+		parse := parseJSONConfig
+		if yamlSyntax {
+			parse = parseYAMLConfig
+		}
+		cfg, err := parse(b, "fuzz", DefaultConfig())
+		if err != nil {
+			return
+		}
+		j, err := json.Marshal(cfg)
+		if err != nil {
+			if math.IsNaN(cfg.LR) || math.IsInf(cfg.LR, 0) {
+				return
+			}
+			t.Fatalf("accepted config does not marshal: %v", err)
+		}
+		again, err := parseJSONConfig(j, "again", Config{})
+		if err != nil || again != cfg {
+			t.Fatalf("round trip: %+v -> %s -> %+v, %v", cfg, j, again, err)
+		}
+	})
+}
+
+// FuzzJSONFloat checks that every float64, NaN and the infinities
+// included, survives jsonFloat to the bit, and that bad input is an error.
+func FuzzJSONFloat(f *testing.F) {
+	for _, v := range []float64{0, -0.0, 1e-310, math.MaxFloat64, 0.1, math.Inf(-1), math.NaN()} {
+		f.Add(math.Float64bits(v), []byte("1.5"))
+	}
+	f.Add(uint64(0), []byte(`"nan"`))
+	f.Fuzz(func(t *testing.T, bits uint64, text []byte) {
+		v := math.Float64frombits(bits)
+		b, err := json.Marshal(jsonFloat(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back jsonFloat
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if got := float64(back); got != v && !(math.IsNaN(got) && math.IsNaN(v)) || math.Signbit(got) != math.Signbit(v) && !math.IsNaN(v) {
+			t.Fatalf("%v -> %s -> %v", v, b, got)
+		}
+		var x jsonFloat
+		_ = json.Unmarshal(text, &x)
+	})
+}
