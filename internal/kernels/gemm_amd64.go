@@ -7,14 +7,16 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// avx512Kernel is the 14x32 zmm tile: 28 accumulators, 2 B vectors and 2
-// broadcast registers fill all 32 zmm registers. 14 rows make each k step
-// 28 FMAs against 16 loads, within the load ports' reach.
-var avx512Kernel = &microKernel{name: "avx512", mr: 14, nr: 32, fn: sgemmKernelAVX512, mc: 168, kc: 256, nc: 4096, directBMaxM: 64}
+// avx512Kernel is the 8x32 zmm tile: 16 accumulators hide the 4-cycle FMA
+// latency on two pipes, each k step is 16 FMAs against 10 loads, and 8 rows
+// divide the usual channel counts so M=32 or 64 wastes no padded rows. With
+// kc=256 the 32 KiB B micro-panel stays in L1 (48 KiB on Zen 5) and the
+// 128x256 A block (128 KiB) in L2.
+var avx512Kernel = &microKernel{name: "avx512", mr: 8, nr: 32, fn: sgemmKernelAVX512, mc: 128, kc: 256, nc: 2048, directBMaxM: 256}
 
 // avx2Kernel is the classic 6x16 ymm tile: 12 accumulators, 2 B vectors and
 // 2 broadcast registers fill all 16 ymm registers.
-var avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, fn: sgemmKernelAVX2, mc: 144, kc: 256, nc: 4096, directBMaxM: 64}
+var avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16, fn: sgemmKernelAVX2, mc: 144, kc: 256, nc: 2048, directBMaxM: 256}
 
 var (
 	hasAVX512 = cpu.X86.HasAVX512F
@@ -67,4 +69,10 @@ func fmaPeakLoops() []peakLoop {
 		ps = append(ps, peakLoop{"avx2", fmaPeakAVX2, 24 * 8 * 2})
 	}
 	return ps
+}
+
+func init() {
+	if hasAVX2 {
+		transpose8x8 = transpose8x8AVX
+	}
 }

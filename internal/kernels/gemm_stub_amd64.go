@@ -4,7 +4,7 @@
 
 package kernels
 
-// sgemmKernelAVX512 computes the 14x32 tile C = alpha*A*B + beta*C from packed panels (beta == 0 does not read C). Row p of the B panel starts at b+p*ldb; ldb and ldc are in elements.
+// sgemmKernelAVX512 computes the 8x32 tile C = alpha*A*B + beta*C from packed panels (beta == 0 does not read C). Row p of the B panel starts at b+p*ldb; ldb and ldc are in elements.
 //
 //go:noescape
 func sgemmKernelAVX512(k int, a *float32, b *float32, c *float32, ldb int, ldc int, alpha float32, beta float32)
@@ -14,35 +14,11 @@ func sgemmKernelAVX512(k int, a *float32, b *float32, c *float32, ldb int, ldc i
 //go:noescape
 func sgemmKernelAVX2(k int, a *float32, b *float32, c *float32, ldb int, ldc int, alpha float32, beta float32)
 
-// sgemmKernelAVX512x8 computes the 8x32 tile C = alpha*A*B + beta*C from packed panels (beta == 0 does not read C). Row p of the B panel starts at b+p*ldb; ldb and ldc are in elements.
+// transpose8x8AVX transposes n blocks of 8x8: block q takes columns 8q..8q+7 of the 8 rows
+// at src+r*lds and writes them as rows 8q..8q+7 at dst+row*ldd. Strides are in elements.
 //
 //go:noescape
-func sgemmKernelAVX512x8(k int, a *float32, b *float32, c *float32, ldb int, ldc int, alpha float32, beta float32)
-
-// sgemmKernelAVX512x12 computes the 12x32 tile C = alpha*A*B + beta*C from packed panels (beta == 0 does not read C). Row p of the B panel starts at b+p*ldb; ldb and ldc are in elements.
-//
-//go:noescape
-func sgemmKernelAVX512x12(k int, a *float32, b *float32, c *float32, ldb int, ldc int, alpha float32, beta float32)
-
-// sgemmKernelAVX512x16 computes the 16x16 tile C = alpha*A*B + beta*C from packed panels (beta == 0 does not read C). Row p of the B panel starts at b+p*ldb; ldb and ldc are in elements.
-//
-//go:noescape
-func sgemmKernelAVX512x16(k int, a *float32, b *float32, c *float32, ldb int, ldc int, alpha float32, beta float32)
-
-// sgemmKernelAVX512x10 computes the 10x32 tile C = alpha*A*B + beta*C from packed panels (beta == 0 does not read C). Row p of the B panel starts at b+p*ldb; ldb and ldc are in elements.
-//
-//go:noescape
-func sgemmKernelAVX512x10(k int, a *float32, b *float32, c *float32, ldb int, ldc int, alpha float32, beta float32)
-
-// sgemmKernelAVX512x8w3 computes the 8x48 tile C = alpha*A*B + beta*C from packed panels (beta == 0 does not read C). Row p of the B panel starts at b+p*ldb; ldb and ldc are in elements.
-//
-//go:noescape
-func sgemmKernelAVX512x8w3(k int, a *float32, b *float32, c *float32, ldb int, ldc int, alpha float32, beta float32)
-
-// sgemmKernelAVX512x6w4 computes the 6x64 tile C = alpha*A*B + beta*C from packed panels (beta == 0 does not read C). Row p of the B panel starts at b+p*ldb; ldb and ldc are in elements.
-//
-//go:noescape
-func sgemmKernelAVX512x6w4(k int, a *float32, b *float32, c *float32, ldb int, ldc int, alpha float32, beta float32)
+func transpose8x8AVX(n int, src *float32, lds int, dst *float32, ldd int)
 
 // fmaPeakAVX512 runs n trips of 24 FMAs on independent chains for BenchmarkFMAPeak.
 func fmaPeakAVX512(n int)

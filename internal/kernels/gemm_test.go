@@ -188,34 +188,64 @@ func TestSgemm512(t *testing.T) {
 }
 
 // TestSgemmEveryKernel calls each kernel this CPU can run directly, so the
-// AVX2 kernel is tested on AVX-512 machines too.
+// AVX2 kernel is tested on AVX-512 machines too, and makes each read an
+// untransposed B both in place and packed whatever the shape.
 func TestSgemmEveryKernel(t *testing.T) {
 	kernels := availableKernels()
 	t.Logf("kernels: %d, active %q", len(kernels), GemmKernelName())
 	for _, kn := range kernels {
-		t.Run(kn.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(4, 0))
-			for i, s := range gemmShapes() {
-				tc := gemmCase{transA: i%4 >= 2, transB: i%2 == 1, m: s[0], n: s[1], k: s[2],
-					alpha: []float32{-2, 1, 0.5}[i%3], beta: []float32{0.3, 0, 1}[(i/3)%3], pad: i % 3}
-				runCase(t, tc, kn, 1, rng)
-			}
+		for _, mode := range []struct {
+			name string
+			maxM int
+		}{{"packedB", 0}, {"directB", math.MaxInt}} {
+			kv := *kn
+			kv.directBMaxM = mode.maxM
+			t.Run(kn.name+"/"+mode.name, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(4, 0))
+				for i, s := range gemmShapes() {
+					tc := gemmCase{transA: i%4 >= 2, transB: i%5 == 1, m: s[0], n: s[1], k: s[2],
+						alpha: []float32{-2, 1, 0.5}[i%3], beta: []float32{0.3, 0, 1}[(i/3)%3], pad: i % 3}
+					runCase(t, tc, &kv, 1, rng)
+				}
+			})
+		}
+	}
+}
+
+// forceParallel makes every problem split as far as threads allow, along M
+// or (with splitN) along N, for the length of a test.
+func forceParallel(t *testing.T, splitN bool) {
+	oldFlops, oldRows, oldCols := parallelMinFlops, parallelMinRows, parallelMinCols
+	parallelMinFlops, parallelMinRows, parallelMinCols = 0, 1, 1
+	if splitN {
+		parallelMinRows = math.MaxInt
+	}
+	t.Cleanup(func() { parallelMinFlops, parallelMinRows, parallelMinCols = oldFlops, oldRows, oldCols })
+}
+
+// TestSgemmThreadsBitIdentical checks that splitting the work changes no bit
+// of the result, including splits that leave a goroutine few enough rows to
+// read B in place.
+func TestSgemmThreadsBitIdentical(t *testing.T) {
+	for _, splitN := range []bool{false, true} {
+		t.Run(fmt.Sprintf("splitN=%v", splitN), func(t *testing.T) {
+			forceParallel(t, splitN)
+			testThreadsBitIdentical(t)
 		})
 	}
 }
 
-// TestSgemmThreadsBitIdentical checks that splitting the work changes no bit
-// of the result, for splits along N and along M.
-func TestSgemmThreadsBitIdentical(t *testing.T) {
+func testThreadsBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 0))
 	shapes := []gemmCase{
-		{m: 64, n: 2000, k: 75, alpha: 1, beta: 0},
+		{m: 90, n: 2000, k: 75, alpha: 1, beta: 0},
 		{transB: true, m: 500, n: 40, k: 300, alpha: 0.5, beta: 0.3, pad: 1},
-		{transA: true, m: 300, n: 301, k: 600, alpha: -2, beta: 1, pad: 2},
+		{transA: true, m: 200, n: 161, k: 300, alpha: -2, beta: 1, pad: 2},
+		{m: 37, n: 129, k: 513, alpha: 1, beta: 0.3, pad: 3},
 	}
-	for _, kn := range availableKernels() {
-		for _, tc := range shapes {
-			o := newOperands(tc, rng)
+	for _, tc := range shapes {
+		o := newOperands(tc, rng)
+		for _, kn := range availableKernels() {
 			var first []float32
 			for _, threads := range []int{1, 2, 3, 4} {
 				c := append([]float32(nil), o.c0...)
@@ -233,6 +263,9 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 				}
 			}
 		}
+	}
+	if workerCount == 0 {
+		t.Fatal("no worker goroutine was started: the parallel path never ran")
 	}
 }
 
@@ -283,6 +316,10 @@ func TestSgemmPanicsOnShortSlices(t *testing.T) {
 }
 
 func TestSgemmNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under -race")
+	}
+	forceParallel(t, false)
 	rng := rand.New(rand.NewPCG(6, 0))
 	for _, tc := range []struct {
 		name    string
@@ -330,5 +367,26 @@ func TestGemmKernelName(t *testing.T) {
 	}
 	if ks := availableKernels(); ks[0].name != name {
 		t.Fatalf("active kernel %q is not the fastest available %q", name, ks[0].name)
+	}
+}
+
+func TestRowsSpreadInL2(t *testing.T) {
+	for _, tc := range []struct {
+		ld, kc int
+		want   bool
+	}{
+		{100, 256, true},   // small span: fits whatever the stride
+		{3200, 256, true},  // conv2 im2col on batch 32
+		{25088, 75, true},  // conv1 im2col on batch 32
+		{4128, 256, true},  // 4 KiB + 128 bytes walks across the sets
+		{4096, 256, false}, // 16 KiB stride: 4 sets
+		{8192, 256, false}, // 32 KiB stride: 2 sets
+		{512, 256, true},   // 2 KiB stride: 64 sets hold its 512 lines
+		{25088, 256, true}, // conv1-sized rows of a deeper B
+		{4096, 16, true},   // few rows fit even in 4 sets
+	} {
+		if got := rowsSpreadInL2(tc.ld, tc.kc); got != tc.want {
+			t.Errorf("rowsSpreadInL2(%d, %d) = %v, want %v", tc.ld, tc.kc, got, tc.want)
+		}
 	}
 }

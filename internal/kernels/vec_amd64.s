@@ -13,7 +13,7 @@ TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
 	VBROADCASTSS alpha+0(FP), Y0
 
 axpy_big:
-	CMPQ        DX, $0x20
+	CMPQ        DX, $0x00000040
 	JL          axpy_one
 	VMOVUPS     (AX), Y1
 	VFMADD213PS (CX), Y0, Y1
@@ -27,9 +27,21 @@ axpy_big:
 	VMOVUPS     96(AX), Y1
 	VFMADD213PS 96(CX), Y0, Y1
 	VMOVUPS     Y1, 96(CX)
-	ADDQ        $0x80, AX
-	ADDQ        $0x80, CX
-	SUBQ        $0x20, DX
+	VMOVUPS     128(AX), Y1
+	VFMADD213PS 128(CX), Y0, Y1
+	VMOVUPS     Y1, 128(CX)
+	VMOVUPS     160(AX), Y1
+	VFMADD213PS 160(CX), Y0, Y1
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y1
+	VFMADD213PS 192(CX), Y0, Y1
+	VMOVUPS     Y1, 192(CX)
+	VMOVUPS     224(AX), Y1
+	VFMADD213PS 224(CX), Y0, Y1
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
 	JMP         axpy_big
 
 axpy_one:
@@ -68,29 +80,41 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-52
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS X4, X4, X4
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS X8, X8, X8
 
 dot_big:
-	CMPQ        DX, $0x20
+	CMPQ        DX, $0x00000040
 	JL          dot_one
-	VMOVUPS     (AX), Y5
-	VFMADD231PS (CX), Y5, Y0
-	VMOVUPS     32(AX), Y5
-	VFMADD231PS 32(CX), Y5, Y1
-	VMOVUPS     64(AX), Y5
-	VFMADD231PS 64(CX), Y5, Y2
-	VMOVUPS     96(AX), Y5
-	VFMADD231PS 96(CX), Y5, Y3
-	ADDQ        $0x80, AX
-	ADDQ        $0x80, CX
-	SUBQ        $0x20, DX
+	VMOVUPS     (AX), Y9
+	VFMADD231PS (CX), Y9, Y0
+	VMOVUPS     32(AX), Y9
+	VFMADD231PS 32(CX), Y9, Y1
+	VMOVUPS     64(AX), Y9
+	VFMADD231PS 64(CX), Y9, Y2
+	VMOVUPS     96(AX), Y9
+	VFMADD231PS 96(CX), Y9, Y3
+	VMOVUPS     128(AX), Y9
+	VFMADD231PS 128(CX), Y9, Y4
+	VMOVUPS     160(AX), Y9
+	VFMADD231PS 160(CX), Y9, Y5
+	VMOVUPS     192(AX), Y9
+	VFMADD231PS 192(CX), Y9, Y6
+	VMOVUPS     224(AX), Y9
+	VFMADD231PS 224(CX), Y9, Y7
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
 	JMP         dot_big
 
 dot_one:
 	CMPQ        DX, $0x08
 	JL          dot_scalar
-	VMOVUPS     (AX), Y5
-	VFMADD231PS (CX), Y5, Y0
+	VMOVUPS     (AX), Y9
+	VFMADD231PS (CX), Y9, Y0
 	ADDQ        $0x20, AX
 	ADDQ        $0x20, CX
 	SUBQ        $0x08, DX
@@ -99,8 +123,8 @@ dot_one:
 dot_scalar:
 	TESTQ       DX, DX
 	JZ          dot_done
-	VMOVSS      (AX), X5
-	VFMADD231SS (CX), X5, X4
+	VMOVSS      (AX), X9
+	VFMADD231SS (CX), X9, X8
 	ADDQ        $0x04, AX
 	ADDQ        $0x04, CX
 	DECQ        DX
@@ -109,14 +133,18 @@ dot_scalar:
 dot_done:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
 	VADDPS       Y2, Y0, Y0
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y4, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
-	VADDSS       X4, X0, X0
+	VADDSS       X8, X0, X0
 	MOVSS        X0, ret+48(FP)
 	VZEROUPPER
 	RET
@@ -129,7 +157,7 @@ TEXT ·scaleAVX2(SB), NOSPLIT, $0-32
 	VBROADCASTSS alpha+0(FP), Y0
 
 scale_big:
-	CMPQ    CX, $0x20
+	CMPQ    CX, $0x00000040
 	JL      scale_one
 	VMULPS  (AX), Y0, Y1
 	VMOVUPS Y1, (AX)
@@ -139,8 +167,16 @@ scale_big:
 	VMOVUPS Y1, 64(AX)
 	VMULPS  96(AX), Y0, Y1
 	VMOVUPS Y1, 96(AX)
-	ADDQ    $0x80, AX
-	SUBQ    $0x20, CX
+	VMULPS  128(AX), Y0, Y1
+	VMOVUPS Y1, 128(AX)
+	VMULPS  160(AX), Y0, Y1
+	VMOVUPS Y1, 160(AX)
+	VMULPS  192(AX), Y0, Y1
+	VMOVUPS Y1, 192(AX)
+	VMULPS  224(AX), Y0, Y1
+	VMOVUPS Y1, 224(AX)
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, CX
 	JMP     scale_big
 
 scale_one:
@@ -174,17 +210,25 @@ TEXT ·sumAVX2(SB), NOSPLIT, $0-28
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS X4, X4, X4
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS X8, X8, X8
 
 sum_big:
-	CMPQ   CX, $0x20
+	CMPQ   CX, $0x00000040
 	JL     sum_one
 	VADDPS (AX), Y0, Y0
 	VADDPS 32(AX), Y1, Y1
 	VADDPS 64(AX), Y2, Y2
 	VADDPS 96(AX), Y3, Y3
-	ADDQ   $0x80, AX
-	SUBQ   $0x20, CX
+	VADDPS 128(AX), Y4, Y4
+	VADDPS 160(AX), Y5, Y5
+	VADDPS 192(AX), Y6, Y6
+	VADDPS 224(AX), Y7, Y7
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, CX
 	JMP    sum_big
 
 sum_one:
@@ -198,7 +242,7 @@ sum_one:
 sum_scalar:
 	TESTQ  CX, CX
 	JZ     sum_done
-	VADDSS (AX), X4, X4
+	VADDSS (AX), X8, X8
 	ADDQ   $0x04, AX
 	DECQ   CX
 	JMP    sum_scalar
@@ -206,14 +250,18 @@ sum_scalar:
 sum_done:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
 	VADDPS       Y2, Y0, Y0
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y4, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
-	VADDSS       X4, X0, X0
+	VADDSS       X8, X0, X0
 	MOVSS        X0, ret+24(FP)
 	VZEROUPPER
 	RET

@@ -10,8 +10,9 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// vecUnroll is how many ymm registers each main-loop trip handles.
-const vecUnroll = 4
+// vecUnroll is how many ymm registers each main-loop trip handles: 8
+// independent accumulators cover the 4-cycle FMA latency on two pipes.
+const vecUnroll = 8
 
 func genVec() {
 	genAxpy()
@@ -25,15 +26,15 @@ func genVec() {
 // and how many vectors (0 meaning one scalar) to handle at p+off.
 func vecLoops(name string, n Register, ptrs []Register, body func(off, vecs int)) {
 	Label(name + "_big")
-	CMPQ(n, U8(8*vecUnroll))
+	CMPQ(n, U32(8*vecUnroll))
 	JL(LabelRef(name + "_one"))
 	for u := 0; u < vecUnroll; u++ {
 		body(32*u, 1)
 	}
 	for _, p := range ptrs {
-		ADDQ(U8(32*vecUnroll), p)
+		ADDQ(U32(32*vecUnroll), p)
 	}
-	SUBQ(U8(8*vecUnroll), n)
+	SUBQ(U32(8*vecUnroll), n)
 	JMP(LabelRef(name + "_big"))
 
 	Label(name + "_one")
@@ -67,7 +68,7 @@ func genAxpy() {
 	n := Load(Param("x").Len(), GP64())
 	alpha := YMM()
 	VBROADCASTSS(paramAddr("alpha"), alpha)
-	t := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	t := ymms(vecUnroll)
 	u := 0
 	vecLoops("axpy", n, []Register{x, y}, func(off, vecs int) {
 		r := t[u%vecUnroll]
@@ -94,7 +95,7 @@ func genScale() {
 	n := Load(Param("x").Len(), GP64())
 	alpha := YMM()
 	VBROADCASTSS(paramAddr("alpha"), alpha)
-	t := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	t := ymms(vecUnroll)
 	u := 0
 	vecLoops("scale", n, []Register{x}, func(off, vecs int) {
 		r := t[u%vecUnroll]
@@ -111,12 +112,23 @@ func genScale() {
 	RET()
 }
 
-// reduce folds the accumulators into one and returns its horizontal sum in
-// the low lane of acc[0], plus the scalar tail in tail.
+// ymms allocates n virtual ymm registers.
+func ymms(n int) []VecVirtual {
+	r := make([]VecVirtual, n)
+	for i := range r {
+		r[i] = YMM()
+	}
+	return r
+}
+
+// reduce folds the accumulators into one, pairwise, and leaves its
+// horizontal sum plus the scalar tail in the low lane of acc[0].
 func reduce(acc []VecVirtual, tail VecVirtual) {
-	VADDPS(acc[1], acc[0], acc[0])
-	VADDPS(acc[3], acc[2], acc[2])
-	VADDPS(acc[2], acc[0], acc[0])
+	for w := 1; w < len(acc); w *= 2 {
+		for i := 0; i+w < len(acc); i += 2 * w {
+			VADDPS(acc[i+w], acc[i], acc[i])
+		}
+	}
 	hi := XMM()
 	VEXTRACTF128(U8(1), acc[0], hi)
 	lo := acc[0].AsX()
@@ -135,13 +147,13 @@ func genDot() {
 	x := Load(Param("x").Base(), GP64())
 	y := Load(Param("y").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	acc := ymms(vecUnroll)
 	for _, r := range acc {
 		VXORPS(r, r, r)
 	}
 	tail := XMM()
 	VXORPS(tail, tail, tail)
-	t := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	t := ymms(vecUnroll)
 	u := 0
 	vecLoops("dot", n, []Register{x, y}, func(off, vecs int) {
 		i := u % vecUnroll
@@ -166,7 +178,7 @@ func genSum() {
 	Doc("sumAVX2 returns the sum of x.")
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	acc := ymms(vecUnroll)
 	for _, r := range acc {
 		VXORPS(r, r, r)
 	}
