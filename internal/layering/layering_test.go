@@ -24,6 +24,7 @@ var forbidden = map[string][]string{
 	"stats":            {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "viz", "features"},
 	"viz":              {"autograd", "nn", "optim", "models", "checkpoint", "train", "export", "features"},
 	"features":         {"train", "export"},
+	"tune":             {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export"},
 }
 
 func TestImportsPointDown(t *testing.T) {
