@@ -155,11 +155,7 @@ func unaryBackward(g *Tape, n *Var) {
 			dx[i] += d * ys[i] * (1 - ys[i])
 		}
 	case uReLU:
-		for i, d := range dy {
-			if ys[i] > 0 {
-				dx[i] += d
-			}
-		}
+		tensor.ReLUGradSlice(dx, dy, ys)
 	case uLeakyReLU:
 		for i, d := range dy {
 			if xs[i] > 0 {
