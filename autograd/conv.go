@@ -52,6 +52,18 @@ func conv2dParams(x, w []int, o Conv2dOptions) (conv.Conv2dParams, error) {
 // (OutC, C/groups, KH, KW) plus b (OutC) unless b is nil: PyTorch's
 // F.conv2d with zero padding.
 func (g *Tape) Conv2d(x, w, b *Var, o Conv2dOptions) *Var {
+	return g.conv2d(x, w, b, o, false)
+}
+
+// Conv2dReLU returns ReLU(Conv2d(x, w, b)) as one primitive, like PyTorch's
+// fused ConvReLU2d: the bias and the ReLU are applied while the output is
+// still in cache, and the backward pass masks the incoming gradient in place
+// instead of keeping the pre-activation tensor.
+func (g *Tape) Conv2dReLU(x, w, b *Var, o Conv2dOptions) *Var {
+	return g.conv2d(x, w, b, o, true)
+}
+
+func (g *Tape) conv2d(x, w, b *Var, o Conv2dOptions, relu bool) *Var {
 	o = o.norm()
 	p, err := conv2dParams(x.Shape(), w.Shape(), o)
 	if err != nil {
@@ -66,7 +78,13 @@ func (g *Tape) Conv2d(x, w, b *Var, o Conv2dOptions) *Var {
 	if b != nil {
 		bias = b.Data()
 	}
-	conv.Conv2dForward(p, x.Data(), w.Data(), bias, y.Data(), g.floats.get(p.WorkspaceLen()))
+	ws := g.floats.get(p.WorkspaceLen())
+	if relu {
+		y.ints[7] = 1
+		conv.Conv2dForwardReLU(p, x.Data(), w.Data(), bias, y.Data(), ws)
+	} else {
+		conv.Conv2dForward(p, x.Data(), w.Data(), bias, y.Data(), ws)
+	}
 	return y
 }
 
@@ -77,6 +95,11 @@ func conv2dBackward(g *Tape, n *Var) {
 	p, _ := conv2dParams(x.Shape(), w.Shape(), o)
 	ws := g.floats.get(p.WorkspaceLen())
 	dy := n.grad.Data()
+	if s[7] == 1 {
+		// The fused ReLU: this node's gradient is read by nothing else,
+		// so it is masked in place.
+		conv.ReLUMaskGrad(n.Data(), dy)
+	}
 	if n.needs(0) {
 		tmp := g.floats.get(x.value.Len())
 		conv.Conv2dBackwardData(p, dy, w.Data(), tmp, ws)

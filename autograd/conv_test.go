@@ -41,6 +41,10 @@ func TestConvPoolGradients(t *testing.T) {
 		{"conv/stride-pad", conv(autograd.Conv2dOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 2}}, true), []*tensor.Tensor{rnd(1, 2, 2, 7, 6), rnd(2, 3, 2, 3, 2), rnd(3, 3)}},
 		{"conv/dilation-nobias", conv(autograd.Conv2dOptions{Dilation: [2]int{2, 2}, Padding: [2]int{1, 1}}, false), []*tensor.Tensor{rnd(1, 1, 2, 7, 7), rnd(2, 2, 2, 3, 3)}},
 		{"conv/groups", conv(autograd.Conv2dOptions{Groups: 2}, true), []*tensor.Tensor{rnd(1, 2, 4, 5, 5), rnd(2, 6, 2, 2, 2), rnd(3, 6)}},
+		{"conv/relu-fused", func(g *T, x []*V) *V {
+			return g.Conv2dReLU(x[0], x[1], x[2], autograd.Conv2dOptions{Padding: [2]int{1, 1}})
+		},
+			kinkFree(autograd.Conv2dOptions{Padding: [2]int{1, 1}})},
 		{"conv/1x1", conv(autograd.Conv2dOptions{}, true), []*tensor.Tensor{rnd(1, 2, 3, 4, 4), rnd(2, 5, 3, 1, 1), rnd(3, 5)}},
 		{"maxpool/2x2", pool("max", autograd.PoolOptions{Kernel: [2]int{2, 2}}), []*tensor.Tensor{distinct(1, 2, 3, 6, 6)}},
 		{"maxpool/pad-ceil", pool("max", autograd.PoolOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, CeilMode: true}), []*tensor.Tensor{distinct(1, 1, 2, 7, 6)}},
@@ -68,4 +72,55 @@ func distinct(seed uint64, shape ...int) *tensor.Tensor {
 		d[i] = -1 + 2*float32(j)/float32(len(d))
 	}
 	return t
+}
+
+// TestConv2dReLUEqualsComposition checks the fused primitive against
+// ReLU(Conv2d) in values and gradients.
+func TestConv2dReLUEqualsComposition(t *testing.T) {
+	x, w, b := rnd(1, 2, 3, 7, 6), rnd(2, 4, 3, 3, 3), rnd(3, 4)
+	o := autograd.Conv2dOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}}
+	run := func(fused bool) ([]float32, [][]float32) {
+		vs := []*V{autograd.NewVar(x.Clone(), true), autograd.NewVar(w.Clone(), true), autograd.NewVar(b.Clone(), true)}
+		g := autograd.NewTape()
+		var y *V
+		if fused {
+			y = g.Conv2dReLU(vs[0], vs[1], vs[2], o)
+		} else {
+			y = g.ReLU(g.Conv2d(vs[0], vs[1], vs[2], o))
+		}
+		g.BackwardWith(y, rnd(4, y.Shape()...))
+		return y.Value().Values(), [][]float32{vs[0].Grad().Values(), vs[1].Grad().Values(), vs[2].Grad().Values()}
+	}
+	y1, g1 := run(true)
+	y2, g2 := run(false)
+	for i := range y1 {
+		if y1[i] != y2[i] {
+			t.Fatalf("output %d: fused %v, composed %v", i, y1[i], y2[i])
+		}
+	}
+	for k := range g1 {
+		for i := range g1[k] {
+			if g1[k][i] != g2[k][i] {
+				t.Fatalf("gradient of input %d, element %d: fused %v, composed %v", k, i, g1[k][i], g2[k][i])
+			}
+		}
+	}
+}
+
+// kinkFree returns conv inputs (x, w, b) whose every pre-activation is at
+// least 0.02 from zero, so that a finite-difference step cannot cross the
+// ReLU's kink; it tries seeds in order, so the result is deterministic.
+func kinkFree(o autograd.Conv2dOptions) []*tensor.Tensor {
+	for seed := uint64(1); ; seed += 3 {
+		in := []*tensor.Tensor{rnd(seed, 2, 3, 5, 5), rnd(seed+1, 4, 3, 3, 3), rnd(seed+2, 4)}
+		g := autograd.NewTape()
+		z := g.Conv2d(g.Const(in[0]), g.Const(in[1]), g.Const(in[2]), o)
+		ok := true
+		for _, v := range z.Data() {
+			ok = ok && (v > 0.02 || v < -0.02)
+		}
+		if ok {
+			return in
+		}
+	}
 }

@@ -65,8 +65,8 @@ func NewSeedCNN(s Shape, p float32, rng *rand.Rand) (*SeedCNN, error) {
 
 // Forward maps images (N, C, H, W) to logits (N, classes).
 func (m *SeedCNN) Forward(g *autograd.Tape, x *autograd.Var) *autograd.Var {
-	x = m.Pool.Forward(g, g.ReLU(m.Conv1.Forward(g, x)))
-	x = m.Pool.Forward(g, g.ReLU(m.Conv2.Forward(g, x)))
+	x = m.Pool.Forward(g, m.Conv1.ForwardReLU(g, x))
+	x = m.Pool.Forward(g, m.Conv2.ForwardReLU(g, x))
 	x = g.Flatten(x)
 	x = m.Dropout.Forward(g, g.ReLU(m.FC1.Forward(g, x)))
 	return m.FC2.Forward(g, x)

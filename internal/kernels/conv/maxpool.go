@@ -43,11 +43,13 @@ func maxKey(bits uint32, rank int32) int32 {
 	s := b >> 31
 	mag := b & 0x7fffffff
 	k := (mag ^ s) - s
-	if mag > 0x7f800000 {
-		k = 0x7fc00000 + rank
-	}
-	return k
+	nan := (0x7f800000 - mag) >> 31 // all ones for a NaN
+	return k&^nan | (0x7fc00000+rank)&nan
 }
+
+// gt returns all ones when a > b and zero otherwise, without a branch; the
+// keys span more than half of int32, so the difference is taken in int64.
+func gt(a, b int32) uint32 { return uint32((int64(b) - int64(a)) >> 63) }
 
 // maxPoolPlane is the general loop over one plane, in PyTorch's tap order so
 // that ties and NaNs pick the same index. Starting from the first in-bounds
@@ -104,22 +106,20 @@ func maxRow2x2(r0, r1, yr []float32, ir []int32, base, w int32) {
 	ir = ir[:len(yr)]
 	for j := range yr {
 		// The maximum with ties to the earliest tap is associative, so the
-		// two rows are reduced separately, which keeps fewer values live.
+		// two rows are reduced separately, then against each other. Every
+		// choice is a mask: the branches a comparison would take are
+		// unpredictable on activations and cost several times the work.
 		a, b := math.Float32bits(r0[2*j]), math.Float32bits(r0[2*j+1])
-		top, topKey, topOff := a, maxKey(a, 0), int32(0)
-		if k := maxKey(b, 1); k > topKey {
-			top, topKey, topOff = b, k, 1
-		}
+		ka, kb := maxKey(a, 0), maxKey(b, 1)
+		m := gt(kb, ka)
+		top, topKey, topOff := a^(a^b)&m, ka^(ka^kb)&int32(m), int32(m&1)
 		c, d := math.Float32bits(r1[2*j]), math.Float32bits(r1[2*j+1])
-		bot, botKey, botOff := c, maxKey(c, 2), w
-		if k := maxKey(d, 3); k > botKey {
-			bot, botKey, botOff = d, k, w+1
-		}
-		if botKey > topKey {
-			top, topOff = bot, botOff
-		}
-		yr[j] = math.Float32frombits(top)
-		ir[j] = base + int32(2*j) + topOff
+		kc, kd := maxKey(c, 2), maxKey(d, 3)
+		m = gt(kd, kc)
+		bot, botKey, botOff := c^(c^d)&m, kc^(kc^kd)&int32(m), w+int32(m&1)
+		m = gt(botKey, topKey)
+		yr[j] = math.Float32frombits(top ^ (top^bot)&m)
+		ir[j] = base + int32(2*j) + (topOff ^ (topOff^botOff)&int32(m))
 	}
 }
 
