@@ -1,0 +1,37 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestRunReportsEveryFigure runs a tiny benchmark and checks that every
+// figure is measured and positive, and that the JSON names are stable.
+func TestRunReportsEveryFigure(t *testing.T) {
+	r, err := Run(context.Background(), Options{Images: 64, InferBatch: 32, SgemmN: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SgemmGFLOPS <= 0 || (r.PeakGFLOPS <= 0 && r.Kernel != "generic") || r.TrainImgPerSec <= 0 || r.InferImgPerSec <= 0 {
+		t.Errorf("a figure is missing: %+v", r)
+	}
+	b, _ := json.Marshal(r)
+	for _, k := range []string{"sgemm_gflops_1thread", "peak_gflops_per_core", "train_img_per_s", "infer_img_per_s", "gemm_kernel"} {
+		if !strings.Contains(string(b), `"`+k+`"`) {
+			t.Errorf("JSON lacks %q: %s", k, b)
+		}
+	}
+	if !strings.Contains(r.String(), "images/s") {
+		t.Errorf("text report: %s", r.String())
+	}
+}
+
+func TestRunStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, Options{Images: 64, SgemmN: 32}); err == nil {
+		t.Error("a cancelled run reported no error")
+	}
+}
