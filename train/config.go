@@ -10,7 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/kiln-ml/kiln/data/transform"
+	"github.com/kiln-ml/kiln/models"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,32 +23,34 @@ import (
 // Config is everything a training run needs, and all that a run directory
 // records (config.json) so that the run can be repeated exactly.
 type Config struct {
-	Data            string  `json:"data"`             // folder with train/ and test/, or one folder to split; "" for the embedded Fashion-MNIST subset
-	Model           string  `json:"model"`            // zoo name
-	Epochs          int     `json:"epochs"`           //
-	BatchSize       int     `json:"batch_size"`       //
-	Optimizer       string  `json:"optimizer"`        // adam, adamw, sgd, rmsprop
-	LR              float64 `json:"lr"`               //
-	Momentum        float64 `json:"momentum"`         // sgd and rmsprop
-	WeightDecay     float64 `json:"weight_decay"`     //
-	Scheduler       string  `json:"scheduler"`        // none, step, cosine, onecycle
-	ClipNorm        float64 `json:"clip_norm"`        // 0: no clipping
-	ValSplit        float64 `json:"val_split"`        // fraction of the training data held out for validation
-	ImageSize       int     `json:"image_size"`       // image folders are resized to this square size
-	Channels        int     `json:"channels"`         // 1 (grey) or 3 (RGB), image folders only
-	Augment         string  `json:"augment"`          // transform spec applied to training images, e.g. "randomcrop=32:4,hflip"
-	Seed            uint64  `json:"seed"`             //
-	Workers         int     `json:"workers"`          // decode goroutines
-	Patience        int     `json:"patience"`         // stop after this many epochs without a better validation loss; 0: never
-	CheckpointEvery int     `json:"checkpoint_every"` // also save the training state every this many steps; 0: only after each epoch
-	Out             string  `json:"out"`              // parent folder of run directories
-	Name            string  `json:"name"`             // run directory name; "" picks one from the time
+	Data            string  `json:"data"`                  // image folder (train/ and test/, or class folders), IDX or CIFAR folder; "" for the embedded Fashion-MNIST subset
+	Task            string  `json:"task"`                  // classify or autoencode
+	ClassNames      string  `json:"class_names,omitempty"` // IDX and CIFAR data: "a,b,c", or N for "0".."N-1"; "" takes them from the data
+	Model           string  `json:"model"`                 // zoo name
+	Epochs          int     `json:"epochs"`                //
+	BatchSize       int     `json:"batch_size"`            //
+	Optimizer       string  `json:"optimizer"`             // adam, adamw, sgd, rmsprop
+	LR              float64 `json:"lr"`                    //
+	Momentum        float64 `json:"momentum"`              // sgd and rmsprop
+	WeightDecay     float64 `json:"weight_decay"`          //
+	Scheduler       string  `json:"scheduler"`             // none, step, cosine, onecycle
+	ClipNorm        float64 `json:"clip_norm"`             // 0: no clipping
+	ValSplit        float64 `json:"val_split"`             // fraction of the training data held out for validation
+	ImageSize       int     `json:"image_size"`            // image folders are resized to this square size
+	Channels        int     `json:"channels"`              // 1 (grey) or 3 (RGB), image folders only
+	Augment         string  `json:"augment"`               // transform spec applied to training images, e.g. "randomcrop=32:4,hflip"
+	Seed            uint64  `json:"seed"`                  //
+	Workers         int     `json:"workers"`               // decode goroutines
+	Patience        int     `json:"patience"`              // stop after this many epochs without a better validation loss; 0: never
+	CheckpointEvery int     `json:"checkpoint_every"`      // also save the training state every this many steps; 0: only after each epoch
+	Out             string  `json:"out"`                   // parent folder of run directories
+	Name            string  `json:"name"`                  // run directory name; "" picks one from the time
 }
 
 // DefaultConfig returns the seed program's settings: Adam at lr 1e-3, batch
 // 32, with a tenth of the training data held out for validation.
 func DefaultConfig() Config {
-	return Config{Model: "seed-cnn", Epochs: 5, BatchSize: 32, Optimizer: "adam", LR: 1e-3, Scheduler: "none",
+	return Config{Task: TaskClassify, Model: "seed-cnn", Epochs: 5, BatchSize: 32, Optimizer: "adam", LR: 1e-3, Scheduler: "none",
 		ValSplit: 0.1, ImageSize: 32, Channels: 3, Workers: runtime.GOMAXPROCS(0), CheckpointEvery: 500, Out: "runs"}
 }
 
@@ -75,6 +82,24 @@ func (c *Config) Validate() error {
 	case !(c.Momentum >= 0):
 		return fmt.Errorf("--momentum %g: must not be negative", c.Momentum)
 	}
+	switch c.task() {
+	case TaskClassify:
+		if slices.Contains(models.AutoencoderNames(), c.Model) {
+			return fmt.Errorf("--model %s is an autoencoder: train it with --task autoencode", c.Model)
+		}
+	case TaskAutoencode:
+		if !slices.Contains(models.AutoencoderNames(), c.Model) {
+			return fmt.Errorf("--model %s: --task autoencode trains %s", c.Model, strings.Join(models.AutoencoderNames(), " or "))
+		}
+		if tf, err := transform.Parse(c.Augment); err == nil && tf.Normalize != nil {
+			return fmt.Errorf("--augment %q: an autoencoder reconstructs inputs in [0, 1]; leave out normalize", c.Augment)
+		}
+	default:
+		return fmt.Errorf("--task %q: want classify or autoencode", c.Task)
+	}
+	if _, err := ParseClassNames(c.ClassNames); err != nil {
+		return err
+	}
 	switch strings.ToLower(c.Optimizer) {
 	case "adam", "adamw", "sgd", "rmsprop":
 	default:
@@ -86,6 +111,47 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--scheduler %q: want none, step, cosine or onecycle", c.Scheduler)
 	}
 	return nil
+}
+
+// task returns the run's task; configs written before tasks existed are
+// classification runs.
+func (c *Config) task() string {
+	if c.Task == "" {
+		return TaskClassify
+	}
+	return c.Task
+}
+
+// ParseClassNames reads --classes: a comma-separated list of at least two
+// names, or a number N of classes named "0" to "N-1". Empty gives nil.
+func ParseClassNames(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 2 || n > 1<<16 {
+			return nil, fmt.Errorf("--classes %d: want 2 to 65536 classes", n)
+		}
+		names := make([]string, n)
+		for i := range names {
+			names[i] = strconv.Itoa(i)
+		}
+		return names, nil
+	}
+	names := strings.Split(s, ",")
+	seen := map[string]bool{}
+	for i, n := range names {
+		names[i] = strings.TrimSpace(n)
+		if names[i] == "" || seen[names[i]] {
+			return nil, fmt.Errorf("--classes %q: class %d is empty or repeated; want distinct names separated by commas, or a number", s, i+1)
+		}
+		seen[names[i]] = true
+	}
+	if len(names) < 2 {
+		return nil, fmt.Errorf("--classes %q: want at least two names separated by commas, or a number of classes", s)
+	}
+	return names, nil
 }
 
 // LoadConfig reads a config file over base: keys present in the file

@@ -1,20 +1,17 @@
 package train
 
 // This file resolves a run's --data into training, validation and test
-// sets. It leaves out downloading (see data/fetch) and formats other than
-// image folders and the embedded Fashion-MNIST subset.
+// sets. It leaves out downloading (see data/fetch) and recognising formats
+// (formats.go).
 
 import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/data/embedded"
-	"github.com/kiln-ml/kiln/data/imagefolder"
 	"github.com/kiln-ml/kiln/data/transform"
 )
 
@@ -27,11 +24,16 @@ type Datasets struct {
 }
 
 // LoadDatasets resolves cfg.Data: the embedded Fashion-MNIST subset when
-// empty, DIR/train and DIR/test when DIR has them, or DIR alone (no test
-// set). The validation set is a stratified cfg.ValSplit of the training
-// data, drawn with cfg.Seed, and never augmented. Skipped files are reported
-// to log.
+// empty, else whatever DetectSource finds there. Image files are converted
+// to cfg.Channels and resized to cfg.ImageSize; IDX and CIFAR data keep
+// their own size and channels. The validation set is a stratified
+// cfg.ValSplit of the training data, drawn with cfg.Seed, and never
+// augmented. Skipped files are reported to log.
 func LoadDatasets(cfg Config, log io.Writer) (*Datasets, error) {
+	names, err := ParseClassNames(cfg.ClassNames)
+	if err != nil {
+		return nil, err
+	}
 	var full, plain, test data.Dataset
 	ds := &Datasets{}
 	if cfg.Data == "" {
@@ -39,39 +41,63 @@ func LoadDatasets(cfg Config, log io.Writer) (*Datasets, error) {
 		if err != nil {
 			return nil, err
 		}
-		full, plain, test = tr, tr, te
-		ds.Source = "embedded Fashion-MNIST subset"
-	} else {
-		trainDir, testDir := filepath.Join(cfg.Data, "train"), filepath.Join(cfg.Data, "test")
-		if st, err := os.Stat(cfg.Data); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("--data %s: not a folder (want one with train/ and test/ class folders, or class folders itself)", cfg.Data)
-		}
-		if st, err := os.Stat(trainDir); err != nil || !st.IsDir() {
-			trainDir, testDir = cfg.Data, ""
-		}
-		resize := fmt.Sprintf("resize=%dx%d", cfg.ImageSize, cfg.ImageSize)
-		aug := resize
-		if cfg.Augment != "" {
-			aug += "," + cfg.Augment
-		}
-		var err error
-		if full, err = openFolder(trainDir, aug, cfg, log); err != nil {
-			return nil, err
-		}
-		plain = full
-		if cfg.Augment != "" {
-			if plain, err = openFolder(trainDir, resize, cfg, io.Discard); err != nil {
+		plain, test = tr, te
+		if names != nil {
+			if plain, err = renameClasses(tr, names); err != nil {
+				return nil, err
+			}
+			if test, err = renameClasses(te, names); err != nil {
 				return nil, err
 			}
 		}
-		if testDir != "" {
-			if st, err := os.Stat(testDir); err == nil && st.IsDir() {
-				if test, err = openFolder(testDir, resize, cfg, log); err != nil {
+		ds.Source = "embedded Fashion-MNIST subset"
+	} else {
+		src, err := DetectSource(cfg.Data)
+		if err != nil {
+			return nil, err
+		}
+		ds.Source = src.String()
+		if src.tensors() {
+			opt := OpenOptions{ClassNames: names}
+			if plain, _, err = src.Open(true, opt); err != nil {
+				return nil, err
+			}
+			if plain == nil {
+				return nil, fmt.Errorf("--data %s: %s without a training split", cfg.Data, src)
+			}
+			if test, _, err = src.Open(false, opt); err != nil {
+				return nil, err
+			}
+		} else {
+			if src.Format == FormatImages && cfg.task() != TaskAutoencode {
+				return nil, fmt.Errorf("--data %s: image files without class folders; a classifier needs DIR/<class>/* (or DIR/train/<class>/*), an autoencoder (--task autoencode) can train on them", cfg.Data)
+			}
+			resize := fmt.Sprintf("resize=%dx%d", cfg.ImageSize, cfg.ImageSize)
+			aug := resize
+			if cfg.Augment != "" {
+				aug += "," + cfg.Augment
+			}
+			if full, err = openFiles(src, true, aug, cfg, log); err != nil {
+				return nil, err
+			}
+			plain = full
+			if cfg.Augment != "" {
+				if plain, err = openFiles(src, true, resize, cfg, io.Discard); err != nil {
 					return nil, err
 				}
 			}
+			if test, err = openFiles(src, false, resize, cfg, log); err != nil {
+				return nil, err
+			}
 		}
-		ds.Source = cfg.Data
+	}
+	if full == nil {
+		full = plain
+		if cfg.Augment != "" {
+			if full, err = augmentTensors(plain, cfg.Augment); err != nil {
+				return nil, err
+			}
+		}
 	}
 	ds.Classes, ds.Shape, ds.Test = full.Classes(), full.Shape(), test
 	if test != nil && strings.Join(test.Classes(), "\x00") != strings.Join(ds.Classes, "\x00") {
@@ -98,17 +124,18 @@ func LoadDatasets(cfg Config, log io.Writer) (*Datasets, error) {
 	return ds, nil
 }
 
-func openFolder(dir, spec string, cfg Config, log io.Writer) (data.Dataset, error) {
+// openFiles opens a split of image files with the transform spec; a
+// missing test split gives nil.
+func openFiles(src *Source, train bool, spec string, cfg Config, log io.Writer) (data.Dataset, error) {
 	tf, err := transform.Parse(spec)
 	if err != nil {
 		return nil, fmt.Errorf("--augment %q: %w", cfg.Augment, err)
 	}
-	f, rep, err := imagefolder.Open(dir, imagefolder.Options{Channels: cfg.Channels, Transform: tf, Workers: cfg.Workers})
-	if err != nil {
+	d, _, err := src.Open(train, OpenOptions{Channels: cfg.Channels, Transform: tf, Workers: cfg.Workers, Log: log})
+	if d == nil || err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(log, rep)
-	return f, nil
+	return d, nil
 }
 
 // evalTransform is the spec that turns one decoded image into the model's

@@ -21,8 +21,8 @@ type Result struct {
 // Evaluate runs c's model in evaluation mode over every batch of l and
 // returns the mean loss and accuracy; with classes it also fills a confusion
 // matrix. The model is left in evaluation mode.
-func Evaluate(ctx context.Context, c *Classifier, l *data.Loader, classes []string) (Result, error) {
-	nn.SetTraining(c.Model, false)
+func Evaluate(ctx context.Context, c Learner, l *data.Loader, classes []string) (Result, error) {
+	nn.SetTraining(c.Module(), false)
 	var r Result
 	if classes != nil {
 		r.Confusion = NewConfusion(classes)

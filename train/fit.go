@@ -79,7 +79,7 @@ type FitConfig struct {
 // statistics of the epochs it finished. Cancelling ctx stops it after the
 // current step (or during validation) with an error wrapping ctx's, and
 // *cfg.Pos tells where, so that the caller can checkpoint.
-func Fit(ctx context.Context, c *Classifier, train *data.Loader, cfg FitConfig) ([]EpochStats, error) {
+func Fit(ctx context.Context, c Learner, train *data.Loader, cfg FitConfig) ([]EpochStats, error) {
 	pos := cfg.Pos
 	if pos == nil {
 		pos = &Position{}
@@ -112,10 +112,10 @@ func Fit(ctx context.Context, c *Classifier, train *data.Loader, cfg FitConfig) 
 }
 
 // trainEpoch runs epoch pos.Epoch from batch pos.Batch to its end.
-func trainEpoch(ctx context.Context, c *Classifier, train *data.Loader, pos *Position, cfg FitConfig) (EpochStats, error) {
-	nn.SetTraining(c.Model, true)
+func trainEpoch(ctx context.Context, c Learner, train *data.Loader, pos *Position, cfg FitConfig) (EpochStats, error) {
+	nn.SetTraining(c.Module(), true)
 	if pos.Batch == 0 && pos.Images == 0 {
-		pos.LR = c.Opt.LR()
+		pos.LR = c.Optimizer().LR()
 	}
 	e := pos.Epoch
 	st := EpochStats{Epoch: e + 1, LR: pos.LR}

@@ -3,6 +3,8 @@ package train
 import (
 	"encoding/json"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +63,23 @@ func FuzzJSONFloat(f *testing.F) {
 		}
 		var x jsonFloat
 		_ = json.Unmarshal(text, &x)
+	})
+}
+
+// FuzzParseClassNames feeds arbitrary --classes values: no panic, and
+// accepted names, joined again, parse back to the same list.
+func FuzzParseClassNames(f *testing.F) {
+	for _, s := range []string{"", "10", "cat,dog", " a , b ,c", "a,,b", "-3", "99999999999999999999", "x,x", "\x00,\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		names, err := ParseClassNames(s)
+		if err != nil || names == nil {
+			return
+		}
+		again, err := ParseClassNames(strings.Join(names, ","))
+		if err != nil || !slices.Equal(again, names) {
+			t.Fatalf("%q parsed to %q, which reparses to %q (%v)", s, names, again, err)
+		}
 	})
 }

@@ -23,8 +23,15 @@ func (s *session) plotCurves() error {
 		loss = append(loss, plots.Series{Name: "validation", X: x, Y: vl})
 		acc = append(acc, plots.Series{Name: "validation", X: x, Y: va})
 	}
-	if err := plots.Curves(filepath.Join(s.dir, LossPlot), s.cfg.Model+": loss", "cross-entropy loss", loss...); err != nil {
+	ylabel := "cross-entropy loss"
+	if s.ae != nil {
+		ylabel = lossName(s.ae)
+	}
+	if err := plots.Curves(filepath.Join(s.dir, LossPlot), s.cfg.Model+": loss", ylabel, loss...); err != nil {
 		return err
+	}
+	if s.ae != nil { // no accuracy to plot
+		return nil
 	}
 	return plots.Curves(filepath.Join(s.dir, AccPlot), s.cfg.Model+": accuracy", "accuracy (%)", acc...)
 }

@@ -1,8 +1,9 @@
 package train
 
-// This file loads a finished run for inference: eval on a dataset and
-// prediction on single images. It leaves out batching many images into one
-// forward pass; predict handles the handful of files a person names.
+// This file loads a finished run for inference: eval on a dataset,
+// prediction on single images, and raw logits for a batch of inputs. It
+// leaves out decoding many image files into one forward pass; predict
+// handles the handful of files a person names.
 
 import (
 	"context"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/kiln-ml/kiln/autograd"
 	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/data/embedded"
@@ -22,6 +24,7 @@ import (
 	"github.com/kiln-ml/kiln/data/transform"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/nn"
+	"github.com/kiln-ml/kiln/tensor"
 )
 
 // Trained is a run's model loaded for inference.
@@ -31,9 +34,10 @@ type Trained struct {
 	Info       RunInfo
 	Checkpoint string // the file the weights came from
 
-	clf *Classifier
-	tf  *transform.Compose
-	x   []float32
+	model models.Model
+	clf   *Classifier // nil for runs of other tasks
+	tf    *transform.Compose
+	x     []float32
 }
 
 // LoadTrained loads the run in dir with the weights of which: "best"
@@ -49,20 +53,11 @@ func LoadTrained(dir, which string) (*Trained, error) {
 		return nil, err
 	}
 	s := info.InputShape
-	model, err := models.New(info.Model, models.Shape{Channels: s[0], Height: s[1], Width: s[2], Classes: len(info.Classes)}, rand.New(rand.NewPCG(0, 0)))
+	model, err := buildModel(info.Task, info.Model, s, len(info.Classes), rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: %w", filepath.Join(dir, InfoFile), err)
 	}
-	path := which
-	switch which {
-	case "", "best":
-		path = filepath.Join(dir, BestFile)
-		if !fileExists(path) {
-			path = filepath.Join(dir, LastFile)
-		}
-	case "last":
-		path = filepath.Join(dir, LastFile)
-	}
+	path := CheckpointPath(dir, which)
 	if _, err := checkpoint.LoadModel(path, model); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("train: %s has no checkpoint %s yet (did its first epoch finish?)", dir, filepath.Base(path))
@@ -74,9 +69,55 @@ func LoadTrained(dir, which string) (*Trained, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: transform: %w", filepath.Join(dir, InfoFile), err)
 	}
-	t := &Trained{Dir: dir, Config: cfg, Info: info, Checkpoint: path, tf: tf,
-		clf: NewClassifier(model, model.ParamSet(), nil, nil), x: make([]float32, s[0]*s[1]*s[2])}
+	t := &Trained{Dir: dir, Config: cfg, Info: info, Checkpoint: path, tf: tf, model: model, x: make([]float32, s[0]*s[1]*s[2])}
+	if info.Task != TaskAutoencode {
+		t.clf = NewClassifier(model, model.ParamSet(), nil, nil)
+	}
 	return t, nil
+}
+
+// CheckpointPath returns the model file that which names in the run dir:
+// "best" (best.safetensors, or last.safetensors when the run has no best
+// yet), "last", or which itself, the path of a file.
+func CheckpointPath(dir, which string) string {
+	switch which {
+	case "", "best":
+		path := filepath.Join(dir, BestFile)
+		if !fileExists(path) {
+			path = filepath.Join(dir, LastFile)
+		}
+		return path
+	case "last":
+		return filepath.Join(dir, LastFile)
+	}
+	return which
+}
+
+// Model returns the loaded model, in evaluation mode.
+func (t *Trained) Model() models.Model { return t.model }
+
+// classifier returns the classification step, or an error for runs of
+// another task.
+func (t *Trained) classifier() (*Classifier, error) {
+	if t.clf == nil {
+		return nil, fmt.Errorf("train: %s is a %s run of %s; this needs a classifier", t.Dir, t.Info.Task, t.Info.Model)
+	}
+	return t.clf, nil
+}
+
+// Logits runs the model on a batch of inputs, already transformed, of
+// len(x)/(C*H*W) examples of the run's input shape, and returns the
+// outputs (for a classifier, [N, classes] logits) in row-major order.
+func (t *Trained) Logits(x []float32) ([]float32, error) {
+	s := t.Info.InputShape
+	size := s[0] * s[1] * s[2]
+	if len(x) == 0 || len(x)%size != 0 {
+		return nil, fmt.Errorf("train: %d input values are not a whole number of %v examples", len(x), s)
+	}
+	g := autograd.NewTape()
+	g.SetGradEnabled(false)
+	y := t.model.Forward(g, g.Const(tensor.FromSlice(append([]float32(nil), x...), len(x)/size, s[0], s[1], s[2])))
+	return y.Value().Values(), nil
 }
 
 // Predict returns the probability of each class (softmax of the logits)
@@ -89,7 +130,10 @@ func (t *Trained) Predict(img *transform.Image) ([]float64, error) {
 	if err := t.tf.Tensor(img, t.x, nil); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	c := t.clf
+	c, err := t.classifier()
+	if err != nil {
+		return nil, err
+	}
 	prev := c.tape.SetGradEnabled(false)
 	defer c.tape.SetGradEnabled(prev)
 	logits := c.forward(&data.Batch{X: t.x, Shape: []int{1, s[0], s[1], s[2]}}).Value().Values()
@@ -145,47 +189,26 @@ func (t *Trained) TopK(probs []float64, k int) []Prediction {
 	return out[:min(max(k, 0), len(out))]
 }
 
-// Evaluate evaluates the model on dataDir: its test/ folder when it has
-// one, else the folder itself (class folders). With dataDir "" it uses the
-// run's own test set. Folder classes are matched to the run's by name, so a
-// folder may hold some of them. It returns the result and what it
-// evaluated on; skipped files are reported to log.
+// Evaluate evaluates the model on dataDir: the test split of an image
+// folder (its test/ folder, else the folder itself), of IDX files (t10k-*)
+// or of CIFAR batches. With dataDir "" it uses the run's own test set.
+// Image files are decoded as in training; IDX and CIFAR images are
+// converted to the run's channels and size. Classes are matched to the
+// run's by name, so the data may hold some of them. It returns the result
+// and what it evaluated on; skipped files are reported to log.
 func (t *Trained) Evaluate(ctx context.Context, dataDir string, workers int, log io.Writer) (Result, string, error) {
-	var ds data.Dataset
-	var what string
-	switch {
-	case dataDir == "" && t.Config.Data == "":
-		_, test, err := embedded.FashionMNIST()
-		if err != nil {
-			return Result{}, "", err
-		}
-		ds, what = test, "the embedded Fashion-MNIST test set"
-	default:
-		dir := dataDir
-		if dir == "" {
-			dir = t.Config.Data
-		}
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return Result{}, "", fmt.Errorf("--data %s: not a folder (want one with test/ class folders, or class folders itself)", dir)
-		}
-		if sub := filepath.Join(dir, "test"); fileExists(sub) {
-			dir = sub
-		} else if dataDir == "" {
-			return Result{}, "", fmt.Errorf("train: the run's data %s has no test/ folder; name one with --data", dir)
-		}
-		f, rep, err := imagefolder.Open(dir, imagefolder.Options{Channels: t.Info.InputShape[0], Transform: t.tf, Workers: workers, AllowEmpty: true})
-		if err != nil {
-			return Result{}, "", err
-		}
-		if log != nil {
-			fmt.Fprintln(log, rep)
-		}
-		ds, what = f, dir
+	clf, err := t.classifier()
+	if err != nil {
+		return Result{}, "", err
+	}
+	ds, what, err := t.evalSet(dataDir, workers, log)
+	if err != nil {
+		return Result{}, "", err
 	}
 	if got, want := fmt.Sprint(ds.Shape()), fmt.Sprint(t.Info.InputShape); got != want {
 		return Result{}, "", fmt.Errorf("train: %s gives images of %s, the model takes %s", what, got, want)
 	}
-	ds, err := matchClasses(ds, t.Info.Classes, what)
+	ds, err = matchClasses(ds, t.Info.Classes, what)
 	if err != nil {
 		return Result{}, "", fmt.Errorf("--data: %w", err)
 	}
@@ -193,6 +216,71 @@ func (t *Trained) Evaluate(ctx context.Context, dataDir string, workers int, log
 	if err != nil {
 		return Result{}, "", err
 	}
-	r, err := Evaluate(ctx, t.clf, l, t.Info.Classes)
+	r, err := Evaluate(ctx, clf, l, t.Info.Classes)
 	return r, what, err
+}
+
+// evalSet opens the data Evaluate evaluates on.
+func (t *Trained) evalSet(dataDir string, workers int, log io.Writer) (data.Dataset, string, error) {
+	dir := dataDir
+	if dir == "" {
+		dir = t.Config.Data
+	}
+	if dir == "" {
+		if t.Info.Imported != "" {
+			return nil, "", fmt.Errorf("train: %s was imported without data; name a test set with --data", t.Dir)
+		}
+		_, test, err := embedded.FashionMNIST()
+		if err != nil {
+			return nil, "", err
+		}
+		if names, _ := ParseClassNames(t.Config.ClassNames); names != nil {
+			if test, err = renameClasses(test, names); err != nil {
+				return nil, "", err
+			}
+		}
+		return test, "the embedded Fashion-MNIST test set", nil
+	}
+	src, err := DetectSource(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	if src.Format == FormatImages {
+		return nil, "", fmt.Errorf("--data %s: image files without class folders have no labels to evaluate against", dir)
+	}
+	opt := OpenOptions{Channels: t.Info.InputShape[0], Transform: t.tf, Workers: workers, AllowEmpty: true, Log: log}
+	if src.tensors() {
+		// IDX files name no classes: the run's names (--classes) apply.
+		// The images are converted only if they differ from the run's.
+		opt.ClassNames, _ = ParseClassNames(t.Config.ClassNames)
+		d, _, err := src.Open(false, OpenOptions{ClassNames: opt.ClassNames})
+		if err != nil || d == nil {
+			return nil, "", noTest(dir, src, err)
+		}
+		if fmt.Sprint(d.Shape()) != fmt.Sprint(t.Info.InputShape) {
+			if d, err = newImageView(d, opt.Channels, t.tf); err != nil {
+				return nil, "", err
+			}
+		}
+		return d, src.String(), nil
+	}
+	if src.Format == FormatImageFolder && !src.Split {
+		if dataDir == "" {
+			return nil, "", fmt.Errorf("train: the run's data %s has no test/ folder; name one with --data", dir)
+		}
+		d, _, err := src.Open(true, opt) // the class folders themselves
+		return d, dir, err
+	}
+	d, _, err := src.Open(false, opt)
+	if err != nil || d == nil {
+		return nil, "", noTest(dir, src, err)
+	}
+	return d, filepath.Join(src.Root, "test"), nil
+}
+
+func noTest(dir string, src *Source, err error) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("--data %s: %s has no test split", dir, src)
 }

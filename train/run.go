@@ -1,9 +1,10 @@
 package train
 
-// This file holds Run and Resume: a training run in its run directory, with
+// This file holds Run: a training run in its run directory, with
 // checkpoints, metrics, TensorBoard scalars, plots, early stopping and the
-// final test report. It leaves out the command line (cmd/kiln) and the
-// loop itself (fit.go).
+// final test report. It leaves out the command line (cmd/kiln), the loop
+// itself (fit.go), resuming (resume.go) and what only autoencoder runs
+// write (autoencode.go).
 
 import (
 	"context"
@@ -15,7 +16,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kiln-ml/kiln/checkpoint"
@@ -59,19 +59,21 @@ func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // session is one run being trained: everything Run builds and Resume restores.
 type session struct {
-	cfg    Config
-	opt    Options
-	log    io.Writer
-	dir    string
-	ds     *Datasets
-	info   RunInfo
-	model  models.Model
-	clf    *Classifier
-	gens   generators
-	trainL *data.Loader
-	valL   *data.Loader
-	sched  optim.Scheduler
-	batch  bool // the schedule steps per batch
+	cfg     Config
+	opt     Options
+	log     io.Writer
+	dir     string
+	ds      *Datasets
+	info    RunInfo
+	model   models.Model
+	learner Learner                 // the task's step: a *Classifier or a *Reconstructor
+	optim   optim.Optimizer         // the learner's optimizer
+	ae      *models.ConvAutoencoder // the model, for autoencoder runs; nil otherwise
+	gens    generators
+	trainL  *data.Loader
+	valL    *data.Loader
+	sched   optim.Scheduler
+	batch   bool // the schedule steps per batch
 
 	pos       Position
 	history   []EpochStats
@@ -96,18 +98,27 @@ func newSession(cfg Config, opt Options) (*session, error) {
 		}
 	}
 	ds := s.ds
-	shape := models.Shape{Channels: ds.Shape[0], Height: ds.Shape[1], Width: ds.Shape[2], Classes: len(ds.Classes)}
-	if s.model, err = models.New(cfg.Model, shape, rand.New(rand.NewPCG(cfg.Seed, 0x1217))); err != nil {
+	if s.model, err = buildModel(cfg.Task, cfg.Model, ds.Shape, len(ds.Classes), rand.New(rand.NewPCG(cfg.Seed, 0x1217))); err != nil {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
 	s.gens = seedDropout(s.model, cfg.Seed)
 	ps := s.model.ParamSet()
-	s.clf = NewClassifier(s.model, ps, nil, NewOptimizer(cfg, ps.Data, ps.Grad))
-	s.clf.ClipNorm = cfg.ClipNorm
+	s.optim = NewOptimizer(cfg, ps.Data, ps.Grad)
+	if ae, ok := s.model.(*models.ConvAutoencoder); ok {
+		s.ae = ae
+		seedNoise(ae, cfg.Seed, s.gens)
+		r := NewReconstructor(ae, s.optim)
+		r.ClipNorm = cfg.ClipNorm
+		s.learner = r
+	} else {
+		c := NewClassifier(s.model, ps, nil, s.optim)
+		c.ClipNorm = cfg.ClipNorm
+		s.learner = c
+	}
 	if s.trainL, err = data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: cfg.BatchSize, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers}); err != nil {
 		return nil, err
 	}
-	if s.sched, s.batch, err = newScheduler(cfg, s.clf.Opt, s.trainL.NumBatches()); err != nil {
+	if s.sched, s.batch, err = newScheduler(cfg, s.optim, s.trainL.NumBatches()); err != nil {
 		return nil, err
 	}
 	if ds.Val != nil {
@@ -115,7 +126,7 @@ func newSession(cfg Config, opt Options) (*session, error) {
 			return nil, err
 		}
 	}
-	s.info = RunInfo{Model: cfg.Model, Classes: ds.Classes, InputShape: ds.Shape, Transform: evalTransform(ds.Shape), Source: ds.Source,
+	s.info = RunInfo{Task: cfg.task(), Model: cfg.Model, Classes: ds.Classes, InputShape: ds.Shape, Transform: evalTransform(ds.Shape), Source: ds.Source,
 		TrainImages: ds.Train.Len(), ValImages: lenOf(ds.Val), TestImages: lenOf(ds.Test), Parameters: ps.Len(),
 		Version: opt.Version, Started: time.Now().Format(time.RFC3339)}
 	return s, nil
@@ -159,149 +170,11 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Summary, error) {
 	return s.run(ctx)
 }
 
-// Resume continues the run in dir from its training state and, with the
-// same seed (and data), ends exactly as the run would have had it never
-// stopped. cfg is the run's config (ReadRunConfig) with at most Data,
-// Workers and CheckpointEvery changed, or Epochs raised when the schedule
-// does not depend on it. A run killed before its first checkpoint starts
-// over; a finished run is an error unless Epochs was raised; a run whose
-// training finished but whose test evaluation did not just evaluates.
-func Resume(ctx context.Context, dir string, cfg Config, opt Options) (*Summary, error) {
-	saved, err := ReadRunConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	extended, err := checkResume(saved, cfg)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Out, cfg.Name = filepath.Dir(dir), filepath.Base(dir)
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	info, err := ReadRunInfo(dir)
-	if err != nil {
-		return nil, err
-	}
-	s, err := newSession(cfg, opt)
-	if err != nil {
-		return nil, err
-	}
-	s.dir = dir
-	if err := sameData(info, s.info); err != nil {
-		return nil, fmt.Errorf("train: cannot resume %s: %w", dir, err)
-	}
-	s.info.Started, s.info.Version = info.Started, info.Version
-	statePath := filepath.Join(dir, StateFile)
-	if _, err := os.Stat(statePath); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(s.log, "kiln: %s has no training state yet (stopped before its first checkpoint); starting it from the beginning\n", dir)
-		s.events = tfevents.NewWriter(dir, time.Now(), hostname())
-	} else {
-		st, err := loadState(statePath, s.model, s.clf.Opt)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.restore(st); err != nil {
-			return nil, fmt.Errorf("train: %s: %w", statePath, err)
-		}
-		if s.trained && extended {
-			s.trained, s.stopped, s.sinceBest = false, "", 0
-		}
-		if s.trained && (s.ds.Test == nil || fileExists(filepath.Join(dir, ReportFile))) {
-			return nil, fmt.Errorf("train: run %s is finished (%d epochs); to train it further, resume it with a larger --epochs", dir, s.pos.Epoch)
-		}
-		if s.trained {
-			fmt.Fprintf(s.log, "kiln: %s finished training; running its test evaluation\n", dir)
-		} else {
-			fmt.Fprintf(s.log, "kiln: resuming %s at epoch %d, batch %d of %d (step %d)\n", dir, s.pos.Epoch+1, s.pos.Batch, s.trainL.NumBatches(), s.pos.Step)
-		}
-	}
-	if cfg != saved {
-		if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
-			return nil, err
-		}
-	}
-	return s.run(ctx)
-}
-
-// checkResume reports whether cfg differs from a run's saved config only
-// where a resumed run may, and whether it raises the number of epochs.
-func checkResume(saved, cfg Config) (extended bool, err error) {
-	a, b := saved, cfg
-	for _, c := range []*Config{&a, &b} {
-		c.Data, c.Workers, c.CheckpointEvery, c.Out, c.Name = "", 0, 0, "", ""
-	}
-	if b.Epochs != a.Epochs {
-		if sch := strings.ToLower(saved.Scheduler); sch != "" && sch != "none" {
-			return false, fmt.Errorf("--epochs %d: the run's %s schedule depends on its %d epochs, so it cannot be extended", cfg.Epochs, saved.Scheduler, saved.Epochs)
-		}
-		if b.Epochs < a.Epochs {
-			return false, fmt.Errorf("--epochs %d: the run was set to %d; a resumed run can only train longer", cfg.Epochs, saved.Epochs)
-		}
-		extended, a.Epochs = true, b.Epochs
-	}
-	if a == b {
-		return extended, nil
-	}
-	var ma, mb map[string]any
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	json.Unmarshal(ja, &ma)
-	json.Unmarshal(jb, &mb)
-	for k, v := range ma {
-		if fmt.Sprint(v) != fmt.Sprint(mb[k]) {
-			return false, fmt.Errorf("--%s: a resumed run keeps its settings (%s is %v, not %v); only --data, --workers, --checkpoint-every and --epochs may change",
-				strings.ReplaceAll(k, "_", "-"), k, v, mb[k])
-		}
-	}
-	return false, errors.New("the settings differ from the run's")
-}
-
-// sameData checks that resumed data look like the run's.
-func sameData(was, now RunInfo) error {
-	switch {
-	case strings.Join(was.Classes, "\x00") != strings.Join(now.Classes, "\x00"):
-		return fmt.Errorf("the data's classes %v differ from the run's %v", now.Classes, was.Classes)
-	case fmt.Sprint(was.InputShape) != fmt.Sprint(now.InputShape):
-		return fmt.Errorf("the data's images are %v, the run's were %v", now.InputShape, was.InputShape)
-	case was.TrainImages != now.TrainImages || was.ValImages != now.ValImages:
-		return fmt.Errorf("the data have %d training and %d validation images, the run had %d and %d",
-			now.TrainImages, now.ValImages, was.TrainImages, was.ValImages)
-	}
-	return nil
-}
-
-// restore puts a loaded state's counters, schedule, generators, early
-// stopping, history and event file back in place.
-func (s *session) restore(st *trainState) error {
-	s.pos = st.position()
-	s.history = st.history()
-	s.best, s.sinceBest, s.stopped, s.trained = float64(st.Best), st.SinceBest, st.Stopped, st.Trained
-	restoreSchedule(s.sched, st.SchedulerSteps)
-	s.clf.Opt.SetLR(float64(st.LR))
-	if m, ok := s.clf.Opt.(optim.Momentum); ok && st.Momentum != nil {
-		m.SetMomentum(float64(*st.Momentum))
-	}
-	if err := s.gens.load(st.RNG); err != nil {
-		return err
-	}
-	if st.EventsFile != "" {
-		w, err := tfevents.OpenWriter(filepath.Join(s.dir, st.EventsFile), st.EventRecords)
-		if err == nil {
-			s.events = w
-			return nil
-		}
-		fmt.Fprintf(s.log, "kiln: warning: %v; starting a new TensorBoard file\n", err)
-	}
-	s.events = tfevents.NewWriter(s.dir, time.Now(), hostname())
-	return nil
-}
-
 // run trains what is left, then evaluates on the test set.
 func (s *session) run(ctx context.Context) (*Summary, error) {
 	sum := &Summary{Dir: s.dir}
 	if !s.trained {
-		_, err := Fit(ctx, s.clf, s.trainL, FitConfig{
+		_, err := Fit(ctx, s.learner, s.trainL, FitConfig{
 			Epochs: s.cfg.Epochs, Scheduler: s.sched, PerBatch: s.batch, Val: s.valL, Pos: &s.pos,
 			CheckpointEvery: s.cfg.CheckpointEvery, OnCheckpoint: func(Position) error { return s.checkpoint() },
 			OnStep: s.onStep, OnEpoch: s.onEpoch,
@@ -350,16 +223,26 @@ func (s *session) onEpoch(st EpochStats) error {
 	if s.valL != nil {
 		line += fmt.Sprintf(", Val loss: %.4f, Val acc: %.2f%%", st.ValLoss, 100*st.ValAcc)
 	}
+	if s.ae != nil { // no accuracy; the losses are small, so more digits
+		line = fmt.Sprintf("Epoch [%d/%d], Loss: %.5f", st.Epoch, s.cfg.Epochs, st.TrainLoss)
+		if s.valL != nil {
+			line += fmt.Sprintf(", Val loss: %.5f", st.ValLoss)
+		}
+	}
 	fmt.Fprintf(s.log, "%s, %.0f img/s\n", line, float64(st.Images)/max(st.Duration.Seconds(), 1e-9))
 	if err := writeMetrics(s.dir, s.history); err != nil {
 		return err
 	}
 	now := time.Now()
 	s.events.Scalar("loss/train", st.Step, st.TrainLoss, now)
-	s.events.Scalar("accuracy/train", st.Step, st.TrainAcc, now)
+	if s.ae == nil {
+		s.events.Scalar("accuracy/train", st.Step, st.TrainAcc, now)
+	}
 	if s.valL != nil {
 		s.events.Scalar("loss/val", st.Step, st.ValLoss, now)
-		s.events.Scalar("accuracy/val", st.Step, st.ValAcc, now)
+		if s.ae == nil {
+			s.events.Scalar("accuracy/val", st.Step, st.ValAcc, now)
+		}
 	}
 	s.events.Scalar("lr", st.Step, st.LR, now)
 	s.events.Scalar("epoch", st.Step, float64(st.Epoch), now)
@@ -405,48 +288,70 @@ func (s *session) checkpoint() error {
 		return err
 	}
 	st := &trainState{RNG: s.gens.save(), Best: jsonFloat(s.best), SinceBest: s.sinceBest, Stopped: s.stopped, Trained: s.trained,
-		EventsFile: filepath.Base(s.events.Path()), EventRecords: s.events.Records(), LR: jsonFloat(s.clf.Opt.LR())}
+		EventsFile: filepath.Base(s.events.Path()), EventRecords: s.events.Records(), LR: jsonFloat(s.optim.LR())}
 	st.setPosition(s.pos)
 	st.setHistory(s.history)
 	if s.sched != nil {
 		st.SchedulerSteps = s.sched.LastEpoch()
 	}
-	if m, ok := s.clf.Opt.(optim.Momentum); ok {
+	if m, ok := s.optim.(optim.Momentum); ok {
 		v := jsonFloat(m.Momentum())
 		st.Momentum = &v
 	}
-	return saveState(filepath.Join(s.dir, StateFile), s.model, s.clf.Opt, st)
+	return saveState(filepath.Join(s.dir, StateFile), s.model, s.optim, st)
 }
 
 // modelMeta is the metadata of last and best.safetensors: enough to use
 // the file without its run directory.
 func (s *session) modelMeta() map[string]string {
-	classes, _ := json.Marshal(s.info.Classes)
-	shape, _ := json.Marshal(s.info.InputShape)
-	return map[string]string{"format": "pt", "framework": "kiln", "model": s.cfg.Model, "classes": string(classes),
-		"input_shape": string(shape), "transform": s.info.Transform,
-		"epoch": fmt.Sprint(s.pos.Epoch), "step": fmt.Sprint(s.pos.Step)}
+	m := modelMetadata(s.info)
+	m["epoch"], m["step"] = fmt.Sprint(s.pos.Epoch), fmt.Sprint(s.pos.Step)
+	return m
+}
+
+// modelMetadata is the metadata a model file of a run carries.
+func modelMetadata(info RunInfo) map[string]string {
+	classes, _ := json.Marshal(info.Classes)
+	shape, _ := json.Marshal(info.InputShape)
+	m := map[string]string{"format": "pt", "framework": "kiln", "model": info.Model, "classes": string(classes),
+		"input_shape": string(shape), "transform": info.Transform}
+	if info.Task == TaskAutoencode {
+		m["task"] = info.Task
+	}
+	return m
+}
+
+// loadBest loads best.safetensors into the model and returns "best", or
+// "last" when the run has no best model yet (the model stays as it is).
+func (s *session) loadBest() (string, error) {
+	if _, err := checkpoint.LoadModel(filepath.Join(s.dir, BestFile), s.model); err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		return "last", nil
+	}
+	return "best", nil
 }
 
 // finish evaluates the best model on the test set and writes the report,
 // the confusion matrix plot and the test scalars.
 func (s *session) finish(ctx context.Context, sum *Summary) error {
+	if s.ae != nil {
+		return s.finishAutoencoder(ctx, sum, s.ae)
+	}
 	if s.ds.Test == nil {
-		fmt.Fprintf(s.log, "kiln: no test set (the data folder has no test/); the run is in %s\n", s.dir)
+		fmt.Fprintf(s.log, "kiln: no test set (the data has no test split); the run is in %s\n", s.dir)
 		return nil
 	}
-	which := "best"
-	if _, err := checkpoint.LoadModel(filepath.Join(s.dir, BestFile), s.model); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		which = "last"
+	which, err := s.loadBest()
+	if err != nil {
+		return err
 	}
 	tl, err := s.evalLoader(s.ds.Test)
 	if err != nil {
 		return err
 	}
-	r, err := Evaluate(ctx, s.clf, tl, s.ds.Classes)
+	r, err := Evaluate(ctx, s.learner, tl, s.ds.Classes)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted during the test evaluation; training is finished and saved; evaluate with: kiln train --resume %s: %w", s.dir, err)

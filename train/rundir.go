@@ -38,6 +38,7 @@ const (
 // not say: the class names and the input shape that eval and predict
 // rebuild the model and the image transform from.
 type RunInfo struct {
+	Task        string   `json:"task,omitempty"` // "" is classify: runs from before tasks
 	Model       string   `json:"model"`
 	Classes     []string `json:"classes"`
 	InputShape  []int    `json:"input_shape"` // [C, H, W]
@@ -49,6 +50,7 @@ type RunInfo struct {
 	Parameters  int      `json:"parameters"`
 	Version     string   `json:"kiln_version,omitempty"`
 	Started     string   `json:"started"`
+	Imported    string   `json:"imported,omitempty"` // the weights file `kiln import` took the model from; "" for trained runs
 }
 
 // NewRunDir creates out/name, or out/run-<time> when name is empty. An
@@ -93,7 +95,7 @@ func ReadRunInfo(dir string) (RunInfo, error) {
 	if err := json.Unmarshal(b, &info); err != nil {
 		return info, fmt.Errorf("train: %s: %w", filepath.Join(dir, InfoFile), err)
 	}
-	if len(info.InputShape) != 3 || len(info.Classes) < 2 {
+	if len(info.InputShape) != 3 || (len(info.Classes) < 2 && info.Task != TaskAutoencode) {
 		return info, fmt.Errorf("train: %s: input_shape %v and %d classes: want [C, H, W] and at least 2 classes",
 			filepath.Join(dir, InfoFile), info.InputShape, len(info.Classes))
 	}

@@ -3,6 +3,12 @@
 // checkpoints, metrics, TensorBoard scalars and plots, Resume continues an
 // interrupted run bit for bit, and LoadTrained serves eval and predict.
 //
+// Runs train one of two tasks: classification (Classifier) or, with Task
+// "autoencode", reconstruction (Reconstructor), which adds reconstruction
+// grids and exported features to its run directory. Data folders are
+// recognised by their files (DetectSource: image folders, IDX, CIFAR), and
+// Import makes a run directory from weights trained elsewhere.
+//
 // The step (Classifier.TrainStep) is separate from the loop (Fit): the loop
 // owns epochs, schedules and callbacks, and the step owns one batch's
 // forward pass, backward pass and update, reusing one tape so that a steady

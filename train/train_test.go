@@ -55,6 +55,9 @@ func TestSeedCNNLearnsShapes(t *testing.T) {
 // TestTrainStepAllocatesNothing checks that a steady-state training step of
 // the seed CNN makes no heap allocation.
 func TestTrainStepAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	ds := synth.New(32, 1, 20, 20, 3)
 	l, _ := data.NewLoader(ds, data.LoaderOptions{BatchSize: 32})
 	it, err := l.Epoch(context.Background(), 0, 0)

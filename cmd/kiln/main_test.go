@@ -81,6 +81,24 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestHelp checks that the top-level help names every command, and that
+// every command answers -h with its usage and flags.
+func TestHelp(t *testing.T) {
+	code, out, _ := kiln(t, context.Background(), "--help")
+	for _, cmd := range []string{"kiln train", "--task autoencode", "--resume", "kiln eval", "kiln predict", "kiln export", "kiln import",
+		"kiln data fetch", "kiln data stats", "kiln version", "Examples:"} {
+		if code != 0 || !strings.Contains(out, cmd) {
+			t.Errorf("kiln --help lacks %q", cmd)
+		}
+	}
+	for _, args := range [][]string{{"train"}, {"eval"}, {"predict"}, {"export"}, {"import"}, {"data", "fetch"}, {"data", "stats"}, {"data"}} {
+		code, out, stderr := kiln(t, context.Background(), append(args, "-h")...)
+		if code != 0 || !strings.HasPrefix(out, "Usage: kiln "+args[0]) || (len(args) == 1 && args[0] != "data" && !strings.Contains(out, "Flags:")) {
+			t.Errorf("kiln %s -h: status %d\n%s%s", strings.Join(args, " "), code, out, stderr)
+		}
+	}
+}
+
 // TestUsageErrors checks that bad flags and arguments give status 2 and a
 // message that names the culprit.
 func TestUsageErrors(t *testing.T) {
@@ -108,6 +126,28 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"eval", "--checkpoint"}, "flag needs an argument: -checkpoint"},
 		{[]string{"predict", "run"}, "missing images"},
 		{[]string{"predict", "run", "x.png", "--top-k", "0"}, "--top-k 0"},
+		{[]string{"train", "--task", "cluster"}, `--task "cluster": want classify or autoencode`},
+		{[]string{"train", "--task", "autoencode", "--model", "seed-cnn"}, "--model seed-cnn: --task autoencode trains conv-ae or conv-dae"},
+		{[]string{"train", "--model", "conv-ae"}, "--model conv-ae is an autoencoder: train it with --task autoencode"},
+		{[]string{"train", "--task", "autoencode", "--augment", "normalize=imagenet"}, "leave out normalize"},
+		{[]string{"train", "--classes", "cat"}, `--classes "cat": want at least two names`},
+		{[]string{"data"}, "missing a subcommand: fetch or stats"},
+		{[]string{"data", "fetch"}, "missing the dataset name: one of cifar10, fashion-mnist, mnist"},
+		{[]string{"data", "fetch", "imagenet"}, `unknown dataset "imagenet"`},
+		{[]string{"data", "fetch", "mnist", "--retries", "-1"}, "--retries -1"},
+		{[]string{"data", "stats"}, "missing the data folder"},
+		{[]string{"data", "stats", "a", "--data", "b"}, `unexpected argument "a"`},
+		{[]string{"data", "stats", dir, "--channels", "2"}, "--channels 2"},
+		{[]string{"export"}, "missing the run directory"},
+		{[]string{"export", "run", "--format", "pt"}, `--format "pt": want onnx or safetensors`},
+		{[]string{"export", "run", "--format", "safetensors", "--dtype", "f8"}, `--dtype "f8": want f32, f16 or bf16`},
+		{[]string{"export", "run", "--dtype", "f16"}, "--dtype f16: ONNX export writes float32"},
+		{[]string{"import"}, "missing the weights file"},
+		{[]string{"import", "w.safetensors", "--out", "r"}, "--model: name the architecture"},
+		{[]string{"import", "w.safetensors", "--model", "seed-cnn"}, "--out: name the run directory"},
+		{[]string{"import", "w.safetensors", "--model", "seed-cnn", "--out", "r", "--shape", "3,32,32"}, "give --data DIR, or both --shape"},
+		{[]string{"import", "w.safetensors", "--model", "seed-cnn", "--out", "r", "--shape", "3,32", "--classes", "2"}, `--shape "3,32": want C,H,W`},
+		{[]string{"import", "w.safetensors", "--model", "seed-cnn", "--out", "r", "--shape", "2,32,32", "--classes", "2"}, "2 channels"},
 	} {
 		code, _, stderr := kiln(t, context.Background(), tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {

@@ -19,15 +19,30 @@ import (
 const trainHead = `Usage: kiln train [flags]
        kiln train --resume RUN [--workers N] [--data DIR] [--checkpoint-every N] [--epochs N]
 
-Trains a classifier and writes a run directory (--out/--name): config.json,
-run.json, metrics.csv, metrics.jsonl, TensorBoard events, loss.png,
-accuracy.png, last.safetensors, best.safetensors, state.safetensors, and at
-the end test_report.txt and confusion.png.
+Trains a classifier (or, with --task autoencode, an autoencoder) and writes
+a run directory (--out/--name): config.json, run.json, metrics.csv,
+metrics.jsonl, TensorBoard events, loss.png, accuracy.png, last.safetensors,
+best.safetensors, state.safetensors, and at the end test_report.txt and
+confusion.png.
 
-Data: --data DIR takes DIR/train/<class>/* and DIR/test/<class>/* image
-files, or DIR/<class>/* alone (no test set). --val-split of the training
-images is held out for validation. Without --data, kiln trains on its
-embedded Fashion-MNIST subset (4,000 training and 1,000 test images).
+Data: --data DIR is recognised by its files:
+  DIR/train/<class>/* and DIR/test/<class>/*, or DIR/<class>/*   image files (no test set without test/)
+  train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz], ...  IDX (MNIST, Fashion-MNIST)
+  data_batch_1.bin ... test_batch.bin, batches.meta.txt          CIFAR-10 binary (kiln data fetch cifar10)
+  train.bin, test.bin, fine_label_names.txt                      CIFAR-100 binary
+Image files are converted to --channels and resized to --image-size; IDX and
+CIFAR images keep their own size and channels. IDX files carry no class
+names: Fashion-MNIST's are used when the folder's path says "fashion",
+digits otherwise, or --classes. --val-split of the training images is held
+out for validation. Without --data, kiln trains on its embedded
+Fashion-MNIST subset (4,000 training and 1,000 test images).
+
+Autoencoders: --task autoencode trains conv-ae (or the denoising conv-dae)
+to reconstruct its inputs; labels are not needed (a folder of image files
+without class folders will do) and colour the feature plot when present.
+The run directory also gets reconstructions.png, features.safetensors,
+features.csv and features_pca.png, for the test set (else the validation
+set).
 
 Ctrl-C stops after the current step and saves the training state; --resume
 RUN continues exactly where it stopped (with the same seed, the result is
@@ -49,7 +64,10 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	resume := fs.String("resume", "", "continue the run in directory `RUN` from its last checkpoint")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "`folder` with train/ and test/ class folders (or class folders only); empty: the embedded Fashion-MNIST subset")
-	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", "))
+	fs.StringVar(&cfg.Task, "task", cfg.Task, "classify, or autoencode (reconstruct the images; no labels needed)")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", ")+"; with --task autoencode: "+
+		strings.Join(models.AutoencoderNames(), ", ")+" (default conv-ae)")
+	fs.StringVar(&cfg.ClassNames, "classes", cfg.ClassNames, "class `names` for IDX or CIFAR data, comma-separated in label order, or a number N for 0..N-1")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "number of epochs")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "images per batch")
 	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "adam, adamw, sgd or rmsprop")
@@ -116,6 +134,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg = fileCfg
 		fs.Visit(func(f *flag.Flag) { applyFlag(&cfg, &flagCfg, f.Name) })
 	}
+	if cfg.Task == train.TaskAutoencode && !set["model"] && cfg.Model == train.DefaultConfig().Model {
+		cfg.Model = "conv-ae" // the classifier default means "not chosen" here
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -131,6 +152,10 @@ func applyFlag(dst, src *train.Config, name string) {
 	switch name {
 	case "data":
 		dst.Data = src.Data
+	case "task":
+		dst.Task = src.Task
+	case "classes":
+		dst.ClassNames = src.ClassNames
 	case "model":
 		dst.Model = src.Model
 	case "epochs":

@@ -1,0 +1,53 @@
+package train
+
+// This file holds Learner, what the training loop and evaluation need of
+// a model being trained. It leaves out the tasks themselves: Classifier
+// (step.go) and Reconstructor (autoencode.go).
+
+import (
+	"math/rand/v2"
+
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/models"
+	"github.com/kiln-ml/kiln/nn"
+	"github.com/kiln-ml/kiln/optim"
+)
+
+// Learner is a model with its loss and optimizer: one task's training step.
+// Fit trains any Learner and Evaluate scores one; a task without classes
+// (an autoencoder) reports zero correct examples.
+type Learner interface {
+	// Module returns the model, for switching it between training and
+	// evaluation mode.
+	Module() nn.Module
+	// Optimizer returns the optimizer, whose learning rate the loop reads.
+	Optimizer() optim.Optimizer
+	// TrainStep trains on one batch and returns its mean loss and how many
+	// examples the model got right before the update.
+	TrainStep(b *data.Batch) (loss float32, correct int)
+	// EvalBatch returns a batch's summed loss and correct count without
+	// recording gradients, and each example's predicted class in preds
+	// (len(b.Y) entries, or nil).
+	EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int)
+}
+
+var (
+	_ Learner = (*Classifier)(nil)
+	_ Learner = (*Reconstructor)(nil)
+)
+
+// Module returns the classifier's model.
+func (c *Classifier) Module() nn.Module { return c.Model }
+
+// Optimizer returns the classifier's optimizer.
+func (c *Classifier) Optimizer() optim.Optimizer { return c.Opt }
+
+// buildModel builds the named model of a task for examples of shape
+// [C, H, W] and the number of classes, initialised from rng.
+func buildModel(task, name string, shape []int, classes int, rng *rand.Rand) (models.Model, error) {
+	s := models.Shape{Channels: shape[0], Height: shape[1], Width: shape[2], Classes: classes}
+	if task == TaskAutoencode {
+		return models.NewAutoencoder(name, s, rng)
+	}
+	return models.New(name, s, rng)
+}
