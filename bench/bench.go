@@ -128,6 +128,31 @@ func seedCNN() (*models.SeedCNN, error) {
 	return models.NewSeedCNN(models.Shape{Channels: 3, Height: 32, Width: 32, Classes: 10}, 0.2, rand.New(rand.NewPCG(0, 0)))
 }
 
+// newTrainer returns a seed CNN classifier with Adam at lr 1e-3, in
+// training mode.
+func newTrainer(m *models.SeedCNN) *train.Classifier {
+	nn.SetTraining(m, true)
+	return train.NewClassifier(m, m.Params, nil, optim.NewAdam(m.Params.Data, m.Params.Grad, optim.AdamConfig{LR: 1e-3}))
+}
+
+// newInferrer returns a function that runs the seed CNN forward on one
+// random batch in evaluation mode without gradients, reusing one tape.
+func newInferrer(batch int) (func(), error) {
+	m, err := seedCNN()
+	if err != nil {
+		return nil, err
+	}
+	nn.SetTraining(m, false)
+	g := autograd.NewTape()
+	g.SetGradEnabled(false)
+	b := seedBatch(batch)
+	x := tensor.FromSlice(b.X, b.Shape...)
+	return func() {
+		g.Reset()
+		m.Forward(g, g.Const(x))
+	}, nil
+}
+
 // SeedCNNTrain returns the seed CNN's training throughput in images/s:
 // forward, cross-entropy, backward and an Adam step on one random batch,
 // repeated, after five warm-up steps, as seed_pytorch.py --synthetic does.
@@ -136,8 +161,7 @@ func SeedCNNTrain(ctx context.Context, batch, images int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	c := train.NewClassifier(m, m.Params, nil, optim.NewAdam(m.Params.Data, m.Params.Grad, optim.AdamConfig{LR: 1e-3}))
-	nn.SetTraining(m, true)
+	c := newTrainer(m)
 	b := seedBatch(batch)
 	for range 5 {
 		c.TrainStep(b)
@@ -156,24 +180,17 @@ func SeedCNNTrain(ctx context.Context, batch, images int) (float64, error) {
 // SeedCNNInfer returns the seed CNN's inference throughput in images/s in
 // evaluation mode without gradients.
 func SeedCNNInfer(ctx context.Context, batch, images int) (float64, error) {
-	m, err := seedCNN()
+	infer, err := newInferrer(batch)
 	if err != nil {
 		return 0, err
 	}
-	nn.SetTraining(m, false)
-	g := autograd.NewTape()
-	g.SetGradEnabled(false)
-	b := seedBatch(batch)
-	x := tensor.FromSlice(b.X, b.Shape...)
-	g.Reset()
-	m.Forward(g, g.Const(x))
+	infer()
 	n, t := 0, time.Now()
 	for n < images {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		g.Reset()
-		m.Forward(g, g.Const(x))
+		infer()
 		n += batch
 	}
 	return float64(n) / time.Since(t).Seconds(), nil

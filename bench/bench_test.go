@@ -35,3 +35,34 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 		t.Error("a cancelled run reported no error")
 	}
 }
+
+// BenchmarkSeedCNNTrain times the seed CNN's training step at batch 32 with
+// Adam, the work of seed_pytorch.py --synthetic; it reports images/s.
+func BenchmarkSeedCNNTrain(b *testing.B) {
+	m, err := seedCNN()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := newTrainer(m)
+	batch := seedBatch(32)
+	for range 3 {
+		c.TrainStep(batch)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		c.TrainStep(batch)
+	}
+	b.ReportMetric(float64(32*b.N)/b.Elapsed().Seconds(), "img/s")
+}
+
+// BenchmarkSeedCNNInfer times evaluation-mode forward passes at batch 256.
+func BenchmarkSeedCNNInfer(b *testing.B) {
+	infer, err := newInferrer(256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		infer()
+	}
+	b.ReportMetric(float64(256*b.N)/b.Elapsed().Seconds(), "img/s")
+}
