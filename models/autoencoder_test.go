@@ -190,6 +190,9 @@ func TestDenoisingNoise(t *testing.T) {
 // pattern images and requires the held-out reconstruction error to fall
 // well below that of predicting the mean training image.
 func TestAutoencoderLearnsShapes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for seconds; -short runs the golden and gradient tests only")
+	}
 	for _, name := range []string{"conv-ae", "conv-dae"} {
 		t.Run(name, func(t *testing.T) {
 			train, test := synth.New(384, 1, 16, 16, 11), synth.New(96, 1, 16, 16, 12)

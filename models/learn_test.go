@@ -17,6 +17,9 @@ import (
 // pooling together carry a gradient that learns. Evaluation mode, which
 // normalises with the running statistics, must agree.
 func TestResNet8LearnsShapes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for seconds; -short runs the golden and gradient tests only")
+	}
 	ds := synth.New(288, 1, 12, 12, 7)
 	l, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: 32, Shuffle: true, Seed: 1})
 	if err != nil {

@@ -187,6 +187,9 @@ func countCorrect(logits *autograd.Var, y []int, confusion [][]int) int {
 // the 1/3 of chance. docs/TEXT.md records the full run, which the
 // environment variable KILN_WORDS_DEMO=full selects.
 func TestLSTMClassifierLanguageID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for seconds; -short runs the golden and gradient tests only")
+	}
 	r := wordsRun{
 		langs: []string{"en", "de", "fr"}, perLang: 1000, epochs: 8, batch: 32, lr: 1e-2, seed: 1,
 		model: models.RNNClassifierConfig{EmbedDim: 16, Hidden: 32, Bidirectional: true},
