@@ -3,6 +3,11 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -65,4 +70,34 @@ func BenchmarkSeedCNNInfer(b *testing.B) {
 		infer()
 	}
 	b.ReportMetric(float64(256*b.N)/b.Elapsed().Seconds(), "img/s")
+}
+
+func TestLoaderThroughput(t *testing.T) {
+	dir := t.TempDir()
+	for c := range 2 {
+		for i := range 8 {
+			writePNG(t, filepath.Join(dir, fmt.Sprintf("class%d", c), fmt.Sprintf("%d.png", i)))
+		}
+	}
+	r, err := Loader(context.Background(), dir, 32, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Decoded != 16 || r.ImgPerS <= 0 {
+		t.Errorf("report %+v", r)
+	}
+}
+
+func writePNG(t *testing.T, path string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, image.NewRGBA(image.Rect(0, 0, 40, 36))); err != nil {
+		t.Fatal(err)
+	}
 }
