@@ -17,16 +17,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
+	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/data/transform"
 )
 
@@ -79,7 +78,9 @@ func Open(root string, opt Options) (*Folder, *Report, error) {
 		return nil, nil, fmt.Errorf("imagefolder: transform %q: %w", opt.Transform, err)
 	}
 	rep := &Report{Root: root}
-	classes, err := findClasses(root, rep)
+	scan := data.ScanOptions{Prefix: "imagefolder", Layout: "root/<class>/<image>", Extensions: opt.Extensions}
+	var passed data.ScanCounts
+	classes, err := data.FindClasses(root, scan, &passed)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,7 +89,7 @@ func Open(root string, opt Options) (*Folder, *Report, error) {
 	var labels []int
 	for i, c := range classes {
 		f.toIdx[c] = i
-		found, err := walkClass(filepath.Join(root, c), opt.Extensions, rep)
+		found, err := data.ClassFiles(filepath.Join(root, c), scan, &passed)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -102,6 +103,7 @@ func Open(root string, opt Options) (*Folder, *Report, error) {
 		}
 	}
 	rep.Classes, rep.Found = len(classes), len(files)
+	rep.Hidden, rep.Ignored = passed.Hidden, passed.Ignored
 	if len(files) == 0 {
 		return nil, nil, fmt.Errorf("imagefolder: %s has no image files in its %d class folders", root, len(classes))
 	}
@@ -141,107 +143,6 @@ func Open(root string, opt Options) (*Folder, *Report, error) {
 		return nil, nil, fmt.Errorf("imagefolder: no readable images (%s)", rep)
 	}
 	return f, rep, nil
-}
-
-func isHidden(name string) bool { return strings.HasPrefix(name, ".") }
-
-// isDir reports whether a directory entry is a folder, following symlinks
-// as torchvision's scandir(...).is_dir() does.
-func isDir(dir string, e fs.DirEntry) bool {
-	if e.IsDir() {
-		return true
-	}
-	if e.Type()&fs.ModeSymlink == 0 {
-		return false
-	}
-	st, err := os.Stat(filepath.Join(dir, e.Name()))
-	return err == nil && st.IsDir()
-}
-
-func findClasses(root string, rep *Report) ([]string, error) {
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		return nil, fmt.Errorf("imagefolder: root %w", err)
-	}
-	var classes []string
-	for _, e := range entries {
-		switch {
-		case isHidden(e.Name()):
-			rep.Hidden++
-		case isDir(root, e):
-			classes = append(classes, e.Name())
-		default:
-			rep.Ignored++
-		}
-	}
-	if len(classes) == 0 {
-		return nil, fmt.Errorf("imagefolder: %s has no class folders (want root/<class>/<image>)", root)
-	}
-	sort.Strings(classes)
-	return classes, nil
-}
-
-// walkClass lists the image files under dir in torchvision's order: sorted
-// by (folder path, file name), following symlinked folders once each.
-func walkClass(dir string, exts []string, rep *Report) ([]string, error) {
-	type entry struct{ dir, name string }
-	var found []entry
-	seen := map[string]bool{}
-	var walk func(d string) error
-	walk = func(d string) error {
-		real, err := filepath.EvalSymlinks(d)
-		if err != nil {
-			return fmt.Errorf("imagefolder: %w", err)
-		}
-		if seen[real] {
-			return nil // a symlink loop or a second link to the same folder
-		}
-		seen[real] = true
-		entries, err := os.ReadDir(d)
-		if err != nil {
-			return fmt.Errorf("imagefolder: %w", err)
-		}
-		for _, e := range entries {
-			name := e.Name()
-			switch {
-			case isHidden(name):
-				rep.Hidden++
-			case isDir(d, e):
-				if err := walk(filepath.Join(d, name)); err != nil {
-					return err
-				}
-			case hasExt(name, exts):
-				found = append(found, entry{d, name})
-			default:
-				rep.Ignored++
-			}
-		}
-		return nil
-	}
-	if err := walk(dir); err != nil {
-		return nil, err
-	}
-	sort.Slice(found, func(i, j int) bool {
-		if found[i].dir != found[j].dir {
-			return found[i].dir < found[j].dir
-		}
-		return found[i].name < found[j].name
-	})
-	paths := make([]string, len(found))
-	for i, e := range found {
-		paths[i] = filepath.Join(e.dir, e.name)
-	}
-	return paths, nil
-}
-
-func hasExt(name string, exts []string) bool {
-	lower := strings.ToLower(name)
-	for _, e := range exts {
-		if strings.HasSuffix(lower, strings.ToLower(e)) {
-			return true
-		}
-	}
-	return false
 }
 
 // checkAll checks every file in parallel: its header, or a full decode with

@@ -5,7 +5,8 @@ package imagefolder
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/kiln-ml/kiln/data"
 )
 
 // Skipped is a file left out at Open, and why.
@@ -27,20 +28,6 @@ type Report struct {
 
 // String summarizes the report in one line, naming up to three skipped files.
 func (r *Report) String() string {
-	s := fmt.Sprintf("imagefolder: %s: %d classes, kept %d of %d images", r.Root, r.Classes, r.Kept, r.Found)
-	if len(r.Skipped) > 0 {
-		var names []string
-		for _, sk := range r.Skipped[:min(3, len(r.Skipped))] {
-			names = append(names, fmt.Sprintf("%s (%s)", sk.Path, sk.Reason))
-		}
-		more := ""
-		if len(r.Skipped) > 3 {
-			more = fmt.Sprintf(", and %d more", len(r.Skipped)-3)
-		}
-		s += fmt.Sprintf("; skipped %d: %s%s", len(r.Skipped), strings.Join(names, ", "), more)
-	}
-	if r.Ignored > 0 || r.Hidden > 0 {
-		s += fmt.Sprintf("; ignored %d other files and %d hidden entries", r.Ignored, r.Hidden)
-	}
-	return s
+	head := fmt.Sprintf("imagefolder: %s: %d classes, kept %d of %d images", r.Root, r.Classes, r.Kept, r.Found)
+	return head + data.SkipSummary(r.Skipped, func(s Skipped) (string, string) { return s.Path, s.Reason }, r.Ignored, r.Hidden)
 }

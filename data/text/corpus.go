@@ -7,7 +7,8 @@ package text
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/kiln-ml/kiln/data"
 )
 
 // Corpus is a labelled collection of tokenised texts, before any
@@ -99,20 +100,6 @@ type Report struct {
 
 // String summarizes the report in one line, naming up to three skipped texts.
 func (r *Report) String() string {
-	s := fmt.Sprintf("text: %s: %d classes, kept %d of %d texts", r.Root, r.Classes, r.Kept, r.Found)
-	if len(r.Skipped) > 0 {
-		var names []string
-		for _, sk := range r.Skipped[:min(3, len(r.Skipped))] {
-			names = append(names, fmt.Sprintf("%s (%s)", sk.Source, sk.Reason))
-		}
-		more := ""
-		if len(r.Skipped) > 3 {
-			more = fmt.Sprintf(", and %d more", len(r.Skipped)-3)
-		}
-		s += fmt.Sprintf("; skipped %d: %s%s", len(r.Skipped), strings.Join(names, ", "), more)
-	}
-	if r.Ignored > 0 || r.Hidden > 0 {
-		s += fmt.Sprintf("; ignored %d other files and %d hidden entries", r.Ignored, r.Hidden)
-	}
-	return s
+	head := fmt.Sprintf("text: %s: %d classes, kept %d of %d texts", r.Root, r.Classes, r.Kept, r.Found)
+	return head + data.SkipSummary(r.Skipped, func(s Skipped) (string, string) { return s.Source, s.Reason }, r.Ignored, r.Hidden)
 }

@@ -8,12 +8,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kiln-ml/kiln/data"
 )
 
 // Extensions is the default list of text file extensions, matched without
@@ -58,7 +58,9 @@ func OpenFolder(root string, opt FolderOptions) (*Corpus, *Report, error) {
 		opt.MaxBytes = DefaultMaxBytes
 	}
 	rep := &Report{Root: root}
-	classes, err := findClasses(root, rep)
+	scan := data.ScanOptions{Prefix: "text", Layout: "root/<class>/<text>.txt", Extensions: opt.Extensions}
+	var passed data.ScanCounts
+	classes, err := data.FindClasses(root, scan, &passed)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -66,10 +68,12 @@ func OpenFolder(root string, opt FolderOptions) (*Corpus, *Report, error) {
 	rep.Classes = len(classes)
 	for label, class := range classes {
 		dir := filepath.Join(root, class)
-		files, err := walkClass(dir, opt.Extensions, rep)
+		files, err := data.ClassFiles(dir, scan, &passed)
 		if err != nil {
 			return nil, nil, err
 		}
+		// Kept current per class: the errors below print rep.
+		rep.Hidden, rep.Ignored = passed.Hidden, passed.Ignored
 		rep.Found += len(files)
 		kept := 0
 		for _, path := range files {
@@ -147,104 +151,4 @@ func invalidAt(b []byte) int {
 		i += n
 	}
 	return len(b)
-}
-
-func isHidden(name string) bool { return strings.HasPrefix(name, ".") }
-
-// isDir reports whether a directory entry is a folder, following symlinks.
-func isDir(dir string, e fs.DirEntry) bool {
-	if e.IsDir() {
-		return true
-	}
-	if e.Type()&fs.ModeSymlink == 0 {
-		return false
-	}
-	st, err := os.Stat(filepath.Join(dir, e.Name()))
-	return err == nil && st.IsDir()
-}
-
-func findClasses(root string, rep *Report) ([]string, error) {
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		return nil, fmt.Errorf("text: root %w", err)
-	}
-	var classes []string
-	for _, e := range entries {
-		switch {
-		case isHidden(e.Name()):
-			rep.Hidden++
-		case isDir(root, e):
-			classes = append(classes, e.Name())
-		default:
-			rep.Ignored++
-		}
-	}
-	if len(classes) == 0 {
-		return nil, fmt.Errorf("text: %s has no class folders (want root/<class>/<text>.txt)", root)
-	}
-	sort.Strings(classes)
-	return classes, nil
-}
-
-// walkClass lists the text files under dir sorted by (folder path, file
-// name), following symlinked folders once each.
-func walkClass(dir string, exts []string, rep *Report) ([]string, error) {
-	type entry struct{ dir, name string }
-	var found []entry
-	seen := map[string]bool{}
-	var walk func(d string) error
-	walk = func(d string) error {
-		real, err := filepath.EvalSymlinks(d)
-		if err != nil {
-			return fmt.Errorf("text: %w", err)
-		}
-		if seen[real] {
-			return nil // a symlink loop or a second link to the same folder
-		}
-		seen[real] = true
-		entries, err := os.ReadDir(d)
-		if err != nil {
-			return fmt.Errorf("text: %w", err)
-		}
-		for _, e := range entries {
-			name := e.Name()
-			switch {
-			case isHidden(name):
-				rep.Hidden++
-			case isDir(d, e):
-				if err := walk(filepath.Join(d, name)); err != nil {
-					return err
-				}
-			case hasExt(name, exts):
-				found = append(found, entry{d, name})
-			default:
-				rep.Ignored++
-			}
-		}
-		return nil
-	}
-	if err := walk(dir); err != nil {
-		return nil, err
-	}
-	sort.Slice(found, func(i, j int) bool {
-		if found[i].dir != found[j].dir {
-			return found[i].dir < found[j].dir
-		}
-		return found[i].name < found[j].name
-	})
-	paths := make([]string, len(found))
-	for i, e := range found {
-		paths[i] = filepath.Join(e.dir, e.name)
-	}
-	return paths, nil
-}
-
-func hasExt(name string, exts []string) bool {
-	lower := strings.ToLower(name)
-	for _, e := range exts {
-		if strings.HasSuffix(lower, strings.ToLower(e)) {
-			return true
-		}
-	}
-	return false
 }
