@@ -45,13 +45,34 @@ type Config struct {
 	CheckpointEvery int     `json:"checkpoint_every"`      // also save the training state every this many steps; 0: only after each epoch
 	Out             string  `json:"out"`                   // parent folder of run directories
 	Name            string  `json:"name"`                  // run directory name; "" picks one from the time
+
+	// Folds and Fold make the run one fold of a stratified k-fold
+	// cross-validation (kiln cv): fold Fold (1..Folds) of the training data,
+	// dealt with Seed, is the validation set instead of ValSplit.
+	Folds int `json:"folds,omitempty"`
+	Fold  int `json:"fold,omitempty"`
+	// NoTest leaves the test set alone: runs that select a model (cv folds,
+	// tuning trials) must not look at it, so that the final model's test
+	// score is the only one.
+	NoTest bool `json:"no_test,omitempty"`
+
+	// Text data and text models (text_config.go says more).
+	Tokenize  string  `json:"tokenize,omitempty"`  // char (default) or word
+	Lowercase bool    `json:"lowercase,omitempty"` // lower-case texts before tokenising
+	MaxLen    int     `json:"max_len,omitempty"`   // tokens kept per text; 0: enough for 99% of the training texts
+	MinFreq   int     `json:"min_freq,omitempty"`  // tokens seen fewer times in the training texts are unknown; 0 means 1
+	SeqLen    int     `json:"seq_len,omitempty"`   // --task lm: characters per training window; 0: DefaultSeqLen
+	TestSplit float64 `json:"test_split"`          // text data without a test split: fraction held out as the test set (--task lm: the tail)
+	EmbedDim  int     `json:"embed_dim,omitempty"` // text models: embedding size; 0: the model's
+	Hidden    int     `json:"hidden,omitempty"`    // text models: recurrent units per layer and direction; 0: the model's
+	Layers    int     `json:"layers,omitempty"`    // text models: stacked recurrent layers; 0: the model's
 }
 
 // DefaultConfig returns the seed program's settings: Adam at lr 1e-3, batch
 // 32, with a tenth of the training data held out for validation.
 func DefaultConfig() Config {
 	return Config{Task: TaskClassify, Model: "seed-cnn", Epochs: 5, BatchSize: 32, Optimizer: "adam", LR: 1e-3, Scheduler: "none",
-		ValSplit: 0.1, ImageSize: 32, Channels: 3, Workers: runtime.GOMAXPROCS(0), CheckpointEvery: 500, Out: "runs"}
+		ValSplit: 0.1, ImageSize: 32, Channels: 3, Workers: runtime.GOMAXPROCS(0), CheckpointEvery: 500, Out: "runs", TestSplit: 0.1}
 }
 
 // Validate reports the first setting that cannot work, naming its flag.
@@ -81,6 +102,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--weight-decay %g: must not be negative", c.WeightDecay)
 	case !(c.Momentum >= 0):
 		return fmt.Errorf("--momentum %g: must not be negative", c.Momentum)
+	case c.Folds < 0 || c.Folds == 1 || (c.Folds == 0 && c.Fold != 0) || (c.Folds > 0 && (c.Fold < 1 || c.Fold > c.Folds)):
+		return fmt.Errorf("folds %d, fold %d: want no folds, or 2 or more folds and a fold from 1 to their number", c.Folds, c.Fold)
+	}
+	if err := c.validateText(); err != nil {
+		return err
 	}
 	switch c.task() {
 	case TaskClassify:
@@ -94,8 +120,9 @@ func (c *Config) Validate() error {
 		if tf, err := transform.Parse(c.Augment); err == nil && tf.Normalize != nil {
 			return fmt.Errorf("--augment %q: an autoencoder reconstructs inputs in [0, 1]; leave out normalize", c.Augment)
 		}
+	case TaskLM: // validateText checks it
 	default:
-		return fmt.Errorf("--task %q: want classify or autoencode", c.Task)
+		return fmt.Errorf("--task %q: want classify or autoencode (or lm, a character-level language model)", c.Task)
 	}
 	if _, err := ParseClassNames(c.ClassNames); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/data/embedded"
+	"github.com/kiln-ml/kiln/data/text"
 	"github.com/kiln-ml/kiln/data/transform"
 )
 
@@ -19,17 +20,24 @@ import (
 type Datasets struct {
 	Train, Val, Test data.Dataset
 	Classes          []string
-	Shape            []int // one example, [C, H, W]
+	Shape            []int // one example, [C, H, W]; text: [MaxLen] token ids, or a language model's window [SeqLen+1]
 	Source           string
+	Encoder          *text.Encoder // text data: how texts become token ids, saved in the run directory; nil for images
 }
 
 // LoadDatasets resolves cfg.Data: the embedded Fashion-MNIST subset when
 // empty, else whatever DetectSource finds there. Image files are converted
 // to cfg.Channels and resized to cfg.ImageSize; IDX and CIFAR data keep
 // their own size and channels. The validation set is a stratified
-// cfg.ValSplit of the training data, drawn with cfg.Seed, and never
-// augmented. Skipped files are reported to log.
+// cfg.ValSplit of the training data, drawn with cfg.Seed (or, with
+// cfg.Folds, fold cfg.Fold of a stratified k-fold split), and never
+// augmented; cfg.NoTest drops the test set. Skipped files are reported to
+// log. Text data (a text folder, a lines file) and language models' texts
+// are loaded by loadText and loadLM.
 func LoadDatasets(cfg Config, log io.Writer) (*Datasets, error) {
+	if cfg.task() == TaskLM {
+		return loadLM(cfg, nil, log)
+	}
 	names, err := ParseClassNames(cfg.ClassNames)
 	if err != nil {
 		return nil, err
@@ -57,6 +65,9 @@ func LoadDatasets(cfg Config, log io.Writer) (*Datasets, error) {
 			return nil, err
 		}
 		ds.Source = src.String()
+		if src.isText() {
+			return loadText(cfg, src, nil, log)
+		}
 		if src.tensors() {
 			opt := OpenOptions{ClassNames: names}
 			if plain, _, err = src.Open(true, opt); err != nil {
@@ -103,6 +114,12 @@ func LoadDatasets(cfg Config, log io.Writer) (*Datasets, error) {
 	if test != nil && strings.Join(test.Classes(), "\x00") != strings.Join(ds.Classes, "\x00") {
 		return nil, fmt.Errorf("--data %s: the test set's classes %v differ from the training set's %v", cfg.Data, test.Classes(), ds.Classes)
 	}
+	if cfg.NoTest {
+		ds.Test = nil
+	}
+	if cfg.Folds > 0 {
+		return ds, splitFold(ds, full, plain, cfg)
+	}
 	if cfg.ValSplit == 0 {
 		ds.Train = full
 		return ds, nil
@@ -141,6 +158,9 @@ func openFiles(src *Source, train bool, spec string, cfg Config, log io.Writer) 
 // evalTransform is the spec that turns one decoded image into the model's
 // input: a resize to the training images' size.
 func evalTransform(shape []int) string {
+	if len(shape) != 3 { // token ids
+		return ""
+	}
 	return fmt.Sprintf("resize=%dx%d", shape[1], shape[2])
 }
 

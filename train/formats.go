@@ -61,14 +61,22 @@ func (s *Source) String() string {
 		return "CIFAR-100 binary batches in " + s.Root
 	case FormatImages:
 		return "unlabelled images in " + s.Root
+	case FormatTextFolder:
+		return "text folder " + s.Root
+	case FormatTextLines:
+		return "lines file " + s.Root
 	}
 	return s.Root
 }
 
-// DetectSource finds out what dir holds, from its file names alone.
+// DetectSource finds out what dir holds, from its file names alone, and
+// for text from the first lines or file names it finds (text_formats.go).
 func DetectSource(dir string) (*Source, error) {
+	if st, err := os.Stat(dir); err == nil && st.Mode().IsRegular() {
+		return detectLinesFile(dir)
+	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("--data %s: not a folder (want image class folders, with or without train/ and test/, or a folder of IDX or CIFAR binary files)", dir)
+		return nil, fmt.Errorf("--data %s: not a folder (want image or text class folders, with or without train/ and test/, a folder of IDX or CIFAR binary files, or a \"label<TAB>text\" lines file)", dir)
 	}
 	s := &Source{Dir: dir, Root: dir}
 	has := func(root string, names ...string) bool {
@@ -100,6 +108,10 @@ func DetectSource(dir string) (*Source, error) {
 	}
 	if st, err := os.Stat(filepath.Join(dir, "train")); err == nil && st.IsDir() {
 		s.Format, s.Split = FormatImageFolder, true
+		if isTextTree(filepath.Join(dir, "train")) {
+			s.Format = FormatTextFolder
+			return s, nil
+		}
 		if hasSubfolders(filepath.Join(dir, "train")) == 0 {
 			s.Format = FormatImages
 		}
@@ -108,6 +120,9 @@ func DetectSource(dir string) (*Source, error) {
 	switch n := hasSubfolders(dir); {
 	case n > 0:
 		s.Format = FormatImageFolder
+		if isTextTree(dir) {
+			s.Format = FormatTextFolder
+		}
 		return s, nil
 	case n == 0:
 		s.Format = FormatImages
@@ -180,6 +195,9 @@ type OpenOptions struct {
 // a nil Dataset and no error when the data have no such split; for image
 // files it also returns what the scan found and skipped.
 func (s *Source) Open(train bool, opt OpenOptions) (data.Dataset, *imagefolder.Report, error) {
+	if s.isText() {
+		return nil, nil, fmt.Errorf("train: %s holds texts, not images", s)
+	}
 	if s.tensors() {
 		d, err := s.openTensors(train, opt.ClassNames)
 		if d == nil || err != nil {

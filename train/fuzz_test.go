@@ -2,6 +2,7 @@ package train
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -80,6 +81,36 @@ func FuzzParseClassNames(f *testing.F) {
 		again, err := ParseClassNames(strings.Join(names, ","))
 		if err != nil || !slices.Equal(again, names) {
 			t.Fatalf("%q parsed to %q, which reparses to %q (%v)", s, names, again, err)
+		}
+	})
+}
+
+// FuzzParseReport feeds arbitrary text to the test-report reader that a
+// rerun kiln tune reads a finished retraining back with: it must not
+// panic, and what it accepts must count as many images as its first line
+// says.
+func FuzzParseReport(f *testing.F) {
+	c := NewConfusion([]string{"T-shirt/top", "Ankle boot", "x"})
+	for _, p := range [][2]int{{0, 0}, {0, 2}, {1, 1}, {2, 2}, {2, 1}} {
+		c.Add(p[0], p[1])
+	}
+	f.Add([]byte(fmt.Sprintf("test accuracy %.4f, loss %.4f, %d images, best model\n\n%s", c.Accuracy(), 0.5, c.Total(), c.Report())))
+	f.Add([]byte("test accuracy 1, loss 0, 0 images\n\nconfusion matrix\na 0 0 0\nb 0 0 0\nc 0 0 0\n"))
+	f.Add([]byte("test accuracy NaN, loss Inf, -3 images\nconfusion matrix\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := parseReport(b, "fuzz", c.Classes)
+		if err != nil {
+			return
+		}
+		if n := r.Confusion.Total(); len(r.Confusion.Counts) != 3 || r.Accuracy != r.Confusion.Accuracy() {
+			t.Errorf("accepted %q: %d images, accuracy %v", b, n, r.Accuracy)
+		}
+		for _, row := range r.Confusion.Counts {
+			for _, v := range row {
+				if v < 0 {
+					t.Errorf("accepted %q: a negative count", b)
+				}
+			}
 		}
 	})
 }

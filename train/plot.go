@@ -27,10 +27,13 @@ func (s *session) plotCurves() error {
 	if s.ae != nil {
 		ylabel = lossName(s.ae)
 	}
+	if s.lm != nil {
+		ylabel = "cross-entropy loss (nats per character)"
+	}
 	if err := plots.Curves(filepath.Join(s.dir, LossPlot), s.cfg.Model+": loss", ylabel, loss...); err != nil {
 		return err
 	}
-	if s.ae != nil { // no accuracy to plot
+	if s.ae != nil || s.lm != nil { // no accuracy to plot
 		return nil
 	}
 	return plots.Curves(filepath.Join(s.dir, AccPlot), s.cfg.Model+": accuracy", "accuracy (%)", acc...)

@@ -21,6 +21,7 @@ import (
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/data/embedded"
 	"github.com/kiln-ml/kiln/data/imagefolder"
+	"github.com/kiln-ml/kiln/data/text"
 	"github.com/kiln-ml/kiln/data/transform"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/nn"
@@ -35,7 +36,9 @@ type Trained struct {
 	Checkpoint string // the file the weights came from
 
 	model models.Model
-	clf   *Classifier // nil for runs of other tasks
+	clf   *Classifier    // nil for runs of other tasks
+	lml   *LanguageModel // language-model runs only
+	enc   *text.Encoder  // text runs only
 	tf    *transform.Compose
 	x     []float32
 }
@@ -53,7 +56,13 @@ func LoadTrained(dir, which string) (*Trained, error) {
 		return nil, err
 	}
 	s := info.InputShape
-	model, err := buildModel(info.Task, info.Model, s, len(info.Classes), rand.New(rand.NewPCG(0, 0)))
+	var enc *text.Encoder
+	if isTextRun(info.Task, info.Model) {
+		if enc, err = readEncoder(dir); err != nil {
+			return nil, err
+		}
+	}
+	model, err := newModel(cfg, info.Task, info.Model, s, len(info.Classes), enc, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: %w", filepath.Join(dir, InfoFile), err)
 	}
@@ -69,8 +78,11 @@ func LoadTrained(dir, which string) (*Trained, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: transform: %w", filepath.Join(dir, InfoFile), err)
 	}
-	t := &Trained{Dir: dir, Config: cfg, Info: info, Checkpoint: path, tf: tf, model: model, x: make([]float32, s[0]*s[1]*s[2])}
-	if info.Task != TaskAutoencode {
+	t := &Trained{Dir: dir, Config: cfg, Info: info, Checkpoint: path, tf: tf, model: model, enc: enc, x: make([]float32, shapeSize(s))}
+	switch lm, ok := model.(*models.CharLM); {
+	case ok:
+		t.lml = NewLanguageModel(lm, nil)
+	case info.Task != TaskAutoencode:
 		t.clf = NewClassifier(model, model.ParamSet(), nil, nil)
 	}
 	return t, nil
@@ -110,13 +122,13 @@ func (t *Trained) classifier() (*Classifier, error) {
 // outputs (for a classifier, [N, classes] logits) in row-major order.
 func (t *Trained) Logits(x []float32) ([]float32, error) {
 	s := t.Info.InputShape
-	size := s[0] * s[1] * s[2]
+	size := shapeSize(s)
 	if len(x) == 0 || len(x)%size != 0 {
 		return nil, fmt.Errorf("train: %d input values are not a whole number of %v examples", len(x), s)
 	}
 	g := autograd.NewTape()
 	g.SetGradEnabled(false)
-	y := t.model.Forward(g, g.Const(tensor.FromSlice(append([]float32(nil), x...), len(x)/size, s[0], s[1], s[2])))
+	y := t.model.Forward(g, g.Const(tensor.FromSlice(append([]float32(nil), x...), append([]int{len(x) / size}, s...)...)))
 	return y.Value().Values(), nil
 }
 
@@ -156,6 +168,9 @@ func (t *Trained) Predict(img *transform.Image) ([]float64, error) {
 // PredictFile reads, decodes and predicts one image file; its errors name
 // the file.
 func (t *Trained) PredictFile(path string) ([]float64, error) {
+	if t.enc != nil {
+		return t.predictTextFile(path)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -197,6 +212,9 @@ func (t *Trained) TopK(probs []float64, k int) []Prediction {
 // run's by name, so the data may hold some of them. It returns the result
 // and what it evaluated on; skipped files are reported to log.
 func (t *Trained) Evaluate(ctx context.Context, dataDir string, workers int, log io.Writer) (Result, string, error) {
+	if t.lml != nil {
+		return t.evaluateLM(ctx, dataDir, workers)
+	}
 	clf, err := t.classifier()
 	if err != nil {
 		return Result{}, "", err
@@ -222,6 +240,9 @@ func (t *Trained) Evaluate(ctx context.Context, dataDir string, workers int, log
 
 // evalSet opens the data Evaluate evaluates on.
 func (t *Trained) evalSet(dataDir string, workers int, log io.Writer) (data.Dataset, string, error) {
+	if t.enc != nil {
+		return t.textEvalSet(dataDir, log)
+	}
 	dir := dataDir
 	if dir == "" {
 		dir = t.Config.Data

@@ -53,6 +53,9 @@ func Resume(ctx context.Context, dir string, cfg Config, opt Options) (*Summary,
 	if err := sameData(info, s.info); err != nil {
 		return nil, fmt.Errorf("train: cannot resume %s: %w", dir, err)
 	}
+	if err := sameEncoder(dir, s.ds); err != nil {
+		return nil, fmt.Errorf("train: cannot resume %s: %w", dir, err)
+	}
 	s.info.Started, s.info.Version = info.Started, info.Version
 	statePath := filepath.Join(dir, StateFile)
 	if _, err := os.Stat(statePath); errors.Is(err, os.ErrNotExist) {

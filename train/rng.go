@@ -3,7 +3,8 @@ package train
 // This file gives every dropout layer of a model a generator whose state a
 // checkpoint can save. It leaves out other sources of randomness: the
 // loader's order and augmentation are a pure function of (seed, epoch,
-// position) and need no saving, and kiln has no other stochastic layer yet.
+// position) and need no saving, and the denoising autoencoder's noise is
+// registered by its task (autoencode.go).
 
 import (
 	"encoding/hex"
@@ -17,11 +18,14 @@ import (
 )
 
 // generators are a model's dropout generators by module path ("dropout",
-// "layers.3"), each a PCG that MarshalBinary can save.
+// "layers.3", "lstm" for the dropout between a recurrent layer's stacked
+// layers), each a PCG that MarshalBinary can save.
 type generators map[string]*rand.PCG
 
-// seedDropout replaces the generator of every *nn.Dropout in m with its own
-// PCG, seeded from seed and the layer's path, and returns them. A model's
+// seedDropout replaces the generator of every *nn.Dropout in m, and of
+// every recurrent layer (nn.Recurrent, LSTM, GRU, RNN) with dropout between
+// its layers, with its own PCG, seeded from seed and the layer's path, and
+// returns them. A model's
 // constructor may hand its dropout layers the initialisation generator;
 // this makes the masks independent of how the weights were drawn and, above
 // all, gives kiln a generator it can snapshot, which a *rand.Rand alone
@@ -35,6 +39,15 @@ func seedDropout(m nn.Module, seed uint64) generators {
 			h.Write([]byte(path))
 			pcg := rand.NewPCG(seed, h.Sum64()^0xd809)
 			d.Rng = rand.New(pcg)
+			g[path] = pcg
+		}
+		if r := recurrentOf(m); r != nil && r.Config.Dropout > 0 {
+			// The dropout between stacked recurrent layers: its own
+			// stream, apart from any nn.Dropout's.
+			h := fnv.New64a()
+			h.Write([]byte(path))
+			pcg := rand.NewPCG(seed, h.Sum64()^0x7ecc)
+			r.Config.DropoutRng = rand.New(pcg)
 			g[path] = pcg
 		}
 		if c, ok := m.(nn.Container); ok {
@@ -52,6 +65,21 @@ func seedDropout(m nn.Module, seed uint64) generators {
 	}
 	walk("", m)
 	return g
+}
+
+// recurrentOf returns the recurrent layer m is, or nil.
+func recurrentOf(m nn.Module) *nn.Recurrent {
+	switch r := m.(type) {
+	case *nn.Recurrent:
+		return r
+	case *nn.LSTM:
+		return &r.Recurrent
+	case *nn.GRU:
+		return &r.Recurrent
+	case *nn.RNN:
+		return &r.Recurrent
+	}
+	return nil
 }
 
 // save returns each generator's state as hex.

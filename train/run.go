@@ -31,6 +31,10 @@ type Options struct {
 	OnStep   func(StepInfo) // sees every step, for progress bars
 	Datasets *Datasets      // train on these instead of loading cfg.Data (tests, programs embedding kiln)
 	Version  string         // kiln's version, recorded in run.json
+	// OnEpoch sees every finished epoch once it is saved; an error it
+	// returns stops training there (the run stays resumable) and comes back
+	// from Run, wrapped. Tuning trials report to their pruner here.
+	OnEpoch func(EpochStats) error
 }
 
 // Summary is what a run reports.
@@ -66,9 +70,10 @@ type session struct {
 	ds      *Datasets
 	info    RunInfo
 	model   models.Model
-	learner Learner                 // the task's step: a *Classifier or a *Reconstructor
+	learner Learner                 // the task's step: a *Classifier, *Reconstructor or *LanguageModel
 	optim   optim.Optimizer         // the learner's optimizer
 	ae      *models.ConvAutoencoder // the model, for autoencoder runs; nil otherwise
+	lm      *models.CharLM          // the model, for language-model runs; nil otherwise
 	gens    generators
 	trainL  *data.Loader
 	valL    *data.Loader
@@ -98,7 +103,7 @@ func newSession(cfg Config, opt Options) (*session, error) {
 		}
 	}
 	ds := s.ds
-	if s.model, err = buildModel(cfg.Task, cfg.Model, ds.Shape, len(ds.Classes), rand.New(rand.NewPCG(cfg.Seed, 0x1217))); err != nil {
+	if s.model, err = newModel(cfg, cfg.task(), cfg.Model, ds.Shape, len(ds.Classes), ds.Encoder, rand.New(rand.NewPCG(cfg.Seed, 0x1217))); err != nil {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
 	s.gens = seedDropout(s.model, cfg.Seed)
@@ -110,6 +115,11 @@ func newSession(cfg Config, opt Options) (*session, error) {
 		r := NewReconstructor(ae, s.optim)
 		r.ClipNorm = cfg.ClipNorm
 		s.learner = r
+	} else if lm, ok := s.model.(*models.CharLM); ok {
+		s.lm = lm
+		l := NewLanguageModel(lm, s.optim)
+		l.ClipNorm = cfg.ClipNorm
+		s.learner = l
 	} else {
 		c := NewClassifier(s.model, ps, nil, s.optim)
 		c.ClipNorm = cfg.ClipNorm
@@ -164,9 +174,14 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Summary, error) {
 	if err := writeJSON(filepath.Join(s.dir, InfoFile), s.info); err != nil {
 		return nil, err
 	}
+	if s.ds.Encoder != nil {
+		if err := s.ds.Encoder.Save(filepath.Join(s.dir, EncoderFile)); err != nil {
+			return nil, err
+		}
+	}
 	s.events = tfevents.NewWriter(s.dir, time.Now(), hostname())
-	fmt.Fprintf(s.log, "kiln: training %s (%d parameters) on %s: %d training, %d validation images of %v, %d classes; run directory %s\n",
-		cfg.Model, s.info.Parameters, s.ds.Source, s.info.TrainImages, s.info.ValImages, s.ds.Shape, len(s.ds.Classes), s.dir)
+	fmt.Fprintf(s.log, "kiln: training %s (%d parameters) on %s: %d training, %d validation %s of %v%s; run directory %s\n",
+		cfg.Model, s.info.Parameters, s.ds.Source, s.info.TrainImages, s.info.ValImages, s.unit(), s.ds.Shape, s.classesNote(), s.dir)
 	return s.run(ctx)
 }
 
@@ -229,18 +244,24 @@ func (s *session) onEpoch(st EpochStats) error {
 			line += fmt.Sprintf(", Val loss: %.5f", st.ValLoss)
 		}
 	}
-	fmt.Fprintf(s.log, "%s, %.0f img/s\n", line, float64(st.Images)/max(st.Duration.Seconds(), 1e-9))
+	if s.lm != nil {
+		line = s.lmEpochLine(st)
+	}
+	fmt.Fprintf(s.log, "%s, %s\n", line, s.speed(st))
 	if err := writeMetrics(s.dir, s.history); err != nil {
 		return err
 	}
 	now := time.Now()
 	s.events.Scalar("loss/train", st.Step, st.TrainLoss, now)
-	if s.ae == nil {
+	if s.ae == nil && s.lm == nil {
 		s.events.Scalar("accuracy/train", st.Step, st.TrainAcc, now)
+	}
+	if s.lm != nil {
+		s.lmScalars(st, now)
 	}
 	if s.valL != nil {
 		s.events.Scalar("loss/val", st.Step, st.ValLoss, now)
-		if s.ae == nil {
+		if s.ae == nil && s.lm == nil {
 			s.events.Scalar("accuracy/val", st.Step, st.ValAcc, now)
 		}
 	}
@@ -270,6 +291,11 @@ func (s *session) onEpoch(st EpochStats) error {
 	}
 	if err := s.checkpoint(); err != nil {
 		return err
+	}
+	if s.opt.OnEpoch != nil {
+		if err := s.opt.OnEpoch(st); err != nil {
+			return err
+		}
 	}
 	if early {
 		return errEarlyStop
@@ -315,7 +341,7 @@ func modelMetadata(info RunInfo) map[string]string {
 	shape, _ := json.Marshal(info.InputShape)
 	m := map[string]string{"format": "pt", "framework": "kiln", "model": info.Model, "classes": string(classes),
 		"input_shape": string(shape), "transform": info.Transform}
-	if info.Task == TaskAutoencode {
+	if info.Task == TaskAutoencode || info.Task == TaskLM {
 		m["task"] = info.Task
 	}
 	return m
@@ -339,8 +365,15 @@ func (s *session) finish(ctx context.Context, sum *Summary) error {
 	if s.ae != nil {
 		return s.finishAutoencoder(ctx, sum, s.ae)
 	}
+	if s.lm != nil {
+		return s.finishLM(ctx, sum)
+	}
 	if s.ds.Test == nil {
-		fmt.Fprintf(s.log, "kiln: no test set (the data has no test split); the run is in %s\n", s.dir)
+		why := "the data has no test split"
+		if s.cfg.NoTest {
+			why = "no_test: the test set is kept for the selected model"
+		}
+		fmt.Fprintf(s.log, "kiln: no test set (%s); the run is in %s\n", why, s.dir)
 		return nil
 	}
 	which, err := s.loadBest()
@@ -359,7 +392,7 @@ func (s *session) finish(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	sum.Test = &r
-	fmt.Fprintf(s.log, "Test accuracy of the %s model: %.2f%% (%d images), loss %.4f\n\n%s", which, 100*r.Accuracy, r.Confusion.Total(), r.Loss, r.Confusion.Report())
+	fmt.Fprintf(s.log, "Test accuracy of the %s model: %.2f%% (%d %s), loss %.4f\n\n%s", which, 100*r.Accuracy, r.Confusion.Total(), s.unit(), r.Loss, r.Confusion.Report())
 	if err := plotConfusion(filepath.Join(s.dir, ConfPlot), "test set, "+which+" model", r.Confusion); err != nil {
 		return err
 	}
@@ -369,7 +402,7 @@ func (s *session) finish(ctx context.Context, sum *Summary) error {
 	if err := s.events.Flush(); err != nil {
 		return err
 	}
-	rep := fmt.Sprintf("test accuracy %.4f, loss %.4f, %d images, %s model\n\n%s", r.Accuracy, r.Loss, r.Confusion.Total(), which, r.Confusion.Report())
+	rep := fmt.Sprintf("test accuracy %.4f, loss %.4f, %d %s, %s model\n\n%s", r.Accuracy, r.Loss, r.Confusion.Total(), s.unit(), which, r.Confusion.Report())
 	return checkpoint.WriteFileAtomic(filepath.Join(s.dir, ReportFile), func(w io.Writer) error {
 		_, err := io.WriteString(w, rep)
 		return err

@@ -95,8 +95,12 @@ func ReadRunInfo(dir string) (RunInfo, error) {
 	if err := json.Unmarshal(b, &info); err != nil {
 		return info, fmt.Errorf("train: %s: %w", filepath.Join(dir, InfoFile), err)
 	}
-	if len(info.InputShape) != 3 || (len(info.Classes) < 2 && info.Task != TaskAutoencode) {
-		return info, fmt.Errorf("train: %s: input_shape %v and %d classes: want [C, H, W] and at least 2 classes",
+	dims := 3
+	if isTextRun(info.Task, info.Model) {
+		dims = 1 // token ids
+	}
+	if len(info.InputShape) != dims || (len(info.Classes) < 2 && info.Task != TaskAutoencode && info.Task != TaskLM) {
+		return info, fmt.Errorf("train: %s: input_shape %v and %d classes: want [C, H, W] ([length] for text) and at least 2 classes",
 			filepath.Join(dir, InfoFile), info.InputShape, len(info.Classes))
 	}
 	return info, nil

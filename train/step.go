@@ -3,11 +3,14 @@
 // checkpoints, metrics, TensorBoard scalars and plots, Resume continues an
 // interrupted run bit for bit, and LoadTrained serves eval and predict.
 //
-// Runs train one of two tasks: classification (Classifier) or, with Task
-// "autoencode", reconstruction (Reconstructor), which adds reconstruction
-// grids and exported features to its run directory. Data folders are
-// recognised by their files (DetectSource: image folders, IDX, CIFAR), and
-// Import makes a run directory from weights trained elsewhere.
+// Runs train one of three tasks: classification (Classifier) of images or
+// texts; with Task "autoencode", reconstruction (Reconstructor), which adds
+// reconstruction grids and exported features to its run directory; or,
+// with Task "lm", a character-level language model (LanguageModel), which
+// reports bits per character and samples text. Data are recognised by
+// their files (DetectSource: image folders, IDX, CIFAR, text folders and
+// lines files); text runs keep their vocabulary in encoder.json. Import
+// makes a run directory from weights trained elsewhere.
 //
 // The step (Classifier.TrainStep) is separate from the loop (Fit): the loop
 // owns epochs, schedules and callbacks, and the step owns one batch's

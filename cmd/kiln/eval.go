@@ -22,6 +22,11 @@ test/ folder of class folders, or class folders itself; its classes are
 matched to the run's by name, so it may hold only some of them. Without
 --data, the run's own test set is used. The model and the image transform
 are rebuilt from RUN/run.json.
+
+Text runs take a text folder or a lines file, encoded with the run's
+encoder.json; without --data, the texts the run held out for testing. A
+language model (--task lm) reports its loss in bits per character on a text
+file given with --data, or on the end of its text it held out.
 `
 
 // evalReport is eval's --json output.
@@ -70,6 +75,9 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if m.Info.Task == train.TaskLM {
+		return printLMEval(stdout, pos[0], m, what, r, *asJSON)
+	}
 	c := r.Confusion
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -77,7 +85,11 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return enc.Encode(evalReport{Run: pos[0], Checkpoint: m.Checkpoint, Data: what, Images: c.Total(), Accuracy: r.Accuracy, Loss: r.Loss,
 			Classes: c.Scores(), Confusion: c.Counts})
 	}
-	fmt.Fprintf(stdout, "%s (%s) on %s\nAccuracy: %.2f%% (%d images), loss %.4f\n\n%s",
-		m.Checkpoint, m.Info.Model, what, 100*r.Accuracy, c.Total(), r.Loss, c.Report())
+	unit := "images"
+	if m.IsText() {
+		unit = "texts"
+	}
+	fmt.Fprintf(stdout, "%s (%s) on %s\nAccuracy: %.2f%% (%d %s), loss %.4f\n\n%s",
+		m.Checkpoint, m.Info.Model, what, 100*r.Accuracy, c.Total(), unit, r.Loss, c.Report())
 	return nil
 }

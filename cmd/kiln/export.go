@@ -114,6 +114,9 @@ func exportONNX(run, which, path string, stdout io.Writer) error {
 	if m.Info.Task == train.TaskAutoencode {
 		return fmt.Errorf("export: %s is an autoencoder (%s); kiln's ONNX exporter has no transposed convolution yet; export its weights with --format safetensors", run, m.Info.Model)
 	}
+	if m.IsText() {
+		return fmt.Errorf("export: %s is a text model (%s); kiln's ONNX exporter has no embedding or recurrent layers yet; export its weights with --format safetensors (the vocabulary is in %s)", run, m.Info.Model, train.EncoderFile)
+	}
 	s := m.Info.InputShape
 	doc, _ := json.Marshal(map[string]any{"model": m.Info.Model, "classes": m.Info.Classes, "input_shape": s,
 		"transform": m.Info.Transform + ",totensor (values in [0, 1])", "checkpoint": filepath.Base(m.Checkpoint)})

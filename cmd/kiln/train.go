@@ -37,6 +37,22 @@ digits otherwise, or --classes. --val-split of the training images is held
 out for validation. Without --data, kiln trains on its embedded
 Fashion-MNIST subset (4,000 training and 1,000 test images).
 
+Text: class folders of .txt files (DIR/<class>/*.txt, or DIR/train/<class>/...
+and DIR/test/<class>/...) or a file of "label<TAB>text" lines train
+lstm-classifier (the default for text) or gru-classifier. Texts are split
+into --tokenize char or word tokens; the vocabulary is built from the
+training texts alone (tokens seen fewer than --min-freq times become <unk>)
+and saved with the length (--max-len) in RUN/encoder.json, which eval and
+predict use. Data without a test/ folder hold out --test-split of the texts
+for the test set. --embed-dim, --hidden and --layers resize the model.
+
+Language models: --task lm trains char-lm (embedding, LSTM, linear) to
+predict every next character of a text file (or a folder of .txt files) in
+windows of --seq-len characters. The end of the text is held out: the last
+--test-split for the test, the --val-split before it for validation; the
+losses are also given in bits per character. The run directory gets
+sample.txt; "kiln sample RUN" generates more.
+
 Autoencoders: --task autoencode trains conv-ae (or the denoising conv-dae)
 to reconstruct its inputs; labels are not needed (a folder of image files
 without class folders will do) and colour the feature plot when present.
@@ -63,10 +79,11 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("train")
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	resume := fs.String("resume", "", "continue the run in directory `RUN` from its last checkpoint")
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "`folder` with train/ and test/ class folders (or class folders only); empty: the embedded Fashion-MNIST subset")
-	fs.StringVar(&cfg.Task, "task", cfg.Task, "classify, or autoencode (reconstruct the images; no labels needed)")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "`folder` with train/ and test/ class folders (or class folders only) of images or .txt files, or a label<TAB>text lines file; --task lm: a text file or folder of them; empty: the embedded Fashion-MNIST subset")
+	fs.StringVar(&cfg.Task, "task", cfg.Task, "classify, autoencode (reconstruct the images; no labels needed) or lm (a character-level language model of a text)")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", ")+"; with --task autoencode: "+
-		strings.Join(models.AutoencoderNames(), ", ")+" (default conv-ae)")
+		strings.Join(models.AutoencoderNames(), ", ")+" (default conv-ae); text data: "+strings.Join(models.TextNames(), ", ")+
+		" (default lstm-classifier); --task lm: "+models.CharLMName)
 	fs.StringVar(&cfg.ClassNames, "classes", cfg.ClassNames, "class `names` for IDX or CIFAR data, comma-separated in label order, or a number N for 0..N-1")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "number of epochs")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "images per batch")
@@ -84,6 +101,15 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "image decoding goroutines (the result does not depend on it)")
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a better validation loss (0: never)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "also save the training state every this many steps (0: after each epoch only)")
+	fs.StringVar(&cfg.Tokenize, "tokenize", cfg.Tokenize, "text data: split texts into char or word tokens (default char)")
+	fs.BoolVar(&cfg.Lowercase, "lowercase", cfg.Lowercase, "text data: lower-case texts before tokenising")
+	fs.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "text data: tokens kept per text (0: enough for 99% of the training texts)")
+	fs.IntVar(&cfg.MinFreq, "min-freq", cfg.MinFreq, "text data: tokens seen fewer times in the training texts become <unk> (0 means 1)")
+	fs.Float64Var(&cfg.TestSplit, "test-split", cfg.TestSplit, "text data without a test/ folder: fraction held out as the test set (--task lm: the end of the text)")
+	fs.IntVar(&cfg.SeqLen, "seq-len", cfg.SeqLen, fmt.Sprintf("--task lm: characters per training window (0 means %d)", train.DefaultSeqLen))
+	fs.IntVar(&cfg.EmbedDim, "embed-dim", cfg.EmbedDim, "text models: embedding size (0: the model's default)")
+	fs.IntVar(&cfg.Hidden, "hidden", cfg.Hidden, "text models: recurrent units per layer and direction (0: the model's default)")
+	fs.IntVar(&cfg.Layers, "layers", cfg.Layers, "text models: stacked recurrent layers (0: the model's default)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "`folder` that holds run directories")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "run directory name (default: run-<time>); an existing one is never overwritten")
 	pos, err := parseArgs(fs, args)
@@ -137,6 +163,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Task == train.TaskAutoencode && !set["model"] && cfg.Model == train.DefaultConfig().Model {
 		cfg.Model = "conv-ae" // the classifier default means "not chosen" here
 	}
+	textDefaults(&cfg, set)
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -194,5 +221,7 @@ func applyFlag(dst, src *train.Config, name string) {
 		dst.Out = src.Out
 	case "name":
 		dst.Name = src.Name
+	default:
+		applyTextFlag(dst, src, name)
 	}
 }

@@ -1,0 +1,287 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/data/synth"
+)
+
+// writeImages writes n grey 16x16 PNGs of the synthetic patterns into
+// dir/<class>/.
+func writeImages(t testing.TB, dir string, n int, seed uint64) {
+	t.Helper()
+	ds := synth.New(n, 1, 16, 16, seed)
+	x := make([]float32, 16*16)
+	for i := range n {
+		y, err := ds.Get(i, x, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := image.NewGray(image.Rect(0, 0, 16, 16))
+		for j, v := range x {
+			img.Pix[j] = uint8(255 * min(max(v, 0), 1))
+		}
+		sub := filepath.Join(dir, synth.Classes[y])
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("%03d.png", i)), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// imageData writes a train/test image folder of the six pattern classes:
+// 36 training images (6 per class) and 12 test images.
+func imageData(t testing.TB) string {
+	dir := t.TempDir()
+	writeImages(t, filepath.Join(dir, "train"), 36, 1)
+	writeImages(t, filepath.Join(dir, "test"), 12, 2)
+	return dir
+}
+
+// tinyConfig trains the MLP briefly on data.
+func tinyConfig(dataDir, out string) Config {
+	cfg := DefaultConfig()
+	cfg.Data, cfg.Model, cfg.Epochs, cfg.BatchSize, cfg.ImageSize, cfg.Channels = dataDir, "mlp", 1, 8, 16, 1
+	cfg.Workers, cfg.Out, cfg.Seed, cfg.LR = 1, out, 3, 3e-3
+	return cfg
+}
+
+// TestSplitFold checks that the folds' validation sets partition the
+// training data, are stratified, and never overlap their training sets.
+func TestSplitFold(t *testing.T) {
+	full := synth.New(40, 1, 8, 8, 1) // 7 of classes 0-3, 6 of classes 4-5
+	seen := make([]int, full.Len())
+	for fold := 1; fold <= 3; fold++ {
+		cfg := Config{Folds: 3, Fold: fold, Seed: 5}
+		ds := &Datasets{}
+		if err := splitFold(ds, full, full, cfg); err != nil {
+			t.Fatal(err)
+		}
+		tr, va := ds.Train.(*data.Subset), ds.Val.(*data.Subset)
+		if tr.Len()+va.Len() != full.Len() || va.Len() < 13 || va.Len() > 14 {
+			t.Errorf("fold %d: %d training, %d validation examples", fold, tr.Len(), va.Len())
+		}
+		labels, _ := data.Labels(va)
+		counts, _ := data.ClassCounts(labels, len(synth.Classes))
+		for c, n := range counts {
+			if n < 2 || n > 3 {
+				t.Errorf("fold %d: class %d has %d validation examples, want 2 or 3", fold, c, n)
+			}
+		}
+		in := map[int]bool{}
+		for _, j := range va.Indices() {
+			seen[j]++
+			in[j] = true
+		}
+		for _, j := range tr.Indices() {
+			if in[j] {
+				t.Errorf("fold %d: example %d is in both sets", fold, j)
+			}
+		}
+	}
+	for i, n := range seen {
+		if n != 1 {
+			t.Errorf("example %d validates %d folds, want 1", i, n)
+		}
+	}
+	if err := splitFold(&Datasets{}, full, full, Config{Folds: 41, Fold: 1}); err == nil || !strings.Contains(err.Error(), "--folds 41") {
+		t.Errorf("41 folds of 40 examples: %v", err)
+	}
+}
+
+func TestMeanStd(t *testing.T) {
+	for _, tc := range []struct {
+		v         []float64
+		mean, std float64
+	}{
+		{[]float64{0.5}, 0.5, 0},
+		{[]float64{1, 3}, 2, math.Sqrt2},
+		{[]float64{0.8, 0.9, 0.7, 0.6}, 0.75, math.Sqrt(0.05 / 3)},
+	} {
+		m, s := meanStd(tc.v)
+		if math.Abs(m-tc.mean) > 1e-12 || math.Abs(s-tc.std) > 1e-12 {
+			t.Errorf("meanStd(%v) = %v, %v; want %v, %v", tc.v, m, s, tc.mean, tc.std)
+		}
+	}
+}
+
+// keptFromMetrics reads a run's metrics.jsonl and returns the validation
+// accuracy and loss of its epoch with the lowest validation loss.
+func keptFromMetrics(t *testing.T, run string) (acc, loss float64) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(run, MetricsJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	loss = math.Inf(1)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r struct{ ValAcc, ValLoss float64 }
+		var raw map[string]float64
+		if err := json.Unmarshal(sc.Bytes(), &raw); err != nil {
+			t.Fatal(err)
+		}
+		r.ValAcc, r.ValLoss = raw["val_acc"], raw["val_loss"]
+		if r.ValLoss < loss {
+			acc, loss = r.ValAcc, r.ValLoss
+		}
+	}
+	return acc, loss
+}
+
+// TestCrossValidate runs 3-fold cross-validation on an image folder and
+// checks the fold runs, the summary's figures against the runs' own
+// metrics, the kept best fold, the single test evaluation, and that
+// resuming redoes only what is missing.
+func TestCrossValidate(t *testing.T) {
+	out := t.TempDir()
+	cfg := tinyConfig(imageData(t), out)
+	cfg.Name, cfg.Epochs = "cv", 2 // the figures are the epoch with the lowest validation loss
+	var log bytes.Buffer
+	sum, err := CrossValidate(context.Background(), cfg, CVOptions{Folds: 3, KeepBest: true, Test: true, Log: &log})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	dir := filepath.Join(out, "cv")
+	var accs, losses []float64
+	for i := 1; i <= 3; i++ {
+		run := filepath.Join(dir, fmt.Sprintf("fold-%d", i))
+		fc, err := ReadRunConfig(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := ReadRunInfo(run)
+		if fc.Folds != 3 || fc.Fold != i || !fc.NoTest || info.TrainImages != 24 || info.ValImages != 12 || info.TestImages != 0 {
+			t.Errorf("fold %d: config %+v, info %+v", i, fc, info)
+		}
+		if fileExists(filepath.Join(run, ReportFile)) {
+			t.Errorf("fold %d was tested", i)
+		}
+		acc, loss := keptFromMetrics(t, run)
+		accs, losses = append(accs, acc), append(losses, loss)
+		if f := sum.Done[i-1]; f.Fold != i || f.Run != run || math.Abs(f.ValAcc-acc) > 1e-6 || math.Abs(f.ValLoss-loss) > 1e-6 {
+			t.Errorf("fold %d: %+v, metrics say acc %v loss %v", i, f, acc, loss)
+		}
+	}
+	mean := (accs[0] + accs[1] + accs[2]) / 3
+	var ss float64
+	for _, a := range accs {
+		ss += (a - mean) * (a - mean)
+	}
+	if math.Abs(sum.MeanAcc-mean) > 1e-6 || math.Abs(sum.StdAcc-math.Sqrt(ss/2)) > 1e-6 {
+		t.Errorf("accuracy %v ± %v, want %v ± %v", sum.MeanAcc, sum.StdAcc, mean, math.Sqrt(ss/2))
+	}
+	if m := (losses[0] + losses[1] + losses[2]) / 3; math.Abs(sum.MeanLoss-m) > 1e-6 {
+		t.Errorf("loss mean %v, want %v", sum.MeanLoss, m)
+	}
+	best := 0
+	for i := range accs {
+		if accs[i] > accs[best] || (accs[i] == accs[best] && losses[i] < losses[best]) {
+			best = i
+		}
+	}
+	if sum.Best != best {
+		t.Errorf("best fold index %d, want %d (accuracies %v)", sum.Best, best, accs)
+	}
+	if target, err := os.Readlink(filepath.Join(dir, CVBest)); err != nil || target != fmt.Sprintf("fold-%d", best+1) {
+		t.Errorf("best link -> %q, %v", target, err)
+	}
+	if sum.Test == nil || sum.Test.Confusion.Total() != 12 || sum.TestRun != sum.Done[best].Run || !fileExists(filepath.Join(dir, ReportFile)) {
+		t.Errorf("test: %+v in %s", sum.Test, sum.TestRun)
+	}
+
+	// cv.json and cv.csv agree with the summary.
+	back, err := ReadCV(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Folds != 3 || len(back.Done) != 3 || back.MeanAcc != sum.MeanAcc || back.StdLoss != sum.StdLoss || back.Best != sum.Best ||
+		back.Test == nil || back.Test.Accuracy != sum.Test.Accuracy || back.Config.Model != "mlp" {
+		t.Errorf("cv.json: %+v", back)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, CVCSV))
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(rows) != 6 || rows[4][0] != "mean" || rows[5][0] != "std" {
+		t.Fatalf("cv.csv: %v\n%s", err, b)
+	}
+	if v, _ := strconv.ParseFloat(rows[4][3], 64); math.Abs(v-mean) > 1e-5 {
+		t.Errorf("cv.csv mean accuracy %s, want %v", rows[4][3], mean)
+	}
+	var table bytes.Buffer
+	sum.WriteTable(&table)
+	if !strings.Contains(table.String(), fmt.Sprintf("val accuracy %.2f%% ± %.2f%%", 100*mean, 100*sum.StdAcc)) {
+		t.Errorf("table:\n%s", table.String())
+	}
+
+	// The same name again is refused; resuming a finished one reads it
+	// back; resuming with a fold gone trains that fold only.
+	if _, err := CrossValidate(context.Background(), cfg, CVOptions{Folds: 3}); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("second cv: %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "fold-2")); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(filepath.Join(dir, "fold-1", BestFile))
+	log.Reset()
+	again, err := CrossValidate(context.Background(), cfg, CVOptions{Folds: 3, Resume: true, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(filepath.Join(dir, "fold-1", BestFile))
+	if n := strings.Count(log.String(), "is finished"); n != 2 || !before.ModTime().Equal(after.ModTime()) {
+		t.Errorf("resume read back %d folds, fold-1 rewritten: %v\n%s", n, !before.ModTime().Equal(after.ModTime()), log.String())
+	}
+	// Same seed, same fold: the retrained fold gives the same figures.
+	if again.MeanAcc != sum.MeanAcc || again.MeanLoss != sum.MeanLoss {
+		t.Errorf("resumed summary %v/%v, first %v/%v", again.MeanAcc, again.MeanLoss, sum.MeanAcc, sum.MeanLoss)
+	}
+	other := cfg
+	other.LR = 0.1
+	if _, err := CrossValidate(context.Background(), other, CVOptions{Folds: 3, Resume: true}); err == nil || !strings.Contains(err.Error(), "other settings") {
+		t.Errorf("resume with another lr: %v", err)
+	}
+	if _, err := CrossValidate(context.Background(), cfg, CVOptions{Folds: 1}); err == nil || !strings.Contains(err.Error(), "--folds 1") {
+		t.Errorf("1 fold: %v", err)
+	}
+}
+
+// TestParseReportRoundTrip reads back a report written as a run writes
+// it, class names with spaces included.
+func TestParseReportRoundTrip(t *testing.T) {
+	c := NewConfusion([]string{"T-shirt/top", "Ankle boot", "x"})
+	for _, p := range [][2]int{{0, 0}, {0, 2}, {1, 1}, {2, 2}, {2, 1}, {1, 1}} {
+		c.Add(p[0], p[1])
+	}
+	text := fmt.Sprintf("test accuracy %.4f, loss %.4f, %d images, best model\n\n%s", c.Accuracy(), 0.31416, c.Total(), c.Report())
+	r, err := parseReport([]byte(text), "report", c.Classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Accuracy != c.Accuracy() || r.Loss != 0.3142 || fmt.Sprint(r.Confusion.Counts) != fmt.Sprint(c.Counts) {
+		t.Errorf("read back %+v %v", r, r.Confusion.Counts)
+	}
+	if _, err := parseReport([]byte(strings.Replace(text, "6 images", "7 images", 1)), "report", c.Classes); err == nil {
+		t.Error("a report whose matrix does not add up was accepted")
+	}
+}
