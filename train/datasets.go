@@ -148,7 +148,11 @@ func openFiles(src *Source, train bool, spec string, cfg Config, log io.Writer) 
 	if err != nil {
 		return nil, fmt.Errorf("--augment %q: %w", cfg.Augment, err)
 	}
-	d, _, err := src.Open(train, OpenOptions{Channels: cfg.Channels, Transform: tf, Workers: cfg.Workers, Log: log})
+	// Every file is decoded once here: a truncated image whose header reads
+	// fine would otherwise stop training mid-epoch instead of being skipped
+	// and reported up front.
+	d, _, err := src.Open(train, OpenOptions{Channels: cfg.Channels, Transform: tf, Workers: cfg.Workers, Log: log,
+		FullCheck: true, Strict: cfg.Strict})
 	if d == nil || err != nil {
 		return nil, err
 	}

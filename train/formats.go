@@ -188,6 +188,7 @@ type OpenOptions struct {
 	ClassNames []string           // tensor formats: names of the labels; nil: from the data
 	AllowEmpty bool               // image folders: a class folder without images is no error
 	FullCheck  bool               // image files: decode every file when opening, not just its header
+	Strict     bool               // image folders: a bad file is an error, not skipped and reported
 	Log        io.Writer          // image files: the report of kept and skipped files; nil: not written
 }
 
@@ -228,7 +229,7 @@ func (s *Source) Open(train bool, opt OpenOptions) (data.Dataset, *imagefolder.R
 		d, rep, err = openImageFiles(dir, opt)
 	} else {
 		d, rep, err = imagefolder.Open(dir, imagefolder.Options{Channels: opt.Channels, Transform: opt.Transform, Workers: opt.Workers,
-			AllowEmpty: opt.AllowEmpty, FullCheck: opt.FullCheck})
+			AllowEmpty: opt.AllowEmpty, FullCheck: opt.FullCheck, Strict: opt.Strict})
 	}
 	if err != nil {
 		return nil, nil, err

@@ -168,3 +168,27 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// TestStrictBadImage checks the cleaning policy end to end: a corrupt image
+// (a PNG header with nothing after it) is skipped and reported by default,
+// and --strict makes it an error that names the file.
+func TestStrictBadImage(t *testing.T) {
+	dir := t.TempDir()
+	writeFolder(t, dir, 24, 3, 2)
+	if err := os.WriteFile(filepath.Join(dir, synth.Classes[0], "broken.png"), []byte("\x89PNG\r\n\x1a\nnot really"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	args := []string{"train", "--data", dir, "--model", "mlp", "--epochs", "1", "--val-split", "0.25", "--out", out, "--workers", "1"}
+	code, stdout, stderr := kiln(t, context.Background(), append(args, "--name", "lenient")...)
+	if code != 0 {
+		t.Fatalf("lenient run: status %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "broken.png") {
+		t.Errorf("the skipped file is not reported:\n%s", stdout)
+	}
+	code, _, stderr = kiln(t, context.Background(), append(args, "--name", "strict", "--strict")...)
+	if code == 0 || !strings.Contains(stderr, "broken.png") {
+		t.Errorf("--strict: status %d, stderr %q; want a failure naming broken.png", code, stderr)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/train"
 )
 
@@ -79,37 +78,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("train")
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	resume := fs.String("resume", "", "continue the run in directory `RUN` from its last checkpoint")
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "`folder` with train/ and test/ class folders (or class folders only) of images or .txt files, or a label<TAB>text lines file; --task lm: a text file or folder of them; empty: the embedded Fashion-MNIST subset")
-	fs.StringVar(&cfg.Task, "task", cfg.Task, "classify, autoencode (reconstruct the images; no labels needed) or lm (a character-level language model of a text)")
-	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", ")+"; with --task autoencode: "+
-		strings.Join(models.AutoencoderNames(), ", ")+" (default conv-ae); text data: "+strings.Join(models.TextNames(), ", ")+
-		" (default lstm-classifier); --task lm: "+models.CharLMName)
-	fs.StringVar(&cfg.ClassNames, "classes", cfg.ClassNames, "class `names` for IDX or CIFAR data, comma-separated in label order, or a number N for 0..N-1")
-	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "number of epochs")
-	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "images per batch")
-	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "adam, adamw, sgd or rmsprop")
-	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate")
-	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "momentum (sgd, rmsprop)")
-	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay")
-	fs.StringVar(&cfg.Scheduler, "scheduler", cfg.Scheduler, "learning-rate schedule: none, step (x0.1 every third of the epochs), cosine or onecycle")
-	fs.Float64Var(&cfg.ClipNorm, "clip-norm", cfg.ClipNorm, "clip gradients to this global L2 norm (0: off)")
-	fs.Float64Var(&cfg.ValSplit, "val-split", cfg.ValSplit, "fraction of the training images held out for validation")
-	fs.IntVar(&cfg.ImageSize, "image-size", cfg.ImageSize, "image folders are resized to this square size")
-	fs.IntVar(&cfg.Channels, "channels", cfg.Channels, "1 (grey) or 3 (RGB), for image folders")
-	fs.StringVar(&cfg.Augment, "augment", cfg.Augment, "training augmentation `spec`, e.g. randomcrop=32:4,hflip,rotate=10")
-	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: same seed, same run")
-	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "image decoding goroutines (the result does not depend on it)")
-	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a better validation loss (0: never)")
-	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "also save the training state every this many steps (0: after each epoch only)")
-	fs.StringVar(&cfg.Tokenize, "tokenize", cfg.Tokenize, "text data: split texts into char or word tokens (default char)")
-	fs.BoolVar(&cfg.Lowercase, "lowercase", cfg.Lowercase, "text data: lower-case texts before tokenising")
-	fs.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "text data: tokens kept per text (0: enough for 99% of the training texts)")
-	fs.IntVar(&cfg.MinFreq, "min-freq", cfg.MinFreq, "text data: tokens seen fewer times in the training texts become <unk> (0 means 1)")
-	fs.Float64Var(&cfg.TestSplit, "test-split", cfg.TestSplit, "text data without a test/ folder: fraction held out as the test set (--task lm: the end of the text)")
-	fs.IntVar(&cfg.SeqLen, "seq-len", cfg.SeqLen, fmt.Sprintf("--task lm: characters per training window (0 means %d)", train.DefaultSeqLen))
-	fs.IntVar(&cfg.EmbedDim, "embed-dim", cfg.EmbedDim, "text models: embedding size (0: the model's default)")
-	fs.IntVar(&cfg.Hidden, "hidden", cfg.Hidden, "text models: recurrent units per layer and direction (0: the model's default)")
-	fs.IntVar(&cfg.Layers, "layers", cfg.Layers, "text models: stacked recurrent layers (0: the model's default)")
+	addTrainFlags(fs, &cfg)
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "`folder` that holds run directories")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "run directory name (default: run-<time>); an existing one is never overwritten")
 	pos, err := parseArgs(fs, args)
@@ -217,6 +186,8 @@ func applyFlag(dst, src *train.Config, name string) {
 		dst.Patience = src.Patience
 	case "checkpoint-every":
 		dst.CheckpointEvery = src.CheckpointEvery
+	case "strict":
+		dst.Strict = src.Strict
 	case "out":
 		dst.Out = src.Out
 	case "name":

@@ -17,10 +17,11 @@ import (
 // run takes, as kiln train names them, with cfg's values as defaults.
 // TestTrainFlagsShared checks that it stays in step with kiln train.
 func addTrainFlags(fs *flag.FlagSet, cfg *train.Config) {
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "`folder` with train/ and test/ class folders (or class folders only) of images or .txt files, or a label<TAB>text lines file; empty: the embedded Fashion-MNIST subset")
-	fs.StringVar(&cfg.Task, "task", cfg.Task, "classify (the only task with an accuracy to score)")
-	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", ")+"; text data: "+strings.Join(models.TextNames(), ", ")+
-		" (default lstm-classifier)")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "`folder` with train/ and test/ class folders (or class folders only) of images or .txt files, or a label<TAB>text lines file; --task lm: a text file or folder of them; empty: the embedded Fashion-MNIST subset")
+	fs.StringVar(&cfg.Task, "task", cfg.Task, "classify, autoencode (reconstruct the images; no labels needed) or lm (a character-level language model of a text); cv and tune score classify only")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", ")+"; with --task autoencode: "+
+		strings.Join(models.AutoencoderNames(), ", ")+" (default conv-ae); text data: "+strings.Join(models.TextNames(), ", ")+
+		" (default lstm-classifier); --task lm: "+models.CharLMName)
 	fs.StringVar(&cfg.ClassNames, "classes", cfg.ClassNames, "class `names` for IDX or CIFAR data, comma-separated in label order, or a number N for 0..N-1")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "number of epochs")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "images per batch")
@@ -38,11 +39,12 @@ func addTrainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "image decoding goroutines (the result does not depend on it)")
 	fs.IntVar(&cfg.Patience, "patience", cfg.Patience, "stop after this many epochs without a better validation loss (0: never)")
 	fs.IntVar(&cfg.CheckpointEvery, "checkpoint-every", cfg.CheckpointEvery, "also save the training state every this many steps (0: after each epoch only)")
+	fs.BoolVar(&cfg.Strict, "strict", cfg.Strict, "image folders: stop on a file that does not decode instead of skipping and reporting it")
 	fs.StringVar(&cfg.Tokenize, "tokenize", cfg.Tokenize, "text data: split texts into char or word tokens (default char)")
 	fs.BoolVar(&cfg.Lowercase, "lowercase", cfg.Lowercase, "text data: lower-case texts before tokenising")
 	fs.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "text data: tokens kept per text (0: enough for 99% of the training texts)")
 	fs.IntVar(&cfg.MinFreq, "min-freq", cfg.MinFreq, "text data: tokens seen fewer times in the training texts become <unk> (0 means 1)")
-	fs.Float64Var(&cfg.TestSplit, "test-split", cfg.TestSplit, "text data without a test/ folder: fraction held out as the test set")
+	fs.Float64Var(&cfg.TestSplit, "test-split", cfg.TestSplit, "text data without a test/ folder: fraction held out as the test set (--task lm: the end of the text)")
 	fs.IntVar(&cfg.SeqLen, "seq-len", cfg.SeqLen, fmt.Sprintf("--task lm: characters per training window (0 means %d)", train.DefaultSeqLen))
 	fs.IntVar(&cfg.EmbedDim, "embed-dim", cfg.EmbedDim, "text models: embedding size (0: the model's default)")
 	fs.IntVar(&cfg.Hidden, "hidden", cfg.Hidden, "text models: recurrent units per layer and direction (0: the model's default)")
