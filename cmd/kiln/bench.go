@@ -14,18 +14,28 @@ import (
 )
 
 const benchHead = `Usage: kiln bench [--json] [--images N]
+       kiln bench --data DIR [--workers N] [--batch-size 32] [--image-size 32] [--json]
 
 Measures single-precision matrix multiplication (512x512x512, one thread)
 against the core's measured FMA peak, and the seed CNN's training (batch
 32, Adam) and inference (batch 256) throughput on random 3x32x32 images, as
 seed_pytorch.py --synthetic does. Other work on the machine lowers the
 figures.
+
+With --data, it times instead one shuffled epoch of the input pipeline on an
+image folder: decoding, Resize((size, size)) and ToTensor through the
+loader with the given number of workers, the pipeline of seed_pytorch.py's
+ImageFolder + DataLoader (bench/loader_compare.py is its torchvision side).
 `
 
 func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	images := fs.Int("images", 2000, "images timed for each of training and inference")
+	dir := fs.String("data", "", "time the input pipeline on this image `folder` instead")
+	workers := fs.Int("workers", 2, "with --data: decoding goroutines")
+	batch := fs.Int("batch-size", 32, "with --data: images per batch")
+	size := fs.Int("image-size", 32, "with --data: images are resized to this square size")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -39,16 +49,34 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{fmt.Errorf("unexpected argument %q (bench takes only flags)", pos[0])}
 	case *images < 1:
 		return usageError{fmt.Errorf("--images %d: want at least 1", *images)}
+	case *workers < 0 || *batch < 1 || *size < 1:
+		return usageError{fmt.Errorf("--workers %d, --batch-size %d, --image-size %d: want workers >= 0, the others >= 1", *workers, *batch, *size)}
+	}
+	if *dir != "" {
+		r, err := bench.Loader(ctx, *dir, *size, *workers, *batch)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(stdout, r)
+		}
+		_, err = fmt.Fprintf(stdout, "input pipeline on %s (%s, %d workers, batch %d): %d images in %.2f s = %.0f images/s\n",
+			r.Dir, r.Transform, r.Workers, r.Batch, r.Decoded, r.Seconds, r.ImgPerS)
+		return err
 	}
 	r, err := bench.Run(ctx, bench.Options{Images: *images})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(stdout, r)
 	}
 	_, err = fmt.Fprint(stdout, r.String())
 	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

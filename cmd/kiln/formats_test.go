@@ -192,3 +192,22 @@ func TestStrictBadImage(t *testing.T) {
 		t.Errorf("--strict: status %d, stderr %q; want a failure naming broken.png", code, stderr)
 	}
 }
+
+func TestBenchInputPipeline(t *testing.T) {
+	dir := t.TempDir()
+	writeFolder(t, dir, 12, 4, 2)
+	code, stdout, stderr := kiln(t, context.Background(), "bench", "--data", dir, "--workers", "2", "--json")
+	if code != 0 {
+		t.Fatalf("status %d: %s", code, stderr)
+	}
+	var r struct {
+		Decoded int     `json:"decoded"`
+		ImgPerS float64 `json:"img_per_s"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Decoded == 0 || r.ImgPerS <= 0 {
+		t.Errorf("report %q: %v", stdout, err)
+	}
+	if code, _, _ := kiln(t, context.Background(), "bench", "--data", dir, "--batch-size", "0"); code != 2 {
+		t.Errorf("--batch-size 0: status %d, want 2", code)
+	}
+}
