@@ -317,7 +317,9 @@ func TestTuneKilledAndRerun(t *testing.T) {
 	out := t.TempDir()
 	args := append([]string{"tune", "--space", writeSpace(t, out, cliSpace), "--trials", "3", "--sampler", "random", "--out", out,
 		"--retrain=false"}, tinyFlags(data)...)
-	args = append(args, "--epochs", "3")
+	// Enough epochs that trial 1 cannot finish between the poll that sees
+	// it start and the kill, even on a loaded machine.
+	args = append(args, "--epochs", "12")
 	spec, _ := json.Marshal(args)
 	logPath := filepath.Join(out, "worker.log")
 	logFile, err := os.Create(logPath)
