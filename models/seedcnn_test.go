@@ -86,6 +86,11 @@ func TestSeedCNNMatchesPyTorch(t *testing.T) {
 				opt.Step()
 			}
 			golden.Close(t, "losses", losses, c.T(t, "loss").Data, 1e-4, 0)
+			worst := 0.0
+			for i, want := range c.T(t, "loss").Data {
+				worst = math.Max(worst, math.Abs(float64(losses[i])-float64(want))/math.Abs(float64(want)))
+			}
+			t.Logf("%d losses, worst relative difference from PyTorch's %.2g", len(losses), worst)
 			// Adam normalises each gradient by its own magnitude, so a weight
 			// whose gradient is float noise moves by +-lr on either side; the
 			// final weights are compared as a whole, by relative L2 distance.
