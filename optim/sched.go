@@ -10,8 +10,8 @@ import (
 // once per batch (OneCycleLR), after the optimizer's step, as in PyTorch.
 type Scheduler interface {
 	Step()
-	// LastEpoch is the number of Step calls so far; restoring it with
-	// SetLastEpoch resumes a schedule.
+	// LastEpoch is the number of Step calls so far. A resumed run replays
+	// that many steps on a fresh schedule, then restores the saved rate.
 	LastEpoch() int
 }
 
