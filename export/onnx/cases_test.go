@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"github.com/kiln-ml/kiln/data/embedded"
+	"github.com/kiln-ml/kiln/optim"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -29,6 +31,50 @@ type exportCase struct {
 	// mergesBatch is set when the output's first dimension is not the
 	// batch size (a Flatten over the batch), so it cannot be named N.
 	mergesBatch bool
+	// input, when set, is the batch the runtime checks use instead of
+	// random numbers.
+	input *tensor.Tensor
+}
+
+// trainedFashion returns a seed CNN trained for 40 Adam steps on kiln's
+// embedded Fashion-MNIST subset and 8 of that set's test images, so that
+// the runtime checks cover a trained network on real images, not only
+// random weights on noise.
+func trainedFashion(t testing.TB) exportCase {
+	tr, te, err := embedded.FashionMNIST()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.NewSeedCNN(models.Shape{Channels: 1, Height: 28, Width: 28, Classes: 10}, 0.2, rand.New(rand.NewPCG(2, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := optim.NewAdam(m.Params.Data, m.Params.Grad, optim.AdamConfig{LR: 1e-3})
+	loss := nn.NewCrossEntropyLoss()
+	nn.SetTraining(m, true)
+	g := autograd.NewTape()
+	x := tensor.New(32, 1, 28, 28)
+	y := make([]int, 32)
+	for step := range 40 {
+		for i := range 32 {
+			k := (step*32 + i) % tr.Len()
+			if y[i], err = tr.Get(k, x.Data()[i*784:(i+1)*784], nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.Reset()
+		m.Params.ZeroGrad()
+		g.Backward(loss.Forward(g, m.Forward(g, g.Const(x)), y))
+		opt.Step()
+	}
+	nn.SetTraining(m, false)
+	in := tensor.New(8, 1, 28, 28)
+	for i := range 8 {
+		if _, err := te.Get(i*125, in.Data()[i*784:(i+1)*784], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return exportCase{name: "seedcnn_trained_fashion", m: m, shape: []int{1, 28, 28}, input: in}
 }
 
 func pool(k [2]int, s, p int, ceil, excludePad bool, divisor int) autograd.PoolOptions {
@@ -205,13 +251,16 @@ func writeCases(t *testing.T, dir string, batch int) {
 	}
 	var manifest []entry
 	rng := rand.New(rand.NewPCG(3, 5))
-	for _, c := range exportCases(t) {
+	for _, c := range append(exportCases(t), trainedFashion(t)) {
 		var buf bytes.Buffer
 		if err := Export(&buf, c.m, append([]int{1}, c.shape...), Options{}); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		x := tensor.New(append([]int{batch}, c.shape...)...)
-		x.Normal(rng, 0, 1)
+		x := c.input
+		if x == nil {
+			x = tensor.New(append([]int{batch}, c.shape...)...)
+			x.Normal(rng, 0, 1)
+		}
 		y := forward(c.m, x)
 		e := entry{Name: c.name, Model: c.name + ".onnx", Input: c.name + ".input.f32", InputShape: x.Shape(),
 			Expected: c.name + ".kiln.f32", OutputShape: y.Shape(), SymbolicBatch: !c.mergesBatch}
