@@ -29,9 +29,14 @@ const (
 )
 
 // parallelMinFloats is the least number of floats a stage's buffers must hold
-// before it is worth waking a worker (a few microseconds). Tests lower it to
-// reach the parallel path with small shapes.
-var parallelMinFloats = 1 << 15
+// before it is worth waking a worker. On the 2-vCPU development machine the
+// copies of im2col/col2im are memory-bound and the second vCPU adds little,
+// so splitting them cost more than it saved at every seed-CNN shape:
+// training ran at 1173-1279 images/s with the split and 1578-1644 without
+// (docs/PERFORMANCE.md). The threshold therefore leaves every realistic
+// stage serial; the GEMMs themselves still use kernels.Threads(). Tests
+// lower it to reach the parallel path with small shapes.
+var parallelMinFloats = 1 << 28
 
 // lowering is one chunk of images n0..n0+cnt-1 and the buffers its stages
 // read and write. col and buf are the chunk matrices; their columns are the
