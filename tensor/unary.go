@@ -195,7 +195,7 @@ func ReLUSlice(d, s []float32) {
 	s = s[:len(d)]
 	for i, v := range s {
 		u := math.Float32bits(v)
-		neg := uint32(int32(u) >> 31)                          // all ones when the sign bit is set
+		neg := uint32(int32(u) >> 31)                         // all ones when the sign bit is set
 		nan := uint32(int32(0x7f800000-(u&0x7fffffff)) >> 31) // all ones for a NaN
 		d[i] = math.Float32frombits(u &^ (neg &^ nan))
 	}
