@@ -118,30 +118,9 @@ func lossName(m *models.ConvAutoencoder) string {
 // the training set. The report file comes last, as the mark of a finished
 // run.
 func (s *session) finishAutoencoder(ctx context.Context, sum *Summary, ae *models.ConvAutoencoder) error {
-	which, err := s.loadBest()
+	which, set, what, r, err := s.evaluateBest(ctx, sum)
 	if err != nil {
 		return err
-	}
-	set, what := s.ds.Test, "test"
-	if set == nil {
-		set, what = s.ds.Val, "validation"
-	}
-	if set == nil {
-		set, what = s.ds.Train, "training"
-	}
-	l, err := s.evalLoader(set)
-	if err != nil {
-		return err
-	}
-	r, err := Evaluate(ctx, s.learner, l, nil)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted during the final evaluation; training is finished and saved; finish with: kiln train --resume %s: %w", s.dir, err)
-		}
-		return err
-	}
-	if what == "test" {
-		sum.Test = &r
 	}
 	fmt.Fprintf(s.log, "%s of the %s model on the %s set: %.5f (%d images)\n", capitalize(lossName(ae)), which, what, r.Loss, set.Len())
 	if err := writeReconGrid(filepath.Join(s.dir, ReconPlot), ae, set); err != nil {

@@ -131,30 +131,9 @@ func lmFigures(nats float64) string {
 // part, else the training text), writes a sample, and the report last, as
 // the mark of a finished run.
 func (s *session) finishLM(ctx context.Context, sum *Summary) error {
-	which, err := s.loadBest()
+	which, set, what, r, err := s.evaluateBest(ctx, sum)
 	if err != nil {
 		return err
-	}
-	set, what := s.ds.Test, "test"
-	if set == nil {
-		set, what = s.ds.Val, "validation"
-	}
-	if set == nil {
-		set, what = s.ds.Train, "training"
-	}
-	l, err := s.evalLoader(set)
-	if err != nil {
-		return err
-	}
-	r, err := Evaluate(ctx, s.learner, l, nil)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted during the final evaluation; training is finished and saved; finish with: kiln train --resume %s: %w", s.dir, err)
-		}
-		return err
-	}
-	if what == "test" {
-		sum.Test = &r
 	}
 	chars := set.Len() * s.cfg.seqLen()
 	fmt.Fprintf(s.log, "Loss of the %s model on the %s text: %.4f nats/char, %s (%d characters)\n", which, what, r.Loss, lmFigures(r.Loss), chars)
@@ -232,4 +211,35 @@ func (t *Trained) Sample(prime string, n int, temperature float64, seed uint64) 
 		return "", fmt.Errorf("train: %s is a %s run of %s; sampling needs a language model (kiln train --task lm)", t.Dir, t.Info.Task, t.Info.Model)
 	}
 	return generateText(m, t.enc, prime, n, temperature, seed)
+}
+
+// evaluateBest loads the best checkpoint and evaluates it on the test set,
+// else the validation set, else the training set, recording a test result
+// in sum. It returns which checkpoint was loaded, the set, its name and the
+// result. The tasks without a confusion matrix (autoencode, lm) share it.
+func (s *session) evaluateBest(ctx context.Context, sum *Summary) (which string, set data.Dataset, what string, r Result, err error) {
+	if which, err = s.loadBest(); err != nil {
+		return
+	}
+	set, what = s.ds.Test, "test"
+	if set == nil {
+		set, what = s.ds.Val, "validation"
+	}
+	if set == nil {
+		set, what = s.ds.Train, "training"
+	}
+	l, err := s.evalLoader(set)
+	if err != nil {
+		return
+	}
+	if r, err = Evaluate(ctx, s.learner, l, nil); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("interrupted during the final evaluation; training is finished and saved; finish with: kiln train --resume %s: %w", s.dir, err)
+		}
+		return
+	}
+	if what == "test" {
+		sum.Test = &r
+	}
+	return
 }
