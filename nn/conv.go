@@ -70,11 +70,7 @@ func (c *Conv2d) ForwardReLU(g *autograd.Tape, x *autograd.Var) *autograd.Var {
 
 // OwnParams returns "weight" and, when present, "bias".
 func (c *Conv2d) OwnParams() []Param {
-	ps := []Param{{Name: "weight", Var: c.Weight}}
-	if c.Bias != nil {
-		ps = append(ps, Param{Name: "bias", Var: c.Bias})
-	}
-	return ps
+	return weightBias(c.Weight, c.Bias)
 }
 
 // OutSize returns the output height and width for an h x w input, with

@@ -47,9 +47,5 @@ func (l *Linear) Forward(g *autograd.Tape, x *autograd.Var) *autograd.Var {
 
 // OwnParams returns "weight" and, when present, "bias".
 func (l *Linear) OwnParams() []Param {
-	ps := []Param{{Name: "weight", Var: l.Weight}}
-	if l.Bias != nil {
-		ps = append(ps, Param{Name: "bias", Var: l.Bias})
-	}
-	return ps
+	return weightBias(l.Weight, l.Bias)
 }

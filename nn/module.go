@@ -113,3 +113,13 @@ func (s *Sequential) Children() []Child {
 	}
 	return cs
 }
+
+// weightBias returns the "weight" and, when present, "bias" parameters that
+// Linear and the convolutions hold.
+func weightBias(w, b *autograd.Var) []Param {
+	ps := []Param{{Name: "weight", Var: w}}
+	if b != nil {
+		ps = append(ps, Param{Name: "bias", Var: b})
+	}
+	return ps
+}
