@@ -12,6 +12,9 @@
 //
 //	python3 bench/cifarpair/paired.py /tmp/cifar10 1000 /tmp/pair
 //	go run ./bench/cifarpair -data /tmp/cifar10 -dir /tmp/pair
+//
+// With dropout (paired.py DATA STEPS OUT SEED 0.2, cifarpair -dropout 0.2)
+// the masks differ between the sides, and only the window means compare.
 package main
 
 import (
@@ -39,18 +42,19 @@ func main() {
 	dataDir := flag.String("data", "", "the `folder` paired.py read (holding train/)")
 	dir := flag.String("dir", "", "the `folder` paired.py wrote")
 	window := flag.Int("window", 100, "steps per window of mean losses")
+	drop := flag.Float64("dropout", 0, "dropout `probability`, as given to paired.py")
 	flag.Parse()
 	if *dataDir == "" || *dir == "" || *window < 1 {
-		fmt.Fprintln(os.Stderr, "usage: cifarpair -data DATA -dir OUT [-window N]   (after paired.py DATA STEPS OUT)")
+		fmt.Fprintln(os.Stderr, "usage: cifarpair -data DATA -dir OUT [-window N] [-dropout P]   (after paired.py DATA STEPS OUT [SEED [P]])")
 		os.Exit(2)
 	}
-	if err := run(*dataDir, *dir, *window); err != nil {
+	if err := run(*dataDir, *dir, *window, float32(*drop)); err != nil {
 		fmt.Fprintln(os.Stderr, "cifarpair:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dataDir, dir string, window int) error {
+func run(dataDir, dir string, window int, drop float32) error {
 	init, err := readLE(filepath.Join(dir, "init.bin"))
 	if err != nil {
 		return err
@@ -79,7 +83,7 @@ func run(dataDir, dir string, window int) error {
 	if err != nil {
 		return err
 	}
-	m, err := models.NewSeedCNN(models.Shape{Channels: 3, Height: 32, Width: 32, Classes: 10}, 0, rand.New(rand.NewPCG(0, 0))) // weights replaced below
+	m, err := models.NewSeedCNN(models.Shape{Channels: 3, Height: 32, Width: 32, Classes: 10}, drop, rand.New(rand.NewPCG(0, 0))) // weights replaced below
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The PyTorch half of a paired check of kiln's seed-CNN training against the
-seed program on real data: the seed's CNN (dropout off, so that both sides
-compute the same function), PyTorch's initial weights for torch.manual_seed(SEED),
+seed program on real data: the seed's CNN (dropout off unless asked for, so that both
+sides compute the same function), PyTorch's initial weights for torch.manual_seed(SEED),
 Adam at lr 1e-3, batch 32, the first STEPS batches of one fixed random order
 of DATA/train. It writes into OUT the initial weights (init.bin, float32 in
 state_dict order), the order (perm.bin, int32), the first batch's inputs
@@ -9,8 +9,10 @@ state_dict order), the order (perm.bin, int32), the first batch's inputs
 `go run ./bench/cifarpair -data DATA -dir OUT`, trains kiln from the same
 weights on the same batches and compares.
 
-usage: paired.py DATA STEPS OUT [SEED]    (DATA holds train/ in ImageFolder layout)
-SEED (default 0) seeds the weights (torch.manual_seed) and the order.
+usage: paired.py DATA STEPS OUT [SEED [DROPOUT]]    (DATA holds train/ in ImageFolder layout)
+SEED (default 0) seeds the weights (torch.manual_seed) and the order; DROPOUT
+(default 0) is the dropout probability, whose masks the two sides draw
+independently, so with it only window means over many steps can be compared.
 """
 import sys
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -18,9 +20,10 @@ import torchvision.transforms as transforms, torchvision.datasets as datasets
 
 root, steps, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+drop = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
 
 
-class CNN(nn.Module):  # ../shared/bench/seed_pytorch.py's CNN, dropout 0
+class CNN(nn.Module):  # ../shared/bench/seed_pytorch.py's CNN
     def __init__(self, in_ch=3, classes=10):
         super().__init__()
         self.conv1 = nn.Conv2d(in_ch, 32, 5)
@@ -28,12 +31,13 @@ class CNN(nn.Module):  # ../shared/bench/seed_pytorch.py's CNN, dropout 0
         self.conv2 = nn.Conv2d(32, 64, 5)
         self.fc1 = nn.Linear(64 * 5 * 5, 128)
         self.fc2 = nn.Linear(128, classes)
+        self.dropout = nn.Dropout(drop)
 
     def forward(self, x):
         x = self.pool(F.relu(self.conv1(x)))
         x = self.pool(F.relu(self.conv2(x)))
         x = x.view(-1, 64 * 5 * 5)
-        return self.fc2(F.relu(self.fc1(x)))
+        return self.fc2(self.dropout(F.relu(self.fc1(x))))
 
 
 torch.manual_seed(seed)
