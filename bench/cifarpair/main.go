@@ -55,22 +55,14 @@ func main() {
 }
 
 func run(dataDir, dir string, window int, drop float32) error {
-	init, err := readLE(filepath.Join(dir, "init.bin"))
-	if err != nil {
-		return err
+	var files [4][]uint32
+	for i, name := range []string{"init.bin", "perm.bin", "losses_torch.bin", "x0.bin"} {
+		var err error
+		if files[i], err = readLE(filepath.Join(dir, name)); err != nil {
+			return err
+		}
 	}
-	permBits, err := readLE(filepath.Join(dir, "perm.bin"))
-	if err != nil {
-		return err
-	}
-	want, err := readLE(filepath.Join(dir, "losses_torch.bin"))
-	if err != nil {
-		return err
-	}
-	x0, err := readLE(filepath.Join(dir, "x0.bin"))
-	if err != nil {
-		return err
-	}
+	init, permBits, want, x0 := files[0], files[1], files[2], files[3]
 	steps := len(want)
 	if len(permBits) < steps*batch {
 		return fmt.Errorf("%s: %d indices for %d steps of %d", filepath.Join(dir, "perm.bin"), len(permBits), steps, batch)
