@@ -44,6 +44,7 @@ type Config struct {
 	Patience        int     `json:"patience"`              // stop after this many epochs without a better validation loss; 0: never
 	CheckpointEvery int     `json:"checkpoint_every"`      // also save the training state every this many steps; 0: only after each epoch
 	Strict          bool    `json:"strict,omitempty"`      // image folders: a file that does not decode is an error instead of being skipped and reported
+	Init            string  `json:"init,omitempty"`        // safetensors state_dict to start from instead of random weights drawn from Seed
 	Out             string  `json:"out"`                   // parent folder of run directories
 	Name            string  `json:"name"`                  // run directory name; "" picks one from the time
 

@@ -8,6 +8,8 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/models"
+	"github.com/kiln-ml/kiln/nn"
 	"github.com/kiln-ml/kiln/optim"
 	"github.com/kiln-ml/kiln/train/tfevents"
 )
@@ -107,6 +110,12 @@ func newSession(cfg Config, opt Options) (*session, error) {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
 	s.gens = seedDropout(s.model, cfg.Seed)
+	var initSum string
+	if cfg.Init != "" {
+		if initSum, err = loadInit(cfg.Init, s.model); err != nil {
+			return nil, err
+		}
+	}
 	ps := s.model.ParamSet()
 	s.optim = NewOptimizer(cfg, ps.Data, ps.Grad)
 	if ae, ok := s.model.(*models.ConvAutoencoder); ok {
@@ -138,8 +147,27 @@ func newSession(cfg Config, opt Options) (*session, error) {
 	}
 	s.info = RunInfo{Task: cfg.task(), Model: cfg.Model, Classes: ds.Classes, InputShape: ds.Shape, Transform: evalTransform(ds.Shape), Source: ds.Source,
 		TrainImages: ds.Train.Len(), ValImages: lenOf(ds.Val), TestImages: lenOf(ds.Test), Parameters: ps.Len(),
-		Version: opt.Version, Started: time.Now().Format(time.RFC3339)}
+		Version: opt.Version, Started: time.Now().Format(time.RFC3339), Init: cfg.Init, InitSHA256: initSum}
 	return s, nil
+}
+
+// loadInit loads the starting weights of Config.Init into m, which must
+// have a tensor of the same name and shape for every parameter and buffer,
+// and returns the file's SHA-256, which run.json records.
+func loadInit(path string, m nn.Module) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--init: %w", err)
+	}
+	f, err := checkpoint.Decode(b)
+	if err != nil {
+		return "", fmt.Errorf("--init %s: %w", path, err)
+	}
+	if err := checkpoint.LoadParams(nn.NamedParams(m), f, path); err != nil {
+		return "", fmt.Errorf("--init: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 func (s *session) evalLoader(d data.Dataset) (*data.Loader, error) {
@@ -182,6 +210,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Summary, error) {
 	s.events = tfevents.NewWriter(s.dir, time.Now(), hostname())
 	fmt.Fprintf(s.log, "kiln: training %s (%d parameters) on %s: %d training, %d validation %s of %v%s; run directory %s\n",
 		cfg.Model, s.info.Parameters, s.ds.Source, s.info.TrainImages, s.info.ValImages, s.unit(), s.ds.Shape, s.classesNote(), s.dir)
+	if cfg.Init != "" {
+		fmt.Fprintf(s.log, "kiln: starting from the weights in %s (sha256 %s)\n", cfg.Init, s.info.InitSHA256)
+	}
 	return s.run(ctx)
 }
 

@@ -51,6 +51,8 @@ type RunInfo struct {
 	Version     string   `json:"kiln_version,omitempty"`
 	Started     string   `json:"started"`
 	Imported    string   `json:"imported,omitempty"` // the weights file `kiln import` took the model from; "" for trained runs
+	Init        string   `json:"init,omitempty"`     // the weights file training started from (Config.Init); "" for random weights
+	InitSHA256  string   `json:"init_sha256,omitempty"`
 }
 
 // NewRunDir creates out/name, or out/run-<time> when name is empty. An

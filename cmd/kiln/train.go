@@ -188,6 +188,8 @@ func applyFlag(dst, src *train.Config, name string) {
 		dst.CheckpointEvery = src.CheckpointEvery
 	case "strict":
 		dst.Strict = src.Strict
+	case "init":
+		dst.Init = src.Init
 	case "out":
 		dst.Out = src.Out
 	case "name":
