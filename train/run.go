@@ -113,7 +113,8 @@ func newSession(cfg Config, opt Options) (*session, error) {
 	var initSum string
 	if cfg.Init != "" {
 		if initSum, err = loadInit(cfg.Init, s.model); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (kiln built %s for %v inputs and %d classes; the file must hold its parameters, with the same names and shapes)",
+				err, cfg.Model, ds.Shape, len(ds.Classes))
 		}
 	}
 	ps := s.model.ParamSet()
