@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 
 	"github.com/kiln-ml/kiln/autograd"
+	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/data/imagefolder"
 	"github.com/kiln-ml/kiln/data/transform"
 	"github.com/kiln-ml/kiln/models"
@@ -43,18 +44,19 @@ func main() {
 	dir := flag.String("dir", "", "the `folder` paired.py wrote")
 	window := flag.Int("window", 100, "steps per window of mean losses")
 	drop := flag.Float64("dropout", 0, "dropout `probability`, as given to paired.py")
+	save := flag.String("save", "", "write kiln's final weights to this safetensors `file`")
 	flag.Parse()
 	if *dataDir == "" || *dir == "" || *window < 1 {
 		fmt.Fprintln(os.Stderr, "usage: cifarpair -data DATA -dir OUT [-window N] [-dropout P]   (after paired.py DATA STEPS OUT [SEED [P]])")
 		os.Exit(2)
 	}
-	if err := run(*dataDir, *dir, *window, float32(*drop)); err != nil {
+	if err := run(*dataDir, *dir, *window, float32(*drop), *save); err != nil {
 		fmt.Fprintln(os.Stderr, "cifarpair:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dataDir, dir string, window int, drop float32) error {
+func run(dataDir, dir string, window int, drop float32, save string) error {
 	var files [4][]uint32
 	for i, name := range []string{"init.bin", "perm.bin", "losses_torch.bin", "x0.bin"} {
 		var err error
@@ -140,6 +142,9 @@ func run(dataDir, dir string, window int, drop float32) error {
 		all += a - b
 	}
 	fmt.Printf("mean over all %d steps, kiln minus PyTorch: %+.4f\n", steps, all/float64(steps))
+	if save != "" {
+		return checkpoint.SaveModel(save, m, nil)
+	}
 	return nil
 }
 

@@ -5,7 +5,8 @@ sides compute the same function), PyTorch's initial weights for torch.manual_see
 Adam at lr 1e-3, batch 32, the first STEPS batches of one fixed random order
 of DATA/train. It writes into OUT the initial weights (init.bin, float32 in
 state_dict order), the order (perm.bin, int32), the first batch's inputs
-(x0.bin) and the loss of every step (losses_torch.bin); the Go half,
+(x0.bin), the loss of every step (losses_torch.bin) and the final weights
+(final_torch.bin); the Go half,
 `go run ./bench/cifarpair -data DATA -dir OUT`, trains kiln from the same
 weights on the same batches and compares.
 
@@ -65,3 +66,6 @@ for k in range(steps):
     opt.step()
     losses.append(loss.item())
 np.array(losses, dtype="<f4").tofile(f"{out}/losses_torch.bin")
+with open(f"{out}/final_torch.bin", "wb") as f:
+    for v in model.state_dict().values():
+        f.write(v.numpy().astype("<f4").tobytes())
