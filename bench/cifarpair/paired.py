@@ -49,7 +49,11 @@ with open(f"{out}/init.bin", "wb") as f:
         f.write(v.numpy().astype("<f4").tobytes())
 tf = transforms.Compose([transforms.Resize((32, 32)), transforms.ToTensor()])
 train = datasets.ImageFolder(root=f"{root}/train", transform=tf)
-perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(123 + seed))[: steps * 32].tolist()
+gen = torch.Generator().manual_seed(123 + seed)
+perm = []
+while len(perm) < steps * 32:  # a new order every epoch
+    perm += torch.randperm(len(train), generator=gen).tolist()
+perm = perm[: steps * 32]
 np.array(perm, dtype="<i4").tofile(f"{out}/perm.bin")
 opt = torch.optim.Adam(model.parameters(), lr=0.001)
 crit = nn.CrossEntropyLoss()
