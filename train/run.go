@@ -112,9 +112,9 @@ func newSession(cfg Config, opt Options) (*session, error) {
 	s.gens = seedDropout(s.model, cfg.Seed)
 	var initSum string
 	if cfg.Init != "" {
-		if initSum, err = loadInit(cfg.Init, s.model); err != nil {
-			return nil, fmt.Errorf("%w (kiln built %s for %v inputs and %d classes; the file must hold its parameters, with the same names and shapes)",
-				err, cfg.Model, ds.Shape, len(ds.Classes))
+		built := fmt.Sprintf("kiln built %s for %v inputs and %d classes", cfg.Model, ds.Shape, len(ds.Classes))
+		if initSum, err = loadInit(cfg.Init, s.model, built); err != nil {
+			return nil, err
 		}
 	}
 	ps := s.model.ParamSet()
@@ -154,8 +154,9 @@ func newSession(cfg Config, opt Options) (*session, error) {
 
 // loadInit loads the starting weights of Config.Init into m, which must
 // have a tensor of the same name and shape for every parameter and buffer,
-// and returns the file's SHA-256, which run.json records.
-func loadInit(path string, m nn.Module) (string, error) {
+// and returns the file's SHA-256, which run.json records. built says what
+// m is, for the error when the file does not fit it.
+func loadInit(path string, m nn.Module, built string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("--init: %w", err)
@@ -165,7 +166,7 @@ func loadInit(path string, m nn.Module) (string, error) {
 		return "", fmt.Errorf("--init %s: %w", path, err)
 	}
 	if err := checkpoint.LoadParams(nn.NamedParams(m), f, path); err != nil {
-		return "", fmt.Errorf("--init: %w", err)
+		return "", fmt.Errorf("--init: %w (%s; the file must hold its parameters, with the same names and shapes)", err, built)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
