@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -149,20 +148,7 @@ func (t *Trained) Predict(img *transform.Image) ([]float64, error) {
 	prev := c.tape.SetGradEnabled(false)
 	defer c.tape.SetGradEnabled(prev)
 	logits := c.forward(&data.Batch{X: t.x, Shape: []int{1, s[0], s[1], s[2]}}).Value().Values()
-	hi := math.Inf(-1)
-	for _, v := range logits {
-		hi = math.Max(hi, float64(v))
-	}
-	probs := make([]float64, len(logits))
-	var sum float64
-	for i, v := range logits {
-		probs[i] = math.Exp(float64(v) - hi)
-		sum += probs[i]
-	}
-	for i := range probs {
-		probs[i] /= sum
-	}
-	return probs, nil
+	return softmax64(logits), nil
 }
 
 // PredictFile reads, decodes and predicts one image file; its errors name
