@@ -263,7 +263,7 @@ func (t *Tuner) trialDone(r tune.TrialRecord) {
 		fmt.Fprintf(&b, " in %s", d.Round(100*time.Millisecond))
 	}
 	for _, p := range t.opt.Space.Params {
-		fmt.Fprintf(&b, " %s=%s", p.Name, formatParam(r.Params[p.Name]))
+		fmt.Fprintf(&b, " %s=%s", p.Name, tune.FormatValue(r.Params[p.Name]))
 	}
 	if r.State == tune.Failed {
 		fmt.Fprintf(&b, ": %s", r.Message)

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"strconv"
 
 	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/train/plots"
@@ -153,7 +152,7 @@ func (r *TuneResult) WriteReport(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nBest trial %d: %.4f, run %s\n", r.Best.Number, r.Best.Value, r.BestRun)
 	for _, p := range r.Space.Params {
-		fmt.Fprintf(w, "  %s: %s\n", p.Name, formatParam(r.Best.Params[p.Name]))
+		fmt.Fprintf(w, "  %s: %s\n", p.Name, tune.FormatValue(r.Best.Params[p.Name]))
 	}
 	if len(r.Importances) > 0 && r.Importances[0].Value > 0 {
 		fmt.Fprintf(w, "Importance:")
@@ -175,16 +174,4 @@ func (r *TuneResult) WriteReport(w io.Writer) error {
 			rt.Dir, 100*rt.Test.Accuracy, rt.Test.Confusion.Total(), rt.Test.Loss)
 	}
 	return nil
-}
-
-// formatParam prints a parameter's value as a space or config file
-// would hold it.
-func formatParam(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case float64:
-		return strconv.FormatFloat(v, 'g', 6, 64)
-	}
-	return fmt.Sprint(v)
 }

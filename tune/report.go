@@ -86,7 +86,7 @@ func Table(trials []TrialRecord, space *Space, dir Direction) [][]string {
 		}
 		row := []string{strconv.Itoa(t.Number), t.State.String(), value, steps, dur}
 		for _, p := range space.Params {
-			row = append(row, formatValue(t.Params[p.Name]))
+			row = append(row, FormatValue(t.Params[p.Name]))
 		}
 		rows = append(rows, row)
 	}
@@ -108,7 +108,9 @@ func WriteTable(w io.Writer, trials []TrialRecord, space *Space, dir Direction) 
 	return tw.Flush()
 }
 
-func formatValue(v any) string {
+// FormatValue prints a parameter's value as a search space or config file
+// would hold it: floats with six significant digits, nil as "".
+func FormatValue(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""
