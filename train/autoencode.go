@@ -73,12 +73,7 @@ func (r *Reconstructor) TrainStep(b *data.Batch) (loss float32, correct int) {
 	r.tape.Reset()
 	r.x.Init(b.X, b.Shape...)
 	l, _ := r.Model.Loss(r.tape, &r.x)
-	r.Params.ZeroGrad()
-	r.tape.Backward(l)
-	if r.ClipNorm > 0 {
-		optim.ClipGradNorm(r.Params.Grad, r.ClipNorm, 2)
-	}
-	r.Opt.Step()
+	update(r.tape, r.Params, l, r.ClipNorm, r.Opt)
 	return l.Item(), 0
 }
 

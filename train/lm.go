@@ -100,12 +100,7 @@ func (l *LanguageModel) loss(b *data.Batch) *autograd.Var {
 func (l *LanguageModel) TrainStep(b *data.Batch) (loss float32, correct int) {
 	l.tape.SetGradEnabled(true)
 	v := l.loss(b)
-	l.Params.ZeroGrad()
-	l.tape.Backward(v)
-	if l.ClipNorm > 0 {
-		optim.ClipGradNorm(l.Params.Grad, l.ClipNorm, 2)
-	}
-	l.Opt.Step()
+	update(l.tape, l.Params, v, l.ClipNorm, l.Opt)
 	return v.Item(), 0
 }
 

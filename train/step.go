@@ -88,13 +88,20 @@ func (c *Classifier) TrainStep(b *data.Batch) (loss float32, correct int) {
 	c.tape.SetGradEnabled(true)
 	logits := c.forward(b)
 	l := c.Loss.Forward(c.tape, logits, b.Y)
-	c.Params.ZeroGrad()
-	c.tape.Backward(l)
-	if c.ClipNorm > 0 {
-		optim.ClipGradNorm(c.Params.Grad, c.ClipNorm, 2)
-	}
-	c.Opt.Step()
+	update(c.tape, c.Params, l, c.ClipNorm, c.Opt)
 	return l.Item(), c.correct(logits, b.Y)
+}
+
+// update is the end of every learner's training step: it back-propagates
+// loss into params' zeroed gradients, clips them to the global L2 norm clip
+// (0: no clipping) and steps opt.
+func update(g *autograd.Tape, params *nn.ParamSet, loss *autograd.Var, clip float64, opt optim.Optimizer) {
+	params.ZeroGrad()
+	g.Backward(loss)
+	if clip > 0 {
+		optim.ClipGradNorm(params.Grad, clip, 2)
+	}
+	opt.Step()
 }
 
 // EvalBatch computes a batch's summed loss and correct count without
