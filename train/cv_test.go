@@ -7,8 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,28 +22,8 @@ import (
 // dir/<class>/.
 func writeImages(t testing.TB, dir string, n int, seed uint64) {
 	t.Helper()
-	ds := synth.New(n, 1, 16, 16, seed)
-	x := make([]float32, 16*16)
-	for i := range n {
-		y, err := ds.Get(i, x, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img := image.NewGray(image.Rect(0, 0, 16, 16))
-		for j, v := range x {
-			img.Pix[j] = uint8(255 * min(max(v, 0), 1))
-		}
-		sub := filepath.Join(dir, synth.Classes[y])
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		if err := png.Encode(&b, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("%03d.png", i)), b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := synth.WriteFolder(dir, n, seed, len(synth.Classes)); err != nil {
+		t.Fatal(err)
 	}
 }
 

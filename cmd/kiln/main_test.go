@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,35 +26,11 @@ func kiln(t *testing.T, ctx context.Context, args ...string) (int, string, strin
 // into dir/<class>/, and returns one of the files.
 func writeFolder(t *testing.T, dir string, n int, seed uint64, classes int) string {
 	t.Helper()
-	ds := synth.New(n, 1, 16, 16, seed)
-	x := make([]float32, 16*16)
-	var last string
-	for i := range n {
-		y, err := ds.Get(i, x, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if y >= classes {
-			continue
-		}
-		img := image.NewGray(image.Rect(0, 0, 16, 16))
-		for j, v := range x {
-			img.Pix[j] = uint8(255 * min(max(v, 0), 1))
-		}
-		sub := filepath.Join(dir, synth.Classes[y])
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		last = filepath.Join(sub, fmt.Sprintf("%03d.png", i))
-		var b bytes.Buffer
-		if err := png.Encode(&b, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(last, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	paths, err := synth.WriteFolder(dir, n, seed, classes)
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("writing %d images into %s: %d written, %v", n, dir, len(paths), err)
 	}
-	return last
+	return paths[len(paths)-1]
 }
 
 // tinyData writes a train/test image folder of the six pattern classes.

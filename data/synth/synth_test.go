@@ -1,6 +1,9 @@
 package synth
 
 import (
+	"image/png"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -24,5 +27,40 @@ func TestShapesDeterministicAndBalanced(t *testing.T) {
 	}
 	if _, err := s.Get(60, a, nil); err == nil {
 		t.Error("index past the end accepted")
+	}
+}
+
+func TestWriteFolder(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := WriteFolder(dir, 30, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(30, 1, 16, 16, 3)
+	want := 0
+	for _, y := range s.Labels() {
+		if y < 2 {
+			want++
+		}
+	}
+	if len(paths) != want || want == 0 {
+		t.Fatalf("%d files written, want %d", len(paths), want)
+	}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if b := img.Bounds(); b.Dx() != 16 || b.Dy() != 16 {
+			t.Errorf("%s: %v", p, b)
+		}
+		if c := filepath.Base(filepath.Dir(p)); c != Classes[0] && c != Classes[1] {
+			t.Errorf("%s: class folder %s, want one of the first two classes", p, c)
+		}
 	}
 }
