@@ -10,9 +10,13 @@ import (
 	"testing"
 )
 
-// writeTree creates the files under root named by slash paths.
-func writeTree(t *testing.T, root string, files ...string) {
+// makeTree creates a temporary folder holding the empty files named by
+// slash paths and the symbolic links {old, new} (new pointing at old, slash
+// paths under the folder), and returns it. It skips the test where the file
+// system has no symlinks.
+func makeTree(t *testing.T, files []string, links [][2]string) string {
 	t.Helper()
+	root := t.TempDir()
 	for _, p := range files {
 		path := filepath.Join(root, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -22,15 +26,12 @@ func writeTree(t *testing.T, root string, files ...string) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// symlink links new to old (slash paths under root), skipping the test
-// where the file system has no symlinks.
-func symlink(t *testing.T, root, old, new string) {
-	t.Helper()
-	if err := os.Symlink(filepath.Join(root, filepath.FromSlash(old)), filepath.Join(root, filepath.FromSlash(new))); err != nil {
-		t.Skip("no symlinks:", err)
+	for _, l := range links {
+		if err := os.Symlink(filepath.Join(root, filepath.FromSlash(l[0])), filepath.Join(root, filepath.FromSlash(l[1]))); err != nil {
+			t.Skip("no symlinks:", err)
+		}
 	}
+	return root
 }
 
 func TestFindClasses(t *testing.T) {
@@ -55,11 +56,7 @@ func TestFindClasses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			writeTree(t, root, tt.files...)
-			for _, l := range tt.links {
-				symlink(t, root, l[0], l[1])
-			}
+			root := makeTree(t, tt.files, tt.links)
 			var n ScanCounts
 			got, err := FindClasses(root, opt, &n)
 			if tt.wantErr != "" {
@@ -127,11 +124,7 @@ func TestClassFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			writeTree(t, root, tt.files...)
-			for _, l := range tt.links {
-				symlink(t, root, l[0], l[1])
-			}
+			root := makeTree(t, tt.files, tt.links)
 			dir := filepath.Join(root, "c")
 			n := ScanCounts{Hidden: 10, Ignored: 20} // counts add up across calls
 			paths, err := ClassFiles(dir, opt, &n)
