@@ -31,10 +31,11 @@ func TestResNet8LearnsShapes(t *testing.T) {
 	}
 	ps := m.ParamSet()
 	c := train.NewClassifier(m, ps, nil, optim.NewAdam(ps.Data, ps.Grad, optim.AdamConfig{LR: 3e-3}))
-	hist, err := train.Fit(context.Background(), c, l, train.FitConfig{Epochs: 6})
-	if err != nil {
+	loop := &train.Loop{Learner: c, Train: l, Epochs: 6}
+	if err := loop.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	hist := loop.History
 	first, last := hist[0], hist[len(hist)-1]
 	t.Logf("loss %.3f -> %.3f, training accuracy %.3f -> %.3f", first.TrainLoss, last.TrainLoss, first.TrainAcc, last.TrainAcc)
 	if last.TrainAcc <= 0.9 {

@@ -2,13 +2,10 @@ package train
 
 // This file holds Learner, what the training loop and evaluation need of
 // a model being trained. It leaves out the tasks themselves: Classifier
-// (step.go) and Reconstructor (autoencode.go).
+// (step.go) here, the autoencoder's and language model's in package task.
 
 import (
-	"math/rand/v2"
-
 	"github.com/kiln-ml/kiln/data"
-	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/nn"
 	"github.com/kiln-ml/kiln/optim"
 )
@@ -31,23 +28,10 @@ type Learner interface {
 	EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int)
 }
 
-var (
-	_ Learner = (*Classifier)(nil)
-	_ Learner = (*Reconstructor)(nil)
-)
+var _ Learner = (*Classifier)(nil)
 
 // Module returns the classifier's model.
 func (c *Classifier) Module() nn.Module { return c.Model }
 
 // Optimizer returns the classifier's optimizer.
 func (c *Classifier) Optimizer() optim.Optimizer { return c.Opt }
-
-// buildModel builds the named model of a task for examples of shape
-// [C, H, W] and the number of classes, initialised from rng.
-func buildModel(task, name string, shape []int, classes int, rng *rand.Rand) (models.Model, error) {
-	s := models.Shape{Channels: shape[0], Height: shape[1], Width: shape[2], Classes: classes}
-	if task == TaskAutoencode {
-		return models.NewAutoencoder(name, s, rng)
-	}
-	return models.New(name, s, rng)
-}

@@ -1,28 +1,8 @@
-// Package train holds kiln's training step and training loop, evaluation,
-// classification metrics, and runs: Run trains in a run directory with
-// checkpoints, metrics, TensorBoard scalars and plots, Resume continues an
-// interrupted run bit for bit, and LoadTrained serves eval and predict.
-//
-// Runs train one of three tasks: classification (Classifier) of images or
-// texts; with Task "autoencode", reconstruction (Reconstructor), which adds
-// reconstruction grids and exported features to its run directory; or,
-// with Task "lm", a character-level language model (LanguageModel), which
-// reports bits per character and samples text. Data are recognised by
-// their files (DetectSource: image folders, IDX, CIFAR, text folders and
-// lines files); text runs keep their vocabulary in encoder.json. Import
-// makes a run directory from weights trained elsewhere.
-//
-// The step (Classifier.TrainStep) is separate from the loop (Fit): the loop
-// owns epochs, schedules and callbacks, and the step owns one batch's
-// forward pass, backward pass and update, reusing one tape so that a steady
-// state step allocates nothing.
-//
-// A run resumes exactly because everything random is either saved or a
-// pure function of the seed: the loader's order and augmentation depend
-// only on (seed, epoch, position), the dropout generators are PCGs whose
-// state the training state records, and the loop's Position carries the
-// epoch's running sums.
 package train
+
+// This file holds the classifier's training step: forward, cross-entropy,
+// backward, clipping and the optimizer's update on one reused tape. It
+// leaves out the loop (loop.go) and the other tasks' steps (package task).
 
 import (
 	"fmt"
@@ -88,20 +68,29 @@ func (c *Classifier) TrainStep(b *data.Batch) (loss float32, correct int) {
 	c.tape.SetGradEnabled(true)
 	logits := c.forward(b)
 	l := c.Loss.Forward(c.tape, logits, b.Y)
-	update(c.tape, c.Params, l, c.ClipNorm, c.Opt)
+	Update(c.tape, c.Params, l, c.ClipNorm, c.Opt)
 	return l.Item(), c.correct(logits, b.Y)
 }
 
-// update is the end of every learner's training step: it back-propagates
+// Update is the end of every learner's training step: it back-propagates
 // loss into params' zeroed gradients, clips them to the global L2 norm clip
 // (0: no clipping) and steps opt.
-func update(g *autograd.Tape, params *nn.ParamSet, loss *autograd.Var, clip float64, opt optim.Optimizer) {
+func Update(g *autograd.Tape, params *nn.ParamSet, loss *autograd.Var, clip float64, opt optim.Optimizer) {
 	params.ZeroGrad()
 	g.Backward(loss)
 	if clip > 0 {
 		optim.ClipGradNorm(params.Grad, clip, 2)
 	}
 	opt.Step()
+}
+
+// Logits returns the model's logits for a batch without recording
+// gradients; they stay valid until the classifier's next call. The model
+// must be in evaluation mode.
+func (c *Classifier) Logits(b *data.Batch) []float32 {
+	prev := c.tape.SetGradEnabled(false)
+	defer c.tape.SetGradEnabled(prev)
+	return c.forward(b).Value().Values()
 }
 
 // EvalBatch computes a batch's summed loss and correct count without

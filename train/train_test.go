@@ -30,10 +30,11 @@ func TestSeedCNNLearnsShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newSeedCNN(t, 1)
-	hist, err := Fit(context.Background(), c, l, FitConfig{Epochs: 8})
-	if err != nil {
+	loop := &Loop{Learner: c, Train: l, Epochs: 8}
+	if err := loop.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	hist := loop.History
 	last := hist[len(hist)-1]
 	t.Logf("epoch losses: first %.3f, last %.3f; last training accuracy %.3f", hist[0].TrainLoss, last.TrainLoss, last.TrainAcc)
 	if last.TrainAcc <= 0.95 {

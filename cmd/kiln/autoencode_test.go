@@ -9,7 +9,8 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/checkpoint"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/task"
 )
 
 // TestTrainAutoencoder trains the plain and the denoising autoencoder on a
@@ -50,19 +51,19 @@ func TestTrainAutoencoder(t *testing.T) {
 				!strings.Contains(stdout, "Reconstruction loss (MSE) of the best model on the "+tc.set+" set") {
 				t.Errorf("train output:\n%s", stdout)
 			}
-			run := filepath.Join(out, tc.name)
-			for _, f := range []string{train.ConfigFile, train.InfoFile, train.BestFile, train.LastFile, train.StateFile, train.LossPlot,
-				train.ReconPlot, train.FeaturesFile, train.FeaturesCSV, train.FeaturesScatter, train.ReportFile} {
-				if st, err := os.Stat(filepath.Join(run, f)); err != nil || st.Size() == 0 {
+			runDir := filepath.Join(out, tc.name)
+			for _, f := range []string{run.ConfigFile, run.InfoFile, run.BestFile, run.LastFile, run.StateFile, run.LossPlot,
+				task.ReconPlot, task.FeaturesFile, task.FeaturesCSV, task.FeaturesScatter, run.ReportFile} {
+				if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() == 0 {
 					t.Errorf("%s: %v", f, err)
 				}
 			}
-			for _, f := range []string{train.AccPlot, train.ConfPlot} {
-				if _, err := os.Stat(filepath.Join(run, f)); err == nil {
+			for _, f := range []string{run.AccPlot, run.ConfPlot} {
+				if _, err := os.Stat(filepath.Join(runDir, f)); err == nil {
 					t.Errorf("an autoencoder run has %s", f)
 				}
 			}
-			f, err := checkpoint.Read(filepath.Join(run, train.FeaturesFile))
+			f, err := checkpoint.Read(filepath.Join(runDir, task.FeaturesFile))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,11 +73,11 @@ func TestTrainAutoencoder(t *testing.T) {
 			if labelled := f.Metadata["classes"] != "[]"; labelled != tc.labelled {
 				t.Errorf("features classes %q", f.Metadata["classes"])
 			}
-			csv, _ := os.ReadFile(filepath.Join(run, train.FeaturesCSV))
+			csv, _ := os.ReadFile(filepath.Join(runDir, task.FeaturesCSV))
 			if lines := strings.Count(string(csv), "\n"); lines != tc.n+1 || !strings.HasPrefix(string(csv), "label,class,f0,f1,") {
 				t.Errorf("features.csv: %d lines", lines)
 			}
-			r, _ := os.Open(filepath.Join(run, train.ReconPlot))
+			r, _ := os.Open(filepath.Join(runDir, task.ReconPlot))
 			img, err := png.Decode(r)
 			r.Close()
 			if err != nil {
@@ -88,14 +89,14 @@ func TestTrainAutoencoder(t *testing.T) {
 			if h, wantH := img.Bounds().Dy(), 2+groups*tc.rows*66+(groups-1)*6; h != wantH {
 				t.Errorf("reconstruction grid %v, want height %d", img.Bounds(), wantH)
 			}
-			if code, _, stderr := kiln(t, context.Background(), "export", run); code != 1 || !strings.Contains(stderr, "is an autoencoder (") {
+			if code, _, stderr := kiln(t, context.Background(), "export", runDir); code != 1 || !strings.Contains(stderr, "is an autoencoder (") {
 				t.Errorf("ONNX export of an autoencoder: status %d, %q", code, stderr)
 			}
-			if code, _, stderr := kiln(t, context.Background(), "export", run, "--format", "safetensors", "--dtype", "bf16"); code != 0 {
+			if code, _, stderr := kiln(t, context.Background(), "export", runDir, "--format", "safetensors", "--dtype", "bf16"); code != 0 {
 				t.Errorf("safetensors export of an autoencoder: status %d, %q", code, stderr)
 			}
 			// eval and predict need a classifier, and say so.
-			if code, _, stderr := kiln(t, context.Background(), "eval", run); code != 1 || !strings.Contains(stderr, "autoencode run of") {
+			if code, _, stderr := kiln(t, context.Background(), "eval", runDir); code != 1 || !strings.Contains(stderr, "autoencode run of") {
 				t.Errorf("eval of an autoencoder: status %d, %q", code, stderr)
 			}
 		})

@@ -14,7 +14,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/selection"
+	"github.com/kiln-ml/kiln/task"
 )
 
 const cvHead = `Usage: kiln cv --folds K [--keep-best] [training flags]
@@ -43,7 +45,7 @@ reads back the finished folds and carries on.
 var cvResumeFlags = map[string]bool{"resume": true, "workers": true, "data": true, "checkpoint-every": true, "keep-best": true}
 
 func cvCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg := train.DefaultConfig()
+	cfg := run.DefaultConfig()
 	fs := newFlagSet("cv")
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	folds := fs.Int("folds", 5, "number of folds `K` (at least 2)")
@@ -63,7 +65,7 @@ func cvCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(pos) > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q (cv takes only flags, which start with --)", pos[0])}
 	}
-	opt := train.CVOptions{Folds: *folds, KeepBest: *keep, Test: true, Version: versionString()}
+	opt := selection.CVOptions{Folds: *folds, KeepBest: *keep, Test: true, Version: versionString()}
 	if *resume != "" {
 		var bad []string
 		fs.Visit(func(f *flag.Flag) {
@@ -76,7 +78,7 @@ func cvCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return usageError{fmt.Errorf("%s: a resumed cross-validation keeps its own settings; with --resume only --workers, --data, --checkpoint-every and --keep-best may be given",
 				strings.Join(bad, ", "))}
 		}
-		was, err := train.ReadCV(*resume)
+		was, err := selection.ReadCV(*resume)
 		if err != nil {
 			return usageError{fmt.Errorf("--resume: %w", err)}
 		}
@@ -90,7 +92,7 @@ func cvCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return usageError{err}
 		}
 	}
-	if cfg.Task == train.TaskAutoencode {
+	if cfg.Task == run.TaskAutoencode {
 		return usageError{errors.New("--task autoencode: cross-validation scores classifiers by accuracy; an autoencoder has none")}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -101,10 +103,10 @@ func cvCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	p := newProgress(stdout)
 	opt.Log, opt.OnStep = p, p.step
-	sum, err := train.CrossValidate(ctx, cfg, opt)
+	sum, err := selection.CrossValidate(ctx, cfg, opt)
 	p.done()
 	if err != nil {
-		var ie *train.InterruptedError
+		var ie *task.InterruptedError
 		if errors.As(err, &ie) && sum != nil {
 			return fmt.Errorf("interrupted in %s; the finished folds are saved; continue with: kiln cv --resume %s: %w", filepath.Base(ie.Dir), sum.Dir, ie.Err)
 		}
@@ -123,6 +125,6 @@ func cvCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if sum.Test != nil {
 		fmt.Fprintf(stdout, "test accuracy of fold %d's model: %.2f%% (%d images), loss %.4f\n", b.Fold, 100*sum.Test.Accuracy, sum.Test.Confusion.Total(), sum.Test.Loss)
 	}
-	fmt.Fprintf(stdout, "summary: %s, %s\n", filepath.Join(sum.Dir, train.CVJSON), filepath.Join(sum.Dir, train.CVCSV))
+	fmt.Fprintf(stdout, "summary: %s, %s\n", filepath.Join(sum.Dir, selection.CVJSON), filepath.Join(sum.Dir, selection.CVCSV))
 	return nil
 }

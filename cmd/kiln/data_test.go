@@ -15,7 +15,7 @@ import (
 
 	"github.com/kiln-ml/kiln/data/fetch"
 	"github.com/kiln-ml/kiln/data/synth"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/source"
 )
 
 func copyFile(t *testing.T, from, to string) {
@@ -47,7 +47,7 @@ func TestDataStats(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil {
 		t.Fatalf("data stats --json: status %d, %v\n%s%s", code, err, stdout, stderr)
 	}
-	if rep.Format != train.FormatImageFolder || len(rep.Splits) != 2 {
+	if rep.Format != source.FormatImageFolder || len(rep.Splits) != 2 {
 		t.Fatalf("format %q, %d splits", rep.Format, len(rep.Splits))
 	}
 	tr, te := rep.Splits[0], rep.Splits[1]
@@ -95,7 +95,7 @@ func TestDataStats(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil {
 		t.Fatalf("data stats IDX: status %d, %v\n%s%s", code, err, stdout, stderr)
 	}
-	if rep.Format != train.FormatIDX || len(rep.Splits) != 1 || rep.Splits[0].Examples != 20 || len(rep.Splits[0].Classes) != 10 {
+	if rep.Format != source.FormatIDX || len(rep.Splits) != 1 || rep.Splits[0].Examples != 20 || len(rep.Splits[0].Classes) != 10 {
 		t.Errorf("IDX report %+v", rep)
 	}
 	// synth draws each class's pattern with a random phase: any exact
@@ -171,8 +171,8 @@ func TestDataFetch(t *testing.T) {
 	if code != 0 || dir != filepath.Join(cache, "fashion-mnist") {
 		t.Fatalf("fetch: status %d, %q, %q", code, stdout, stderr)
 	}
-	src, err := train.DetectSource(dir)
-	if err != nil || src.Format != train.FormatIDX || !strings.HasPrefix(src.String(), "Fashion-MNIST") {
+	src, err := source.DetectSource(dir)
+	if err != nil || src.Format != source.FormatIDX || !strings.HasPrefix(src.String(), "Fashion-MNIST") {
 		t.Errorf("fetched folder: %v, %v", src, err)
 	}
 	// Cached: a second fetch needs no server.

@@ -20,7 +20,7 @@ import (
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/data/imagefolder"
 	"github.com/kiln-ml/kiln/data/transform"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/source"
 )
 
 const statsHead = `Usage: kiln data stats DIR [--json] [--image-size N] [--channels 1|3]
@@ -73,11 +73,11 @@ type splitStats struct {
 
 // statsReport is the whole report; --json prints it.
 type statsReport struct {
-	Data   string       `json:"data"`
-	Format train.Format `json:"format"`
-	Source string       `json:"source"`
-	Decode string       `json:"decode,omitempty"` // how image files were decoded
-	Splits []splitStats `json:"splits"`
+	Data   string        `json:"data"`
+	Format source.Format `json:"format"`
+	Source string        `json:"source"`
+	Decode string        `json:"decode,omitempty"` // how image files were decoded
+	Splits []splitStats  `json:"splits"`
 	// CrossSplit lists test examples identical to training examples:
 	// each group names the test example first.
 	CrossSplit [][]string `json:"cross_split_duplicates"`
@@ -129,21 +129,21 @@ func statsCmd(args []string, stdout io.Writer) error {
 
 // dataStats builds the report of dir.
 func dataStats(dir string, size, channels, workers int) (*statsReport, error) {
-	src, err := train.DetectSource(dir)
+	src, err := source.DetectSource(dir)
 	if err != nil {
 		return nil, err
 	}
 	rep := &statsReport{Data: dir, Format: src.Format, Source: src.String(), CrossSplit: [][]string{}}
 	switch {
-	case src.Format == train.FormatImageFolder && src.Split:
+	case src.Format == source.FormatImageFolder && src.Split:
 		rep.Source = "image files in class folders under train/ and test/"
-	case src.Format == train.FormatImageFolder:
+	case src.Format == source.FormatImageFolder:
 		rep.Source = "image files in class folders"
-	case src.Format == train.FormatImages:
+	case src.Format == source.FormatImages:
 		rep.Source = "image files without class folders"
 	}
-	opt := train.OpenOptions{Workers: workers, AllowEmpty: true, FullCheck: true}
-	if src.Format == train.FormatImageFolder || src.Format == train.FormatImages {
+	opt := source.OpenOptions{Workers: workers, AllowEmpty: true, FullCheck: true}
+	if src.Format == source.FormatImageFolder || src.Format == source.FormatImages {
 		spec, what := "", "native size"
 		if size > 0 {
 			spec, what = fmt.Sprintf("resize=%dx%d", size, size), fmt.Sprintf("resized to %dx%d", size, size)

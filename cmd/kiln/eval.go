@@ -11,6 +11,8 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/kiln-ml/kiln/predict"
+	"github.com/kiln-ml/kiln/run"
 	"github.com/kiln-ml/kiln/train"
 )
 
@@ -63,7 +65,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *workers < 0:
 		return usageError{fmt.Errorf("--workers %d: want 0 or more", *workers)}
 	}
-	m, err := train.LoadTrained(pos[0], *which)
+	m, err := predict.LoadTrained(pos[0], *which)
 	if err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if m.Info.Task == train.TaskLM {
+	if m.Info.Task == run.TaskLM {
 		return printLMEval(stdout, pos[0], m, what, r, *asJSON)
 	}
 	c := r.Confusion

@@ -18,7 +18,9 @@ import (
 
 	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/export/onnx"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/predict"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/source"
 )
 
 const exportHead = `Usage: kiln export RUN [--format onnx|safetensors] [--dtype f32|f16|bf16] [--out FILE] [--force]
@@ -62,7 +64,7 @@ func exportCmd(args []string, stdout io.Writer) error {
 	case len(pos) > 1:
 		return usageError{fmt.Errorf("unexpected argument %q: export takes one run directory", pos[1])}
 	}
-	run := pos[0]
+	runDir := pos[0]
 	dtypeSet := false
 	fs.Visit(func(f *flag.Flag) { dtypeSet = dtypeSet || f.Name == "dtype" })
 	var dt checkpoint.DType
@@ -88,34 +90,34 @@ func exportCmd(args []string, stdout io.Writer) error {
 	path := *out
 	if path == "" {
 		if dt == "" {
-			path = filepath.Join(run, "model.onnx")
+			path = filepath.Join(runDir, "model.onnx")
 		} else {
-			path = filepath.Join(run, "model."+strings.ToLower(string(dt))+".safetensors")
+			path = filepath.Join(runDir, "model."+strings.ToLower(string(dt))+".safetensors")
 		}
 	}
 	if _, err := os.Stat(path); err == nil && !*force {
 		return fmt.Errorf("export: %s exists; give --force to replace it, or another --out", path)
 	}
 	if dt != "" {
-		return exportSafetensors(run, *which, path, dt, stdout)
+		return exportSafetensors(runDir, *which, path, dt, stdout)
 	}
-	return exportONNX(run, *which, path, stdout)
+	return exportONNX(runDir, *which, path, stdout)
 }
 
 // exportONNX writes the run's model as ONNX.
-func exportONNX(run, which, path string, stdout io.Writer) error {
-	if _, err := train.ReadRunConfig(run); err != nil {
+func exportONNX(runDir, which, path string, stdout io.Writer) error {
+	if _, err := run.ReadRunConfig(runDir); err != nil {
 		return err
 	}
-	m, err := train.LoadTrained(run, which)
+	m, err := predict.LoadTrained(runDir, which)
 	if err != nil {
 		return err
 	}
-	if m.Info.Task == train.TaskAutoencode {
-		return fmt.Errorf("export: %s is an autoencoder (%s); kiln's ONNX exporter has no transposed convolution yet; export its weights with --format safetensors", run, m.Info.Model)
+	if m.Info.Task == run.TaskAutoencode {
+		return fmt.Errorf("export: %s is an autoencoder (%s); kiln's ONNX exporter has no transposed convolution yet; export its weights with --format safetensors", runDir, m.Info.Model)
 	}
 	if m.IsText() {
-		return fmt.Errorf("export: %s is a text model (%s); kiln's ONNX exporter has no embedding or recurrent layers yet; export its weights with --format safetensors (the vocabulary is in %s)", run, m.Info.Model, train.EncoderFile)
+		return fmt.Errorf("export: %s is a text model (%s); kiln's ONNX exporter has no embedding or recurrent layers yet; export its weights with --format safetensors (the vocabulary is in %s)", runDir, m.Info.Model, source.EncoderFile)
 	}
 	s := m.Info.InputShape
 	doc, _ := json.Marshal(map[string]any{"model": m.Info.Model, "classes": m.Info.Classes, "input_shape": s,
@@ -123,7 +125,7 @@ func exportONNX(run, which, path string, stdout io.Writer) error {
 	var buf bytes.Buffer
 	opts := onnx.Options{ProducerVersion: versionString(), DocString: string(doc), OutputName: "logits"}
 	if err := onnx.Export(&buf, m.Model(), []int{1, s[0], s[1], s[2]}, opts); err != nil {
-		return fmt.Errorf("export: %s (%s): %w", run, m.Info.Model, err)
+		return fmt.Errorf("export: %s (%s): %w", runDir, m.Info.Model, err)
 	}
 	if err := checkpoint.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return err
@@ -135,15 +137,15 @@ func exportONNX(run, which, path string, stdout io.Writer) error {
 
 // exportSafetensors rewrites the run's weights file with its float tensors
 // in dt, and reports the largest rounding error.
-func exportSafetensors(run, which, path string, dt checkpoint.DType, stdout io.Writer) error {
-	if _, err := train.ReadRunConfig(run); err != nil {
+func exportSafetensors(runDir, which, path string, dt checkpoint.DType, stdout io.Writer) error {
+	if _, err := run.ReadRunConfig(runDir); err != nil {
 		return err
 	}
-	src := train.CheckpointPath(run, which)
+	src := predict.CheckpointPath(runDir, which)
 	f, err := checkpoint.Read(src)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("export: %s has no checkpoint %s yet (did its first epoch finish?)", run, filepath.Base(src))
+			return fmt.Errorf("export: %s has no checkpoint %s yet (did its first epoch finish?)", runDir, filepath.Base(src))
 		}
 		return err
 	}

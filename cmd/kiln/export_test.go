@@ -18,7 +18,8 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/checkpoint"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/predict"
+	"github.com/kiln-ml/kiln/run"
 )
 
 // pb is one protobuf field: a varint or length-delimited content.
@@ -84,7 +85,7 @@ func pbGet(fs []pb, num int) []pb {
 }
 
 // trainTiny trains one epoch on a tiny folder and returns the run.
-func trainTiny(t *testing.T, name string) (run, sample string) {
+func trainTiny(t *testing.T, name string) (runDir, sample string) {
 	t.Helper()
 	data, sample := tinyData(t)
 	out := t.TempDir()
@@ -100,9 +101,9 @@ func trainTiny(t *testing.T, name string) (run, sample string) {
 // compares its weights with the checkpoint's, and as half-precision
 // safetensors that eval still reads.
 func TestExport(t *testing.T) {
-	run, _ := trainTiny(t, "exp")
-	code, stdout, stderr := kiln(t, context.Background(), "export", run)
-	path := filepath.Join(run, "model.onnx")
+	runDir, _ := trainTiny(t, "exp")
+	code, stdout, stderr := kiln(t, context.Background(), "export", runDir)
+	path := filepath.Join(runDir, "model.onnx")
 	if code != 0 || !strings.HasPrefix(stdout, "wrote "+path+": ONNX opset 13") {
 		t.Fatalf("export: status %d\n%s%s", code, stdout, stderr)
 	}
@@ -125,7 +126,7 @@ func TestExport(t *testing.T) {
 	if n := len(pbGet(graph, 1)); n < 8 {
 		t.Errorf("%d nodes; the seed CNN has at least 8", n)
 	}
-	ck, err := checkpoint.Read(filepath.Join(run, train.BestFile))
+	ck, err := checkpoint.Read(filepath.Join(runDir, run.BestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,21 +148,21 @@ func TestExport(t *testing.T) {
 		}
 	}
 
-	checkWithONNX(t, run, path)
+	checkWithONNX(t, runDir, path)
 
 	// An existing file is kept without --force.
 	before, _ := os.Stat(path)
-	code, _, stderr = kiln(t, context.Background(), "export", run, "--format", "onnx")
+	code, _, stderr = kiln(t, context.Background(), "export", runDir, "--format", "onnx")
 	if after, _ := os.Stat(path); code != 1 || !strings.Contains(stderr, "exists; give --force") || !after.ModTime().Equal(before.ModTime()) {
 		t.Errorf("export over an existing file: status %d, %q", code, stderr)
 	}
-	if code, _, stderr = kiln(t, context.Background(), "export", run, "--force"); code != 0 {
+	if code, _, stderr = kiln(t, context.Background(), "export", runDir, "--force"); code != 0 {
 		t.Errorf("export --force: status %d, %q", code, stderr)
 	}
 
 	for _, dt := range []checkpoint.DType{checkpoint.F16, checkpoint.BF16} {
-		code, stdout, stderr = kiln(t, context.Background(), "export", run, "--format", "safetensors", "--dtype", strings.ToLower(string(dt)))
-		half := filepath.Join(run, "model."+strings.ToLower(string(dt))+".safetensors")
+		code, stdout, stderr = kiln(t, context.Background(), "export", runDir, "--format", "safetensors", "--dtype", strings.ToLower(string(dt)))
+		half := filepath.Join(runDir, "model."+strings.ToLower(string(dt))+".safetensors")
 		if code != 0 || !strings.HasPrefix(stdout, "wrote "+half) {
 			t.Fatalf("export --dtype %s: status %d\n%s%s", dt, code, stdout, stderr)
 		}
@@ -170,7 +171,7 @@ func TestExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, _ := os.Stat(half)
-		full, _ := os.Stat(filepath.Join(run, train.BestFile))
+		full, _ := os.Stat(filepath.Join(runDir, run.BestFile))
 		if st.Size() > full.Size()/2+4096 {
 			t.Errorf("%s file is %d bytes, the F32 one %d", dt, st.Size(), full.Size())
 		}
@@ -188,7 +189,7 @@ func TestExport(t *testing.T) {
 				}
 			}
 		}
-		code, stdout, stderr = kiln(t, context.Background(), "eval", run, "--checkpoint", half)
+		code, stdout, stderr = kiln(t, context.Background(), "eval", runDir, "--checkpoint", half)
 		if code != 0 || !strings.Contains(stdout, "Accuracy: ") {
 			t.Errorf("eval with the %s weights: status %d\n%s%s", dt, code, stdout, stderr)
 		}
@@ -204,13 +205,13 @@ func TestImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := filepath.Join(t.TempDir(), "torch")
+	runDir := filepath.Join(t.TempDir(), "torch")
 	names := "airplane,automobile,bird,cat,deer,dog,frog,horse,ship,truck"
-	code, stdout, stderr := kiln(t, context.Background(), "import", weights, "--model", "seed-cnn", "--shape", "3,32,32", "--classes", names, "--out", run)
+	code, stdout, stderr := kiln(t, context.Background(), "import", weights, "--model", "seed-cnn", "--shape", "3,32,32", "--classes", names, "--out", runDir)
 	if code != 0 || !strings.Contains(stdout, "seed-cnn, 259914 parameters, input [3 32 32], 10 classes (airplane, automobile") {
 		t.Fatalf("import: status %d\n%s%s", code, stdout, stderr)
 	}
-	m, err := train.LoadTrained(run, "best")
+	m, err := predict.LoadTrained(runDir, "best")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +249,7 @@ func TestImport(t *testing.T) {
 			best = i
 		}
 	}
-	code, stdout, stderr = kiln(t, context.Background(), "predict", run, pic, "--json", "--top-k", "1")
+	code, stdout, stderr = kiln(t, context.Background(), "predict", runDir, pic, "--json", "--top-k", "1")
 	var res []imageResult
 	if err := json.Unmarshal([]byte(stdout), &res); code != 0 || err != nil || len(res) != 1 || len(res[0].Predictions) != 1 {
 		t.Fatalf("predict: status %d, %v\n%s%s", code, err, stdout, stderr)
@@ -259,13 +260,13 @@ func TestImport(t *testing.T) {
 
 	// An imported run has no data of its own, cannot be resumed, and
 	// exports like a trained one.
-	if code, _, stderr = kiln(t, context.Background(), "eval", run); code != 1 || !strings.Contains(stderr, "imported without data; name a test set with --data") {
+	if code, _, stderr = kiln(t, context.Background(), "eval", runDir); code != 1 || !strings.Contains(stderr, "imported without data; name a test set with --data") {
 		t.Errorf("eval without data: status %d, %q", code, stderr)
 	}
-	if code, _, stderr = kiln(t, context.Background(), "train", "--resume", run); code != 1 || !strings.Contains(stderr, "cannot be resumed") {
+	if code, _, stderr = kiln(t, context.Background(), "train", "--resume", runDir); code != 1 || !strings.Contains(stderr, "cannot be resumed") {
 		t.Errorf("resume: status %d, %q", code, stderr)
 	}
-	if code, _, stderr = kiln(t, context.Background(), "export", run); code != 0 {
+	if code, _, stderr = kiln(t, context.Background(), "export", runDir); code != 0 {
 		t.Errorf("export: status %d, %q", code, stderr)
 	}
 
@@ -285,7 +286,7 @@ func TestImport(t *testing.T) {
 			t.Errorf("kiln %s: status %d, %q (run directory: %v)", strings.Join(args, " "), code, stderr, err)
 		}
 	}
-	code, _, stderr = kiln(t, context.Background(), "import", weights, "--model", "seed-cnn", "--shape", "3,32,32", "--classes", "10", "--out", run)
+	code, _, stderr = kiln(t, context.Background(), "import", weights, "--model", "seed-cnn", "--shape", "3,32,32", "--classes", "10", "--out", runDir)
 	if code != 1 || !strings.Contains(stderr, "already exists") {
 		t.Errorf("import over a run: status %d, %q", code, stderr)
 	}
@@ -294,7 +295,7 @@ func TestImport(t *testing.T) {
 // checkWithONNX runs export/onnx's check.py, ONNX's checker and an
 // evaluator, on the exported model and a batch of the run's test images
 // with kiln's logits for them, where python3 with onnx is installed.
-func checkWithONNX(t *testing.T, run, model string) {
+func checkWithONNX(t *testing.T, runDir, model string) {
 	t.Helper()
 	var py string
 	for _, p := range []string{os.Getenv("KILN_PYTHON"), "/usr/bin/python3", "python3"} {
@@ -307,7 +308,7 @@ func checkWithONNX(t *testing.T, run, model string) {
 		t.Log("no python3 with onnx (Debian: python3-onnx); the ONNX checker was not run")
 		return
 	}
-	m, err := train.LoadTrained(run, "best")
+	m, err := predict.LoadTrained(runDir, "best")
 	if err != nil {
 		t.Fatal(err)
 	}

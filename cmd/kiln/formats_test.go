@@ -12,7 +12,7 @@ import (
 
 	"github.com/kiln-ml/kiln/data/idx"
 	"github.com/kiln-ml/kiln/data/synth"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
 )
 
 // pixels returns n synthetic pattern images of c x h x w as bytes (CHW)
@@ -124,8 +124,8 @@ func TestTrainIDXAndCIFAR(t *testing.T) {
 			if !strings.Contains(stdout, tc.source) || !strings.Contains(stdout, "Test accuracy") {
 				t.Errorf("train output:\n%s", stdout)
 			}
-			run := filepath.Join(out, tc.name)
-			info, err := train.ReadRunInfo(run)
+			runDir := filepath.Join(out, tc.name)
+			info, err := run.ReadRunInfo(runDir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestTrainIDXAndCIFAR(t *testing.T) {
 				t.Errorf("run.json: classes %v, shape %v, %d test images; want %v, %v, %d", info.Classes, info.InputShape, info.TestImages,
 					tc.classes, tc.shape, tc.test)
 			}
-			code, stdout, stderr = kiln(t, context.Background(), "eval", run, "--json")
+			code, stdout, stderr = kiln(t, context.Background(), "eval", runDir, "--json")
 			var rep evalReport
 			if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil {
 				t.Fatalf("eval: status %d, %v\n%s%s", code, err, stdout, stderr)

@@ -1,7 +1,7 @@
 package main
 
 // This file holds "kiln import": PyTorch-trained weights into a run
-// directory. It leaves out the checks themselves (train.Import and
+// directory. It leaves out the checks themselves (task.Import and
 // checkpoint.LoadModel).
 
 import (
@@ -12,7 +12,8 @@ import (
 	"strings"
 
 	"github.com/kiln-ml/kiln/models"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/task"
 )
 
 const importHead = `Usage: kiln import FILE.safetensors --model NAME --out RUN [--data DIR | --shape C,H,W --classes N|NAMES]
@@ -64,18 +65,18 @@ func importCmd(args []string, stdout io.Writer) error {
 	case *data == "" && (*shape == "" || *classes == ""):
 		return usageError{fmt.Errorf("give --data DIR, or both --shape C,H,W and --classes N (or names)")}
 	}
-	opt := train.ImportOptions{Model: *model, Data: *data, Version: versionString(), Workers: *workers}
+	opt := task.ImportOptions{Model: *model, Data: *data, Version: versionString(), Workers: *workers}
 	if *shape != "" {
 		if opt.Shape, err = parseShape(*shape); err != nil {
 			return usageError{err}
 		}
 	}
 	if *classes != "" {
-		if opt.Classes, err = train.ParseClassNames(*classes); err != nil {
+		if opt.Classes, err = run.ParseClassNames(*classes); err != nil {
 			return usageError{err}
 		}
 	}
-	info, err := train.Import(pos[0], *out, opt)
+	info, err := task.Import(pos[0], *out, opt)
 	if err != nil {
 		return err
 	}

@@ -94,15 +94,15 @@ for every flag of a command.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(kilnMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run executes one kiln command and returns the process exit status: 0 on
+// kilnMain executes one kiln command and returns the process exit status: 0 on
 // success, 1 when the command failed, 2 for a usage error, 130 when
 // interrupted. The first Ctrl-C (or SIGTERM) asks training to stop after
 // its current step and save its state; a second one kills the process at
 // once, which the atomic checkpoint files survive.
-func run(args []string, stdout, stderr io.Writer) int {
+func kilnMain(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -112,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return runContext(ctx, args, stdout, stderr)
 }
 
-// runContext is run with the context that signals cancel.
+// runContext is kilnMain with the context that signals cancel.
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)

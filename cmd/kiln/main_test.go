@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/data/synth"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
 )
 
 // kiln runs one command in-process and returns its status and output.
@@ -147,17 +147,17 @@ func TestTrainEvalPredict(t *testing.T) {
 			t.Errorf("train output lacks %q:\n%s", want, stdout)
 		}
 	}
-	run := filepath.Join(out, "tiny")
-	for _, f := range []string{train.ConfigFile, train.InfoFile, train.StateFile, train.LastFile, train.BestFile, train.MetricsCSV,
-		train.MetricsJSON, train.ReportFile, train.LossPlot, train.AccPlot, train.ConfPlot} {
-		if st, err := os.Stat(filepath.Join(run, f)); err != nil || st.Size() == 0 {
+	runDir := filepath.Join(out, "tiny")
+	for _, f := range []string{run.ConfigFile, run.InfoFile, run.StateFile, run.LastFile, run.BestFile, run.MetricsCSV,
+		run.MetricsJSON, run.ReportFile, run.LossPlot, run.AccPlot, run.ConfPlot} {
+		if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	if ev, _ := filepath.Glob(filepath.Join(run, "events.out.tfevents.*")); len(ev) != 1 {
+	if ev, _ := filepath.Glob(filepath.Join(runDir, "events.out.tfevents.*")); len(ev) != 1 {
 		t.Errorf("TensorBoard files %v", ev)
 	}
-	cfg, err := train.ReadRunConfig(run)
+	cfg, err := run.ReadRunConfig(runDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,14 +171,14 @@ func TestTrainEvalPredict(t *testing.T) {
 		t.Errorf("second train: status %d, %q", code, stderr)
 	}
 
-	code, stdout, stderr = kiln(t, context.Background(), "eval", run)
+	code, stdout, stderr = kiln(t, context.Background(), "eval", runDir)
 	if code != 0 || !strings.Contains(stdout, "Accuracy: ") || !strings.Contains(stdout, "(24 images)") || !strings.Contains(stdout, "precision") {
 		t.Errorf("eval: status %d\n%s%s", code, stdout, stderr)
 	}
 	// A folder with some of the classes, in JSON.
 	part := t.TempDir()
 	writeFolder(t, part, 12, 3, 2)
-	code, stdout, stderr = kiln(t, context.Background(), "eval", "--json", run, "--data", part)
+	code, stdout, stderr = kiln(t, context.Background(), "eval", "--json", runDir, "--data", part)
 	var rep evalReport
 	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil {
 		t.Fatalf("eval --json: status %d, %v\n%s%s", code, err, stdout, stderr)
@@ -189,13 +189,13 @@ func TestTrainEvalPredict(t *testing.T) {
 		t.Errorf("eval --json: %+v", rep)
 	}
 
-	code, stdout, stderr = kiln(t, context.Background(), "predict", run, sample, "--top-k", "2")
+	code, stdout, stderr = kiln(t, context.Background(), "predict", runDir, sample, "--top-k", "2")
 	if code != 0 || !strings.HasPrefix(stdout, sample+"\n  1. ") || !strings.Contains(stdout, "\n  2. ") || strings.Contains(stdout, "\n  3. ") {
 		t.Errorf("predict: status %d\n%s%s", code, stdout, stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "notes.png")
 	os.WriteFile(bad, []byte("not a picture"), 0o644)
-	code, stdout, stderr = kiln(t, context.Background(), "predict", "--json", run, bad, sample)
+	code, stdout, stderr = kiln(t, context.Background(), "predict", "--json", runDir, bad, sample)
 	var res []imageResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 1 {
 		t.Fatalf("predict --json: status %d, %v\n%s", code, err, stdout)
@@ -221,18 +221,18 @@ func TestInterruptAndResume(t *testing.T) {
 	cancel()
 	code, _, stderr := kiln(t, ctx, "train", "--data", data, "--image-size", "16", "--channels", "1", "--epochs", "1",
 		"--batch-size", "8", "--out", out, "--name", "r")
-	run := filepath.Join(out, "r")
-	if code != 130 || !strings.Contains(stderr, "kiln train --resume "+run) {
+	runDir := filepath.Join(out, "r")
+	if code != 130 || !strings.Contains(stderr, "kiln train --resume "+runDir) {
 		t.Fatalf("interrupted train: status %d, %q", code, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(run, train.StateFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(runDir, run.StateFile)); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := kiln(t, context.Background(), "train", "--resume", run, "--workers", "1")
-	if code != 0 || !strings.Contains(stdout, "resuming "+run+" at epoch 1, batch 0 of 6 (step 0)") || !strings.Contains(stdout, "Test accuracy") {
+	code, stdout, stderr := kiln(t, context.Background(), "train", "--resume", runDir, "--workers", "1")
+	if code != 0 || !strings.Contains(stdout, "resuming "+runDir+" at epoch 1, batch 0 of 6 (step 0)") || !strings.Contains(stdout, "Test accuracy") {
 		t.Fatalf("resume: status %d\n%s%s", code, stdout, stderr)
 	}
-	code, _, stderr = kiln(t, context.Background(), "train", "--resume", run)
+	code, _, stderr = kiln(t, context.Background(), "train", "--resume", runDir)
 	if code != 1 || !strings.Contains(stderr, "is finished") {
 		t.Errorf("resuming a finished run: status %d, %q", code, stderr)
 	}

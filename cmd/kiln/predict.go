@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/predict"
 )
 
 const predictHead = `Usage: kiln predict RUN IMAGE... [--top-k K] [--json] [--checkpoint best|last|FILE]
@@ -23,10 +23,10 @@ the run's encoder.json as in training.
 
 // imageResult is one image's --json output.
 type imageResult struct {
-	File        string             `json:"file,omitempty"`
-	Text        string             `json:"text,omitempty"`
-	Predictions []train.Prediction `json:"predictions,omitempty"`
-	Error       string             `json:"error,omitempty"`
+	File        string               `json:"file,omitempty"`
+	Text        string               `json:"text,omitempty"`
+	Predictions []predict.Prediction `json:"predictions,omitempty"`
+	Error       string               `json:"error,omitempty"`
 }
 
 func predictCmd(args []string, stdout, stderr io.Writer) error {
@@ -52,7 +52,7 @@ func predictCmd(args []string, stdout, stderr io.Writer) error {
 	case *topK < 1:
 		return usageError{fmt.Errorf("--top-k %d: want at least 1", *topK)}
 	}
-	m, err := train.LoadTrained(pos[0], *which)
+	m, err := predict.LoadTrained(pos[0], *which)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,9 @@ import (
 	"io"
 	"math"
 
+	"github.com/kiln-ml/kiln/predict"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/task"
 	"github.com/kiln-ml/kiln/train"
 )
 
@@ -51,11 +54,11 @@ func sampleCmd(args []string, stdout io.Writer) error {
 	case !(*temp >= 0) || math.IsInf(*temp, 1):
 		return usageError{fmt.Errorf("--temperature %g: want 0 (greedy) or more", *temp)}
 	}
-	m, err := train.LoadTrained(pos[0], *which)
+	m, err := predict.LoadTrained(pos[0], *which)
 	if err != nil {
 		return err
 	}
-	if m.Info.Task != train.TaskLM {
+	if m.Info.Task != run.TaskLM {
 		return usageError{fmt.Errorf("%s is a %s run of %s; kiln sample needs a language model (kiln train --task lm)", pos[0], m.Info.Task, m.Info.Model)}
 	}
 	s, err := m.Sample(*prime, *length, *temp, *seed)
@@ -77,8 +80,8 @@ type lmEvalReport struct {
 }
 
 // printLMEval prints a language model's held-out loss.
-func printLMEval(w io.Writer, run string, m *train.Trained, what string, r train.Result, asJSON bool) error {
-	rep := lmEvalReport{Run: run, Checkpoint: m.Checkpoint, Data: what, Loss: r.Loss, BitsPerChar: train.BitsPerChar(r.Loss), Perplexity: math.Exp(r.Loss)}
+func printLMEval(w io.Writer, runDir string, m *predict.Trained, what string, r train.Result, asJSON bool) error {
+	rep := lmEvalReport{Run: runDir, Checkpoint: m.Checkpoint, Data: what, Loss: r.Loss, BitsPerChar: task.BitsPerChar(r.Loss), Perplexity: math.Exp(r.Loss)}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

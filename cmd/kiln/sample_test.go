@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/source"
+	"github.com/kiln-ml/kiln/task"
 )
 
 // lmPattern is the tiny text the language model learns: after "l" comes
@@ -36,16 +38,16 @@ func TestLMTrainAndSample(t *testing.T) {
 			t.Errorf("train output lacks %q:\n%s", want, stdout)
 		}
 	}
-	run := filepath.Join(out, "lm")
-	for _, f := range []string{train.EncoderFile, train.SampleFile, train.ReportFile, train.LossPlot, train.BestFile} {
-		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+	runDir := filepath.Join(out, "lm")
+	for _, f := range []string{source.EncoderFile, task.SampleFile, run.ReportFile, run.LossPlot, run.BestFile} {
+		if _, err := os.Stat(filepath.Join(runDir, f)); err != nil {
 			t.Error(err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(run, train.AccPlot)); err == nil {
-		t.Errorf("a language model run has %s", train.AccPlot)
+	if _, err := os.Stat(filepath.Join(runDir, run.AccPlot)); err == nil {
+		t.Errorf("a language model run has %s", run.AccPlot)
 	}
-	csv, _ := os.ReadFile(filepath.Join(run, train.MetricsCSV))
+	csv, _ := os.ReadFile(filepath.Join(runDir, run.MetricsCSV))
 	rows := strings.Split(strings.TrimSpace(string(csv)), "\n")
 	loss := func(row string) float64 {
 		v, _ := strconv.ParseFloat(strings.Split(row, ",")[2], 64)
@@ -56,14 +58,14 @@ func TestLMTrainAndSample(t *testing.T) {
 	}
 
 	// Greedy sampling continues the pattern from any point of it.
-	code, stdout, stderr = kiln(t, context.Background(), "sample", run, "--prime", "hel", "--length", "40", "--temperature", "0")
+	code, stdout, stderr = kiln(t, context.Background(), "sample", runDir, "--prime", "hel", "--length", "40", "--temperature", "0")
 	want := ("hel" + strings.Repeat(lmPattern, 4)[3:])[:43]
 	if code != 0 || strings.TrimSuffix(stdout, "\n") != want {
 		t.Errorf("greedy sample: status %d\n%q\nwant\n%q\n%s", code, stdout, want, stderr)
 	}
 	sample := func(seed string) string {
 		t.Helper()
-		code, stdout, stderr := kiln(t, context.Background(), "sample", run, "--length", "200", "--temperature", "1.5", "--seed", seed)
+		code, stdout, stderr := kiln(t, context.Background(), "sample", runDir, "--length", "200", "--temperature", "1.5", "--seed", seed)
 		if code != 0 || len(stdout) < 200 {
 			t.Fatalf("sample --seed %s: status %d\n%s%s", seed, code, stdout, stderr)
 		}
@@ -76,18 +78,18 @@ func TestLMTrainAndSample(t *testing.T) {
 		t.Error("seeds 7 and 8 gave the same 200 characters at temperature 1.5")
 	}
 
-	code, stdout, _ = kiln(t, context.Background(), "eval", run, "--json")
+	code, stdout, _ = kiln(t, context.Background(), "eval", runDir, "--json")
 	var rep lmEvalReport
 	if code != 0 || json.Unmarshal([]byte(stdout), &rep) != nil || !(rep.BitsPerChar > 0 && rep.BitsPerChar < 1) || !strings.Contains(rep.Data, "test tail") {
 		t.Errorf("eval: status %d, %+v (want under 1 bit per character)\n%s", code, rep, stdout)
 	}
 	other := filepath.Join(t.TempDir(), "other.txt")
 	os.WriteFile(other, []byte(strings.Repeat("world hello. ", 20)), 0o644)
-	code, stdout, _ = kiln(t, context.Background(), "eval", run, "--data", other)
+	code, stdout, _ = kiln(t, context.Background(), "eval", runDir, "--data", other)
 	if code != 0 || !strings.Contains(stdout, "bits/char") || !strings.Contains(stdout, other) {
 		t.Errorf("eval --data: status %d\n%s", code, stdout)
 	}
-	code, _, stderr = kiln(t, context.Background(), "predict", run, "--text", "hello")
+	code, _, stderr = kiln(t, context.Background(), "predict", runDir, "--text", "hello")
 	if code == 0 {
 		t.Errorf("predict with a language model succeeded")
 	}

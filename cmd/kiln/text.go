@@ -10,31 +10,32 @@ import (
 	"strings"
 
 	"github.com/kiln-ml/kiln/models"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/source"
 )
 
 // textDefaults picks the model when --model was not given: char-lm for
 // --task lm, lstm-classifier when --data holds text. The image default
 // means "not chosen" there.
-func textDefaults(cfg *train.Config, set map[string]bool) {
-	if set["model"] || cfg.Model != train.DefaultConfig().Model {
+func textDefaults(cfg *run.Config, set map[string]bool) {
+	if set["model"] || cfg.Model != run.DefaultConfig().Model {
 		return
 	}
 	switch {
-	case cfg.Task == train.TaskLM:
+	case cfg.Task == run.TaskLM:
 		cfg.Model = models.CharLMName
-	case cfg.Task == "" || cfg.Task == train.TaskClassify:
+	case cfg.Task == "" || cfg.Task == run.TaskClassify:
 		if cfg.Data == "" {
 			return
 		}
-		if src, err := train.DetectSource(cfg.Data); err == nil && (src.Format == train.FormatTextFolder || src.Format == train.FormatTextLines) {
+		if src, err := source.DetectSource(cfg.Data); err == nil && (src.Format == source.FormatTextFolder || src.Format == source.FormatTextLines) {
 			cfg.Model = "lstm-classifier"
 		}
 	}
 }
 
 // applyTextFlag copies the setting behind one text flag from src to dst.
-func applyTextFlag(dst, src *train.Config, name string) {
+func applyTextFlag(dst, src *run.Config, name string) {
 	switch name {
 	case "tokenize":
 		dst.Tokenize = src.Tokenize

@@ -11,7 +11,8 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/data/text"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/source"
 )
 
 // madeUpWords draws n words of three made-up languages, each with its own
@@ -64,13 +65,13 @@ func TestTextTrainEvalPredict(t *testing.T) {
 			t.Errorf("train output lacks %q:\n%s", want, stdout)
 		}
 	}
-	run := filepath.Join(out, "folder")
-	for _, f := range []string{train.EncoderFile, train.ConfPlot, train.AccPlot, train.ReportFile, train.BestFile} {
-		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+	runDir := filepath.Join(out, "folder")
+	for _, f := range []string{source.EncoderFile, run.ConfPlot, run.AccPlot, run.ReportFile, run.BestFile} {
+		if _, err := os.Stat(filepath.Join(runDir, f)); err != nil {
 			t.Error(err)
 		}
 	}
-	enc, err := text.LoadEncoder(filepath.Join(run, train.EncoderFile))
+	enc, err := text.LoadEncoder(filepath.Join(runDir, source.EncoderFile))
 	if err != nil || enc.MaxLen != 8 || enc.Tokenizer.Level != text.Char {
 		t.Errorf("encoder %+v, %v", enc, err)
 	}
@@ -81,7 +82,7 @@ func TestTextTrainEvalPredict(t *testing.T) {
 		}
 		return a
 	}
-	code, stdout, stderr = kiln(t, context.Background(), "eval", run)
+	code, stdout, stderr = kiln(t, context.Background(), "eval", runDir)
 	if code != 0 || !strings.Contains(stdout, "on "+filepath.Join(data, "test")) || acc(stdout) < 80 {
 		t.Errorf("eval: status %d, accuracy %.1f%% (want 80%% or more)\n%s%s", code, acc(stdout), stdout, stderr)
 	}
@@ -100,28 +101,28 @@ func TestTextTrainEvalPredict(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "lines file "+lines) || !strings.Contains(stdout, "(60 texts)") {
 		t.Fatalf("train on lines: status %d\n%s\n%s", code, stdout, stderr)
 	}
-	run = filepath.Join(out, "lines")
-	code, stdout, _ = kiln(t, context.Background(), "eval", run, "--json")
+	runDir = filepath.Join(out, "lines")
+	code, stdout, _ = kiln(t, context.Background(), "eval", runDir, "--json")
 	var rep evalReport
 	if code != 0 || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Images != 60 || rep.Accuracy < 0.8 {
 		t.Errorf("eval --json: status %d, %+v\n%s", code, rep, stdout)
 	}
-	code, stdout, _ = kiln(t, context.Background(), "eval", run, "--data", data)
+	code, stdout, _ = kiln(t, context.Background(), "eval", runDir, "--data", data)
 	if code != 0 || !strings.Contains(stdout, "(30 ") {
 		t.Errorf("eval --data folder: status %d\n%s", code, stdout)
 	}
 	file := filepath.Join(t.TempDir(), "word.txt")
 	os.WriteFile(file, []byte("\uFEFFxyzzy\n"), 0o644)
-	code, stdout, stderr = kiln(t, context.Background(), "predict", run, "--text", "qoqoqom", "--text", "banana", file, "--top-k", "1")
+	code, stdout, stderr = kiln(t, context.Background(), "predict", runDir, "--text", "qoqoqom", "--text", "banana", file, "--top-k", "1")
 	want := "\"qoqoqom\"\n  1. q  \n\"banana\"\n  1. ab \n" + file + "\n  1. xyz"
 	if code != 0 || !sameWords(stdout, want) {
 		t.Errorf("predict: status %d\n%s%s\nwant the classes of\n%s", code, stdout, stderr, want)
 	}
-	code, _, stderr = kiln(t, context.Background(), "predict", run, filepath.Join(t.TempDir(), "missing.txt"))
+	code, _, stderr = kiln(t, context.Background(), "predict", runDir, filepath.Join(t.TempDir(), "missing.txt"))
 	if code != 1 || !strings.Contains(stderr, "missing.txt") {
 		t.Errorf("predict of a missing file: status %d, %q", code, stderr)
 	}
-	code, _, stderr = kiln(t, context.Background(), "sample", run)
+	code, _, stderr = kiln(t, context.Background(), "sample", runDir)
 	if code != 2 || !strings.Contains(stderr, "needs a language model") {
 		t.Errorf("sample of a classifier: status %d, %q", code, stderr)
 	}

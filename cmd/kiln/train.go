@@ -12,7 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/task"
 )
 
 const trainHead = `Usage: kiln train [flags]
@@ -74,7 +75,7 @@ var resumeFlags = map[string]bool{"resume": true, "workers": true, "data": true,
 // trainCmd parses the train flags over the defaults (and a --config file,
 // which the flags override) and runs or resumes training.
 func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := train.DefaultConfig()
+	cfg := run.DefaultConfig()
 	fs := newFlagSet("train")
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	resume := fs.String("resume", "", "continue the run in directory `RUN` from its last checkpoint")
@@ -94,7 +95,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	opt := train.Options{Version: versionString()}
+	opt := task.Options{Version: versionString()}
 	if *resume != "" {
 		var bad []string
 		for name := range set {
@@ -107,7 +108,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError{fmt.Errorf("%s: a resumed run keeps its own settings; with --resume only --workers, --data, --checkpoint-every and --epochs may be given",
 				strings.Join(bad, ", "))}
 		}
-		saved, err := train.ReadRunConfig(*resume)
+		saved, err := run.ReadRunConfig(*resume)
 		if err != nil {
 			return usageError{fmt.Errorf("--resume: %w", err)}
 		}
@@ -116,12 +117,12 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Visit(func(f *flag.Flag) { applyFlag(&cfg, &flagCfg, f.Name) })
 		p := newProgress(stdout)
 		opt.Log, opt.OnStep = p, p.step
-		_, err = train.Resume(ctx, *resume, cfg, opt)
+		_, err = task.Resume(ctx, *resume, cfg, opt)
 		p.done()
 		return err
 	}
 	if *configPath != "" {
-		fileCfg, err := train.LoadConfig(*configPath, train.DefaultConfig())
+		fileCfg, err := run.LoadConfig(*configPath, run.DefaultConfig())
 		if err != nil {
 			return usageError{fmt.Errorf("--config: %w", err)}
 		}
@@ -129,7 +130,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg = fileCfg
 		fs.Visit(func(f *flag.Flag) { applyFlag(&cfg, &flagCfg, f.Name) })
 	}
-	if cfg.Task == train.TaskAutoencode && !set["model"] && cfg.Model == train.DefaultConfig().Model {
+	if cfg.Task == run.TaskAutoencode && !set["model"] && cfg.Model == run.DefaultConfig().Model {
 		cfg.Model = "conv-ae" // the classifier default means "not chosen" here
 	}
 	textDefaults(&cfg, set)
@@ -138,13 +139,13 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	p := newProgress(stdout)
 	opt.Log, opt.OnStep = p, p.step
-	_, err = train.Run(ctx, cfg, opt)
+	_, err = task.Run(ctx, cfg, opt)
 	p.done()
 	return err
 }
 
 // applyFlag copies the setting behind one flag from src to dst.
-func applyFlag(dst, src *train.Config, name string) {
+func applyFlag(dst, src *run.Config, name string) {
 	switch name {
 	case "data":
 		dst.Data = src.Data

@@ -10,13 +10,13 @@ import (
 	"strings"
 
 	"github.com/kiln-ml/kiln/models"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
 )
 
 // addTrainFlags defines the flags of every setting of cfg that a training
 // run takes, as kiln train names them, with cfg's values as defaults.
 // TestTrainFlagsShared checks that it stays in step with kiln train.
-func addTrainFlags(fs *flag.FlagSet, cfg *train.Config) {
+func addTrainFlags(fs *flag.FlagSet, cfg *run.Config) {
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "`folder` with train/ and test/ class folders (or class folders only) of images or .txt files, or a label<TAB>text lines file; --task lm: a text file or folder of them; empty: the embedded Fashion-MNIST subset")
 	fs.StringVar(&cfg.Task, "task", cfg.Task, "classify, autoencode (reconstruct the images; no labels needed) or lm (a character-level language model of a text); cv and tune score classify only")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", ")+"; with --task autoencode: "+
@@ -46,7 +46,7 @@ func addTrainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "text data: tokens kept per text (0: enough for 99% of the training texts)")
 	fs.IntVar(&cfg.MinFreq, "min-freq", cfg.MinFreq, "text data: tokens seen fewer times in the training texts become <unk> (0 means 1)")
 	fs.Float64Var(&cfg.TestSplit, "test-split", cfg.TestSplit, "text data without a test/ folder: fraction held out as the test set (--task lm: the end of the text)")
-	fs.IntVar(&cfg.SeqLen, "seq-len", cfg.SeqLen, fmt.Sprintf("--task lm: characters per training window (0 means %d)", train.DefaultSeqLen))
+	fs.IntVar(&cfg.SeqLen, "seq-len", cfg.SeqLen, fmt.Sprintf("--task lm: characters per training window (0 means %d)", run.DefaultSeqLen))
 	fs.IntVar(&cfg.EmbedDim, "embed-dim", cfg.EmbedDim, "text models: embedding size (0: the model's default)")
 	fs.IntVar(&cfg.Hidden, "hidden", cfg.Hidden, "text models: recurrent units per layer and direction (0: the model's default)")
 	fs.IntVar(&cfg.Layers, "layers", cfg.Layers, "text models: stacked recurrent layers (0: the model's default)")
@@ -55,14 +55,14 @@ func addTrainFlags(fs *flag.FlagSet, cfg *train.Config) {
 // mergeConfig returns the settings of a --config file (path, if given)
 // with the flags that were set on the command line over them, and the
 // set of flags given. cfg holds the defaults and the flags' values.
-func mergeConfig(fs *flag.FlagSet, cfg train.Config, path string) (train.Config, map[string]bool, error) {
+func mergeConfig(fs *flag.FlagSet, cfg run.Config, path string) (run.Config, map[string]bool, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if path == "" {
 		textDefaults(&cfg, set)
 		return cfg, set, nil
 	}
-	fileCfg, err := train.LoadConfig(path, train.DefaultConfig())
+	fileCfg, err := run.LoadConfig(path, run.DefaultConfig())
 	if err != nil {
 		return cfg, set, fmt.Errorf("--config: %w", err)
 	}

@@ -12,7 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/selection"
 	"github.com/kiln-ml/kiln/tune"
 	"github.com/kiln-ml/kiln/tune/sqlstore"
 )
@@ -66,7 +67,7 @@ model once on the test set.
 `
 
 func tuneCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg := train.DefaultConfig()
+	cfg := run.DefaultConfig()
 	fs := newFlagSet("tune")
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	spacePath := fs.String("space", "", "search space `file`, YAML or JSON (required)")
@@ -74,7 +75,7 @@ func tuneCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	jobs := fs.Int("jobs", 1, "trials trained at once in this process")
 	samplerName := fs.String("sampler", "tpe", "tpe, random or grid")
 	prunerName := fs.String("pruner", "none", "none, median or halving")
-	objective := fs.String("objective", train.ObjectiveVal, "val (validation accuracy) or cv (mean validation accuracy over --folds)")
+	objective := fs.String("objective", selection.ObjectiveVal, "val (validation accuracy) or cv (mean validation accuracy over --folds)")
 	folds := fs.Int("folds", 5, "folds per trial with --objective cv")
 	storage := fs.String("storage", "", "study storage: a SQLite file `path` or a postgres:// URL (default: --out/<study>/study.db)")
 	study := fs.String("study", "", "study `name`, also its folder under --out (default: the space file's name)")
@@ -84,7 +85,7 @@ func tuneCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
-			printHelp(fs, fmt.Sprintf(tuneHead, wrap(strings.Join(train.TunableNames(), ", ")+".", 74, "  ")), stdout)
+			printHelp(fs, fmt.Sprintf(tuneHead, wrap(strings.Join(selection.TunableNames(), ", ")+".", 74, "  ")), stdout)
 			return nil
 		}
 		return usageError{err}
@@ -109,7 +110,7 @@ func tuneCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--space: %w", err)}
 	}
-	if err := train.CheckSpace(cfg, space); err != nil { // before the storage makes any file
+	if err := selection.CheckSpace(cfg, space); err != nil { // before the storage makes any file
 		return usageError{fmt.Errorf("--space: %w", err)}
 	}
 	sampler, err := tune.NewSampler(*samplerName)
@@ -128,14 +129,14 @@ func tuneCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	target := *storage
 	if target == "" {
-		target = filepath.Join(cfg.Out, *study, train.TuneDB)
+		target = filepath.Join(cfg.Out, *study, selection.TuneDB)
 	}
 	st, err := sqlstore.Open(ctx, target)
 	if err != nil {
 		return usageError{fmt.Errorf("--storage: %w", err)}
 	}
 	defer st.Close()
-	tn, err := train.OpenTune(ctx, cfg, train.TuneOptions{Study: *study, Space: space, Storage: st, Where: st.String(), Sampler: sampler,
+	tn, err := selection.OpenTune(ctx, cfg, selection.TuneOptions{Study: *study, Space: space, Storage: st, Where: st.String(), Sampler: sampler,
 		Pruner: pruner, Objective: *objective, Folds: *folds, Trials: *trials, Jobs: *jobs, Retrain: *retrain, Log: stdout, Version: versionString()})
 	if err != nil {
 		return usageError{err}

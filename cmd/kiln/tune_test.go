@@ -17,13 +17,14 @@ import (
 	"time"
 
 	"github.com/kiln-ml/kiln/bench"
-	"github.com/kiln-ml/kiln/train"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/selection"
 	"github.com/kiln-ml/kiln/tune"
 	"github.com/kiln-ml/kiln/tune/sqlstore"
 )
 
 // envArgs holds, as JSON, the arguments a re-executed test binary passes
-// to run() (see TestKilnProcess).
+// to kilnMain() (see TestKilnProcess).
 const envArgs = "KILN_TEST_KILN_ARGS"
 
 // TestKilnProcess is not a test: run as a child process with envArgs set,
@@ -38,7 +39,7 @@ func TestKilnProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
 	}
-	os.Exit(run(args, os.Stdout, os.Stderr))
+	os.Exit(kilnMain(args, os.Stdout, os.Stderr))
 }
 
 // tinyFlags are the training flags of a fast run on tinyData.
@@ -76,8 +77,8 @@ func TestTuneCommand(t *testing.T) {
 		}
 	}
 	dir := filepath.Join(out, "space")
-	for _, f := range []string{train.TuneDB, train.TuneSettings, train.TuneSummary, train.TuneTrialsCSV, train.TuneHistory, train.TuneImportance,
-		"trial-0000/" + train.ConfigFile, "trial-0002/" + train.BestFile} {
+	for _, f := range []string{selection.TuneDB, selection.TuneSettings, selection.TuneSummary, selection.TuneTrialsCSV, selection.TuneHistory, selection.TuneImportance,
+		"trial-0000/" + run.ConfigFile, "trial-0002/" + run.BestFile} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -247,7 +248,7 @@ func TestCVCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
-	sum, err := train.ReadCV(dir)
+	sum, err := selection.ReadCV(dir)
 	if err != nil || len(sum.Done) != 2 || sum.Done[0].TrainImages != 24 || sum.Done[0].ValImages != 24 || sum.Test == nil {
 		t.Fatalf("cv.json: %+v, %v", sum, err)
 	}
@@ -276,7 +277,7 @@ func TestTrainFlagsShared(t *testing.T) {
 		t.Fatal("train -h failed")
 	}
 	fs := flag.NewFlagSet("shared", flag.ContinueOnError)
-	cfg := train.DefaultConfig()
+	cfg := run.DefaultConfig()
 	addTrainFlags(fs, &cfg)
 	flagLine := regexp.MustCompile(`(?m)^  -([a-z-]+)`)
 	for _, m := range flagLine.FindAllStringSubmatch(trainHelp, -1) {
@@ -349,7 +350,7 @@ func TestTuneKilledAndRerun(t *testing.T) {
 	if code != 0 || strings.Contains(stdout, "[trial 0]") || strings.Contains(stdout, "[trial 1]") || !strings.Contains(stdout, "[trial 2]") {
 		t.Fatalf("rerun: status %d\n%s%s", code, stdout, stderr)
 	}
-	st, err := sqlstore.Open(context.Background(), filepath.Join(out, "space", train.TuneDB))
+	st, err := sqlstore.Open(context.Background(), filepath.Join(out, "space", selection.TuneDB))
 	if err != nil {
 		t.Fatal(err)
 	}

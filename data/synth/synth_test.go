@@ -1,10 +1,12 @@
 package synth
 
 import (
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,6 +63,37 @@ func TestWriteFolder(t *testing.T) {
 		}
 		if c := filepath.Base(filepath.Dir(p)); c != Classes[0] && c != Classes[1] {
 			t.Errorf("%s: class folder %s, want one of the first two classes", p, c)
+		}
+	}
+}
+
+// TestWriteWords checks that the word files hold each class's letters only
+// and that the lines file and the folder hold the same words.
+func TestWriteWords(t *testing.T) {
+	dir := t.TempDir()
+	lines := filepath.Join(dir, "w.tsv")
+	if err := WriteWordLines(lines, 30, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteWordTree(filepath.Join(dir, "tree"), 30, 7); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(rows) != 30 {
+		t.Fatalf("%d lines, want 30", len(rows))
+	}
+	for i, row := range rows {
+		c, w, ok := strings.Cut(row, "\t")
+		if !ok || strings.Trim(w, WordClasses[c]) != "" || len(w) < 3 {
+			t.Errorf("line %d %q: want a word of class %q's letters", i, row, c)
+		}
+		f, err := os.ReadFile(filepath.Join(dir, "tree", c, fmt.Sprintf("%03d.txt", i)))
+		if err != nil || string(f) != w+"\n" {
+			t.Errorf("file %d: %q, %v; want %q", i, f, err, w)
 		}
 	}
 }

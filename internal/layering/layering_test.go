@@ -12,19 +12,24 @@ const mod = "github.com/kiln-ml/kiln/"
 // forbidden lists, for each package prefix, the kiln packages it must not
 // depend on, directly or not.
 var forbidden = map[string][]string{
-	"internal/kernels": {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export"},
-	"tensor":           {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export"},
-	"autograd":         {"nn", "optim", "data", "models", "checkpoint", "train", "export"},
-	"nn":               {"optim", "data", "models", "checkpoint", "train", "export"},
-	"optim":            {"data", "models", "checkpoint", "train", "export"},
-	"data":             {"autograd", "nn", "optim", "models", "checkpoint", "train", "export"},
-	"models":           {"train", "export", "data"},
-	"checkpoint":       {"train", "export", "models", "data"},
-	"train":            {"export"},
-	"stats":            {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "viz", "features"},
-	"viz":              {"autograd", "nn", "optim", "models", "checkpoint", "train", "export", "features"},
-	"features":         {"train", "export"},
-	"tune":             {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export"},
+	"internal/kernels": {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
+	"tensor":           {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
+	"autograd":         {"nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
+	"nn":               {"optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
+	"optim":            {"data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
+	"data":             {"autograd", "nn", "optim", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
+	"models":           {"train", "export", "data", "run", "source", "task", "predict", "selection"},
+	"checkpoint":       {"train", "export", "models", "data", "run", "source", "task", "predict", "selection"},
+	"train":            {"export", "run", "source", "task", "predict", "selection"},
+	"run":              {"export", "source", "task", "predict", "selection"},
+	"source":           {"export", "task", "predict", "selection"},
+	"task":             {"export", "predict", "selection"},
+	"predict":          {"export", "selection"},
+	"selection":        {"export"},
+	"stats":            {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "viz", "features", "run", "source", "task", "predict", "selection"},
+	"viz":              {"autograd", "nn", "optim", "models", "checkpoint", "train", "export", "features", "run", "source", "task", "predict", "selection"},
+	"features":         {"train", "export", "run", "source", "task", "predict", "selection"},
+	"tune":             {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
 }
 
 func TestImportsPointDown(t *testing.T) {
