@@ -4,7 +4,7 @@ package run
 // checkpoint can save. It leaves out other sources of randomness: the
 // loader's order and augmentation are a pure function of (seed, epoch,
 // position) and need no saving, and the denoising autoencoder's noise is
-// registered by its task (autoencode.go).
+// registered by its task (package task's autoencode.go).
 
 import (
 	"encoding/hex"

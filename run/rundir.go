@@ -2,7 +2,7 @@ package run
 
 // This file holds what a run directory contains besides checkpoints: the
 // directory itself, config.json, run.json and the metrics files. It leaves
-// out the training state (state.go) and the plots (package plots).
+// out the training state (state.go), the callbacks that write the metrics and plots (callbacks.go) and the plots themselves (package train/plots).
 
 import (
 	"encoding/json"

@@ -2,7 +2,7 @@ package task
 
 // This file holds Resume: continuing a run from its training state, and
 // the checks that the run, its settings and its data still agree. It
-// leaves out the state file's layout (state.go).
+// leaves out the state file's layout (package run's state.go).
 
 import (
 	"context"

@@ -1,10 +1,12 @@
 package task
 
-// This file holds Run: a training run in its run directory, with
-// checkpoints, metrics, TensorBoard scalars, plots, early stopping and the
-// final test report. It leaves out the command line (cmd/kiln), the loop
-// itself (fit.go), resuming (resume.go) and what only autoencoder runs
-// write (autoencode.go).
+// This file holds Run: a training run in its run directory. It builds the
+// session (data, model, optimizer, schedule, loaders) and the loop's
+// callbacks: the epoch line, metrics, TensorBoard, plots, the best model
+// and early stopping, and the checkpoints. It leaves out the command line
+// (cmd/kiln), the loop itself (package train), the run directory's files
+// (package run), resuming (resume.go) and each task's own figures and
+// final report (kind.go, autoencode.go, lm.go).
 
 import (
 	"context"
