@@ -43,7 +43,7 @@ func TestDataStats(t *testing.T) {
 	os.WriteFile(bad, []byte("not a picture"), 0o644)
 
 	code, stdout, stderr := kiln(t, context.Background(), "data", "stats", dir, "--json", "--image-size", "16")
-	var rep statsReport
+	var rep source.StatsReport
 	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil {
 		t.Fatalf("data stats --json: status %d, %v\n%s%s", code, err, stdout, stderr)
 	}
@@ -91,7 +91,7 @@ func TestDataStats(t *testing.T) {
 	idxDir := t.TempDir()
 	writeIDX(t, idxDir, "train", 20, 16, 16, 1)
 	code, stdout, stderr = kiln(t, context.Background(), "data", "stats", idxDir, "--json")
-	rep = statsReport{}
+	rep = source.StatsReport{}
 	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil {
 		t.Fatalf("data stats IDX: status %d, %v\n%s%s", code, err, stdout, stderr)
 	}
