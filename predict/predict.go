@@ -67,19 +67,19 @@ func LoadTrained(dir, which string) (*Trained, error) {
 	}
 	model, err := task.NewModel(cfg, info.Task, info.Model, s, len(info.Classes), enc, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
-		return nil, fmt.Errorf("train: %s: %w", filepath.Join(dir, run.InfoFile), err)
+		return nil, fmt.Errorf("predict: %s: %w", filepath.Join(dir, run.InfoFile), err)
 	}
 	path := CheckpointPath(dir, which)
 	if _, err := checkpoint.LoadModel(path, model); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("train: %s has no checkpoint %s yet (did its first epoch finish?)", dir, filepath.Base(path))
+			return nil, fmt.Errorf("predict: %s has no checkpoint %s yet (did its first epoch finish?)", dir, filepath.Base(path))
 		}
 		return nil, err
 	}
 	nn.SetTraining(model, false)
 	tf, err := transform.Parse(info.Transform)
 	if err != nil {
-		return nil, fmt.Errorf("train: %s: transform: %w", filepath.Join(dir, run.InfoFile), err)
+		return nil, fmt.Errorf("predict: %s: transform: %w", filepath.Join(dir, run.InfoFile), err)
 	}
 	t := &Trained{Dir: dir, Config: cfg, Info: info, Checkpoint: path, tf: tf, model: model, enc: enc, x: make([]float32, shapeSize(s))}
 	switch lm, ok := model.(*models.CharLM); {
@@ -115,7 +115,7 @@ func (t *Trained) Model() models.Model { return t.model }
 // another task.
 func (t *Trained) classifier() (*train.Classifier, error) {
 	if t.clf == nil {
-		return nil, fmt.Errorf("train: %s is a %s run of %s; this needs a classifier", t.Dir, t.Info.Task, t.Info.Model)
+		return nil, fmt.Errorf("predict: %s is a %s run of %s; this needs a classifier", t.Dir, t.Info.Task, t.Info.Model)
 	}
 	return t.clf, nil
 }
@@ -127,7 +127,7 @@ func (t *Trained) Logits(x []float32) ([]float32, error) {
 	s := t.Info.InputShape
 	size := shapeSize(s)
 	if len(x) == 0 || len(x)%size != 0 {
-		return nil, fmt.Errorf("train: %d input values are not a whole number of %v examples", len(x), s)
+		return nil, fmt.Errorf("predict: %d input values are not a whole number of %v examples", len(x), s)
 	}
 	g := autograd.NewTape()
 	g.SetGradEnabled(false)
@@ -140,10 +140,10 @@ func (t *Trained) Logits(x []float32) ([]float32, error) {
 func (t *Trained) Predict(img *transform.Image) ([]float64, error) {
 	s := t.Info.InputShape
 	if img.C != s[0] {
-		return nil, fmt.Errorf("train: image has %d channels, the model takes %d", img.C, s[0])
+		return nil, fmt.Errorf("predict: image has %d channels, the model takes %d", img.C, s[0])
 	}
 	if err := t.tf.Tensor(img, t.x, nil); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, fmt.Errorf("predict: %w", err)
 	}
 	c, err := t.classifier()
 	if err != nil {
@@ -161,15 +161,15 @@ func (t *Trained) PredictFile(path string) ([]float64, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, fmt.Errorf("predict: %w", err)
 	}
 	img, err := imagefolder.Decode(b, t.Info.InputShape[0], 0)
 	if err != nil {
-		return nil, fmt.Errorf("train: %s: not an image kiln can read: %w", path, err)
+		return nil, fmt.Errorf("predict: %s: not an image kiln can read: %w", path, err)
 	}
 	p, err := t.Predict(img)
 	if err != nil {
-		return nil, fmt.Errorf("train: %s: %w", path, err)
+		return nil, fmt.Errorf("predict: %s: %w", path, err)
 	}
 	return p, nil
 }
@@ -212,7 +212,7 @@ func (t *Trained) Evaluate(ctx context.Context, dataDir string, workers int, log
 		return train.Result{}, "", err
 	}
 	if got, want := fmt.Sprint(ds.Shape()), fmt.Sprint(t.Info.InputShape); got != want {
-		return train.Result{}, "", fmt.Errorf("train: %s gives images of %s, the model takes %s", what, got, want)
+		return train.Result{}, "", fmt.Errorf("predict: %s gives images of %s, the model takes %s", what, got, want)
 	}
 	ds, err = source.MatchClasses(ds, t.Info.Classes, what)
 	if err != nil {
@@ -237,7 +237,7 @@ func (t *Trained) evalSet(dataDir string, workers int, log io.Writer) (data.Data
 	}
 	if dir == "" {
 		if t.Info.Imported != "" {
-			return nil, "", fmt.Errorf("train: %s was imported without data; name a test set with --data", t.Dir)
+			return nil, "", fmt.Errorf("predict: %s was imported without data; name a test set with --data", t.Dir)
 		}
 		_, test, err := embedded.FashionMNIST()
 		if err != nil {
@@ -275,7 +275,7 @@ func (t *Trained) evalSet(dataDir string, workers int, log io.Writer) (data.Data
 	}
 	if src.Format == source.FormatImageFolder && !src.Split {
 		if dataDir == "" {
-			return nil, "", fmt.Errorf("train: the run's data %s has no test/ folder; name one with --data", dir)
+			return nil, "", fmt.Errorf("predict: the run's data %s has no test/ folder; name one with --data", dir)
 		}
 		d, _, err := src.Open(true, opt) // the class folders themselves
 		return d, dir, err

@@ -15,7 +15,7 @@ import (
 func (t *Trained) Sample(prime string, n int, temperature float64, seed uint64) (string, error) {
 	m, ok := t.model.(*models.CharLM)
 	if !ok || t.enc == nil {
-		return "", fmt.Errorf("train: %s is a %s run of %s; sampling needs a language model (kiln train --task lm)", t.Dir, t.Info.Task, t.Info.Model)
+		return "", fmt.Errorf("predict: %s is a %s run of %s; sampling needs a language model (kiln train --task lm)", t.Dir, t.Info.Task, t.Info.Model)
 	}
 	return task.GenerateText(m, t.enc, prime, n, temperature, seed)
 }

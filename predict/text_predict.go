@@ -33,7 +33,7 @@ func (t *Trained) Encoder() *text.Encoder { return t.enc }
 // to its length).
 func (t *Trained) PredictText(s string) ([]float64, error) {
 	if t.enc == nil {
-		return nil, fmt.Errorf("train: %s is an image model; predict images with it", t.Info.Model)
+		return nil, fmt.Errorf("predict: %s is an image model; predict images with it", t.Info.Model)
 	}
 	c, err := t.classifier()
 	if err != nil {
@@ -49,11 +49,11 @@ func (t *Trained) PredictText(s string) ([]float64, error) {
 func (t *Trained) predictTextFile(path string) ([]float64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, fmt.Errorf("predict: %w", err)
 	}
 	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\uFEFF")))
 	if !utf8.Valid(b) {
-		return nil, fmt.Errorf("train: %s: not UTF-8 text (bad byte at offset %d)", path, source.InvalidUTF8(b))
+		return nil, fmt.Errorf("predict: %s: not UTF-8 text (bad byte at offset %d)", path, source.InvalidUTF8(b))
 	}
 	return t.PredictText(string(b))
 }
@@ -91,7 +91,7 @@ func (t *Trained) textEvalSet(dataDir string, log io.Writer) (data.Dataset, stri
 			return nil, "", err
 		}
 		if ds.Test == nil {
-			return nil, "", fmt.Errorf("train: the run's data %s give no test set (test_split 0, or a run that kept out of it); name one with --data", t.Config.Data)
+			return nil, "", fmt.Errorf("predict: the run's data %s give no test set (test_split 0, or a run that kept out of it); name one with --data", t.Config.Data)
 		}
 		what := "the test texts held out of " + t.Config.Data
 		if src.Split {
@@ -137,7 +137,7 @@ func (t *Trained) evaluateLM(ctx context.Context, dataPath string, workers int) 
 			return train.Result{}, "", err
 		}
 		if set, what = ds.Test, "the test tail of "+t.Config.Data; set == nil {
-			return train.Result{}, "", fmt.Errorf("train: the run's text %s has no test tail (test_split 0); name a text with --data", t.Config.Data)
+			return train.Result{}, "", fmt.Errorf("predict: the run's text %s has no test tail (test_split 0); name a text with --data", t.Config.Data)
 		}
 	} else {
 		cfg := t.Config

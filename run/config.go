@@ -190,7 +190,7 @@ func ParseClassNames(s string) ([]string, error) {
 func LoadConfig(path string, base Config) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return base, fmt.Errorf("train: config: %w", err)
+		return base, fmt.Errorf("run: config: %w", err)
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
@@ -203,10 +203,10 @@ func parseJSONConfig(b []byte, path string, base Config) (Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&base); err != nil {
-		return base, fmt.Errorf("train: config %s: %w", path, err)
+		return base, fmt.Errorf("run: config %s: %w", path, err)
 	}
 	if dec.More() {
-		return base, fmt.Errorf("train: config %s: more than one JSON object", path)
+		return base, fmt.Errorf("run: config %s: more than one JSON object", path)
 	}
 	return base, nil
 }
@@ -216,14 +216,14 @@ func parseJSONConfig(b []byte, path string, base Config) (Config, error) {
 func parseYAMLConfig(b []byte, path string, base Config) (Config, error) {
 	var m map[string]any
 	if err := yaml.Unmarshal(b, &m); err != nil {
-		return base, fmt.Errorf("train: config %s: %w", path, err)
+		return base, fmt.Errorf("run: config %s: %w", path, err)
 	}
 	if m == nil {
 		return base, nil
 	}
 	j, err := json.Marshal(m)
 	if err != nil {
-		return base, fmt.Errorf("train: config %s: %w", path, err)
+		return base, fmt.Errorf("run: config %s: %w", path, err)
 	}
 	return parseJSONConfig(j, path, base)
 }

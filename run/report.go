@@ -21,11 +21,11 @@ func ReadStateMeta(path string) (*State, error) {
 		return nil, err
 	}
 	if got := f.Metadata["format"]; got != stateFormat {
-		return nil, fmt.Errorf("train: %s: format %q, want %q", path, got, stateFormat)
+		return nil, fmt.Errorf("run: %s: format %q, want %q", path, got, stateFormat)
 	}
 	var st State
 	if err := json.Unmarshal([]byte(f.Metadata["state"]), &st); err != nil {
-		return nil, fmt.Errorf("train: %s: state metadata: %w", path, err)
+		return nil, fmt.Errorf("run: %s: state metadata: %w", path, err)
 	}
 	return &st, nil
 }
@@ -36,7 +36,7 @@ func ReadStateMeta(path string) (*State, error) {
 func ReadReport(path string, classes []string) (*train.Result, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, fmt.Errorf("run: %w", err)
 	}
 	return parseReport(b, path, classes)
 }
@@ -45,7 +45,7 @@ func ReadReport(path string, classes []string) (*train.Result, error) {
 func parseReport(b []byte, path string, classes []string) (*train.Result, error) {
 	var err error
 	bad := func(what string) error {
-		return fmt.Errorf("train: %s: %s; delete the file to evaluate the run again", path, what)
+		return fmt.Errorf("run: %s: %s; delete the file to evaluate the run again", path, what)
 	}
 	var r train.Result
 	var n int

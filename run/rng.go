@@ -88,7 +88,7 @@ func (g Generators) Save() map[string]string {
 	for path, pcg := range g {
 		b, err := pcg.MarshalBinary()
 		if err != nil {
-			panic("train: a PCG failed to marshal: " + err.Error()) // it never does
+			panic("run: a PCG failed to marshal: " + err.Error()) // it never does
 		}
 		out[path] = hex.EncodeToString(b)
 	}

@@ -83,7 +83,7 @@ func ReadRunConfig(dir string) (Config, error) {
 	var cfg Config
 	path := filepath.Join(dir, ConfigFile)
 	if _, err := os.Stat(path); err != nil {
-		return cfg, fmt.Errorf("train: %s is not a kiln run directory (no %s): %w", dir, ConfigFile, err)
+		return cfg, fmt.Errorf("run: %s is not a kiln run directory (no %s): %w", dir, ConfigFile, err)
 	}
 	return LoadConfig(path, cfg)
 }
@@ -93,17 +93,17 @@ func ReadRunInfo(dir string) (RunInfo, error) {
 	var info RunInfo
 	b, err := os.ReadFile(filepath.Join(dir, InfoFile))
 	if err != nil {
-		return info, fmt.Errorf("train: %s is not a kiln run directory: %w", dir, err)
+		return info, fmt.Errorf("run: %s is not a kiln run directory: %w", dir, err)
 	}
 	if err := json.Unmarshal(b, &info); err != nil {
-		return info, fmt.Errorf("train: %s: %w", filepath.Join(dir, InfoFile), err)
+		return info, fmt.Errorf("run: %s: %w", filepath.Join(dir, InfoFile), err)
 	}
 	dims := 3
 	if IsTextRun(info.Task, info.Model) {
 		dims = 1 // token ids
 	}
 	if len(info.InputShape) != dims || (len(info.Classes) < 2 && info.Task != TaskAutoencode && info.Task != TaskLM) {
-		return info, fmt.Errorf("train: %s: input_shape %v and %d classes: want [C, H, W] ([length] for text) and at least 2 classes",
+		return info, fmt.Errorf("run: %s: input_shape %v and %d classes: want [C, H, W] ([length] for text) and at least 2 classes",
 			filepath.Join(dir, InfoFile), info.InputShape, len(info.Classes))
 	}
 	return info, nil

@@ -93,7 +93,7 @@ func (st *State) EpochHistory() []train.EpochStats {
 func SaveState(path string, model nn.Module, opt optim.Optimizer, st *State) error {
 	meta, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("train: %s: %w", path, err)
+		return fmt.Errorf("run: %s: %w", path, err)
 	}
 	f := checkpoint.FromParams(nn.NamedParams(model), map[string]string{"format": stateFormat, "state": string(meta)})
 	tensors := make(map[string]*checkpoint.Tensor, len(f.Tensors)+4)
@@ -116,7 +116,7 @@ func LoadState(path string, model nn.Module, opt optim.Optimizer) (*State, error
 		return nil, err
 	}
 	if got := f.Metadata["format"]; got != stateFormat {
-		return nil, fmt.Errorf("train: %s: format %q, want %q (is it a training state written by kiln?)", path, got, stateFormat)
+		return nil, fmt.Errorf("run: %s: format %q, want %q (is it a training state written by kiln?)", path, got, stateFormat)
 	}
 	params := &checkpoint.File{Tensors: map[string]*checkpoint.Tensor{}}
 	buffers := map[string][]float32{}
@@ -128,7 +128,7 @@ func LoadState(path string, model nn.Module, opt optim.Optimizer) (*State, error
 		case strings.HasPrefix(name, "optim.") && t.DType == checkpoint.F32:
 			buffers[strings.TrimPrefix(name, "optim.")] = t.Data
 		default:
-			return nil, fmt.Errorf("train: %s: unexpected tensor %q", path, name)
+			return nil, fmt.Errorf("run: %s: unexpected tensor %q", path, name)
 		}
 	}
 	if err := checkpoint.LoadParams(nn.NamedParams(model), params, path); err != nil {
@@ -137,15 +137,15 @@ func LoadState(path string, model nn.Module, opt optim.Optimizer) (*State, error
 	want := opt.State()
 	for name := range buffers {
 		if _, ok := want[name]; !ok {
-			return nil, fmt.Errorf("train: %s: optimizer buffer %q belongs to another optimizer", path, name)
+			return nil, fmt.Errorf("run: %s: optimizer buffer %q belongs to another optimizer", path, name)
 		}
 	}
 	if err := optim.LoadState(opt, buffers); err != nil {
-		return nil, fmt.Errorf("train: %s: %w", path, err)
+		return nil, fmt.Errorf("run: %s: %w", path, err)
 	}
 	var st State
 	if err := json.Unmarshal([]byte(f.Metadata["state"]), &st); err != nil {
-		return nil, fmt.Errorf("train: %s: state metadata: %w", path, err)
+		return nil, fmt.Errorf("run: %s: state metadata: %w", path, err)
 	}
 	return &st, nil
 }

@@ -273,7 +273,7 @@ func (s *CVSummary) keepBest() error {
 	}
 	if _, err := os.Lstat(link); err == nil {
 		if err := os.RemoveAll(link); err != nil {
-			return fmt.Errorf("train: replacing %s: %w", link, err)
+			return fmt.Errorf("selection: replacing %s: %w", link, err)
 		}
 	}
 	if err := os.Symlink(target, link); err != nil {
@@ -288,11 +288,11 @@ func (s *CVSummary) keepBest() error {
 // copyRun copies the plain files of a run directory.
 func copyRun(from, to string) error {
 	if err := os.Mkdir(to, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
+		return fmt.Errorf("selection: %w", err)
 	}
 	ents, err := os.ReadDir(from)
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
+		return fmt.Errorf("selection: %w", err)
 	}
 	for _, e := range ents {
 		if !e.Type().IsRegular() {
@@ -300,10 +300,10 @@ func copyRun(from, to string) error {
 		}
 		b, err := os.ReadFile(filepath.Join(from, e.Name()))
 		if err != nil {
-			return fmt.Errorf("train: %w", err)
+			return fmt.Errorf("selection: %w", err)
 		}
 		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
-			return fmt.Errorf("train: %w", err)
+			return fmt.Errorf("selection: %w", err)
 		}
 	}
 	return nil
@@ -348,11 +348,11 @@ func (s *CVSummary) test(ctx context.Context, log io.Writer, version string) err
 func ReadCV(dir string) (*CVSummary, error) {
 	b, err := os.ReadFile(filepath.Join(dir, CVJSON))
 	if err != nil {
-		return nil, fmt.Errorf("train: %s is not a kiln cv folder: %w", dir, err)
+		return nil, fmt.Errorf("selection: %s is not a kiln cv folder: %w", dir, err)
 	}
 	var j cvJSON
 	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, fmt.Errorf("train: %s: %w", filepath.Join(dir, CVJSON), err)
+		return nil, fmt.Errorf("selection: %s: %w", filepath.Join(dir, CVJSON), err)
 	}
 	return j.summary(dir), nil
 }

@@ -94,7 +94,7 @@ func OpenTune(ctx context.Context, base run.Config, opt TuneOptions) (*Tuner, er
 	case opt.Space == nil || opt.Space.Len() == 0:
 		return nil, errors.New("--space: want a search space with parameters")
 	case opt.Storage == nil:
-		return nil, errors.New("train: tune: no storage")
+		return nil, errors.New("selection: tune: no storage")
 	case opt.Trials < 1:
 		return nil, fmt.Errorf("--trials %d: want at least 1", opt.Trials)
 	case opt.Objective != ObjectiveVal && opt.Objective != ObjectiveCV:

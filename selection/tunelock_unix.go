@@ -19,14 +19,14 @@ import (
 func lockFile(path string) (unlock func(), ok bool, err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, false, fmt.Errorf("train: %w", err)
+		return nil, false, fmt.Errorf("selection: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, false, nil
 		}
-		return nil, false, fmt.Errorf("train: locking %s: %w", path, err)
+		return nil, false, fmt.Errorf("selection: locking %s: %w", path, err)
 	}
 	return func() { f.Close() }, true, nil
 }

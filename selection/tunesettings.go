@@ -42,11 +42,11 @@ func (t *Tuner) checkSettings() error {
 		return run.WriteJSON(path, now)
 	}
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
+		return fmt.Errorf("selection: %w", err)
 	}
 	var was tuneSettings
 	if err := json.Unmarshal(b, &was); err != nil {
-		return fmt.Errorf("train: %s: %w", path, err)
+		return fmt.Errorf("selection: %s: %w", path, err)
 	}
 	differ := func(what string, a, b any) error {
 		return fmt.Errorf("the study %s in %s was started with %s %v, not %v; rerun it with the same settings, or start another with --study",

@@ -197,7 +197,7 @@ type OpenOptions struct {
 // files it also returns what the scan found and skipped.
 func (s *Source) Open(train bool, opt OpenOptions) (data.Dataset, *imagefolder.Report, error) {
 	if s.IsText() {
-		return nil, nil, fmt.Errorf("train: %s holds texts, not images", s)
+		return nil, nil, fmt.Errorf("source: %s holds texts, not images", s)
 	}
 	if s.Tensors() {
 		d, err := s.openTensors(train, opt.ClassNames)
@@ -290,7 +290,7 @@ func (s *Source) openTensors(train bool, names []string) (data.Dataset, error) {
 		}
 		return RenameClasses(d, names)
 	}
-	return nil, fmt.Errorf("train: %s holds no tensor data", s.Root)
+	return nil, fmt.Errorf("source: %s holds no tensor data", s.Root)
 }
 
 // renamed gives a dataset other class names.

@@ -37,7 +37,7 @@ func openImageFiles(dir string, opt OpenOptions) (*imageFiles, *imagefolder.Repo
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("train: %w", err)
+		return nil, nil, fmt.Errorf("source: %w", err)
 	}
 	rep := &imagefolder.Report{Root: dir}
 	d := &imageFiles{channels: opt.Channels, tf: opt.Transform}
@@ -66,13 +66,13 @@ func openImageFiles(dir string, opt OpenOptions) (*imageFiles, *imagefolder.Repo
 		if d.shape == nil {
 			d.shape = shape
 		} else if !slices.Equal(shape, d.shape) {
-			return nil, nil, fmt.Errorf("train: %s gives examples of shape %v but %s gives %v; set --image-size", d.paths[0], d.shape, path, shape)
+			return nil, nil, fmt.Errorf("source: %s gives examples of shape %v but %s gives %v; set --image-size", d.paths[0], d.shape, path, shape)
 		}
 		d.paths = append(d.paths, path)
 	}
 	rep.Kept = len(d.paths)
 	if rep.Kept == 0 {
-		return nil, nil, fmt.Errorf("train: %s has no readable image files (%s)", dir, rep)
+		return nil, nil, fmt.Errorf("source: %s has no readable image files (%s)", dir, rep)
 	}
 	d.labels = make([]int, len(d.paths))
 	return d, rep, nil
@@ -120,14 +120,14 @@ func (d *imageFiles) Path(i int) string { return d.paths[i] }
 func (d *imageFiles) Get(i int, x []float32, rng *rand.Rand) (int, error) {
 	b, err := os.ReadFile(d.paths[i])
 	if err != nil {
-		return 0, fmt.Errorf("train: %w", err)
+		return 0, fmt.Errorf("source: %w", err)
 	}
 	img, err := imagefolder.Decode(b, d.channels, 0)
 	if err != nil {
-		return 0, fmt.Errorf("train: %s: %w", d.paths[i], err)
+		return 0, fmt.Errorf("source: %s: %w", d.paths[i], err)
 	}
 	if err := d.tf.Tensor(img, x, rng); err != nil {
-		return 0, fmt.Errorf("train: %s: %w", d.paths[i], err)
+		return 0, fmt.Errorf("source: %s: %w", d.paths[i], err)
 	}
 	return 0, nil
 }

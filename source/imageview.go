@@ -32,13 +32,13 @@ type imageView struct {
 func NewImageView(d data.Dataset, channels int, tf *transform.Compose) (*imageView, error) {
 	s := d.Shape()
 	if len(s) != 3 || (s[0] != 1 && s[0] != 3) {
-		return nil, fmt.Errorf("train: cannot treat examples of shape %v as images (want [1 or 3, H, W])", s)
+		return nil, fmt.Errorf("source: cannot treat examples of shape %v as images (want [1 or 3, H, W])", s)
 	}
 	if channels == 0 {
 		channels = s[0]
 	}
 	if channels != 1 && channels != 3 {
-		return nil, fmt.Errorf("train: %d channels: want 1 or 3", channels)
+		return nil, fmt.Errorf("source: %d channels: want 1 or 3", channels)
 	}
 	if err := tf.Check(channels); err != nil {
 		return nil, fmt.Errorf("--augment %q: %w", tf, err)
@@ -82,7 +82,7 @@ func (v *imageView) Get(i int, x []float32, rng *rand.Rand) (int, error) {
 		img = transform.ToGray(img, v.channels)
 	}
 	if err := v.tf.Tensor(img, x, rng); err != nil {
-		return 0, fmt.Errorf("train: example %d: %w", i, err)
+		return 0, fmt.Errorf("source: example %d: %w", i, err)
 	}
 	return y, nil
 }

@@ -64,10 +64,10 @@ func (w *LMWindows) Classes() []string { return nil }
 func (w *LMWindows) Get(i int, x []float32, rng *rand.Rand) (int, error) {
 	L := w.seqLen
 	if i < 0 || i >= w.Len() {
-		return 0, fmt.Errorf("train: window %d outside the text's %d", i, w.Len())
+		return 0, fmt.Errorf("source: window %d outside the text's %d", i, w.Len())
 	}
 	if len(x) != L+1 {
-		return 0, fmt.Errorf("train: window buffer of %d values, want %d", len(x), L+1)
+		return 0, fmt.Errorf("source: window buffer of %d values, want %d", len(x), L+1)
 	}
 	start := i * L
 	if w.jitter && rng != nil {
@@ -129,7 +129,7 @@ func LoadLM(cfg run.Config, enc *text.Encoder, log io.Writer) (*Datasets, error)
 		fmt.Fprintf(log, "text: %s: %d characters: %d training, %d validation, %d test; vocabulary of %d characters: %s, %s and those of the training text seen %s\n",
 			what, n, nTrain, nVal, nTest, v.Len(), text.PadToken, text.UnkToken, times(cfg.MinFreq))
 	} else if enc.Tokenizer != tok || enc.MaxLen != L {
-		return nil, fmt.Errorf("train: the run's encoder (%s, length %d) does not match its config (%s, --seq-len %d)", enc.Tokenizer, enc.MaxLen, tok, L)
+		return nil, fmt.Errorf("source: the run's encoder (%s, length %d) does not match its config (%s, --seq-len %d)", enc.Tokenizer, enc.MaxLen, tok, L)
 	}
 	window := func(part []string, jitter bool) *LMWindows {
 		ids := make([]int32, len(part))

@@ -50,7 +50,7 @@ func LoadText(cfg run.Config, src *Source, enc *text.Encoder, log io.Writer) (*D
 		return nil, err
 	}
 	if enc != nil && enc.Tokenizer != tok {
-		return nil, fmt.Errorf("train: the run's encoder tokenizes %s, its config %s", enc.Tokenizer, tok)
+		return nil, fmt.Errorf("source: the run's encoder tokenizes %s, its config %s", enc.Tokenizer, tok)
 	}
 	corpus, err := OpenCorpus(src, true, tok, log)
 	if err != nil {
@@ -213,7 +213,7 @@ func buildEncoder(cfg run.Config, c *text.Corpus, trainIdx []int, tok text.Token
 func ReadEncoder(dir string) (*text.Encoder, error) {
 	enc, err := text.LoadEncoder(filepath.Join(dir, EncoderFile))
 	if err != nil {
-		return nil, fmt.Errorf("train: %s is a text run: %w", dir, err)
+		return nil, fmt.Errorf("source: %s is a text run: %w", dir, err)
 	}
 	return enc, nil
 }

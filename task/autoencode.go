@@ -190,7 +190,7 @@ func writeReconGrid(path string, ae *models.ConvAutoencoder, set data.Dataset) e
 	x := make([]float32, n*size)
 	for i := range n {
 		if _, err := set.Get(i, x[i*size:(i+1)*size], nil); err != nil {
-			return fmt.Errorf("train: reconstruction grid: %w", err)
+			return fmt.Errorf("task: reconstruction grid: %w", err)
 		}
 	}
 	g := autograd.NewTape()
@@ -217,7 +217,7 @@ func writeReconGrid(path string, ae *models.ConvAutoencoder, set data.Dataset) e
 	scale := max(1, 64/max(shape[1], shape[2]))
 	img, err := viz.CompareGrid(sets, labels, shape[0], shape[1], shape[2], 8, scale)
 	if err != nil {
-		return fmt.Errorf("train: reconstruction grid: %w", err)
+		return fmt.Errorf("task: reconstruction grid: %w", err)
 	}
 	return checkpoint.WriteFileAtomic(path, func(w io.Writer) error { return viz.WritePNG(w, img) })
 }

@@ -195,7 +195,7 @@ func (k languageModel) finish(ctx context.Context, s *session, sum *Summary) err
 // character), which the result leaves out.
 func GenerateText(m *models.CharLM, enc *text.Encoder, prime string, n int, temperature float64, seed uint64) (string, error) {
 	if enc.Tokenizer.Level != text.Char {
-		return "", fmt.Errorf("train: sampling needs a character-level model, not %s", enc.Tokenizer)
+		return "", fmt.Errorf("task: sampling needs a character-level model, not %s", enc.Tokenizer)
 	}
 	implicit := prime == ""
 	if implicit {
@@ -211,7 +211,7 @@ func GenerateText(m *models.CharLM, enc *text.Encoder, prime string, n int, temp
 	}
 	out, err := m.Generate(ids, n, temperature, rand.New(rand.NewPCG(seed, 0x5a3b1e)), text.Pad, text.Unk)
 	if err != nil {
-		return "", fmt.Errorf("train: %w", err)
+		return "", fmt.Errorf("task: %w", err)
 	}
 	var b strings.Builder
 	if !implicit {

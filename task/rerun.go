@@ -36,7 +36,7 @@ func Continue(ctx context.Context, cfg run.Config, opt Options) (*Summary, error
 		if err == nil {
 			err = fmt.Errorf("--epochs %d: the run has %d", cfg.Epochs, saved.Epochs)
 		}
-		return nil, fmt.Errorf("train: %s holds a run with other settings: %w", dir, err)
+		return nil, fmt.Errorf("task: %s holds a run with other settings: %w", dir, err)
 	}
 	st, err := run.ReadStateMeta(filepath.Join(dir, run.StateFile))
 	if errors.Is(err, os.ErrNotExist) {

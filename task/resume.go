@@ -33,7 +33,7 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 		return nil, err
 	}
 	if info, err := run.ReadRunInfo(dir); err == nil && info.Imported != "" {
-		return nil, fmt.Errorf("train: %s holds weights imported from %s, not a kiln training run; it cannot be resumed", dir, info.Imported)
+		return nil, fmt.Errorf("task: %s holds weights imported from %s, not a kiln training run; it cannot be resumed", dir, info.Imported)
 	}
 	extended, err := checkResume(saved, cfg)
 	if err != nil {
@@ -53,10 +53,10 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 	}
 	s.dir = dir
 	if err := sameData(info, s.info); err != nil {
-		return nil, fmt.Errorf("train: cannot resume %s: %w", dir, err)
+		return nil, fmt.Errorf("task: cannot resume %s: %w", dir, err)
 	}
 	if err := source.SameEncoder(dir, s.ds); err != nil {
-		return nil, fmt.Errorf("train: cannot resume %s: %w", dir, err)
+		return nil, fmt.Errorf("task: cannot resume %s: %w", dir, err)
 	}
 	s.info.Started, s.info.Version = info.Started, info.Version
 	statePath := filepath.Join(dir, run.StateFile)
@@ -70,7 +70,7 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 			return nil, err
 		}
 		if err := s.restore(st); err != nil {
-			return nil, fmt.Errorf("train: %s: %w", statePath, err)
+			return nil, fmt.Errorf("task: %s: %w", statePath, err)
 		}
 		if s.trained && extended {
 			s.trained, s.stopped, s.best.SinceBest = false, "", 0
@@ -79,7 +79,7 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 			s.loop.Stop(s.stopped)
 		}
 		if s.trained && (s.ds.Test == nil || fileExists(filepath.Join(dir, run.ReportFile))) {
-			return nil, fmt.Errorf("train: run %s is finished (%d epochs); to train it further, resume it with a larger --epochs", dir, s.loop.Pos.Epoch)
+			return nil, fmt.Errorf("task: run %s is finished (%d epochs); to train it further, resume it with a larger --epochs", dir, s.loop.Pos.Epoch)
 		}
 		if s.trained {
 			fmt.Fprintf(s.log, "kiln: %s finished training; running its test evaluation\n", dir)

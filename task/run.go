@@ -217,7 +217,7 @@ func (s *session) run(ctx context.Context) (*Summary, error) {
 		switch {
 		case err != nil && errors.As(err, &cerr):
 			if ctx.Err() != nil {
-				return sum, fmt.Errorf("train: interrupted, and saving the state failed: %w", errors.Join(cerr.Callbacks...))
+				return sum, fmt.Errorf("task: interrupted, and saving the state failed: %w", errors.Join(cerr.Callbacks...))
 			}
 			return sum, cerr.Err
 		case err != nil && ctx.Err() != nil:

@@ -124,7 +124,7 @@ func TestTuneUsageErrors(t *testing.T) {
 		{[]string{"tune", "stray"}, `unexpected argument "stray"`},
 		{[]string{"cv", "--folds", "1"}, "--folds 1: want at least 2"},
 		{[]string{"cv", "--task", "autoencode", "--model", "conv-ae"}, "--task autoencode"},
-		{[]string{"cv", "--resume", dir}, "--resume: train: " + dir + " is not a kiln cv folder"},
+		{[]string{"cv", "--resume", dir}, "--resume: selection: " + dir + " is not a kiln cv folder"},
 		{[]string{"cv", "--resume", dir, "--lr", "0.1", "--epochs", "3"}, "--epochs, --lr: a resumed cross-validation keeps its own settings"},
 		{[]string{"bench", "--images", "0"}, "--images 0"},
 	} {
