@@ -1,26 +1,19 @@
 package main
 
-// This file holds "kiln export": a run's model as ONNX, or its weights as
-// safetensors in another precision. It leaves out other formats (TorchScript,
-// TensorFlow) and quantisation below 16 bits.
+// This file holds the flags of "kiln export"; package export writes the
+// files.
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/kiln-ml/kiln/checkpoint"
+	"github.com/kiln-ml/kiln/export"
 	"github.com/kiln-ml/kiln/export/onnx"
-	"github.com/kiln-ml/kiln/predict"
-	"github.com/kiln-ml/kiln/run"
-	"github.com/kiln-ml/kiln/source"
 )
 
 const exportHead = `Usage: kiln export RUN [--format onnx|safetensors] [--dtype f32|f16|bf16] [--out FILE] [--force]
@@ -104,93 +97,26 @@ func exportCmd(args []string, stdout io.Writer) error {
 	return exportONNX(runDir, *which, path, stdout)
 }
 
-// exportONNX writes the run's model as ONNX.
+// exportONNX writes the run's model as ONNX and says what it wrote.
 func exportONNX(runDir, which, path string, stdout io.Writer) error {
-	if _, err := run.ReadRunConfig(runDir); err != nil {
-		return err
-	}
-	m, err := predict.LoadTrained(runDir, which)
+	f, err := export.ONNX(runDir, which, path, versionString())
 	if err != nil {
 		return err
 	}
-	if m.Info.Task == run.TaskAutoencode {
-		return fmt.Errorf("export: %s is an autoencoder (%s); kiln's ONNX exporter has no transposed convolution yet; export its weights with --format safetensors", runDir, m.Info.Model)
-	}
-	if m.IsText() {
-		return fmt.Errorf("export: %s is a text model (%s); kiln's ONNX exporter has no embedding or recurrent layers yet; export its weights with --format safetensors (the vocabulary is in %s)", runDir, m.Info.Model, source.EncoderFile)
-	}
-	s := m.Info.InputShape
-	doc, _ := json.Marshal(map[string]any{"model": m.Info.Model, "classes": m.Info.Classes, "input_shape": s,
-		"transform": m.Info.Transform + ",totensor (values in [0, 1])", "checkpoint": filepath.Base(m.Checkpoint)})
-	var buf bytes.Buffer
-	opts := onnx.Options{ProducerVersion: versionString(), DocString: string(doc), OutputName: "logits"}
-	if err := onnx.Export(&buf, m.Model(), []int{1, s[0], s[1], s[2]}, opts); err != nil {
-		return fmt.Errorf("export: %s (%s): %w", runDir, m.Info.Model, err)
-	}
-	if err := checkpoint.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
-		return err
-	}
+	s := f.Shape
 	fmt.Fprintf(stdout, "wrote %s: ONNX opset %d, %s (%s), input \"input\" [N %d %d %d], output %q [N %d], %s\n",
-		path, onnx.Opset, m.Info.Model, filepath.Base(m.Checkpoint), s[0], s[1], s[2], opts.OutputName, len(m.Info.Classes), size(buf.Len()))
+		f.Path, onnx.Opset, f.Model, f.Checkpoint, s[0], s[1], s[2], f.Output, f.Classes, size(f.Bytes))
 	return nil
 }
 
-// exportSafetensors rewrites the run's weights file with its float tensors
-// in dt, and reports the largest rounding error.
+// exportSafetensors writes the run's weights in dt and says what it wrote.
 func exportSafetensors(runDir, which, path string, dt checkpoint.DType, stdout io.Writer) error {
-	if _, err := run.ReadRunConfig(runDir); err != nil {
-		return err
-	}
-	src := predict.CheckpointPath(runDir, which)
-	f, err := checkpoint.Read(src)
+	f, err := export.Safetensors(runDir, which, path, dt)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("export: %s has no checkpoint %s yet (did its first epoch finish?)", runDir, filepath.Base(src))
-		}
-		return err
-	}
-	var maxErr float64
-	var maxAbs float64
-	for name, t := range f.Tensors {
-		if !t.DType.IsFloat() {
-			continue
-		}
-		for _, v := range t.Data {
-			maxAbs = math.Max(maxAbs, math.Abs(float64(v)))
-		}
-		if dt == checkpoint.F16 && maxAbs > 65504 {
-			return fmt.Errorf("export: %s: tensor %q holds %g, beyond float16's range (65504); use --dtype bf16", src, name, maxAbs)
-		}
-		t.DType = dt
-	}
-	md := map[string]string{}
-	for k, v := range f.Metadata {
-		md[k] = v
-	}
-	md["dtype"] = string(dt)
-	f.Metadata = md
-	var buf bytes.Buffer
-	if err := checkpoint.Encode(&buf, f); err != nil {
-		return err
-	}
-	back, err := checkpoint.Decode(buf.Bytes())
-	if err != nil {
-		return fmt.Errorf("export: reading back what was written: %w", err)
-	}
-	orig, err := checkpoint.Read(src)
-	if err != nil {
-		return err
-	}
-	for name, t := range orig.Tensors {
-		for i, v := range t.Data {
-			maxErr = math.Max(maxErr, math.Abs(float64(v)-float64(back.Tensors[name].Data[i])))
-		}
-	}
-	if err := checkpoint.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d tensors as %s from %s, %s; largest change from rounding %.3g (largest weight %.3g)\n",
-		path, len(f.Tensors), dt, filepath.Base(src), size(buf.Len()), maxErr, maxAbs)
+		f.Path, f.Tensors, f.DType, f.Checkpoint, size(f.Bytes), f.MaxError, f.MaxAbs)
 	return nil
 }
 
