@@ -99,3 +99,19 @@ func scaleMatrix(m, n int, beta float32, c []float32, ldc int) {
 		}
 	}
 }
+
+// SgemmSerial is Sgemm on the calling goroutine alone, whatever
+// SetThreads says: for callers that already run one GEMM per goroutine.
+// The result is the same to the bit as Sgemm's.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	g.check()
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scaleMatrix(m, n, beta, c, ldc)
+		return
+	}
+	sgemmParallel(activeKernel, 1, &g)
+}

@@ -3,7 +3,8 @@ package conv
 // This file is the convolution backward pass: the data gradient (transposed
 // GEMM, then col2im) and the weight and bias gradients (GEMM of the column
 // matrix against the output gradient). It leaves out the forward pass
-// (forward.go) and the memory-bound stages (lowering.go).
+// (forward.go), spreading chunks over goroutines (parallel.go) and the
+// memory-bound stages (lowering.go).
 
 import "github.com/kiln-ml/kiln/internal/kernels"
 
@@ -13,33 +14,33 @@ import "github.com/kiln-ml/kiln/internal/kernels"
 // at least p.WorkspaceLen() elements and is clobbered. It does not allocate.
 func Conv2dBackwardData(p Conv2dParams, dy, w, dx, ws []float32) {
 	p.mustCheck(dx, w, dy, nil, ws, "dx", "dy")
+	runChunks(&call{op: opBackwardData, p: p, dy: dy, w: w, dx: dx, ws: ws})
+}
+
+// backwardDataChunk computes the input gradients of one chunk of images,
+// each from its own output gradient alone.
+func (c *call) backwardDataChunk(l *lowering) {
+	p := &c.p
 	g := p.Groups
 	cg, ocg := p.C/g, p.OutC/g
 	kg := cg * p.KH * p.KW
-	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	hw := p.H * p.W
 	inImg := p.C * hw
-	nb := p.chunk()
-	colLen, bufLen := p.workspaceSplit()
-	l := lowering{p: p, dy: dy, dx: dx, col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
-	for n0 := 0; n0 < p.N; n0 += nb {
-		l.n0, l.cnt = n0, min(nb, p.N-n0)
-		ld := l.cnt * ohw
-		l.ld = ld
-		src := l.gather()
-		if p.pointwise() && l.cnt == 1 {
-			// The column matrix of a pointwise convolution is the image, so
-			// the transposed GEMM lands straight in dx.
-			dxi := dx[n0*inImg : (n0+1)*inImg]
-			for gi := range g {
-				kernels.Sgemm(true, false, cg, hw, ocg, 1, w[gi*ocg*kg:], kg, src[gi*ocg*ld:], ld, 0, dxi[gi*cg*hw:], hw)
-			}
-			continue
-		}
+	n0, ld := l.n0, l.ld
+	src := l.gather()
+	if p.pointwise() && l.cnt == 1 {
+		// The column matrix of a pointwise convolution is the image, so
+		// the transposed GEMM lands straight in dx.
+		dxi := c.dx[n0*inImg : (n0+1)*inImg]
 		for gi := range g {
-			kernels.Sgemm(true, false, kg, ld, ocg, 1, w[gi*ocg*kg:], kg, src[gi*ocg*ld:], ld, 0, l.col[gi*kg*ld:], ld)
+			kernels.SgemmSerial(true, false, cg, hw, ocg, 1, c.w[gi*ocg*kg:], kg, src[gi*ocg*ld:], ld, 0, dxi[gi*cg*hw:], hw)
 		}
-		l.do(stageCol2im)
+		return
 	}
+	for gi := range g {
+		kernels.SgemmSerial(true, false, kg, ld, ocg, 1, c.w[gi*ocg*kg:], kg, src[gi*ocg*ld:], ld, 0, l.col[gi*kg*ld:], ld)
+	}
+	l.run(stageCol2im)
 }
 
 // Conv2dBackwardWeight adds to dw (OutC x C/Groups x KH x KW) the gradient of
@@ -50,59 +51,74 @@ func Conv2dBackwardData(p Conv2dParams, dy, w, dx, ws []float32) {
 // needs at least p.WorkspaceLen() elements and is clobbered. It does not
 // allocate.
 //
-// It computes the transposed gradient, columns times dy transposed, and adds
-// its transpose to dw at the end: that multiply has the long side of the
-// result as m, which kernels.Sgemm can split across goroutines where dy times
-// the transposed columns (m = OutC/Groups) often runs on one, and it pairs
-// with im2col, which is cheaper than building the transposed columns.
+// Each chunk of images gets its own partial gradient, and the partials are
+// added in chunk order at the end: the chunks depend on p alone, so the sum
+// is the same to the bit however many goroutines computed them. A chunk
+// computes its gradient transposed, columns times dy transposed, which pairs
+// with im2col (cheaper than building transposed columns).
 func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	p.mustCheck(x, dw, dy, dbias, ws, "x", "dy")
+	c := call{op: opBackwardWeight, p: p, x: x, dy: dy, ws: ws}
+	runChunks(&c)
 	g := p.Groups
 	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
-	ohw := p.OutH() * p.OutW()
-	inImg, outImg := p.C*p.H*p.W, p.OutC*ohw
-	nb := p.chunk()
-	colLen, bufLen := p.workspaceSplit()
-	l := lowering{p: p, x: x, dy: dy, col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
-	dwT := ws[colLen+bufLen : colLen+bufLen+len(dw)]
-	for n0 := 0; n0 < p.N; n0 += nb {
-		l.n0, l.cnt = n0, min(nb, p.N-n0)
-		ld := l.cnt * ohw
-		l.ld = ld
-		src := l.gather()
-		cols := l.col
-		if p.pointwise() && l.cnt == 1 {
-			cols = x[n0*inImg : (n0+1)*inImg]
-		} else {
-			l.do(stageIm2col)
-		}
-		var beta float32
-		if n0 > 0 {
-			beta = 1
-		}
-		for gi := range g {
-			kernels.Sgemm(false, true, kg, ocg, ld, 1, cols[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, beta, dwT[gi*kg*ocg:], ocg)
-		}
-	}
+	part, chunks := p.partialLen(), p.chunks()
+	parts := c.partials()
+	wl := len(dw)
 	for gi := range g {
-		t := dwT[gi*kg*ocg : (gi+1)*kg*ocg]
 		for o := range ocg {
 			row := dw[(gi*ocg+o)*kg : (gi*ocg+o+1)*kg]
 			for r := range row {
-				row[r] += t[r*ocg+o]
+				i := gi*kg*ocg + r*ocg + o
+				s := parts[i]
+				for k := 1; k < chunks; k++ {
+					s += parts[k*part+i]
+				}
+				row[r] += s
 			}
 		}
 	}
 	if dbias == nil {
 		return
 	}
-	for n := range p.N {
+	for o := range dbias {
+		s := parts[wl+o]
+		for k := 1; k < chunks; k++ {
+			s += parts[k*part+wl+o]
+		}
+		dbias[o] += s
+	}
+}
+
+// backwardWeightChunk writes chunk k's transposed weight gradient and bias
+// gradient into its partial.
+func (c *call) backwardWeightChunk(l *lowering, k int) {
+	p := &c.p
+	g := p.Groups
+	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
+	ohw := p.OutH() * p.OutW()
+	inImg, outImg := p.C*p.H*p.W, p.OutC*ohw
+	part := c.partials()[k*p.partialLen() : (k+1)*p.partialLen()]
+	dwT, db := part[:len(part)-p.OutC], part[len(part)-p.OutC:]
+	n0, ld := l.n0, l.ld
+	src := l.gather()
+	cols := l.col
+	if p.pointwise() && l.cnt == 1 {
+		cols = c.x[n0*inImg : (n0+1)*inImg]
+	} else {
+		l.run(stageIm2col)
+	}
+	for gi := range g {
+		kernels.SgemmSerial(false, true, kg, ocg, ld, 1, cols[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, 0, dwT[gi*kg*ocg:], ocg)
+	}
+	clear(db)
+	for n := n0; n < n0+l.cnt; n++ {
 		for o := range p.OutC {
 			var s float32
-			for _, v := range dy[n*outImg+o*ohw : n*outImg+(o+1)*ohw] {
+			for _, v := range c.dy[n*outImg+o*ohw : n*outImg+(o+1)*ohw] {
 				s += v
 			}
-			dbias[o] += s
+			db[o] += s
 		}
 	}
 }
@@ -115,6 +131,6 @@ func (l *lowering) gather() []float32 {
 		outImg := l.p.OutC * l.p.OutH() * l.p.OutW()
 		return l.dy[l.n0*outImg : (l.n0+1)*outImg]
 	}
-	l.do(stageGather)
+	l.run(stageGather)
 	return l.buf[:l.p.OutC*l.ld]
 }

@@ -66,8 +66,8 @@ var convCases = []struct {
 // pathSettings are the batching and threading regimes every convolution
 // case runs under: the chunk size the parameters choose, one image per GEMM
 // (with the direct pointwise path), two images per GEMM (so that odd
-// batches leave a chunk of one), and each of those with the memory-bound
-// stages split across goroutines however small they are.
+// batches leave a chunk of one), and each of those with the chunks spread
+// over three goroutines.
 var pathSettings = []struct {
 	name     string
 	chunk    int
@@ -84,14 +84,13 @@ var pathSettings = []struct {
 // withPath runs f under setting s and restores the package defaults.
 func withPath(t *testing.T, s int, f func()) {
 	t.Helper()
-	oldChunk, oldMin, oldThreads := chunkOverride, parallelMinFloats, kernels.Threads()
+	oldChunk, oldThreads := chunkOverride, kernels.Threads()
 	defer func() {
-		chunkOverride, parallelMinFloats = oldChunk, oldMin
+		chunkOverride = oldChunk
 		kernels.SetThreads(oldThreads)
 	}()
 	chunkOverride = pathSettings[s].chunk
 	if pathSettings[s].parallel {
-		parallelMinFloats = 0
 		kernels.SetThreads(3)
 	} else {
 		kernels.SetThreads(1)

@@ -34,16 +34,19 @@
 // Convolution is im2col followed by kernels.Sgemm, one sub-GEMM per group.
 // Several images share one column matrix until its GEMMs are wide and big
 // enough to run near peak on every core (see chunk in params.go); the chunk
-// size depends on the parameters alone, so WorkspaceLen is exact. A 1x1,
+// size depends on the parameters alone, never on the thread count. A 1x1,
 // stride-1, unpadded convolution over one image at a time skips im2col and
 // hands the input to Sgemm as is. The data gradient is a transposed GEMM
 // into columns followed by col2im. The weight gradient is computed
 // transposed, as the column matrix times the transposed output gradient,
-// and added to dw transposed back; that puts the long side of the product
-// where Sgemm splits work across goroutines. The memory-bound stages
-// (im2col, col2im and the copies between NCHW and the chunk matrices) are
-// split across kernels.Threads() goroutines; the GEMMs are parallelised by
-// Sgemm. Conv2dForwardReLU fuses bias and ReLU into the pass
+// and added to dw transposed back.
+//
+// The chunks run on up to kernels.Threads() goroutines (parallel.go), each
+// chunk's im2col, GEMMs (kernels.SgemmSerial) and epilogue on one of them,
+// in its own slot of the workspace. Outputs and data gradients depend on
+// their image alone; weight and bias gradients are summed per chunk and
+// the partials added in chunk order, so every kernel gives the same bits
+// for every thread count. Conv2dForwardReLU fuses bias and ReLU into the pass
 // that already writes the output; ReLUMaskGrad is the matching backward
 // helper.
 //

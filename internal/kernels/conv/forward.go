@@ -1,8 +1,8 @@
 package conv
 
 // This file is the convolution forward pass. It leaves out the gradients
-// (backward.go), the memory-bound stages (lowering.go) and the ReLU backward
-// helper (fused.go).
+// (backward.go), spreading chunks over goroutines (parallel.go), the
+// memory-bound stages (lowering.go) and the ReLU backward helper (fused.go).
 
 import "github.com/kiln-ml/kiln/internal/kernels"
 
@@ -24,34 +24,33 @@ func Conv2dForwardReLU(p Conv2dParams, x, w, bias, y, ws []float32) {
 
 func conv2dForward(p *Conv2dParams, x, w, bias, y, ws []float32, relu bool) {
 	p.mustCheck(x, w, y, bias, ws, "x", "y")
+	runChunks(&call{op: opForward, p: *p, x: x, w: w, bias: bias, y: y, ws: ws, relu: relu})
+}
+
+// forwardChunk computes the outputs of chunk images n0..n0+cnt-1 with the
+// workspace slot l.col, l.buf. Each output depends on its image alone, so
+// the chunking and the goroutine that runs it leave no trace in the bits.
+func (c *call) forwardChunk(l *lowering) {
+	p := &c.p
 	g := p.Groups
 	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
-	ohw := p.OutH() * p.OutW()
-	inImg, outImg := p.C*p.H*p.W, p.OutC*ohw
-	nb := p.chunk()
-	colLen, bufLen := p.workspaceSplit()
-	l := lowering{p: *p, x: x, y: y, bias: bias, relu: relu,
-		col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
-	for n0 := 0; n0 < p.N; n0 += nb {
-		l.n0, l.cnt = n0, min(nb, p.N-n0)
-		ld := l.cnt * ohw
-		l.ld = ld
-		src := l.col
-		if p.pointwise() && l.cnt == 1 {
-			src = x[n0*inImg : (n0+1)*inImg]
-		} else {
-			l.do(stageIm2col)
-		}
-		dst := l.buf
-		if l.cnt == 1 {
-			dst = y[n0*outImg : (n0+1)*outImg]
-		}
-		for gi := range g {
-			kernels.Sgemm(false, false, ocg, ld, kg, 1, w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
-		}
-		if l.cnt > 1 || bias != nil || relu {
-			l.do(stageScatter)
-		}
+	inImg, outImg := p.C*p.H*p.W, p.OutC*p.OutH()*p.OutW()
+	n0, ld := l.n0, l.ld
+	src := l.col
+	if p.pointwise() && l.cnt == 1 {
+		src = c.x[n0*inImg : (n0+1)*inImg]
+	} else {
+		l.run(stageIm2col)
+	}
+	dst := l.buf
+	if l.cnt == 1 {
+		dst = c.y[n0*outImg : (n0+1)*outImg]
+	}
+	for gi := range g {
+		kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
+	}
+	if l.cnt > 1 || c.bias != nil || c.relu {
+		l.run(stageScatter)
 	}
 }
 

@@ -1,20 +1,9 @@
 package conv
 
 // This file runs the memory-bound stages around the GEMMs (im2col, col2im,
-// and the copies between NCHW and the chunk matrices) across goroutines. It
-// leaves out the stages' loops (im2col.go) and the GEMMs, which
-// kernels.Sgemm parallelises itself.
-//
-// Workers are long-lived and fed through a channel, and a call hands them
-// its state by value, so a parallel stage allocates nothing. One call at a
-// time owns the workers; a concurrent call runs its stages on its own
-// goroutine instead of queueing.
-
-import (
-	"sync"
-
-	"github.com/kiln-ml/kiln/internal/kernels"
-)
+// and the copies between NCHW and the chunk matrices) over one chunk of
+// images. It leaves out the stages' loops (im2col.go), the GEMMs
+// (forward.go, backward.go) and running chunks in parallel (parallel.go).
 
 // stage is one memory-bound pass over a chunk of images. Each splits into
 // units that write disjoint memory: a (image, channel) or (image, output
@@ -27,16 +16,6 @@ const (
 	stageGather               // dy -> buf; units (image, output channel)
 	stageScatter              // buf (or y itself) + bias, ReLU -> y; units (image, output channel)
 )
-
-// parallelMinFloats is the least number of floats a stage's buffers must hold
-// before it is worth waking a worker. On the 2-vCPU development machine the
-// copies of im2col/col2im are memory-bound and the second vCPU adds little,
-// so splitting them cost more than it saved at every seed-CNN shape:
-// training ran at 1173-1279 images/s with the split and 1578-1644 without
-// (docs/PERFORMANCE.md). The threshold therefore leaves every realistic
-// stage serial; the GEMMs themselves still use kernels.Threads(). Tests
-// lower it to reach the parallel path with small shapes.
-var parallelMinFloats = 1 << 28
 
 // lowering is one chunk of images n0..n0+cnt-1 and the buffers its stages
 // read and write. col and buf are the chunk matrices; their columns are the
@@ -60,28 +39,13 @@ func (l *lowering) perImage(s stage) int {
 	return l.p.OutC
 }
 
-// do runs stage s over the whole chunk, split across kernels.Threads()
-// goroutines when it is big enough.
-func (l *lowering) do(s stage) {
-	n := l.cnt * l.perImage(s)
-	threads := min(kernels.Threads(), n)
-	if threads < 2 || len(l.col)+len(l.buf) < parallelMinFloats || !workers.mu.TryLock() {
-		l.run(s, 0, n)
-		return
-	}
-	defer workers.mu.Unlock()
-	workers.start(threads - 1)
-	workers.wg.Add(threads - 1)
-	for t := 1; t < threads; t++ {
-		workers.jobs <- lowerJob{l: *l, s: s, u0: t * n / threads, u1: (t + 1) * n / threads}
-	}
-	l.run(s, 0, n/threads)
-	workers.wg.Wait()
-}
+// run executes stage s over the whole chunk on the calling goroutine:
+// the chunks themselves are what runs in parallel (parallel.go).
+func (l *lowering) run(s stage) { l.runUnits(s, 0, l.cnt*l.perImage(s)) }
 
-// run executes units [u0, u1) of stage s, grouping consecutive units of one
+// runUnits executes units [u0, u1) of stage s, grouping consecutive units of one
 // image into one call.
-func (l *lowering) run(s stage, u0, u1 int) {
+func (l *lowering) runUnits(s stage, u0, u1 int) {
 	per := l.perImage(s)
 	for u := u0; u < u1; {
 		j, k0 := u/per, u%per
@@ -123,39 +87,5 @@ func (l *lowering) runImage(s stage, j, k0, k1 int) {
 			}
 			epilogue(out, in, b, l.relu)
 		}
-	}
-}
-
-// lowerJob is a worker's share of one stage.
-type lowerJob struct {
-	l      lowering
-	s      stage
-	u0, u1 int
-}
-
-// workerPool is the package's set of stage goroutines.
-type workerPool struct {
-	mu    sync.Mutex // held by the call that owns the pool
-	wg    sync.WaitGroup
-	jobs  chan lowerJob
-	count int
-}
-
-var workers workerPool
-
-// start makes sure at least n workers exist; the caller holds w.mu.
-func (w *workerPool) start(n int) {
-	if w.jobs == nil {
-		w.jobs = make(chan lowerJob, 16)
-	}
-	for ; w.count < n; w.count++ {
-		go w.work()
-	}
-}
-
-func (w *workerPool) work() {
-	for j := range w.jobs {
-		j.l.run(j.s, j.u0, j.u1)
-		w.wg.Done()
 	}
 }

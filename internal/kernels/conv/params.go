@@ -4,7 +4,11 @@ package conv
 // kernels need. It leaves out the kernels themselves (forward.go,
 // backward.go) and pooling geometry (pool_params.go).
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
 
 // Chunk sizing: images share one column matrix until it covers targetCols
 // output pixels and its GEMMs reach targetWork multiply-adds, but never
@@ -81,12 +85,46 @@ func (p Conv2dParams) Validate() error {
 }
 
 // WorkspaceLen is the number of float32s of scratch that Conv2dForward,
-// Conv2dForwardReLU, Conv2dBackwardData and Conv2dBackwardWeight need for p.
-// It may be zero.
+// Conv2dForwardReLU, Conv2dBackwardData and Conv2dBackwardWeight need for p
+// to use kernels.Threads() goroutines. It may be zero. A shorter workspace,
+// down to what one goroutine needs, makes the kernels use fewer; the results
+// are the same to the bit.
 func (p Conv2dParams) WorkspaceLen() int {
+	return p.workspaceLen(min(kernels.Threads(), p.chunks()))
+}
+
+// workspaceLen is the scratch for slots goroutines: a column matrix and a
+// staging buffer each, then the weight gradient's per-chunk partial sums
+// (the transposed weight gradient and the bias gradient of each chunk),
+// which Conv2dBackwardWeight adds up in chunk order.
+func (p Conv2dParams) workspaceLen(slots int) int {
+	return max(slots, 1)*p.slotLen() + p.chunks()*p.partialLen()
+}
+
+// slotLen is one goroutine's share of the workspace.
+func (p Conv2dParams) slotLen() int {
 	col, buf := p.workspaceSplit()
-	// Conv2dBackwardWeight also holds the transposed weight gradient.
-	return col + buf + p.OutC*(p.C/p.Groups)*p.KH*p.KW
+	return col + buf
+}
+
+// partialLen is one chunk's partial weight and bias gradient.
+func (p Conv2dParams) partialLen() int {
+	return p.OutC*(p.C/p.Groups)*p.KH*p.KW + p.OutC
+}
+
+// slotsIn is how many goroutines a workspace of n floats has room for.
+func (p Conv2dParams) slotsIn(n int) int {
+	per := p.slotLen()
+	if per == 0 {
+		return p.chunks()
+	}
+	return max((n-p.chunks()*p.partialLen())/per, 1)
+}
+
+// chunks is how many chunks a batch of p.N images makes.
+func (p Conv2dParams) chunks() int {
+	nb := p.chunk()
+	return (p.N + nb - 1) / nb
 }
 
 // workspaceSplit sizes the two scratch regions: the column matrix, and a
@@ -141,7 +179,7 @@ func (p Conv2dParams) mustCheck(x, w, y, bias, ws []float32, xName, yName string
 	if bias != nil {
 		check("bias", len(bias), p.OutC)
 	}
-	if n := p.WorkspaceLen(); len(ws) < n {
+	if n := p.workspaceLen(1); len(ws) < n {
 		panic(fmt.Sprintf("conv: workspace has %d elements, want at least %d for %+v", len(ws), n, p))
 	}
 }

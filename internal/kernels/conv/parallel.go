@@ -1,0 +1,130 @@
+package conv
+
+// This file spreads a convolution's chunks of images over goroutines:
+// each chunk runs im2col, its GEMMs and its epilogue on one goroutine, in
+// that goroutine's slot of the workspace, so that the column matrix stays
+// in that core's cache. It leaves out what a chunk computes (forward.go,
+// backward.go).
+//
+// Workers are long-lived and fed through a channel with their slot, and
+// find the call in the pool, so a parallel call allocates nothing. One call
+// at a time owns the workers; a concurrent call runs its chunks on its own
+// goroutine instead of queueing. Results do not depend on which goroutine
+// ran a chunk: outputs and input gradients depend on their image alone,
+// and weight gradients are summed over fixed chunks in a fixed order.
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
+
+// op is which kernel a call runs.
+type op uint8
+
+const (
+	opForward op = iota
+	opBackwardData
+	opBackwardWeight
+)
+
+// call is one kernel call: its operands and the chunk counter its
+// goroutines share.
+type call struct {
+	op         op
+	p          Conv2dParams
+	x, w, bias []float32
+	y, dy, dx  []float32
+	ws         []float32
+	relu       bool
+}
+
+// partials is the weight gradient's per-chunk region of the workspace,
+// after every goroutine's slot.
+func (c *call) partials() []float32 {
+	p := &c.p
+	off := p.slotsIn(len(c.ws)) * p.slotLen()
+	return c.ws[off : off+p.chunks()*p.partialLen()]
+}
+
+// runChunks runs every chunk of c, on up to kernels.Threads() goroutines
+// (the caller's included) when the workspace has room for them.
+func runChunks(c *call) {
+	chunks := c.p.chunks()
+	threads := min(kernels.Threads(), chunks, c.p.slotsIn(len(c.ws)))
+	if threads < 2 || !pool.mu.TryLock() {
+		c.work(0, nil)
+		return
+	}
+	defer pool.mu.Unlock()
+	pool.start(threads - 1)
+	pool.c = *c
+	pool.next.Store(0)
+	pool.wg.Add(threads - 1)
+	for slot := 1; slot < threads; slot++ {
+		pool.jobs <- slot
+	}
+	pool.c.work(0, &pool.next)
+	pool.wg.Wait()
+	pool.c = call{} // let the operands go
+}
+
+// work takes chunks until none is left, using workspace slot slot: from
+// the shared counter next, or all of them in order when next is nil.
+func (c *call) work(slot int, next *atomic.Int64) {
+	p := &c.p
+	nb, ohw := p.chunk(), p.OutH()*p.OutW()
+	colLen, bufLen := p.workspaceSplit()
+	ws := c.ws[slot*(colLen+bufLen):]
+	l := lowering{p: *p, x: c.x, y: c.y, dy: c.dy, dx: c.dx, bias: c.bias, relu: c.relu,
+		col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
+	for k := 0; ; k++ {
+		if next != nil {
+			k = int(next.Add(1) - 1)
+		}
+		if k*nb >= p.N {
+			return
+		}
+		l.n0, l.cnt = k*nb, min(nb, p.N-k*nb)
+		l.ld = l.cnt * ohw
+		switch c.op {
+		case opForward:
+			c.forwardChunk(&l)
+		case opBackwardData:
+			c.backwardDataChunk(&l)
+		case opBackwardWeight:
+			c.backwardWeightChunk(&l, k)
+		}
+	}
+}
+
+// workerPool is the package's set of chunk goroutines and the one call
+// they work on; jobs carries each worker's workspace slot.
+type workerPool struct {
+	mu    sync.Mutex // held by the call that owns the pool
+	c     call
+	next  atomic.Int64 // the next chunk to take
+	wg    sync.WaitGroup
+	jobs  chan int
+	count int
+}
+
+var pool workerPool
+
+// start makes sure at least n workers exist; the caller holds w.mu.
+func (w *workerPool) start(n int) {
+	if w.jobs == nil {
+		w.jobs = make(chan int, 64)
+	}
+	for ; w.count < n; w.count++ {
+		go w.work()
+	}
+}
+
+func (w *workerPool) work() {
+	for slot := range w.jobs {
+		w.c.work(slot, &w.next)
+		w.wg.Done()
+	}
+}

@@ -1,0 +1,68 @@
+package conv
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
+
+// TestThreadCountLeavesNoTrace runs every convolution kernel with 1 to 7
+// goroutines, and with a workspace cut down to one goroutine's share, and
+// requires the same bits every time: outputs and data gradients depend on
+// their image alone, and weight and bias gradients are added up over fixed
+// chunks in a fixed order.
+func TestThreadCountLeavesNoTrace(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	r := rand.New(rand.NewPCG(11, 0))
+	defer func(c int) { chunkOverride = c }(chunkOverride)
+	for _, tc := range []struct {
+		p     Conv2dParams
+		chunk int
+	}{
+		{cp(32, 3, 32, 32, 32, 5, 5), 0},                     // the seed CNN's conv1: 7 chunks
+		{cp(32, 32, 14, 14, 64, 5, 5), 0},                    // its conv2: 6 chunks
+		{cp(9, 4, 10, 10, 6, 3, 3, pad(1, 1), groups(2)), 2}, // grouped, padded
+		{cp(5, 8, 6, 6, 4, 1, 1), 1},                         // pointwise, one image a chunk
+	} {
+		p := tc.p
+		chunkOverride = tc.chunk
+		x := randF32(r, p.N*p.C*p.H*p.W)
+		w := randF32(r, p.OutC*(p.C/p.Groups)*p.KH*p.KW)
+		b := randF32(r, p.OutC)
+		dy := randF32(r, p.N*p.OutC*p.OutH()*p.OutW())
+		type result struct{ y, dx, dw, db []float32 }
+		run := func(threads int, short bool) result {
+			kernels.SetThreads(threads)
+			n := p.WorkspaceLen()
+			if short {
+				n = p.workspaceLen(1)
+			}
+			ws := make([]float32, n)
+			res := result{make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+			Conv2dForwardReLU(p, x, w, b, res.y, ws)
+			Conv2dBackwardData(p, dy, w, res.dx, ws)
+			Conv2dBackwardWeight(p, x, dy, res.dw, res.db, ws)
+			return res
+		}
+		want := run(1, false)
+		if p.chunks() < 2 {
+			t.Fatalf("%+v: %d chunk; the test needs several", p, p.chunks())
+		}
+		for _, threads := range []int{2, 3, 4, 7} {
+			for _, short := range []bool{false, true} {
+				got := run(threads, short)
+				for _, c := range []struct {
+					name      string
+					got, want []float32
+				}{{"y", got.y, want.y}, {"dx", got.dx, want.dx}, {"dw", got.dw, want.dw}, {"db", got.db, want.db}} {
+					if !slices.EqualFunc(c.got, c.want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+						t.Errorf("%+v, %d threads (short workspace %v): %s differs from one thread's", p, threads, short, c.name)
+					}
+				}
+			}
+		}
+	}
+}
