@@ -1,6 +1,10 @@
 package optim
 
-import "math"
+import (
+	"math"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
 
 // AdamConfig holds torch.optim.Adam's and AdamW's hyperparameters. Zero
 // Beta1, Beta2 and Eps take PyTorch's defaults 0.9, 0.999 and 1e-8.
@@ -74,6 +78,20 @@ func (a *Adam) Step() {
 	eps, wd := float32(c.Eps), float32(c.WeightDecay)
 	decay := float32(1 - c.LR*c.WeightDecay)
 	p, m, v := a.params, a.m, a.v
+	if !c.Maximize && a.vM == nil {
+		// The common case runs as one vector kernel with the same
+		// operations in the same order as the loop below.
+		mode := kernels.AdamPlain
+		switch {
+		case a.decoupled:
+			mode = kernels.AdamDecoupled
+		case wd != 0:
+			mode = kernels.AdamL2
+		}
+		kernels.AdamStep(mode, p, a.grads[:len(p)], m, v, &kernels.AdamCoef{B1: b1, B2: b2, C1: c1, C2: c2,
+			BC2Sqrt: bc2Sqrt, NegStep: -stepSize, Eps: eps, WD: wd, Decay: decay})
+		return
+	}
 	for i, g := range a.grads[:len(p)] {
 		if c.Maximize {
 			g = -g

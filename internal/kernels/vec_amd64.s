@@ -265,3 +265,428 @@ sum_done:
 	MOVSS        X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func reluMaskAVX512(y []float32, dy []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·reluMaskAVX512(SB), NOSPLIT, $0-48
+	MOVQ   y_base+0(FP), AX
+	MOVQ   dy_base+24(FP), CX
+	MOVQ   y_len+8(FP), DX
+	VXORPS Z0, Z0, Z0
+	SHRQ   $0x04, DX
+
+relumask_loop:
+	TESTQ     DX, DX
+	JZ        relumask_done
+	VMOVUPS   (AX), Z1
+	VCMPPS    $0x1e, Z0, Z1, K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS   Z1, (CX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	DECQ      DX
+	JMP       relumask_loop
+
+relumask_done:
+	VZEROUPPER
+	RET
+
+// func biasEpilogueAVX512(out []float32, in []float32, b float32, relu bool)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·biasEpilogueAVX512(SB), NOSPLIT, $0-53
+	MOVQ         out_base+0(FP), AX
+	MOVQ         in_base+24(FP), CX
+	MOVQ         out_len+8(FP), DX
+	MOVB         relu+52(FP), BL
+	VBROADCASTSS b+48(FP), Z0
+	VXORPS       Z1, Z1, Z1
+	TESTB        BL, BL
+	JZ           epilogue_plain
+	SHRQ         $0x04, DX
+
+epilogue_relu_loop:
+	TESTQ     DX, DX
+	JZ        epilogue_relu_done
+	VADDPS    (CX), Z0, Z2
+	VCMPPS    $0x06, Z1, Z2, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VMOVUPS   Z2, (AX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	DECQ      DX
+	JMP       epilogue_relu_loop
+
+epilogue_relu_done:
+	VZEROUPPER
+	RET
+
+epilogue_plain:
+	SHRQ $0x04, DX
+
+epilogue_add_loop:
+	TESTQ   DX, DX
+	JZ      epilogue_add_done
+	VADDPS  (CX), Z0, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	DECQ    DX
+	JMP     epilogue_add_loop
+
+epilogue_add_done:
+	VZEROUPPER
+	RET
+
+// func adamPlainAVX512(p []float32, g []float32, m []float32, v []float32, c *[9]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamPlainAVX512(SB), NOSPLIT, $0-104
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         p_len+8(FP), SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	VBROADCASTSS 20(DI), Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 32(DI), Z7
+	SHRQ         $0x04, SI
+
+adamPlainAVX512_loop:
+	TESTQ   SI, SI
+	JZ      adamPlainAVX512_done
+	VMOVUPS (CX), Z8
+	VMOVUPS (AX), Z7
+	VMULPS  (DX), Z0, Z9
+	VMULPS  Z2, Z8, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (DX)
+	VMULPS  (BX), Z1, Z11
+	VMULPS  Z8, Z3, Z10
+	VMULPS  Z8, Z10, Z10
+	VADDPS  Z10, Z11, Z11
+	VMOVUPS Z11, (BX)
+	VSQRTPS Z11, Z11
+	VDIVPS  Z4, Z11, Z11
+	VADDPS  Z6, Z11, Z11
+	VMULPS  Z9, Z5, Z10
+	VDIVPS  Z11, Z10, Z10
+	VADDPS  Z10, Z7, Z7
+	VMOVUPS Z7, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JMP     adamPlainAVX512_loop
+
+adamPlainAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamL2AVX512(p []float32, g []float32, m []float32, v []float32, c *[9]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamL2AVX512(SB), NOSPLIT, $0-104
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         p_len+8(FP), SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	VBROADCASTSS 20(DI), Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 32(DI), Z8
+	SHRQ         $0x04, SI
+
+adamL2AVX512_loop:
+	TESTQ   SI, SI
+	JZ      adamL2AVX512_done
+	VMOVUPS (CX), Z9
+	VMOVUPS (AX), Z8
+	VMULPS  Z8, Z7, Z10
+	VADDPS  Z10, Z9, Z9
+	VMULPS  (DX), Z0, Z10
+	VMULPS  Z2, Z9, Z11
+	VADDPS  Z11, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  (BX), Z1, Z12
+	VMULPS  Z9, Z3, Z11
+	VMULPS  Z9, Z11, Z11
+	VADDPS  Z11, Z12, Z12
+	VMOVUPS Z12, (BX)
+	VSQRTPS Z12, Z12
+	VDIVPS  Z4, Z12, Z12
+	VADDPS  Z6, Z12, Z12
+	VMULPS  Z10, Z5, Z11
+	VDIVPS  Z12, Z11, Z11
+	VADDPS  Z11, Z8, Z8
+	VMOVUPS Z8, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JMP     adamL2AVX512_loop
+
+adamL2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamDecoupledAVX512(p []float32, g []float32, m []float32, v []float32, c *[9]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamDecoupledAVX512(SB), NOSPLIT, $0-104
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         p_len+8(FP), SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	VBROADCASTSS 20(DI), Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 32(DI), Z7
+	SHRQ         $0x04, SI
+
+adamDecoupledAVX512_loop:
+	TESTQ   SI, SI
+	JZ      adamDecoupledAVX512_done
+	VMOVUPS (CX), Z9
+	VMOVUPS (AX), Z8
+	VMULPS  Z7, Z8, Z8
+	VMULPS  (DX), Z0, Z10
+	VMULPS  Z2, Z9, Z11
+	VADDPS  Z11, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  (BX), Z1, Z12
+	VMULPS  Z9, Z3, Z11
+	VMULPS  Z9, Z11, Z11
+	VADDPS  Z11, Z12, Z12
+	VMOVUPS Z12, (BX)
+	VSQRTPS Z12, Z12
+	VDIVPS  Z4, Z12, Z12
+	VADDPS  Z6, Z12, Z12
+	VMULPS  Z10, Z5, Z11
+	VDIVPS  Z12, Z11, Z11
+	VADDPS  Z11, Z8, Z8
+	VMOVUPS Z8, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JMP     adamDecoupledAVX512_loop
+
+adamDecoupledAVX512_done:
+	VZEROUPPER
+	RET
+
+// func maxPool2x2AVX512(r0 []float32, r1 []float32, y []float32, idx []int32, blocks int, m0 uint16, m1 uint16, mo uint16, base int32, w int32)
+// Requires: AVX, AVX512F
+TEXT ·maxPool2x2AVX512(SB), NOSPLIT, $0-120
+	MOVQ         r0_base+0(FP), AX
+	MOVQ         r1_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         idx_base+72(FP), BX
+	MOVQ         blocks+96(FP), SI
+	VMOVDQU32    pool_even<>+0(SB), Z0
+	VMOVDQU32    pool_odd<>+0(SB), Z1
+	MOVL         $0x7fffffff, DI
+	VPBROADCASTD DI, Z2
+	MOVL         $0x7f800000, DI
+	VPBROADCASTD DI, Z3
+	MOVL         $0x00000001, DI
+	VPBROADCASTD DI, Z4
+	MOVL         $0x00000020, DI
+	VPBROADCASTD DI, Z5
+	MOVL         $0x7fc00000, DI
+	VPBROADCASTD DI, Z6
+	MOVL         $0x7fc00001, DI
+	VPBROADCASTD DI, Z7
+	MOVL         $0x7fc00002, DI
+	VPBROADCASTD DI, Z8
+	MOVL         $0x7fc00003, DI
+	VPBROADCASTD DI, Z9
+	VPXORD       Z10, Z10, Z10
+	MOVL         w+116(FP), DI
+	MOVL         base+112(FP), R8
+	VPBROADCASTD DI, Z11
+	VPADDD       Z4, Z11, Z12
+	VPBROADCASTD R8, Z13
+	VPADDD       Z0, Z13, Z13
+
+pool_loop:
+	TESTQ     SI, SI
+	JZ        pool_tail
+	VMOVUPS   (AX), Z14
+	VMOVUPS   64(AX), Z15
+	VMOVAPS   Z14, Z16
+	VPERMT2PS Z15, Z0, Z16
+	VMOVAPS   Z14, Z14
+	VPERMT2PS Z15, Z1, Z14
+	VMOVUPS   (CX), Z15
+	VMOVUPS   64(CX), Z21
+	VMOVAPS   Z15, Z22
+	VPERMT2PS Z21, Z0, Z22
+	VMOVAPS   Z15, Z15
+	VPERMT2PS Z21, Z1, Z15
+	VPSRAD    $0x1f, Z16, Z21
+	VPANDD    Z2, Z16, Z23
+	VPXORD    Z21, Z23, Z24
+	VPSUBD    Z21, Z24, Z24
+	VPCMPGTD  Z3, Z23, K1
+	VPBLENDMD Z6, Z24, K1, Z24
+	VPSRAD    $0x1f, Z14, Z21
+	VPANDD    Z2, Z14, Z23
+	VPXORD    Z21, Z23, Z25
+	VPSUBD    Z21, Z25, Z25
+	VPCMPGTD  Z3, Z23, K1
+	VPBLENDMD Z7, Z25, K1, Z25
+	VPSRAD    $0x1f, Z22, Z21
+	VPANDD    Z2, Z22, Z23
+	VPXORD    Z21, Z23, Z26
+	VPSUBD    Z21, Z26, Z26
+	VPCMPGTD  Z3, Z23, K1
+	VPBLENDMD Z8, Z26, K1, Z26
+	VPSRAD    $0x1f, Z15, Z21
+	VPANDD    Z2, Z15, Z23
+	VPXORD    Z21, Z23, Z27
+	VPSUBD    Z21, Z27, Z27
+	VPCMPGTD  Z3, Z23, K1
+	VPBLENDMD Z9, Z27, K1, Z27
+	VPCMPGTD  Z24, Z25, K1
+	VPBLENDMD Z14, Z16, K1, Z16
+	VPBLENDMD Z25, Z24, K1, Z24
+	VPBLENDMD Z4, Z10, K1, Z17
+	VPCMPGTD  Z26, Z27, K1
+	VPBLENDMD Z15, Z22, K1, Z22
+	VPBLENDMD Z27, Z26, K1, Z26
+	VPBLENDMD Z12, Z11, K1, Z18
+	VPCMPGTD  Z24, Z26, K1
+	VPBLENDMD Z22, Z16, K1, Z16
+	VPBLENDMD Z18, Z17, K1, Z17
+	VPADDD    Z13, Z17, Z17
+	VMOVUPS   Z16, (DX)
+	VMOVDQU32 Z17, (BX)
+	ADDQ      $0x80, AX
+	ADDQ      $0x80, CX
+	ADDQ      $0x40, DX
+	ADDQ      $0x40, BX
+	VPADDD    Z5, Z13, Z13
+	DECQ      SI
+	JMP       pool_loop
+
+pool_tail:
+	MOVWLZX   mo+108(FP), SI
+	TESTL     SI, SI
+	JZ        pool_done
+	MOVWLZX   m0+104(FP), DI
+	KMOVW     DI, K1
+	MOVWLZX   m1+106(FP), DI
+	KMOVW     DI, K2
+	KMOVW     SI, K3
+	VMOVUPS.Z (AX), K1, Z5
+	VMOVUPS.Z 64(AX), K2, Z14
+	VMOVAPS   Z5, Z15
+	VPERMT2PS Z14, Z0, Z15
+	VMOVAPS   Z5, Z5
+	VPERMT2PS Z14, Z1, Z5
+	VMOVUPS.Z (CX), K1, Z14
+	VMOVUPS.Z 64(CX), K2, Z16
+	VMOVAPS   Z14, Z17
+	VPERMT2PS Z16, Z0, Z17
+	VMOVAPS   Z14, Z0
+	VPERMT2PS Z16, Z1, Z0
+	VPSRAD    $0x1f, Z15, Z1
+	VPANDD    Z2, Z15, Z14
+	VPXORD    Z1, Z14, Z16
+	VPSUBD    Z1, Z16, Z16
+	VPCMPGTD  Z3, Z14, K1
+	VPBLENDMD Z6, Z16, K1, Z16
+	VPSRAD    $0x1f, Z5, Z1
+	VPANDD    Z2, Z5, Z6
+	VPXORD    Z1, Z6, Z14
+	VPSUBD    Z1, Z14, Z14
+	VPCMPGTD  Z3, Z6, K1
+	VPBLENDMD Z7, Z14, K1, Z14
+	VPSRAD    $0x1f, Z17, Z1
+	VPANDD    Z2, Z17, Z6
+	VPXORD    Z1, Z6, Z7
+	VPSUBD    Z1, Z7, Z7
+	VPCMPGTD  Z3, Z6, K1
+	VPBLENDMD Z8, Z7, K1, Z7
+	VPSRAD    $0x1f, Z0, Z1
+	VPANDD    Z2, Z0, Z2
+	VPXORD    Z1, Z2, Z6
+	VPSUBD    Z1, Z6, Z6
+	VPCMPGTD  Z3, Z2, K1
+	VPBLENDMD Z9, Z6, K1, Z6
+	VPCMPGTD  Z16, Z14, K1
+	VPBLENDMD Z5, Z15, K1, Z15
+	VPBLENDMD Z14, Z16, K1, Z16
+	VPBLENDMD Z4, Z10, K1, Z19
+	VPCMPGTD  Z7, Z6, K1
+	VPBLENDMD Z0, Z17, K1, Z17
+	VPBLENDMD Z6, Z7, K1, Z7
+	VPBLENDMD Z12, Z11, K1, Z20
+	VPCMPGTD  Z16, Z7, K1
+	VPBLENDMD Z17, Z15, K1, Z15
+	VPBLENDMD Z20, Z19, K1, Z19
+	VPADDD    Z13, Z19, Z19
+	VMOVUPS   Z15, K3, (DX)
+	VMOVDQU32 Z19, K3, (BX)
+
+pool_done:
+	VZEROUPPER
+	RET
+
+DATA pool_even<>+0(SB)/4, $0x00000000
+DATA pool_even<>+4(SB)/4, $0x00000002
+DATA pool_even<>+8(SB)/4, $0x00000004
+DATA pool_even<>+12(SB)/4, $0x00000006
+DATA pool_even<>+16(SB)/4, $0x00000008
+DATA pool_even<>+20(SB)/4, $0x0000000a
+DATA pool_even<>+24(SB)/4, $0x0000000c
+DATA pool_even<>+28(SB)/4, $0x0000000e
+DATA pool_even<>+32(SB)/4, $0x00000010
+DATA pool_even<>+36(SB)/4, $0x00000012
+DATA pool_even<>+40(SB)/4, $0x00000014
+DATA pool_even<>+44(SB)/4, $0x00000016
+DATA pool_even<>+48(SB)/4, $0x00000018
+DATA pool_even<>+52(SB)/4, $0x0000001a
+DATA pool_even<>+56(SB)/4, $0x0000001c
+DATA pool_even<>+60(SB)/4, $0x0000001e
+GLOBL pool_even<>(SB), RODATA|NOPTR, $64
+
+DATA pool_odd<>+0(SB)/4, $0x00000001
+DATA pool_odd<>+4(SB)/4, $0x00000003
+DATA pool_odd<>+8(SB)/4, $0x00000005
+DATA pool_odd<>+12(SB)/4, $0x00000007
+DATA pool_odd<>+16(SB)/4, $0x00000009
+DATA pool_odd<>+20(SB)/4, $0x0000000b
+DATA pool_odd<>+24(SB)/4, $0x0000000d
+DATA pool_odd<>+28(SB)/4, $0x0000000f
+DATA pool_odd<>+32(SB)/4, $0x00000011
+DATA pool_odd<>+36(SB)/4, $0x00000013
+DATA pool_odd<>+40(SB)/4, $0x00000015
+DATA pool_odd<>+44(SB)/4, $0x00000017
+DATA pool_odd<>+48(SB)/4, $0x00000019
+DATA pool_odd<>+52(SB)/4, $0x0000001b
+DATA pool_odd<>+56(SB)/4, $0x0000001d
+DATA pool_odd<>+60(SB)/4, $0x0000001f
+GLOBL pool_odd<>(SB), RODATA|NOPTR, $64

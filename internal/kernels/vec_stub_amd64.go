@@ -23,3 +23,45 @@ func scaleAVX2(alpha float32, x []float32)
 //
 //go:noescape
 func sumAVX2(x []float32) float32
+
+// reluMaskAVX512 zeroes dy[i] unless y[i] > 0 (NaN is not), for the
+// first len(y) rounded down to 16 elements.
+//
+//go:noescape
+func reluMaskAVX512(y []float32, dy []float32)
+
+// biasEpilogueAVX512 writes out[i] = in[i] + b, or max(in[i]+b, 0) with
+// relu (NaN stays NaN, -0 becomes +0), for the first len(out) rounded
+// down to 16 elements.
+//
+//go:noescape
+func biasEpilogueAVX512(out []float32, in []float32, b float32, relu bool)
+
+// adamPlainAVX512 is one Adam step over the first len(p) rounded down to 16
+// elements; c holds b1, b2, c1, c2, bc2Sqrt, -stepSize, eps, wd and
+// decay.
+//
+//go:noescape
+func adamPlainAVX512(p []float32, g []float32, m []float32, v []float32, c *[9]float32)
+
+// adamL2AVX512 is one Adam step over the first len(p) rounded down to 16
+// elements; c holds b1, b2, c1, c2, bc2Sqrt, -stepSize, eps, wd and
+// decay.
+//
+//go:noescape
+func adamL2AVX512(p []float32, g []float32, m []float32, v []float32, c *[9]float32)
+
+// adamDecoupledAVX512 is one Adam step over the first len(p) rounded down to 16
+// elements; c holds b1, b2, c1, c2, bc2Sqrt, -stepSize, eps, wd and
+// decay.
+//
+//go:noescape
+func adamDecoupledAVX512(p []float32, g []float32, m []float32, v []float32, c *[9]float32)
+
+// maxPool2x2AVX512 pools input rows r0 and r1 into y and idx: blocks
+// whole blocks of 16 outputs, then one block whose loads take the lanes
+// of masks m0 and m1 and whose stores those of mo (none when mo is 0).
+// base is r0's offset in its plane, w the plane's width.
+//
+//go:noescape
+func maxPool2x2AVX512(r0 []float32, r1 []float32, y []float32, idx []int32, blocks int, m0 uint16, m1 uint16, mo uint16, base int32, w int32)

@@ -22,6 +22,7 @@ func main() {
 		genGemm()
 	case "vec":
 		genVec()
+		genSIMD()
 	default:
 		fmt.Fprintf(os.Stderr, "asm: -kind %q: want gemm or vec\n", *kind)
 		os.Exit(2)

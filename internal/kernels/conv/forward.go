@@ -53,18 +53,3 @@ func (c *call) forwardChunk(l *lowering) {
 		l.run(stageScatter)
 	}
 }
-
-// epilogue writes out = in + b, clamped at zero when relu is set; out and in
-// may be the same slice.
-func epilogue(out, in []float32, b float32, relu bool) {
-	in = in[:len(out)]
-	if relu {
-		for i, v := range in {
-			out[i] = max(v+b, 0)
-		}
-		return
-	}
-	for i, v := range in {
-		out[i] = v + b
-	}
-}

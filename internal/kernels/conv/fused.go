@@ -1,6 +1,6 @@
 package conv
 
-import "math"
+import "github.com/kiln-ml/kiln/internal/kernels"
 
 // This file holds the backward half of the fused bias+ReLU convolution. It
 // leaves out the forward half, which lives with the plain forward pass
@@ -15,13 +15,5 @@ func ReLUMaskGrad(y, dy []float32) {
 	if len(y) != len(dy) {
 		panic("conv: ReLUMaskGrad: y and dy differ in length")
 	}
-	dy = dy[:len(y)]
-	for i, v := range y {
-		// Branch-free: y > 0 (not zero, negative or NaN) keeps the
-		// gradient. A branch here mispredicts on half the activations and
-		// cost more than the convolution's own bookkeeping.
-		b := math.Float32bits(v)
-		keep := ^uint32(int32(b-1)>>31) & ^uint32(int32(0x7f800000-b)>>31)
-		dy[i] = math.Float32frombits(math.Float32bits(dy[i]) & keep)
-	}
+	kernels.ReLUMask(y, dy)
 }

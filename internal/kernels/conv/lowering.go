@@ -1,5 +1,7 @@
 package conv
 
+import "github.com/kiln-ml/kiln/internal/kernels"
+
 // This file runs the memory-bound stages around the GEMMs (im2col, col2im,
 // and the copies between NCHW and the chunk matrices) over one chunk of
 // images. It leaves out the stages' loops (im2col.go), the GEMMs
@@ -85,7 +87,7 @@ func (l *lowering) runImage(s stage, j, k0, k1 int) {
 			if l.bias != nil {
 				b = l.bias[o]
 			}
-			epilogue(out, in, b, l.relu)
+			kernels.BiasEpilogue(out, in, b, l.relu)
 		}
 	}
 }

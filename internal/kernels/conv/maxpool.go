@@ -4,7 +4,11 @@ package conv
 // common 2x2 window at stride 2. It leaves out the geometry
 // (pool_params.go).
 
-import "math"
+import (
+	"math"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
 
 // MaxPool2dForward overwrites y (N x C x OutH x OutW) with the window maxima
 // of x (N x C x H x W) and idx with where each came from, as an offset h*W+w
@@ -32,31 +36,12 @@ func MaxPool2dForward(p MaxPool2dParams, x, y []float32, idx []int32) {
 	}
 }
 
-// maxKey maps a float's bits to an integer that orders like the float, with
-// -0 equal to +0 and every NaN above every number, later NaNs (higher rank)
-// above earlier ones. PyTorch's "replace on greater or NaN" then becomes a
-// single integer comparison, which compiles to conditional moves: random
-// data makes the float comparisons' branches unpredictable, and that cost
-// twice the time.
-func maxKey(bits uint32, rank int32) int32 {
-	b := int32(bits)
-	s := b >> 31
-	mag := b & 0x7fffffff
-	k := (mag ^ s) - s
-	nan := (0x7f800000 - mag) >> 31 // all ones for a NaN
-	return k&^nan | (0x7fc00000+rank)&nan
-}
-
-// gt returns all ones when a > b and zero otherwise, without a branch; the
-// keys span more than half of int32, so the difference is taken in int64.
-func gt(a, b int32) uint32 { return uint32((int64(b) - int64(a)) >> 63) }
-
 // maxPoolPlane is the general loop over one plane, in PyTorch's tap order so
 // that ties and NaNs pick the same index. Starting from the first in-bounds
 // tap with the key of -Inf reproduces PyTorch's start at -Inf.
 func maxPoolPlane(p *MaxPool2dParams, x, y []float32, idx []int32) {
 	oh, ow := p.OutH(), p.OutW()
-	negInf := maxKey(math.Float32bits(float32(math.Inf(-1))), 0)
+	negInf := kernels.MaxKey(math.Float32bits(float32(math.Inf(-1))), 0)
 	for i := range oh {
 		h0 := i*p.StrideH - p.PadH
 		h1 := min(h0+(p.KH-1)*p.DilH+1, p.H)
@@ -73,7 +58,7 @@ func maxPoolPlane(p *MaxPool2dParams, x, y []float32, idx []int32) {
 			for h := h0; h < h1; h += p.DilH {
 				row := x[h*p.W : (h+1)*p.W]
 				for w := w0; w < w1; w += p.DilW {
-					if k := maxKey(math.Float32bits(row[w]), rank); k > best {
+					if k := kernels.MaxKey(math.Float32bits(row[w]), rank); k > best {
 						best, at = k, h*p.W+w
 					}
 					rank++
@@ -90,36 +75,8 @@ func maxPoolPlane(p *MaxPool2dParams, x, y []float32, idx []int32) {
 func maxPool2x2(p *MaxPool2dParams, x, y []float32, idx []int32) {
 	oh, ow, w := p.OutH(), p.OutW(), p.W
 	for i := range oh {
-		maxRow2x2(x[2*i*w:2*i*w+2*ow], x[(2*i+1)*w:(2*i+1)*w+2*ow],
+		kernels.MaxPool2x2Row(x[2*i*w:2*i*w+2*ow], x[(2*i+1)*w:(2*i+1)*w+2*ow],
 			y[i*ow:(i+1)*ow], idx[i*ow:(i+1)*ow], int32(2*i*w), int32(w))
-	}
-}
-
-// maxRow2x2 pools input rows r0 and r1 into one output row; base is r0's
-// offset in the plane and w the plane width. It is a separate function so
-// that its few live values stay in registers. Starting from the first tap
-// equals PyTorch's start at -Inf: the first tap wins there unless it is
-// -Inf, where the index is the same.
-func maxRow2x2(r0, r1, yr []float32, ir []int32, base, w int32) {
-	r0 = r0[:2*len(yr)]
-	r1 = r1[:2*len(yr)]
-	ir = ir[:len(yr)]
-	for j := range yr {
-		// The maximum with ties to the earliest tap is associative, so the
-		// two rows are reduced separately, then against each other. Every
-		// choice is a mask: the branches a comparison would take are
-		// unpredictable on activations and cost several times the work.
-		a, b := math.Float32bits(r0[2*j]), math.Float32bits(r0[2*j+1])
-		ka, kb := maxKey(a, 0), maxKey(b, 1)
-		m := gt(kb, ka)
-		top, topKey, topOff := a^(a^b)&m, ka^(ka^kb)&int32(m), int32(m&1)
-		c, d := math.Float32bits(r1[2*j]), math.Float32bits(r1[2*j+1])
-		kc, kd := maxKey(c, 2), maxKey(d, 3)
-		m = gt(kd, kc)
-		bot, botKey, botOff := c^(c^d)&m, kc^(kc^kd)&int32(m), w+int32(m&1)
-		m = gt(botKey, topKey)
-		yr[j] = math.Float32frombits(top ^ (top^bot)&m)
-		ir[j] = base + int32(2*j) + (topOff ^ (topOff^botOff)&int32(m))
 	}
 }
 

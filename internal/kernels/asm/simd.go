@@ -1,0 +1,284 @@
+package main
+
+// This file generates the AVX-512 kernels of the training step's
+// elementwise work: the ReLU gradient mask, the convolution epilogue (bias
+// and ReLU), Adam's update and 2x2 max pooling. Each handles whole 16-lane
+// vectors (max pooling masks its last one); the Go wrappers check lengths
+// and finish the tails with the pure-Go loops, whose results these match to
+// the bit. It leaves out AVX2 versions: CPUs without AVX-512 run the Go
+// loops.
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// Comparison predicates of VCMPPS.
+const (
+	cmpNLEUQ = 0x06 // not less than or equal, unordered: a > b or NaN
+	cmpGTOQ  = 0x1e // greater than, ordered: a > b and neither NaN
+)
+
+func genSIMD() {
+	genReLUMask()
+	genBiasEpilogue()
+	for _, mode := range []string{"Plain", "L2", "Decoupled"} {
+		genAdam(mode)
+	}
+	genMaxPool2x2()
+}
+
+// loop16 emits a loop that runs body over n/16 vectors, advancing ptrs by
+// 64 bytes a trip.
+func loop16(name string, n Register, ptrs []Register, body func()) {
+	SHRQ(U8(4), n)
+	Label(name + "_loop")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	body()
+	for _, p := range ptrs {
+		ADDQ(U8(64), p)
+	}
+	DECQ(n)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+}
+
+func genReLUMask() {
+	TEXT("reluMaskAVX512", NOSPLIT, "func(y, dy []float32)")
+	Pragma("noescape")
+	Doc("reluMaskAVX512 zeroes dy[i] unless y[i] > 0 (NaN is not), for the", "first len(y) rounded down to 16 elements.")
+	y := Load(Param("y").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	n := Load(Param("y").Len(), GP64())
+	zero := ZMM()
+	VXORPS(zero, zero, zero)
+	loop16("relumask", n, []Register{y, dy}, func() {
+		v, d, k := ZMM(), ZMM(), K()
+		VMOVUPS(Mem{Base: y}, v)
+		VCMPPS(U8(cmpGTOQ), zero, v, k)
+		VMOVUPS_Z(Mem{Base: dy}, k, d)
+		VMOVUPS(d, Mem{Base: dy})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genBiasEpilogue() {
+	TEXT("biasEpilogueAVX512", NOSPLIT, "func(out, in []float32, b float32, relu bool)")
+	Pragma("noescape")
+	Doc("biasEpilogueAVX512 writes out[i] = in[i] + b, or max(in[i]+b, 0) with", "relu (NaN stays NaN, -0 becomes +0), for the first len(out) rounded", "down to 16 elements.")
+	out := Load(Param("out").Base(), GP64())
+	in := Load(Param("in").Base(), GP64())
+	n := Load(Param("out").Len(), GP64())
+	relu := Load(Param("relu"), GP8())
+	b, zero := ZMM(), ZMM()
+	VBROADCASTSS(paramAddr("b"), b)
+	VXORPS(zero, zero, zero)
+	TESTB(relu, relu)
+	JZ(LabelRef("epilogue_plain"))
+	loop16("epilogue_relu", n, []Register{out, in}, func() {
+		v, k := ZMM(), K()
+		VADDPS(Mem{Base: in}, b, v)
+		VCMPPS(U8(cmpNLEUQ), zero, v, k)
+		VMOVUPS_Z(v, k, v)
+		VMOVUPS(v, Mem{Base: out})
+	})
+	VZEROUPPER()
+	RET()
+	Label("epilogue_plain")
+	loop16("epilogue_add", n, []Register{out, in}, func() {
+		v := ZMM()
+		VADDPS(Mem{Base: in}, b, v)
+		VMOVUPS(v, Mem{Base: out})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// genAdam emits one of Adam's three updates: Plain (no weight decay), L2
+// (weight decay added to the gradient, torch.optim.Adam) or Decoupled
+// (the parameter shrunk first, torch.optim.AdamW). The operations and their
+// order are those of optim's Go loop, so the results are the same to the
+// bit: m = m*b1 + g*c1; v = v*b2 + (c2*g)*g; p += (-step*m) / (sqrt(v)/bc2 + eps).
+func genAdam(mode string) {
+	name := "adam" + mode + "AVX512"
+	TEXT(name, NOSPLIT, "func(p, g, m, v []float32, c *[9]float32)")
+	Pragma("noescape")
+	Doc(name+" is one Adam step over the first len(p) rounded down to 16", "elements; c holds b1, b2, c1, c2, bc2Sqrt, -stepSize, eps, wd and", "decay.")
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	m := Load(Param("m").Base(), GP64())
+	v := Load(Param("v").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	c := Load(Param("c"), GP64())
+	coef := make([]VecVirtual, 9)
+	for i := range coef {
+		coef[i] = ZMM()
+		VBROADCASTSS(Mem{Base: c, Disp: 4 * i}, coef[i])
+	}
+	b1, b2, c1, c2, bc2, nstep, eps, wd, decay := coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7], coef[8]
+	loop16(name, n, []Register{p, g, m, v}, func() {
+		pv, gv, t1, t2 := ZMM(), ZMM(), ZMM(), ZMM()
+		VMOVUPS(Mem{Base: g}, gv)
+		VMOVUPS(Mem{Base: p}, pv)
+		switch mode {
+		case "L2":
+			VMULPS(pv, wd, t1)
+			VADDPS(t1, gv, gv)
+		case "Decoupled":
+			VMULPS(decay, pv, pv)
+		}
+		// m = m*b1 + g*c1
+		VMULPS(Mem{Base: m}, b1, t1)
+		VMULPS(c1, gv, t2)
+		VADDPS(t2, t1, t1)
+		VMOVUPS(t1, Mem{Base: m})
+		// v = v*b2 + (c2*g)*g
+		mv, vv := t1, ZMM()
+		VMULPS(Mem{Base: v}, b2, vv)
+		VMULPS(gv, c2, t2)
+		VMULPS(gv, t2, t2)
+		VADDPS(t2, vv, vv)
+		VMOVUPS(vv, Mem{Base: v})
+		// denom = sqrt(v)/bc2 + eps
+		VSQRTPS(vv, vv)
+		VDIVPS(bc2, vv, vv)
+		VADDPS(eps, vv, vv)
+		// p += (-step*m) / denom
+		VMULPS(mv, nstep, t2)
+		VDIVPS(vv, t2, t2)
+		VADDPS(t2, pv, pv)
+		VMOVUPS(pv, Mem{Base: p})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// dwords emits a read-only table of 16 int32s.
+func dwords(name string, f func(i int) uint32) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := range 16 {
+		DATA(4*i, U32(f(i)))
+	}
+	return m
+}
+
+// genMaxPool2x2 emits 2x2, stride-2 max pooling of one output row, with
+// the index of the winner and PyTorch's rules (ties go to the earliest
+// tap, NaN beats every number and a later NaN an earlier one), computed on
+// integer keys as conv.maxKey does: k = (mag ^ s) - s for the bits' sign s
+// and magnitude mag, and 0x7fc00000+rank for a NaN.
+func genMaxPool2x2() {
+	TEXT("maxPool2x2AVX512", NOSPLIT, "func(r0, r1, y []float32, idx []int32, blocks int, m0, m1, mo uint16, base, w int32)")
+	Pragma("noescape")
+	Doc("maxPool2x2AVX512 pools input rows r0 and r1 into y and idx: blocks", "whole blocks of 16 outputs, then one block whose loads take the lanes", "of masks m0 and m1 and whose stores those of mo (none when mo is 0).", "base is r0's offset in its plane, w the plane's width.")
+	even := dwords("pool_even", func(i int) uint32 { return uint32(2 * i) })
+	odd := dwords("pool_odd", func(i int) uint32 { return uint32(2*i + 1) })
+	r0 := Load(Param("r0").Base(), GP64())
+	r1 := Load(Param("r1").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	idx := Load(Param("idx").Base(), GP64())
+	blocks := Load(Param("blocks"), GP64())
+
+	ie, io := ZMM(), ZMM()
+	VMOVDQU32(even, ie)
+	VMOVDQU32(odd, io)
+	broadcast := func(v uint32) VecVirtual {
+		gp, z := GP32(), ZMM()
+		MOVL(U32(v), gp)
+		VPBROADCASTD(gp, z)
+		return z
+	}
+	magMask, inf, one, step := broadcast(0x7fffffff), broadcast(0x7f800000), broadcast(1), broadcast(32)
+	nanRank := []VecVirtual{broadcast(0x7fc00000), broadcast(0x7fc00001), broadcast(0x7fc00002), broadcast(0x7fc00003)}
+	zero, wv, w1, pos := ZMM(), ZMM(), ZMM(), ZMM()
+	VPXORD(zero, zero, zero)
+	wr, br := Load(Param("w"), GP32()), Load(Param("base"), GP32())
+	VPBROADCASTD(wr, wv)
+	VPADDD(one, wv, w1)
+	VPBROADCASTD(br, pos)
+	VPADDD(ie, pos, pos) // pos = base + 2*lane: the top-left tap of each window
+
+	key := func(x VecVirtual, rank int) VecVirtual {
+		s, mag, k, kn := ZMM(), ZMM(), ZMM(), K()
+		VPSRAD(U8(31), x, s)
+		VPANDD(magMask, x, mag)
+		VPXORD(s, mag, k)
+		VPSUBD(s, k, k)
+		VPCMPGTD(inf, mag, kn)
+		VPBLENDMD(nanRank[rank], k, kn, k)
+		return k
+	}
+	// block pools 16 outputs; with masks, only their lanes are read and
+	// written.
+	block := func(k0, k1, ko Op) {
+		taps := make([]VecVirtual, 4) // a, b: row 0's even and odd taps; c, d: row 1's
+		for r, src := range []Register{r0, r1} {
+			lo, hi := ZMM(), ZMM()
+			if k0 == nil {
+				VMOVUPS(Mem{Base: src}, lo)
+				VMOVUPS(Mem{Base: src, Disp: 64}, hi)
+			} else {
+				VMOVUPS_Z(Mem{Base: src}, k0, lo)
+				VMOVUPS_Z(Mem{Base: src, Disp: 64}, k1, hi)
+			}
+			e, o := ZMM(), ZMM()
+			VMOVAPS(lo, e)
+			VPERMT2PS(hi, ie, e)
+			VMOVAPS(lo, o)
+			VPERMT2PS(hi, io, o)
+			taps[2*r], taps[2*r+1] = e, o
+		}
+		a, b, c, d := taps[0], taps[1], taps[2], taps[3]
+		ka, kb, kc, kd := key(a, 0), key(b, 1), key(c, 2), key(d, 3)
+		m1, m2, m3 := K(), K(), K()
+		topOff, botOff := ZMM(), ZMM()
+		// The top pair's winner, the bottom pair's, then the better of the
+		// two; a strictly greater key is needed to displace an earlier tap.
+		VPCMPGTD(ka, kb, m1)
+		VPBLENDMD(b, a, m1, a)
+		VPBLENDMD(kb, ka, m1, ka)
+		VPBLENDMD(one, zero, m1, topOff)
+		VPCMPGTD(kc, kd, m2)
+		VPBLENDMD(d, c, m2, c)
+		VPBLENDMD(kd, kc, m2, kc)
+		VPBLENDMD(w1, wv, m2, botOff)
+		VPCMPGTD(ka, kc, m3)
+		VPBLENDMD(c, a, m3, a)
+		VPBLENDMD(botOff, topOff, m3, topOff)
+		VPADDD(pos, topOff, topOff)
+		if ko == nil {
+			VMOVUPS(a, Mem{Base: y})
+			VMOVDQU32(topOff, Mem{Base: idx})
+		} else {
+			VMOVUPS(a, ko, Mem{Base: y})
+			VMOVDQU32(topOff, ko, Mem{Base: idx})
+		}
+	}
+	Label("pool_loop")
+	TESTQ(blocks, blocks)
+	JZ(LabelRef("pool_tail"))
+	block(nil, nil, nil)
+	ADDQ(U8(128), r0)
+	ADDQ(U8(128), r1)
+	ADDQ(U8(64), y)
+	ADDQ(U8(64), idx)
+	VPADDD(step, pos, pos)
+	DECQ(blocks)
+	JMP(LabelRef("pool_loop"))
+
+	Label("pool_tail")
+	mo := Load(Param("mo"), GP32())
+	TESTL(mo, mo)
+	JZ(LabelRef("pool_done"))
+	k0, k1, ko := K(), K(), K()
+	KMOVW(Load(Param("m0"), GP32()), k0)
+	KMOVW(Load(Param("m1"), GP32()), k1)
+	KMOVW(mo, ko)
+	block(k0, k1, ko)
+	Label("pool_done")
+	VZEROUPPER()
+	RET()
+}

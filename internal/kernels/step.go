@@ -1,0 +1,89 @@
+package kernels
+
+// This file holds the elementwise kernels of a training step: the ReLU
+// gradient mask, the convolution epilogue (bias, optional ReLU), Adam's
+// update and 2x2 max pooling. Each checks its lengths and runs whole
+// 16-lane vectors in AVX-512 assembly where the CPU has it (step_amd64.go),
+// the rest in the Go loops of step_generic.go, which give the same bits.
+// It leaves out AVX2 versions: without AVX-512 the Go loops run.
+
+import "fmt"
+
+// ReLUMask zeroes dy[i] unless y[i] > 0, in place: the gradient of a ReLU
+// whose output is y. Zero, negative and NaN outputs pass no gradient, as in
+// PyTorch. It panics when the lengths differ.
+func ReLUMask(y, dy []float32) {
+	if len(y) != len(dy) {
+		panic(fmt.Sprintf("kernels: ReLUMask: len(y)=%d != len(dy)=%d", len(y), len(dy)))
+	}
+	reluMask(y, dy)
+}
+
+// BiasEpilogue writes out[i] = in[i] + b, or with relu max(in[i]+b, 0):
+// a NaN stays the same NaN and -0 becomes +0. out and in may be the
+// same slice; in must be at least as long as out.
+func BiasEpilogue(out, in []float32, b float32, relu bool) {
+	if len(in) < len(out) {
+		panic(fmt.Sprintf("kernels: BiasEpilogue: len(in)=%d < len(out)=%d", len(in), len(out)))
+	}
+	biasEpilogue(out, in[:len(out)], b, relu)
+}
+
+// AdamMode says how Adam applies weight decay.
+type AdamMode uint8
+
+const (
+	AdamPlain     AdamMode = iota // no weight decay
+	AdamL2                        // decay added to the gradient (torch.optim.Adam)
+	AdamDecoupled                 // parameters shrunk first (torch.optim.AdamW)
+)
+
+// AdamCoef holds one Adam step's float32 coefficients.
+type AdamCoef struct {
+	B1, B2, C1, C2 float32 // beta1, beta2, 1-beta1, 1-beta2
+	BC2Sqrt        float32 // sqrt(1 - beta2^t)
+	NegStep        float32 // -lr / (1 - beta1^t)
+	Eps            float32
+	WD             float32 // AdamL2's weight decay
+	Decay          float32 // AdamDecoupled's factor, 1 - lr*weight decay
+}
+
+// AdamStep applies one Adam update to p with gradient g and moments m and
+// v, in the operation order of PyTorch's single-tensor Adam:
+// m = m*b1 + g*c1; v = v*b2 + (c2*g)*g; p += (-step*m) / (sqrt(v)/bc2 + eps),
+// after g += wd*p (AdamL2) or p *= decay (AdamDecoupled). It panics when
+// the lengths differ.
+func AdamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
+	if len(g) != len(p) || len(m) != len(p) || len(v) != len(p) {
+		panic(fmt.Sprintf("kernels: AdamStep: lengths %d, %d, %d, %d differ", len(p), len(g), len(m), len(v)))
+	}
+	adamStep(mode, p, g, m, v, c)
+}
+
+// MaxPool2x2Row pools input rows r0 and r1 (each at least 2*len(y) long)
+// into y with 2x2 windows at stride 2, and writes to idx each winner's
+// offset in its plane: base is r0's offset and w the plane's width, so r1
+// starts at base+w. Ties go to the earliest tap in PyTorch's order (r0's
+// left, r0's right, r1's left, r1's right), NaN beats every number and a
+// later NaN an earlier one, as in PyTorch.
+func MaxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
+	n := len(y)
+	if len(r0) < 2*n || len(r1) < 2*n || len(idx) < n {
+		panic(fmt.Sprintf("kernels: MaxPool2x2Row: rows of %d and %d, idx of %d, for %d outputs", len(r0), len(r1), len(idx), n))
+	}
+	maxPool2x2Row(r0[:2*n], r1[:2*n], y, idx[:n], base, w)
+}
+
+// MaxKey maps a float's bits to an integer that orders like the float,
+// with -0 equal to +0 and every NaN above every number, later NaNs (higher
+// rank) above earlier ones. PyTorch's "replace on greater or NaN" then
+// becomes one integer comparison, which compiles to conditional moves:
+// random data makes float comparisons' branches unpredictable.
+func MaxKey(bits uint32, rank int32) int32 {
+	b := int32(bits)
+	s := b >> 31
+	mag := b & 0x7fffffff
+	k := (mag ^ s) - s
+	nan := (0x7f800000 - mag) >> 31 // all ones for a NaN
+	return k&^nan | (0x7fc00000+rank)&nan
+}

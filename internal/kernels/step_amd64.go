@@ -1,0 +1,54 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// This file routes the training step's elementwise kernels to AVX-512
+// assembly for whole 16-lane vectors and to the Go loops for the rest.
+
+func reluMask(y, dy []float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(y) &^ 15
+		reluMaskAVX512(y[:n], dy[:n])
+	}
+	reluMaskGo(y[n:], dy[n:])
+}
+
+func biasEpilogue(out, in []float32, b float32, relu bool) {
+	n := 0
+	if hasAVX512 {
+		n = len(out) &^ 15
+		biasEpilogueAVX512(out[:n], in[:n], b, relu)
+	}
+	biasEpilogueGo(out[n:], in[n:], b, relu)
+}
+
+func adamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
+	n := 0
+	if hasAVX512 {
+		n = len(p) &^ 15
+		k := [9]float32{c.B1, c.B2, c.C1, c.C2, c.BC2Sqrt, c.NegStep, c.Eps, c.WD, c.Decay}
+		switch mode {
+		case AdamL2:
+			adamL2AVX512(p[:n], g[:n], m[:n], v[:n], &k)
+		case AdamDecoupled:
+			adamDecoupledAVX512(p[:n], g[:n], m[:n], v[:n], &k)
+		default:
+			adamPlainAVX512(p[:n], g[:n], m[:n], v[:n], &k)
+		}
+	}
+	adamStepGo(mode, p[n:], g[n:], m[n:], v[n:], c)
+}
+
+func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
+	if !hasAVX512 {
+		maxPool2x2RowGo(r0, r1, y, idx, base, w)
+		return
+	}
+	n := len(y)
+	rem := n & 15
+	m0 := uint16(1<<min(2*rem, 16) - 1)
+	m1 := uint16(1<<max(2*rem-16, 0) - 1)
+	mo := uint16(1<<rem - 1)
+	maxPool2x2AVX512(r0, r1, y, idx, n>>4, m0, m1, mo, base, w)
+}

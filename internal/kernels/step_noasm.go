@@ -1,0 +1,16 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// This file routes the training step's elementwise kernels to the Go loops
+// where there is no assembly.
+
+func reluMask(y, dy []float32) { reluMaskGo(y, dy) }
+
+func biasEpilogue(out, in []float32, b float32, relu bool) { biasEpilogueGo(out, in, b, relu) }
+
+func adamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) { adamStepGo(mode, p, g, m, v, c) }
+
+func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
+	maxPool2x2RowGo(r0, r1, y, idx, base, w)
+}

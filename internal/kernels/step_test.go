@@ -1,0 +1,140 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// specials are the values where the kernels' rules matter: signed zeros,
+// infinities, NaNs (quiet, signalling, negative), the largest and
+// smallest normals and a subnormal.
+var specials = []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)),
+	float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00000), math.MaxFloat32,
+	-math.MaxFloat32, math.SmallestNonzeroFloat32, 1.17549435e-38}
+
+// stepData returns n values: mostly normal random numbers, with specials
+// and duplicates (ties for max pooling) sprinkled in.
+func stepData(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		switch k := r.IntN(10); {
+		case k == 0:
+			x[i] = specials[r.IntN(len(specials))]
+		case k == 1 && i > 0:
+			x[i] = x[i-1]
+		default:
+			x[i] = float32(r.NormFloat64())
+		}
+	}
+	return x
+}
+
+// sameBits requires equal bits, except that with anyNaN two NaNs match:
+// where two NaNs meet in an arithmetic kernel, which one comes out depends
+// on the operand order, which Go leaves to the compiler.
+func sameBits(t *testing.T, what string, got, want []float32, anyNaN bool) {
+	t.Helper()
+	for i := range want {
+		if anyNaN && got[i] != got[i] && want[i] != want[i] {
+			continue
+		}
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: element %d is %v (%#08x), the Go loop gives %v (%#08x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+// TestStepKernelsMatchGo runs every training-step kernel, assembly where
+// the CPU has it, against its Go loop on lengths around the vector width,
+// special values included, and requires the same bits.
+func TestStepKernelsMatchGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 70; n++ {
+		y, dy := stepData(r, n), stepData(r, n)
+		want := append([]float32(nil), dy...)
+		reluMaskGo(y, want)
+		got := append([]float32(nil), dy...)
+		ReLUMask(y, got)
+		sameBits(t, "ReLUMask", got, want, false)
+
+		for _, relu := range []bool{false, true} {
+			// Not a NaN bias: where two NaNs meet, which one an add
+			// returns depends on its operand order, which Go leaves to
+			// the compiler.
+			b := specials[r.IntN(6)]
+			if r.IntN(2) == 0 {
+				b = float32(r.NormFloat64())
+			}
+			want := make([]float32, n)
+			biasEpilogueGo(want, y, b, relu)
+			got := make([]float32, n)
+			BiasEpilogue(got, y, b, relu)
+			sameBits(t, "BiasEpilogue", got, want, false)
+		}
+
+		for _, mode := range []AdamMode{AdamPlain, AdamL2, AdamDecoupled} {
+			c := &AdamCoef{B1: 0.9, B2: 0.999, C1: float32(1 - 0.9), C2: float32(1 - 0.999), BC2Sqrt: 0.0447, NegStep: -0.0123,
+				Eps: 1e-8, WD: 0.01, Decay: 0.99999}
+			p, g := stepData(r, n), stepData(r, n)
+			m, v := stepData(r, n), make([]float32, n)
+			for i := range v {
+				v[i] = float32(math.Abs(r.NormFloat64()))
+			}
+			wp, wm, wv := append([]float32(nil), p...), append([]float32(nil), m...), append([]float32(nil), v...)
+			adamStepGo(mode, wp, g, wm, wv, c)
+			AdamStep(mode, p, g, m, v, c)
+			sameBits(t, "AdamStep p", p, wp, true)
+			sameBits(t, "AdamStep m", m, wm, true)
+			sameBits(t, "AdamStep v", v, wv, true)
+		}
+	}
+	for n := 0; n < 40; n++ {
+		r0, r1 := stepData(r, 2*n+r.IntN(3)), stepData(r, 2*n+r.IntN(3))
+		base, w := int32(r.IntN(1000)), int32(2*n+7)
+		wy, wi := make([]float32, n), make([]int32, n)
+		maxPool2x2RowGo(r0, r1, wy, wi, base, w)
+		gy, gi := make([]float32, n), make([]int32, n+1)
+		gi[n] = -7 // past the row: must stay
+		MaxPool2x2Row(r0, r1, gy, gi[:n], base, w)
+		sameBits(t, "MaxPool2x2Row y", gy, wy, false)
+		for j := range wi {
+			if gi[j] != wi[j] {
+				t.Fatalf("MaxPool2x2Row, %d outputs: index %d is %d, the Go loop gives %d", n, j, gi[j], wi[j])
+			}
+		}
+		if gi[n] != -7 {
+			t.Fatalf("MaxPool2x2Row, %d outputs: wrote past the row", n)
+		}
+	}
+}
+
+// TestMaxPool2x2RowRules checks the Go loop itself against PyTorch's rules
+// on hand-picked windows: the earliest of equal maxima wins, NaN beats
+// everything, a later NaN beats an earlier one, and -0 ties +0.
+func TestMaxPool2x2RowRules(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	negZero := float32(math.Copysign(0, -1))
+	for _, tc := range []struct {
+		r0, r1 [2]float32
+		want   int32 // tap 0..3
+	}{
+		{[2]float32{1, 1}, [2]float32{1, 1}, 0},
+		{[2]float32{1, 2}, [2]float32{2, 0}, 1},
+		{[2]float32{1, 2}, [2]float32{3, 3}, 2},
+		{[2]float32{nan, inf}, [2]float32{inf, 5}, 0},
+		{[2]float32{nan, 1}, [2]float32{nan, 0}, 2},
+		{[2]float32{negZero, 0}, [2]float32{-1, -2}, 0},
+		{[2]float32{-inf, -inf}, [2]float32{-inf, -inf}, 0},
+	} {
+		for _, f := range []func(r0, r1, y []float32, idx []int32, base, w int32){maxPool2x2RowGo, MaxPool2x2Row} {
+			y, idx := make([]float32, 1), make([]int32, 1)
+			f(tc.r0[:], tc.r1[:], y, idx, 0, 10)
+			want := []int32{0, 1, 10, 11}[tc.want]
+			if idx[0] != want {
+				t.Errorf("window %v %v: index %d, want %d", tc.r0, tc.r1, idx[0], want)
+			}
+		}
+	}
+}
+
