@@ -137,4 +137,3 @@ func TestMaxPool2x2RowRules(t *testing.T) {
 		}
 	}
 }
-
