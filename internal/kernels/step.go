@@ -87,3 +87,27 @@ func MaxKey(bits uint32, rank int32) int32 {
 	nan := (0x7f800000 - mag) >> 31 // all ones for a NaN
 	return k&^nan | (0x7fc00000+rank)&nan
 }
+
+// CopyRows copies rows rows of n floats from src to dst, row r from
+// src[r*srcStride:] to dst[r*dstStride:]: im2col's inner loop. It panics
+// when a slice is too short.
+func CopyRows(dst, src []float32, n, rows, dstStride, srcStride int) {
+	checkRows("CopyRows", dst, src, n, rows, dstStride, srcStride)
+	moveRows(dst, src, n, rows, dstStride, srcStride, false)
+}
+
+// AddRows is CopyRows adding into dst instead: col2im's inner loop.
+func AddRows(dst, src []float32, n, rows, dstStride, srcStride int) {
+	checkRows("AddRows", dst, src, n, rows, dstStride, srcStride)
+	moveRows(dst, src, n, rows, dstStride, srcStride, true)
+}
+
+func checkRows(name string, dst, src []float32, n, rows, dstStride, srcStride int) {
+	if n < 0 || rows < 0 || dstStride < 0 || srcStride < 0 {
+		panic(fmt.Sprintf("kernels: %s: negative size n=%d rows=%d strides %d, %d", name, n, rows, dstStride, srcStride))
+	}
+	if rows > 0 && n > 0 && (len(dst) < (rows-1)*dstStride+n || len(src) < (rows-1)*srcStride+n) {
+		panic(fmt.Sprintf("kernels: %s: %d rows of %d at strides %d and %d do not fit slices of %d and %d",
+			name, rows, n, dstStride, srcStride, len(dst), len(src)))
+	}
+}

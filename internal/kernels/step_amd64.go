@@ -52,3 +52,11 @@ func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
 	mo := uint16(1<<rem - 1)
 	maxPool2x2AVX512(r0, r1, y, idx, n>>4, m0, m1, mo, base, w)
 }
+
+func moveRows(dst, src []float32, n, rows, dstStride, srcStride int, add bool) {
+	if !hasAVX512 || n == 0 || rows == 0 {
+		moveRowsGo(dst, src, n, rows, dstStride, srcStride, add)
+		return
+	}
+	rowsAVX512(dst, src, n, rows, dstStride, srcStride, uint16(1<<(n&15)-1), add)
+}

@@ -74,3 +74,16 @@ func maxPool2x2RowGo(r0, r1, yr []float32, ir []int32, base, w int32) {
 		ir[j] = base + int32(2*j) + (topOff ^ (topOff^botOff)&int32(m))
 	}
 }
+
+func moveRowsGo(dst, src []float32, n, rows, dstStride, srcStride int, add bool) {
+	for r := range rows {
+		d, s := dst[r*dstStride:r*dstStride+n], src[r*srcStride:r*srcStride+n]
+		if !add {
+			copy(d, s)
+			continue
+		}
+		for i, v := range s {
+			d[i] += v
+		}
+	}
+}

@@ -14,3 +14,7 @@ func adamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) { adamStepGo(mod
 func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
 	maxPool2x2RowGo(r0, r1, y, idx, base, w)
 }
+
+func moveRows(dst, src []float32, n, rows, dstStride, srcStride int, add bool) {
+	moveRowsGo(dst, src, n, rows, dstStride, srcStride, add)
+}

@@ -137,3 +137,27 @@ func TestMaxPool2x2RowRules(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsMatchGo copies and adds rows of every length around the vector
+// width at several strides and requires the Go loop's bits, and nothing
+// written between the rows.
+func TestRowsMatchGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 40; n++ {
+		for _, rows := range []int{0, 1, 3} {
+			ds, ss := n+r.IntN(5), n+r.IntN(5)
+			src := stepData(r, rows*ss+1)
+			for _, add := range []bool{false, true} {
+				dst := stepData(r, rows*ds+1)
+				want := append([]float32(nil), dst...)
+				moveRowsGo(want, src, n, rows, ds, ss, add)
+				if add {
+					AddRows(dst, src, n, rows, ds, ss)
+				} else {
+					CopyRows(dst, src, n, rows, ds, ss)
+				}
+				sameBits(t, "rows", dst, want, add)
+			}
+		}
+	}
+}

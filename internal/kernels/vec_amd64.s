@@ -690,3 +690,84 @@ DATA pool_odd<>+52(SB)/4, $0x0000001b
 DATA pool_odd<>+56(SB)/4, $0x0000001d
 DATA pool_odd<>+60(SB)/4, $0x0000001f
 GLOBL pool_odd<>(SB), RODATA|NOPTR, $64
+
+// func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, tail uint16, add bool)
+// Requires: AVX, AVX512F
+TEXT ·rowsAVX512(SB), NOSPLIT, $0-83
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    src_base+24(FP), CX
+	MOVQ    rows+56(FP), DX
+	MOVQ    dstStride+64(FP), BX
+	MOVQ    srcStride+72(FP), SI
+	SHLQ    $0x02, BX
+	SHLQ    $0x02, SI
+	MOVWLZX tail+80(FP), DI
+	KMOVW   DI, K1
+	MOVB    add+82(FP), DI
+	TESTB   DI, DI
+	JNZ     rows_add_row
+
+rows_copy_row:
+	TESTQ DX, DX
+	JZ    rows_done
+	MOVQ  n+48(FP), DI
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+
+rows_copy_vec:
+	CMPQ    DI, $0x10
+	JL      rows_copy_tail
+	VMOVUPS (R9), Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x40, R8
+	ADDQ    $0x40, R9
+	SUBQ    $0x10, DI
+	JMP     rows_copy_vec
+
+rows_copy_tail:
+	TESTQ     DI, DI
+	JZ        rows_copy_next
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS   Z0, K1, (R8)
+
+rows_copy_next:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  rows_copy_row
+
+rows_add_row:
+	TESTQ DX, DX
+	JZ    rows_done
+	MOVQ  n+48(FP), DI
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+
+rows_add_vec:
+	CMPQ    DI, $0x10
+	JL      rows_add_tail
+	VMOVUPS (R9), Z0
+	VADDPS  (R8), Z0, Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x40, R8
+	ADDQ    $0x40, R9
+	SUBQ    $0x10, DI
+	JMP     rows_add_vec
+
+rows_add_tail:
+	TESTQ     DI, DI
+	JZ        rows_add_next
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS.Z (R8), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (R8)
+
+rows_add_next:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  rows_add_row
+
+rows_done:
+	VZEROUPPER
+	RET

@@ -27,6 +27,7 @@ func genSIMD() {
 		genAdam(mode)
 	}
 	genMaxPool2x2()
+	genRows()
 }
 
 // loop16 emits a loop that runs body over n/16 vectors, advancing ptrs by
@@ -279,6 +280,71 @@ func genMaxPool2x2() {
 	KMOVW(mo, ko)
 	block(k0, k1, ko)
 	Label("pool_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genRows emits the row kernel of im2col and col2im: rows of n floats,
+// copied (add false) or added (add true) from src to dst, with the rows
+// dstStride and srcStride floats apart. Whole vectors, then one masked
+// vector of the tail mask; lengths are the Go wrapper's to check.
+func genRows() {
+	TEXT("rowsAVX512", NOSPLIT, "func(dst, src []float32, n, rows, dstStride, srcStride int, tail uint16, add bool)")
+	Pragma("noescape")
+	Doc("rowsAVX512 copies or adds rows of n floats from src to dst; tail is", "the mask of the n%16 lanes after the whole vectors.")
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	rows := Load(Param("rows"), GP64())
+	ds := Load(Param("dstStride"), GP64())
+	ss := Load(Param("srcStride"), GP64())
+	SHLQ(U8(2), ds)
+	SHLQ(U8(2), ss)
+	kt := K()
+	KMOVW(Load(Param("tail"), GP32()), kt)
+	add := Load(Param("add"), GP8())
+	for _, mode := range []string{"copy", "add"} {
+		if mode == "copy" {
+			TESTB(add, add)
+			JNZ(LabelRef("rows_add_row"))
+		}
+		Label("rows_" + mode + "_row")
+		TESTQ(rows, rows)
+		JZ(LabelRef("rows_done"))
+		n := Load(Param("n"), GP64())
+		d, s := GP64(), GP64()
+		MOVQ(dst, d)
+		MOVQ(src, s)
+		Label("rows_" + mode + "_vec")
+		CMPQ(n, U8(16))
+		JL(LabelRef("rows_" + mode + "_tail"))
+		v := ZMM()
+		VMOVUPS(Mem{Base: s}, v)
+		if mode == "add" {
+			VADDPS(Mem{Base: d}, v, v)
+		}
+		VMOVUPS(v, Mem{Base: d})
+		ADDQ(U8(64), d)
+		ADDQ(U8(64), s)
+		SUBQ(U8(16), n)
+		JMP(LabelRef("rows_" + mode + "_vec"))
+		Label("rows_" + mode + "_tail")
+		TESTQ(n, n)
+		JZ(LabelRef("rows_" + mode + "_next"))
+		t := ZMM()
+		VMOVUPS_Z(Mem{Base: s}, kt, t)
+		if mode == "add" {
+			u := ZMM()
+			VMOVUPS_Z(Mem{Base: d}, kt, u)
+			VADDPS(u, t, t)
+		}
+		VMOVUPS(t, kt, Mem{Base: d})
+		Label("rows_" + mode + "_next")
+		ADDQ(ds, dst)
+		ADDQ(ss, src)
+		DECQ(rows)
+		JMP(LabelRef("rows_" + mode + "_row"))
+	}
+	Label("rows_done")
 	VZEROUPPER()
 	RET()
 }
