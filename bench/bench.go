@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kiln-ml/kiln/autograd"
@@ -26,9 +28,12 @@ import (
 type Report struct {
 	GOOS, GOARCH   string  `json:"-"`
 	CPU            string  `json:"cpu"`
+	Microarch      string  `json:"microarch"`
 	Kernel         string  `json:"gemm_kernel"`
 	Threads        int     `json:"threads"`
 	PeakGFLOPS     float64 `json:"peak_gflops_per_core"`
+	PeakYMMGFLOPS  float64 `json:"peak_gflops_per_core_256bit"`
+	FMABits        int     `json:"fma_width_bits"` // measured: 512 for full-width units, 256 for split ones
 	SgemmN         int     `json:"sgemm_n"`
 	SgemmGFLOPS    float64 `json:"sgemm_gflops_1thread"`
 	SgemmPctPeak   float64 `json:"sgemm_percent_of_peak"`
@@ -37,6 +42,25 @@ type Report struct {
 	TrainBatch     int     `json:"train_batch"`
 	InferBatch     int     `json:"infer_batch"`
 	Images         int     `json:"images"`
+
+	Scaling []ThreadRow  `json:"scaling,omitempty"` // with Options.Threads
+	Latency []LatencyRow `json:"latency"`           // inference at small batches
+}
+
+// ThreadRow is the seed CNN's throughput on one number of threads.
+type ThreadRow struct {
+	Threads        int     `json:"threads"`
+	TrainImgPerSec float64 `json:"train_img_per_s"`
+	InferImgPerSec float64 `json:"infer_img_per_s"`
+}
+
+// LatencyRow is the time of one evaluation-mode forward pass at a small
+// batch, the edge use: the median and the 99th percentile of Runs passes.
+type LatencyRow struct {
+	Batch    int     `json:"batch"`
+	MedianMS float64 `json:"median_ms"`
+	P99MS    float64 `json:"p99_ms"`
+	Runs     int     `json:"runs"`
 }
 
 // Options sizes a run. Zero values take the defaults of
@@ -45,7 +69,9 @@ type Options struct {
 	Images     int // images timed for each of training and inference (default 2,000)
 	TrainBatch int
 	InferBatch int
-	SgemmN     int // matrix size (default 512)
+	SgemmN     int   // matrix size (default 512)
+	Threads    []int // also measure training and inference on each of these thread counts
+	Latency    []int // inference batches timed for latency (default 1 and 8)
 }
 
 func (o *Options) defaults() {
@@ -61,14 +87,20 @@ func (o *Options) defaults() {
 	if o.SgemmN <= 0 {
 		o.SgemmN = 512
 	}
+	if o.Latency == nil {
+		o.Latency = []int{1, 8}
+	}
 }
 
 // Run measures everything. Cancelling ctx stops early with its error.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
-	r := &Report{CPU: cpuName(), Kernel: kernels.GemmKernelName(), Threads: kernels.Threads(),
+	name, id := cpuInfo()
+	r := &Report{CPU: name, Microarch: Microarch(id), Kernel: kernels.GemmKernelName(), Threads: kernels.Threads(),
 		SgemmN: o.SgemmN, TrainBatch: o.TrainBatch, InferBatch: o.InferBatch, Images: o.Images}
-	r.PeakGFLOPS = PeakGFLOPS()
+	peaks := kernels.PeakByWidth()
+	r.PeakGFLOPS, r.PeakYMMGFLOPS = PeakGFLOPS(), peaks["avx2"]
+	r.FMABits = FMAWidth(peaks["avx512"], peaks["avx2"])
 	r.SgemmGFLOPS = Sgemm(o.SgemmN, 1)
 	if r.PeakGFLOPS > 0 {
 		r.SgemmPctPeak = 100 * r.SgemmGFLOPS / r.PeakGFLOPS
@@ -80,8 +112,66 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if r.TrainImgPerSec, err = SeedCNNTrain(ctx, o.TrainBatch, o.Images); err != nil {
 		return r, err
 	}
-	r.InferImgPerSec, err = SeedCNNInfer(ctx, o.InferBatch, o.Images)
-	return r, err
+	if r.InferImgPerSec, err = SeedCNNInfer(ctx, o.InferBatch, o.Images); err != nil {
+		return r, err
+	}
+	for _, b := range o.Latency {
+		row, err := InferLatency(ctx, b, 200)
+		if err != nil {
+			return r, err
+		}
+		r.Latency = append(r.Latency, row)
+	}
+	for _, n := range o.Threads {
+		row, err := onThreads(ctx, n, o)
+		if err != nil {
+			return r, err
+		}
+		r.Scaling = append(r.Scaling, row)
+	}
+	return r, nil
+}
+
+// onThreads measures training and inference with n goroutines for the
+// kernels and n for the Go scheduler (GOMAXPROCS), then restores both.
+func onThreads(ctx context.Context, n int, o Options) (ThreadRow, error) {
+	row := ThreadRow{Threads: n}
+	prevK, prevP := kernels.Threads(), runtime.GOMAXPROCS(n)
+	kernels.SetThreads(n)
+	defer func() {
+		kernels.SetThreads(prevK)
+		runtime.GOMAXPROCS(prevP)
+	}()
+	var err error
+	if row.TrainImgPerSec, err = SeedCNNTrain(ctx, o.TrainBatch, o.Images); err != nil {
+		return row, err
+	}
+	row.InferImgPerSec, err = SeedCNNInfer(ctx, o.InferBatch, o.Images)
+	return row, err
+}
+
+// InferLatency times runs evaluation-mode forward passes of the seed CNN
+// at batch, after a warm-up, and returns their median and 99th percentile.
+func InferLatency(ctx context.Context, batch, runs int) (LatencyRow, error) {
+	infer, err := newInferrer(batch)
+	if err != nil {
+		return LatencyRow{}, err
+	}
+	for range 10 {
+		infer()
+	}
+	d := make([]time.Duration, runs)
+	for i := range d {
+		if err := ctx.Err(); err != nil {
+			return LatencyRow{}, err
+		}
+		t := time.Now()
+		infer()
+		d[i] = time.Since(t)
+	}
+	slices.Sort(d)
+	ms := func(x time.Duration) float64 { return x.Seconds() * 1e3 }
+	return LatencyRow{Batch: batch, MedianMS: ms(d[runs/2]), P99MS: ms(d[min(runs-1, runs*99/100)]), Runs: runs}, nil
 }
 
 // Sgemm returns the GFLOPS of an n x n x n single-precision product on the
@@ -198,10 +288,25 @@ func SeedCNNInfer(ctx context.Context, batch, images int) (float64, error) {
 
 // String formats the report for a terminal.
 func (r *Report) String() string {
-	return fmt.Sprintf(`kiln bench (%s, %s, GEMM kernel %s, %d threads)
-SGEMM %dx%dx%d, 1 thread: %.1f GFLOPS = %.0f%% of the core's measured FMA peak (%.1f GFLOPS)
+	var b strings.Builder
+	fmt.Fprintf(&b, "kiln bench (%s: %s, %s, GEMM kernel %s, %d threads)\n", r.CPU, r.Microarch, runtime.GOARCH, r.Kernel, r.Threads)
+	if r.FMABits > 0 {
+		fmt.Fprintf(&b, "FMA units: %d bits wide (measured: %.1f GFLOPS with 512-bit FMAs, %.1f with 256-bit, per core)\n",
+			r.FMABits, r.PeakGFLOPS, r.PeakYMMGFLOPS)
+	}
+	fmt.Fprintf(&b, `SGEMM %dx%dx%d, 1 thread: %.1f GFLOPS = %.0f%% of the core's measured FMA peak (%.1f GFLOPS)
 seed CNN training, batch %d, Adam:  %.0f images/s
 seed CNN inference, batch %d:       %.0f images/s
-`, r.CPU, runtime.GOARCH, r.Kernel, r.Threads, r.SgemmN, r.SgemmN, r.SgemmN, r.SgemmGFLOPS, r.SgemmPctPeak, r.PeakGFLOPS,
+`, r.SgemmN, r.SgemmN, r.SgemmN, r.SgemmGFLOPS, r.SgemmPctPeak, r.PeakGFLOPS,
 		r.TrainBatch, r.TrainImgPerSec, r.InferBatch, r.InferImgPerSec)
+	for _, l := range r.Latency {
+		fmt.Fprintf(&b, "seed CNN inference latency, batch %d: %.3f ms median, %.3f ms p99 (%d runs)\n", l.Batch, l.MedianMS, l.P99MS, l.Runs)
+	}
+	if len(r.Scaling) > 0 {
+		fmt.Fprintf(&b, "\nthreads  train img/s  infer img/s  train speed-up\n")
+		for _, s := range r.Scaling {
+			fmt.Fprintf(&b, "%7d  %11.0f  %11.0f  %13.2fx\n", s.Threads, s.TrainImgPerSec, s.InferImgPerSec, s.TrainImgPerSec/r.Scaling[0].TrainImgPerSec)
+		}
+	}
+	return b.String()
 }

@@ -5,21 +5,38 @@ package bench
 import (
 	"bufio"
 	"os"
+	"strconv"
 	"strings"
 )
 
-// cpuName reads the processor's model name.
-func cpuName() string {
+// cpuInfo reads the first processor's model name, vendor, family and model.
+func cpuInfo() (name string, id CPUID) {
+	name = "unknown CPU"
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
-		return "unknown CPU"
+		return name, id
 	}
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
+		k, v, ok := strings.Cut(s.Text(), ":")
+		if !ok {
+			if id.Vendor != "" {
+				break // the end of the first processor
+			}
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "model name":
+			name = v
+		case "vendor_id":
+			id.Vendor = v
+		case "cpu family":
+			id.Family, _ = strconv.Atoi(v)
+		case "model":
+			id.Model, _ = strconv.Atoi(v)
 		}
 	}
-	return "unknown CPU"
+	return name, id
 }

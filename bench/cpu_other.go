@@ -2,4 +2,4 @@
 
 package bench
 
-func cpuName() string { return "unknown CPU" }
+func cpuInfo() (string, CPUID) { return "unknown CPU", CPUID{} }

@@ -9,17 +9,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/kiln-ml/kiln/bench"
 )
 
-const benchHead = `Usage: kiln bench [--json] [--images N]
+const benchHead = `Usage: kiln bench [--json] [--images N] [--threads 1,2,...]
        kiln bench --data DIR [--workers N] [--batch-size 32] [--image-size 32] [--json]
 
 Measures single-precision matrix multiplication (512x512x512, one thread)
 against the core's measured FMA peak, and the seed CNN's training (batch
 32, Adam) and inference (batch 256) throughput on random 3x32x32 images, as
-seed_pytorch.py --synthetic does. Other work on the machine lowers the
+seed_pytorch.py --synthetic does, and the latency of inference at
+batches 1 and 8. It names the CPU's microarchitecture and the width of its
+FMA units, measured (512-bit FMAs at twice the 256-bit rate mean full-width
+units). With --threads, it also prints a table of training and inference
+throughput on each thread count. Other work on the machine lowers the
 figures.
 
 With --data, it times instead one shuffled epoch of the input pipeline on an
@@ -36,6 +42,7 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	workers := fs.Int("workers", 2, "with --data: decoding goroutines")
 	batch := fs.Int("batch-size", 32, "with --data: images per batch")
 	size := fs.Int("image-size", 32, "with --data: images are resized to this square size")
+	threads := fs.String("threads", "", "also measure training and inference on each of these comma-separated thread `counts` (e.g. 1,2,4)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -64,7 +71,17 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			r.Dir, r.Transform, r.Workers, r.Batch, r.Decoded, r.Seconds, r.ImgPerS)
 		return err
 	}
-	r, err := bench.Run(ctx, bench.Options{Images: *images})
+	var counts []int
+	if *threads != "" {
+		for _, f := range strings.Split(*threads, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return usageError{fmt.Errorf("--threads %q: want comma-separated thread counts of at least 1, such as 1,2,4", *threads)}
+			}
+			counts = append(counts, n)
+		}
+	}
+	r, err := bench.Run(ctx, bench.Options{Images: *images, Threads: counts})
 	if err != nil {
 		return err
 	}

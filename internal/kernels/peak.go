@@ -22,3 +22,23 @@ func PeakGFLOPS() float64 {
 	}
 	return float64(p.flopsPerTrip) * trips / best.Seconds() / 1e9
 }
+
+// PeakByWidth measures the FMA throughput of each vector width the CPU
+// runs, in GFLOPS keyed by name ("avx512" for 512-bit zmm, "avx2" for
+// 256-bit ymm). Their ratio tells how wide the FMA units really are: a CPU
+// that splits 512-bit FMAs into two 256-bit halves (Zen 4) runs zmm at
+// about the ymm rate; one with full-width units (Zen 5) at about twice it.
+func PeakByWidth() map[string]float64 {
+	out := map[string]float64{}
+	const trips = 1 << 14
+	for _, p := range fmaPeakLoops() {
+		best := time.Duration(1 << 62)
+		for range 30 {
+			t := time.Now()
+			p.fn(trips)
+			best = min(best, time.Since(t))
+		}
+		out[p.name] = float64(p.flopsPerTrip) * trips / best.Seconds() / 1e9
+	}
+	return out
+}
