@@ -24,14 +24,21 @@ func MaxPool2dForward(p MaxPool2dParams, x, y []float32, idx []int32) {
 	mustLen("MaxPool2dForward", "x", len(x), planes*hw)
 	mustLen("MaxPool2dForward", "y", len(y), planes*ohw)
 	mustLen("MaxPool2dForward", "idx", len(idx), planes*ohw)
+	runChunks(&call{op: opMaxPoolForward, mp: p, x: x, y: y, idx: idx})
+}
+
+// maxPoolForwardPlanes pools planes [lo, hi) of a MaxPool2dForward call.
+func (c *call) maxPoolForwardPlanes(lo, hi int) {
+	p := &c.mp
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
 	fast := p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0 &&
 		2*p.OutH() <= p.H && 2*p.OutW() <= p.W
-	for pl := range planes {
-		xs, ys, is := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], idx[pl*ohw:(pl+1)*ohw]
+	for pl := lo; pl < hi; pl++ {
+		xs, ys, is := c.x[pl*hw:(pl+1)*hw], c.y[pl*ohw:(pl+1)*ohw], c.idx[pl*ohw:(pl+1)*ohw]
 		if fast {
-			maxPool2x2(&p, xs, ys, is)
+			maxPool2x2(p, xs, ys, is)
 		} else {
-			maxPoolPlane(&p, xs, ys, is)
+			maxPoolPlane(p, xs, ys, is)
 		}
 	}
 }
@@ -92,10 +99,18 @@ func MaxPool2dBackward(p MaxPool2dParams, dy []float32, idx []int32, dx []float3
 	mustLen("MaxPool2dBackward", "dy", len(dy), planes*ohw)
 	mustLen("MaxPool2dBackward", "idx", len(idx), planes*ohw)
 	mustLen("MaxPool2dBackward", "dx", len(dx), planes*hw)
-	for pl := range planes {
-		d := dx[pl*hw : (pl+1)*hw]
-		is := idx[pl*ohw : (pl+1)*ohw]
-		for k, g := range dy[pl*ohw : (pl+1)*ohw] {
+	runChunks(&call{op: opMaxPoolBackward, mp: p, dy: dy, idx: idx, dx: dx})
+}
+
+// maxPoolBackwardPlanes routes the gradients of planes [lo, hi): each
+// plane's own, so the planes may run in any order.
+func (c *call) maxPoolBackwardPlanes(lo, hi int) {
+	p := &c.mp
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	for pl := lo; pl < hi; pl++ {
+		d := c.dx[pl*hw : (pl+1)*hw]
+		is := c.idx[pl*ohw : (pl+1)*ohw]
+		for k, g := range c.dy[pl*ohw : (pl+1)*ohw] {
 			d[is[k]] += g
 		}
 	}

@@ -1,6 +1,7 @@
 package conv
 
-// This file spreads a convolution's chunks of images over goroutines:
+// This file spreads a convolution's chunks of images (and max pooling's
+// chunks of planes) over goroutines:
 // each chunk runs im2col, its GEMMs and its epilogue on one goroutine, in
 // that goroutine's slot of the workspace, so that the column matrix stays
 // in that core's cache. It leaves out what a chunk computes (forward.go,
@@ -27,7 +28,13 @@ const (
 	opForward op = iota
 	opBackwardData
 	opBackwardWeight
+	opMaxPoolForward
+	opMaxPoolBackward
 )
+
+// poolChunkFloats is about how many input floats one chunk of a pooling
+// call covers: enough that handing it to a goroutine pays.
+const poolChunkFloats = 1 << 15
 
 // call is one kernel call: its operands and the chunk counter its
 // goroutines share.
@@ -38,6 +45,19 @@ type call struct {
 	y, dy, dx  []float32
 	ws         []float32
 	relu       bool
+	mp         MaxPool2dParams // the pooling ops'
+	idx        []int32
+}
+
+// chunks is how many pieces of work c splits into, and planes how many
+// planes one pooling chunk holds.
+func (c *call) chunks() (n, planes int) {
+	if c.op < opMaxPoolForward {
+		return c.p.chunks(), 0
+	}
+	total := c.mp.N * c.mp.C
+	planes = max(poolChunkFloats/max(c.mp.H*c.mp.W, 1), 1)
+	return (total + planes - 1) / planes, planes
 }
 
 // partials is the weight gradient's per-chunk region of the workspace,
@@ -51,8 +71,11 @@ func (c *call) partials() []float32 {
 // runChunks runs every chunk of c, on up to kernels.Threads() goroutines
 // (the caller's included) when the workspace has room for them.
 func runChunks(c *call) {
-	chunks := c.p.chunks()
-	threads := min(kernels.Threads(), chunks, c.p.slotsIn(len(c.ws)))
+	chunks, _ := c.chunks()
+	threads := min(kernels.Threads(), chunks)
+	if c.op < opMaxPoolForward {
+		threads = min(threads, c.p.slotsIn(len(c.ws)))
+	}
 	if threads < 2 || !pool.mu.TryLock() {
 		c.work(0, nil)
 		return
@@ -73,6 +96,10 @@ func runChunks(c *call) {
 // work takes chunks until none is left, using workspace slot slot: from
 // the shared counter next, or all of them in order when next is nil.
 func (c *call) work(slot int, next *atomic.Int64) {
+	if c.op >= opMaxPoolForward {
+		c.poolWork(next)
+		return
+	}
 	p := &c.p
 	nb, ohw := p.chunk(), p.OutH()*p.OutW()
 	colLen, bufLen := p.workspaceSplit()
@@ -95,6 +122,26 @@ func (c *call) work(slot int, next *atomic.Int64) {
 			c.backwardDataChunk(&l)
 		case opBackwardWeight:
 			c.backwardWeightChunk(&l, k)
+		}
+	}
+}
+
+// poolWork takes pooling chunks until none is left.
+func (c *call) poolWork(next *atomic.Int64) {
+	n, per := c.chunks()
+	total := c.mp.N * c.mp.C
+	for k := 0; ; k++ {
+		if next != nil {
+			k = int(next.Add(1) - 1)
+		}
+		if k >= n {
+			return
+		}
+		lo, hi := k*per, min((k+1)*per, total)
+		if c.op == opMaxPoolForward {
+			c.maxPoolForwardPlanes(lo, hi)
+		} else {
+			c.maxPoolBackwardPlanes(lo, hi)
 		}
 	}
 }

@@ -66,3 +66,36 @@ func TestThreadCountLeavesNoTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolThreadsLeaveNoTrace runs max pooling of the seed CNN's first
+// pooling layer, forward and backward, on 1 to 7 goroutines and requires
+// the same outputs, indices and gradients.
+func TestPoolThreadsLeaveNoTrace(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	r := rand.New(rand.NewPCG(12, 0))
+	for _, p := range []MaxPool2dParams{
+		mp(32, 32, 28, 28, 2, 2, 2, 2, 0, 0, 1, 1, false),
+		mp(64, 16, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, false),
+	} {
+		x := randF32(r, p.N*p.C*p.H*p.W)
+		n := p.N * p.C * p.OutH() * p.OutW()
+		dy := randF32(r, n)
+		run := func(threads int) ([]float32, []int32, []float32) {
+			kernels.SetThreads(threads)
+			y, idx, dx := make([]float32, n), make([]int32, n), make([]float32, len(x))
+			MaxPool2dForward(p, x, y, idx)
+			MaxPool2dBackward(p, dy, idx, dx)
+			return y, idx, dx
+		}
+		wy, wi, wdx := run(1)
+		if c, _ := (&call{op: opMaxPoolForward, mp: p}).chunks(); c < 2 {
+			t.Fatalf("%+v: %d chunk; the test needs several", p, c)
+		}
+		for _, threads := range []int{2, 3, 7} {
+			y, idx, dx := run(threads)
+			if !slices.Equal(y, wy) || !slices.Equal(idx, wi) || !slices.Equal(dx, wdx) {
+				t.Errorf("%+v on %d threads differs from one thread", p, threads)
+			}
+		}
+	}
+}
