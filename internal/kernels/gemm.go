@@ -20,16 +20,20 @@ import "fmt"
 // neither A nor B. Sgemm panics when a stride or slice is too short for the
 // shape: that is a bug in the caller.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	sgemm(Threads(), gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc})
+}
+
+// sgemm checks g and runs it on up to threads goroutines.
+func sgemm(threads int, g gemmArgs) {
 	g.check()
-	if m == 0 || n == 0 {
+	if g.m == 0 || g.n == 0 {
 		return
 	}
-	if alpha == 0 || k == 0 {
-		scaleMatrix(m, n, beta, c, ldc)
+	if g.alpha == 0 || g.k == 0 {
+		scaleMatrix(g.m, g.n, g.beta, g.c, g.ldc)
 		return
 	}
-	sgemmParallel(activeKernel, Threads(), &g)
+	sgemmParallel(activeKernel, threads, &g)
 }
 
 // gemmArgs carries one Sgemm call so that the blocked driver and the thread
@@ -104,14 +108,5 @@ func scaleMatrix(m, n int, beta float32, c []float32, ldc int) {
 // SetThreads says: for callers that already run one GEMM per goroutine.
 // The result is the same to the bit as Sgemm's.
 func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
-	g.check()
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		scaleMatrix(m, n, beta, c, ldc)
-		return
-	}
-	sgemmParallel(activeKernel, 1, &g)
+	sgemm(1, gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc})
 }
