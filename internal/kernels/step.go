@@ -92,22 +92,34 @@ func MaxKey(bits uint32, rank int32) int32 {
 // src[r*srcStride:] to dst[r*dstStride:]: im2col's inner loop. It panics
 // when a slice is too short.
 func CopyRows(dst, src []float32, n, rows, dstStride, srcStride int) {
-	checkRows("CopyRows", dst, src, n, rows, dstStride, srcStride)
-	moveRows(dst, src, n, rows, dstStride, srcStride, false)
+	CopyPlaneRows(dst, src, n, rows, dstStride, srcStride, 1, 0, 0)
 }
 
 // AddRows is CopyRows adding into dst instead: col2im's inner loop.
 func AddRows(dst, src []float32, n, rows, dstStride, srcStride int) {
-	checkRows("AddRows", dst, src, n, rows, dstStride, srcStride)
-	moveRows(dst, src, n, rows, dstStride, srcStride, true)
+	AddPlaneRows(dst, src, n, rows, dstStride, srcStride, 1, 0, 0)
 }
 
-func checkRows(name string, dst, src []float32, n, rows, dstStride, srcStride int) {
-	if n < 0 || rows < 0 || dstStride < 0 || srcStride < 0 {
-		panic(fmt.Sprintf("kernels: %s: negative size n=%d rows=%d strides %d, %d", name, n, rows, dstStride, srcStride))
+// CopyPlaneRows is CopyRows over planes planes, plane q's rows starting
+// at src[q*srcPlane:] and dst[q*dstPlane:]: im2col's rows of one tap for
+// every channel in one call.
+func CopyPlaneRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int) {
+	checkRows("CopyPlaneRows", dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane)
+	moveRows(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, false)
+}
+
+// AddPlaneRows is CopyPlaneRows adding into dst: col2im's loop.
+func AddPlaneRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int) {
+	checkRows("AddPlaneRows", dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane)
+	moveRows(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, true)
+}
+
+func checkRows(name string, dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int) {
+	if n < 0 || rows < 0 || dstStride < 0 || srcStride < 0 || planes < 0 || dstPlane < 0 || srcPlane < 0 {
+		panic(fmt.Sprintf("kernels: %s: negative size n=%d rows=%d planes=%d strides %d, %d, %d, %d", name, n, rows, planes, dstStride, srcStride, dstPlane, srcPlane))
 	}
-	if rows > 0 && n > 0 && (len(dst) < (rows-1)*dstStride+n || len(src) < (rows-1)*srcStride+n) {
-		panic(fmt.Sprintf("kernels: %s: %d rows of %d at strides %d and %d do not fit slices of %d and %d",
-			name, rows, n, dstStride, srcStride, len(dst), len(src)))
+	if rows > 0 && n > 0 && planes > 0 && (len(dst) < (planes-1)*dstPlane+(rows-1)*dstStride+n || len(src) < (planes-1)*srcPlane+(rows-1)*srcStride+n) {
+		panic(fmt.Sprintf("kernels: %s: %d planes of %d rows of %d do not fit slices of %d and %d",
+			name, planes, rows, n, len(dst), len(src)))
 	}
 }

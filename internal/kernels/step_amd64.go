@@ -53,10 +53,10 @@ func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
 	maxPool2x2AVX512(r0, r1, y, idx, n>>4, m0, m1, mo, base, w)
 }
 
-func moveRows(dst, src []float32, n, rows, dstStride, srcStride int, add bool) {
-	if !hasAVX512 || n == 0 || rows == 0 {
-		moveRowsGo(dst, src, n, rows, dstStride, srcStride, add)
+func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool) {
+	if !hasAVX512 || n == 0 || rows == 0 || planes == 0 {
+		moveRowsGo(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)
 		return
 	}
-	rowsAVX512(dst, src, n, rows, dstStride, srcStride, uint16(1<<(n&15)-1), add)
+	rowsAVX512(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, uint16(1<<(n&15)-1), add)
 }

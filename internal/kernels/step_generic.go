@@ -75,15 +75,18 @@ func maxPool2x2RowGo(r0, r1, yr []float32, ir []int32, base, w int32) {
 	}
 }
 
-func moveRowsGo(dst, src []float32, n, rows, dstStride, srcStride int, add bool) {
-	for r := range rows {
-		d, s := dst[r*dstStride:r*dstStride+n], src[r*srcStride:r*srcStride+n]
-		if !add {
-			copy(d, s)
-			continue
-		}
-		for i, v := range s {
-			d[i] += v
+func moveRowsGo(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool) {
+	for q := range planes {
+		for r := range rows {
+			do, so := q*dstPlane+r*dstStride, q*srcPlane+r*srcStride
+			d, s := dst[do:do+n], src[so:so+n]
+			if !add {
+				copy(d, s)
+				continue
+			}
+			for i, v := range s {
+				d[i] += v
+			}
 		}
 	}
 }

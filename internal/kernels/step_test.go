@@ -145,18 +145,26 @@ func TestRowsMatchGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for n := 0; n < 40; n++ {
 		for _, rows := range []int{0, 1, 3} {
-			ds, ss := n+r.IntN(5), n+r.IntN(5)
-			src := stepData(r, rows*ss+1)
-			for _, add := range []bool{false, true} {
-				dst := stepData(r, rows*ds+1)
-				want := append([]float32(nil), dst...)
-				moveRowsGo(want, src, n, rows, ds, ss, add)
-				if add {
-					AddRows(dst, src, n, rows, ds, ss)
-				} else {
-					CopyRows(dst, src, n, rows, ds, ss)
+			for _, planes := range []int{1, 2, 5} {
+				ds, ss := n+r.IntN(5), n+r.IntN(5)
+				dp, sp := rows*ds+r.IntN(4), rows*ss+r.IntN(4)
+				src := stepData(r, planes*sp+1)
+				for _, add := range []bool{false, true} {
+					dst := stepData(r, planes*dp+1)
+					want := append([]float32(nil), dst...)
+					moveRowsGo(want, src, n, rows, ds, ss, planes, dp, sp, add)
+					switch {
+					case add && planes == 1:
+						AddRows(dst, src, n, rows, ds, ss)
+					case planes == 1:
+						CopyRows(dst, src, n, rows, ds, ss)
+					case add:
+						AddPlaneRows(dst, src, n, rows, ds, ss, planes, dp, sp)
+					default:
+						CopyPlaneRows(dst, src, n, rows, ds, ss, planes, dp, sp)
+					}
+					sameBits(t, "rows", dst, want, add)
 				}
-				sameBits(t, "rows", dst, want, add)
 			}
 		}
 	}

@@ -691,82 +691,120 @@ DATA pool_odd<>+56(SB)/4, $0x0000001d
 DATA pool_odd<>+60(SB)/4, $0x0000001f
 GLOBL pool_odd<>(SB), RODATA|NOPTR, $64
 
-// func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, tail uint16, add bool)
+// func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, tail uint16, add bool)
 // Requires: AVX, AVX512F
-TEXT ·rowsAVX512(SB), NOSPLIT, $0-83
+TEXT ·rowsAVX512(SB), NOSPLIT, $0-107
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    src_base+24(FP), CX
-	MOVQ    rows+56(FP), DX
-	MOVQ    dstStride+64(FP), BX
-	MOVQ    srcStride+72(FP), SI
-	SHLQ    $0x02, BX
-	SHLQ    $0x02, SI
-	MOVWLZX tail+80(FP), DI
-	KMOVW   DI, K1
-	MOVB    add+82(FP), DI
-	TESTB   DI, DI
-	JNZ     rows_add_row
+	MOVQ    planes+80(FP), DX
+	MOVWLZX tail+104(FP), BX
+	KMOVW   BX, K1
+	MOVB    add+106(FP), BL
+	TESTB   BL, BL
+	JNZ     rows_add_plane
 
-rows_copy_row:
+rows_copy_plane:
 	TESTQ DX, DX
 	JZ    rows_done
-	MOVQ  n+48(FP), DI
+	MOVQ  rows+56(FP), BX
+	MOVQ  dstStride+64(FP), SI
+	MOVQ  srcStride+72(FP), DI
+	SHLQ  $0x02, SI
+	SHLQ  $0x02, DI
 	MOVQ  AX, R8
 	MOVQ  CX, R9
 
+rows_copy_row:
+	TESTQ BX, BX
+	JZ    rows_copy_next_plane
+	MOVQ  n+48(FP), R10
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+
 rows_copy_vec:
-	CMPQ    DI, $0x10
+	CMPQ    R10, $0x10
 	JL      rows_copy_tail
-	VMOVUPS (R9), Z0
-	VMOVUPS Z0, (R8)
-	ADDQ    $0x40, R8
-	ADDQ    $0x40, R9
-	SUBQ    $0x10, DI
+	VMOVUPS (R12), Z0
+	VMOVUPS Z0, (R11)
+	ADDQ    $0x40, R11
+	ADDQ    $0x40, R12
+	SUBQ    $0x10, R10
 	JMP     rows_copy_vec
 
 rows_copy_tail:
-	TESTQ     DI, DI
+	TESTQ     R10, R10
 	JZ        rows_copy_next
-	VMOVUPS.Z (R9), K1, Z0
-	VMOVUPS   Z0, K1, (R8)
+	VMOVUPS.Z (R12), K1, Z0
+	VMOVUPS   Z0, K1, (R11)
 
 rows_copy_next:
+	ADDQ SI, R8
+	ADDQ DI, R9
+	DECQ BX
+	JMP  rows_copy_row
+
+rows_copy_next_plane:
+	MOVQ dstPlane+88(FP), BX
+	MOVQ srcPlane+96(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
 	ADDQ BX, AX
 	ADDQ SI, CX
 	DECQ DX
-	JMP  rows_copy_row
+	JMP  rows_copy_plane
 
-rows_add_row:
+rows_add_plane:
 	TESTQ DX, DX
 	JZ    rows_done
-	MOVQ  n+48(FP), DI
+	MOVQ  rows+56(FP), BX
+	MOVQ  dstStride+64(FP), SI
+	MOVQ  srcStride+72(FP), DI
+	SHLQ  $0x02, SI
+	SHLQ  $0x02, DI
 	MOVQ  AX, R8
 	MOVQ  CX, R9
 
+rows_add_row:
+	TESTQ BX, BX
+	JZ    rows_add_next_plane
+	MOVQ  n+48(FP), R10
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+
 rows_add_vec:
-	CMPQ    DI, $0x10
+	CMPQ    R10, $0x10
 	JL      rows_add_tail
-	VMOVUPS (R9), Z0
-	VADDPS  (R8), Z0, Z0
-	VMOVUPS Z0, (R8)
-	ADDQ    $0x40, R8
-	ADDQ    $0x40, R9
-	SUBQ    $0x10, DI
+	VMOVUPS (R12), Z0
+	VADDPS  (R11), Z0, Z0
+	VMOVUPS Z0, (R11)
+	ADDQ    $0x40, R11
+	ADDQ    $0x40, R12
+	SUBQ    $0x10, R10
 	JMP     rows_add_vec
 
 rows_add_tail:
-	TESTQ     DI, DI
+	TESTQ     R10, R10
 	JZ        rows_add_next
-	VMOVUPS.Z (R9), K1, Z0
-	VMOVUPS.Z (R8), K1, Z1
+	VMOVUPS.Z (R12), K1, Z0
+	VMOVUPS.Z (R11), K1, Z1
 	VADDPS    Z1, Z0, Z0
-	VMOVUPS   Z0, K1, (R8)
+	VMOVUPS   Z0, K1, (R11)
 
 rows_add_next:
+	ADDQ SI, R8
+	ADDQ DI, R9
+	DECQ BX
+	JMP  rows_add_row
+
+rows_add_next_plane:
+	MOVQ dstPlane+88(FP), BX
+	MOVQ srcPlane+96(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
 	ADDQ BX, AX
 	ADDQ SI, CX
 	DECQ DX
-	JMP  rows_add_row
+	JMP  rows_add_plane
 
 rows_done:
 	VZEROUPPER

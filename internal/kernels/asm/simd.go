@@ -284,36 +284,42 @@ func genMaxPool2x2() {
 	RET()
 }
 
-// genRows emits the row kernel of im2col and col2im: rows of n floats,
-// copied (add false) or added (add true) from src to dst, with the rows
-// dstStride and srcStride floats apart. Whole vectors, then one masked
-// vector of the tail mask; lengths are the Go wrapper's to check.
+// genRows emits the row kernel of im2col and col2im: planes of rows of n
+// floats, copied (add false) or added (add true) from src to dst. Row r of
+// plane q is at q*srcPlane + r*srcStride in src and likewise in dst. Whole
+// vectors, then one masked vector of the tail mask; lengths are the Go
+// wrapper's to check.
 func genRows() {
-	TEXT("rowsAVX512", NOSPLIT, "func(dst, src []float32, n, rows, dstStride, srcStride int, tail uint16, add bool)")
+	TEXT("rowsAVX512", NOSPLIT, "func(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, tail uint16, add bool)")
 	Pragma("noescape")
-	Doc("rowsAVX512 copies or adds rows of n floats from src to dst; tail is", "the mask of the n%16 lanes after the whole vectors.")
+	Doc("rowsAVX512 copies or adds planes of rows of n floats from src to dst;", "tail is the mask of the n%16 lanes after the whole vectors.")
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
-	rows := Load(Param("rows"), GP64())
-	ds := Load(Param("dstStride"), GP64())
-	ss := Load(Param("srcStride"), GP64())
-	SHLQ(U8(2), ds)
-	SHLQ(U8(2), ss)
+	planes := Load(Param("planes"), GP64())
 	kt := K()
 	KMOVW(Load(Param("tail"), GP32()), kt)
 	add := Load(Param("add"), GP8())
+	TESTB(add, add)
+	JNZ(LabelRef("rows_add_plane"))
 	for _, mode := range []string{"copy", "add"} {
-		if mode == "copy" {
-			TESTB(add, add)
-			JNZ(LabelRef("rows_add_row"))
-		}
+		Label("rows_" + mode + "_plane")
+		TESTQ(planes, planes)
+		JZ(LabelRef("rows_done"))
+		rows := Load(Param("rows"), GP64())
+		ds := Load(Param("dstStride"), GP64())
+		ss := Load(Param("srcStride"), GP64())
+		SHLQ(U8(2), ds)
+		SHLQ(U8(2), ss)
+		pd, ps := GP64(), GP64()
+		MOVQ(dst, pd)
+		MOVQ(src, ps)
 		Label("rows_" + mode + "_row")
 		TESTQ(rows, rows)
-		JZ(LabelRef("rows_done"))
+		JZ(LabelRef("rows_" + mode + "_next_plane"))
 		n := Load(Param("n"), GP64())
 		d, s := GP64(), GP64()
-		MOVQ(dst, d)
-		MOVQ(src, s)
+		MOVQ(pd, d)
+		MOVQ(ps, s)
 		Label("rows_" + mode + "_vec")
 		CMPQ(n, U8(16))
 		JL(LabelRef("rows_" + mode + "_tail"))
@@ -339,10 +345,19 @@ func genRows() {
 		}
 		VMOVUPS(t, kt, Mem{Base: d})
 		Label("rows_" + mode + "_next")
-		ADDQ(ds, dst)
-		ADDQ(ss, src)
+		ADDQ(ds, pd)
+		ADDQ(ss, ps)
 		DECQ(rows)
 		JMP(LabelRef("rows_" + mode + "_row"))
+		Label("rows_" + mode + "_next_plane")
+		dp := Load(Param("dstPlane"), GP64())
+		sp := Load(Param("srcPlane"), GP64())
+		SHLQ(U8(2), dp)
+		SHLQ(U8(2), sp)
+		ADDQ(dp, dst)
+		ADDQ(sp, src)
+		DECQ(planes)
+		JMP(LabelRef("rows_" + mode + "_plane"))
 	}
 	Label("rows_done")
 	VZEROUPPER()

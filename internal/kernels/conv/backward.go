@@ -64,17 +64,17 @@ func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
 	part, chunks := p.partialLen(), p.chunks()
 	parts := c.partials()
-	wl := len(dw)
+	// Sum the partials into chunk 0's, in chunk order, whole vectors at a
+	// time; then add the sum, transposed back, to dw.
+	for k := 1; k < chunks; k++ {
+		kernels.AddRows(parts[:part], parts[k*part:(k+1)*part], part, 1, 0, 0)
+	}
 	for gi := range g {
+		t := parts[gi*kg*ocg : (gi+1)*kg*ocg]
 		for o := range ocg {
 			row := dw[(gi*ocg+o)*kg : (gi*ocg+o+1)*kg]
 			for r := range row {
-				i := gi*kg*ocg + r*ocg + o
-				s := parts[i]
-				for k := 1; k < chunks; k++ {
-					s += parts[k*part+i]
-				}
-				row[r] += s
+				row[r] += t[r*ocg+o]
 			}
 		}
 	}
@@ -82,11 +82,7 @@ func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 		return
 	}
 	for o := range dbias {
-		s := parts[wl+o]
-		for k := 1; k < chunks; k++ {
-			s += parts[k*part+wl+o]
-		}
-		dbias[o] += s
+		dbias[o] += parts[len(dw)+o]
 	}
 }
 

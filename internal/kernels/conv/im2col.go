@@ -47,6 +47,13 @@ func im2col(p *Conv2dParams, x, col []float32, ld, c0, c1 int) {
 				ylo, yhi = 0, 0
 			}
 			start := (ylo*sh+offH)*w + xlo*sw + offW
+			if ylo == 0 && yhi == oh && xlo == 0 && xhi == ow && sw == 1 && c1 > c0 {
+				// No padding on this tap: its rows for every channel
+				// are plain copies, made in one call.
+				r := (c0*kh+i)*kw + j
+				kernels.CopyPlaneRows(col[r*ld:], x[c0*hw+start:], ow, oh, ow, sh*w, c1-c0, kh*kw*ld, hw)
+				continue
+			}
 			for c := c0; c < c1; c++ {
 				r := (c*kh+i)*kw + j
 				row := col[r*ld : r*ld+oh*ow]
@@ -134,6 +141,12 @@ func col2im(p *Conv2dParams, col []float32, ld int, dx []float32, c0, c1 int) {
 				continue
 			}
 			start := (ylo*sh+offH)*w + xlo*sw + offW
+			if sw == 1 && c1 > c0 {
+				// The tap's rows for every channel, added in one call.
+				r := (c0*kh+i)*kw + j
+				kernels.AddPlaneRows(dx[c0*hw+start:], col[r*ld+ylo*ow+xlo:], xhi-xlo, yhi-ylo, sh*w, ow, c1-c0, hw, kh*kw*ld)
+				continue
+			}
 			for c := c0; c < c1; c++ {
 				r := (c*kh+i)*kw + j
 				row := col[r*ld : r*ld+oh*ow]
