@@ -127,6 +127,7 @@ func TestTuneUsageErrors(t *testing.T) {
 		{[]string{"cv", "--resume", dir}, "--resume: selection: " + dir + " is not a kiln cv folder"},
 		{[]string{"cv", "--resume", dir, "--lr", "0.1", "--epochs", "3"}, "--epochs, --lr: a resumed cross-validation keeps its own settings"},
 		{[]string{"bench", "--images", "0"}, "--images 0"},
+		{[]string{"bench", "--threads", "1,0"}, `--threads "1,0"`},
 	} {
 		code, _, stderr := kiln(t, context.Background(), tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
@@ -303,10 +304,19 @@ func TestBenchCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "seed CNN training, batch 32, Adam:") || !strings.Contains(stdout, "GFLOPS") {
 		t.Errorf("bench: status %d\n%s%s", code, stdout, stderr)
 	}
-	code, stdout, stderr = kiln(t, context.Background(), "bench", "--json", "--images", "32")
+	code, stdout, stderr = kiln(t, context.Background(), "bench", "--json", "--images", "32", "--threads", "1,2")
 	var r bench.Report
 	if err := json.Unmarshal([]byte(stdout), &r); code != 0 || err != nil || r.Images != 32 || r.TrainImgPerSec <= 0 || r.InferImgPerSec <= 0 || r.SgemmGFLOPS <= 0 {
 		t.Errorf("bench --json: status %d, %v, %+v\n%s", code, err, r, stderr)
+	}
+	if len(r.Scaling) != 2 || r.Scaling[0].Threads != 1 || r.Scaling[1].Threads != 2 || r.Scaling[1].TrainImgPerSec <= 0 {
+		t.Errorf("bench --threads 1,2: scaling %+v", r.Scaling)
+	}
+	if len(r.Latency) != 2 || r.Latency[0].Batch != 1 || r.Latency[1].Batch != 8 || !(r.Latency[0].MedianMS > 0) || r.Latency[0].P99MS < r.Latency[0].MedianMS {
+		t.Errorf("bench latency %+v", r.Latency)
+	}
+	if r.Microarch == "" {
+		t.Error("bench: no microarchitecture")
 	}
 }
 
