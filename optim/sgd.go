@@ -1,5 +1,7 @@
 package optim
 
+import "github.com/kiln-ml/kiln/internal/kernels"
+
 // SGDConfig holds torch.optim.SGD's hyperparameters.
 type SGDConfig struct {
 	LR          float64
@@ -36,6 +38,13 @@ func (s *SGD) Step() {
 	mom, damp := float32(s.cfg.Momentum), float32(1-s.cfg.Dampening)
 	first := s.started[0] == 0
 	p, buf := s.params, s.buf
+	if !s.cfg.Maximize {
+		// One vector kernel, with the loop's operations in its order.
+		kernels.SGDStep(p, s.grads[:len(p)], buf, &kernels.SGDCoef{LR: lr, WD: wd, Momentum: mom, Damp: damp,
+			First: first, Nesterov: s.cfg.Nesterov})
+		s.started[0] = 1
+		return
+	}
 	for i, g := range s.grads[:len(p)] {
 		if s.cfg.Maximize {
 			g = -g

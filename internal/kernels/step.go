@@ -123,3 +123,25 @@ func checkRows(name string, dst, src []float32, n, rows, dstStride, srcStride, p
 			name, planes, rows, n, len(dst), len(src)))
 	}
 }
+
+// SGDCoef holds one SGD step's coefficients and options.
+type SGDCoef struct {
+	LR, WD, Momentum, Damp float32 // Damp is 1 - dampening
+	First, Nesterov        bool    // the first step (the buffer starts as the gradient); Nesterov momentum
+}
+
+// SGDStep applies one torch.optim.SGD update to p with gradient g and, when
+// c.Momentum is not zero, the momentum buffer buf, in the operation order
+// of PyTorch's single-tensor SGD: g += wd*p (when wd is not zero); buf = g
+// on the first step, else momentum*buf + damp*g; g = buf, or g +
+// momentum*buf with Nesterov; p -= lr*g. It panics when the lengths
+// differ.
+func SGDStep(p, g, buf []float32, c *SGDCoef) {
+	if len(g) != len(p) || (c.Momentum != 0 && len(buf) != len(p)) {
+		panic(fmt.Sprintf("kernels: SGDStep: lengths %d, %d, %d differ", len(p), len(g), len(buf)))
+	}
+	if c.Momentum == 0 {
+		buf = p // not read or written
+	}
+	sgdStep(p, g, buf, c)
+}

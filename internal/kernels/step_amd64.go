@@ -60,3 +60,19 @@ func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlan
 	}
 	rowsAVX512(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, uint16(1<<(n&15)-1), add)
 }
+
+func sgdStep(p, g, buf []float32, c *SGDCoef) {
+	n := 0
+	if hasAVX512 {
+		n = len(p) &^ 15
+		var flags uint8
+		for bit, on := range []bool{c.WD != 0, c.Momentum != 0, c.First, c.Nesterov} {
+			if on {
+				flags |= 1 << bit
+			}
+		}
+		k := [4]float32{c.LR, c.WD, c.Momentum, c.Damp}
+		sgdAVX512(p[:n], g[:n], buf[:n], &k, flags)
+	}
+	sgdStepGo(p[n:], g[n:], buf[n:], c)
+}

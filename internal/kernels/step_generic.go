@@ -90,3 +90,25 @@ func moveRowsGo(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPl
 		}
 	}
 }
+
+func sgdStepGo(p, g, buf []float32, c *SGDCoef) {
+	g, buf = g[:len(p)], buf[:len(p)]
+	for i, gi := range g {
+		if c.WD != 0 {
+			gi += c.WD * p[i]
+		}
+		if c.Momentum != 0 {
+			if c.First {
+				buf[i] = gi
+			} else {
+				buf[i] = c.Momentum*buf[i] + c.Damp*gi
+			}
+			if c.Nesterov {
+				gi += c.Momentum * buf[i]
+			} else {
+				gi = buf[i]
+			}
+		}
+		p[i] -= c.LR * gi
+	}
+}

@@ -18,3 +18,5 @@ func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
 func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool) {
 	moveRowsGo(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)
 }
+
+func sgdStep(p, g, buf []float32, c *SGDCoef) { sgdStepGo(p, g, buf, c) }

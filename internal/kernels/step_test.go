@@ -89,6 +89,26 @@ func TestStepKernelsMatchGo(t *testing.T) {
 			sameBits(t, "AdamStep v", v, wv, true)
 		}
 	}
+	for n := 0; n < 70; n++ {
+		for _, c := range []SGDCoef{
+			{LR: 0.1},
+			{LR: 0.05, WD: 1e-4},
+			{LR: 0.05, WD: 1e-4, Momentum: 0.9, Damp: 1, First: true},
+			{LR: 0.05, Momentum: 0.9, Damp: 0.5},
+			{LR: 0.05, WD: 5e-4, Momentum: 0.9, Damp: 1, Nesterov: true},
+		} {
+			p, g, buf := stepData(r, n), stepData(r, n), stepData(r, n)
+			wp, wb := append([]float32(nil), p...), append([]float32(nil), buf...)
+			wbuf := wb
+			if c.Momentum == 0 {
+				wbuf = wp
+			}
+			sgdStepGo(wp, g, wbuf, &c)
+			SGDStep(p, g, buf, &c)
+			sameBits(t, "SGDStep p", p, wp, true)
+			sameBits(t, "SGDStep buf", buf, wb, true)
+		}
+	}
 	for n := 0; n < 40; n++ {
 		r0, r1 := stepData(r, 2*n+r.IntN(3)), stepData(r, 2*n+r.IntN(3))
 		base, w := int32(r.IntN(1000)), int32(2*n+7)

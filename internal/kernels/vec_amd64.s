@@ -809,3 +809,66 @@ rows_add_next_plane:
 rows_done:
 	VZEROUPPER
 	RET
+
+// func sgdAVX512(p []float32, g []float32, buf []float32, c *[4]float32, flags uint8)
+// Requires: AVX, AVX512F
+TEXT ·sgdAVX512(SB), NOSPLIT, $0-81
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         buf_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	MOVQ         c+72(FP), SI
+	MOVB         flags+80(FP), DI
+	VBROADCASTSS (SI), Z0
+	VBROADCASTSS 4(SI), Z1
+	VBROADCASTSS 8(SI), Z2
+	VBROADCASTSS 12(SI), Z3
+	SHRQ         $0x04, BX
+
+sgd_loop:
+	TESTQ   BX, BX
+	JZ      sgd_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (CX), Z5
+	TESTB   $0x01, DI
+	JZ      sgd_nowd
+	VMULPS  Z4, Z1, Z7
+	VADDPS  Z7, Z5, Z5
+
+sgd_nowd:
+	TESTB   $0x02, DI
+	JZ      sgd_update
+	TESTB   $0x04, DI
+	JZ      sgd_later
+	VMOVAPS Z5, Z6
+	JMP     sgd_stored
+
+sgd_later:
+	VMULPS (DX), Z2, Z6
+	VMULPS Z5, Z3, Z7
+	VADDPS Z7, Z6, Z6
+
+sgd_stored:
+	VMOVUPS Z6, (DX)
+	TESTB   $0x08, DI
+	JZ      sgd_plain
+	VMULPS  Z6, Z2, Z7
+	VADDPS  Z7, Z5, Z5
+	JMP     sgd_update
+
+sgd_plain:
+	VMOVAPS Z6, Z5
+
+sgd_update:
+	VMULPS  Z5, Z0, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	DECQ    BX
+	JMP     sgd_loop
+
+sgd_done:
+	VZEROUPPER
+	RET

@@ -71,3 +71,9 @@ func maxPool2x2AVX512(r0 []float32, r1 []float32, y []float32, idx []int32, bloc
 //
 //go:noescape
 func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, tail uint16, add bool)
+
+// sgdAVX512 is one SGD step over the first len(p) rounded down to 16
+// elements; c holds lr, wd, momentum and 1-dampening.
+//
+//go:noescape
+func sgdAVX512(p []float32, g []float32, buf []float32, c *[4]float32, flags uint8)

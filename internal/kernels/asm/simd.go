@@ -28,6 +28,7 @@ func genSIMD() {
 	}
 	genMaxPool2x2()
 	genRows()
+	genSGD()
 }
 
 // loop16 emits a loop that runs body over n/16 vectors, advancing ptrs by
@@ -360,6 +361,69 @@ func genRows() {
 		JMP(LabelRef("rows_" + mode + "_plane"))
 	}
 	Label("rows_done")
+	VZEROUPPER()
+	RET()
+}
+
+// SGD's flags, as the Go wrapper passes them.
+const (
+	sgdWD       = 1 << iota // add wd*p to the gradient
+	sgdMomentum             // keep a momentum buffer
+	sgdFirst                // the first step: the buffer starts as the gradient
+	sgdNesterov             // Nesterov momentum
+)
+
+// genSGD emits torch.optim.SGD's update in the operation order of optim's
+// Go loop: g += wd*p; buf = g on the first step, else mom*buf + damp*g;
+// g = buf, or g + mom*buf with Nesterov; p -= lr*g. The flags are tested
+// once a vector, always the same way, so the branches cost nothing.
+func genSGD() {
+	TEXT("sgdAVX512", NOSPLIT, "func(p, g, buf []float32, c *[4]float32, flags uint8)")
+	Pragma("noescape")
+	Doc("sgdAVX512 is one SGD step over the first len(p) rounded down to 16", "elements; c holds lr, wd, momentum and 1-dampening.")
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	buf := Load(Param("buf").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	c := Load(Param("c"), GP64())
+	flags := Load(Param("flags"), GP8())
+	lr, wd, mom, damp := ZMM(), ZMM(), ZMM(), ZMM()
+	for i, z := range []VecVirtual{lr, wd, mom, damp} {
+		VBROADCASTSS(Mem{Base: c, Disp: 4 * i}, z)
+	}
+	loop16("sgd", n, []Register{p, g, buf}, func() {
+		pv, gv, bv, t := ZMM(), ZMM(), ZMM(), ZMM()
+		VMOVUPS(Mem{Base: p}, pv)
+		VMOVUPS(Mem{Base: g}, gv)
+		TESTB(U8(sgdWD), flags)
+		JZ(LabelRef("sgd_nowd"))
+		VMULPS(pv, wd, t)
+		VADDPS(t, gv, gv)
+		Label("sgd_nowd")
+		TESTB(U8(sgdMomentum), flags)
+		JZ(LabelRef("sgd_update"))
+		TESTB(U8(sgdFirst), flags)
+		JZ(LabelRef("sgd_later"))
+		VMOVAPS(gv, bv)
+		JMP(LabelRef("sgd_stored"))
+		Label("sgd_later")
+		VMULPS(Mem{Base: buf}, mom, bv)
+		VMULPS(gv, damp, t)
+		VADDPS(t, bv, bv)
+		Label("sgd_stored")
+		VMOVUPS(bv, Mem{Base: buf})
+		TESTB(U8(sgdNesterov), flags)
+		JZ(LabelRef("sgd_plain"))
+		VMULPS(bv, mom, t)
+		VADDPS(t, gv, gv)
+		JMP(LabelRef("sgd_update"))
+		Label("sgd_plain")
+		VMOVAPS(bv, gv)
+		Label("sgd_update")
+		VMULPS(gv, lr, t)
+		VSUBPS(t, pv, pv)
+		VMOVUPS(pv, Mem{Base: p})
+	})
 	VZEROUPPER()
 	RET()
 }
