@@ -98,7 +98,7 @@ func CheckpointPath(dir, which string) string {
 	switch which {
 	case "", "best":
 		path := filepath.Join(dir, run.BestFile)
-		if !fileExists(path) {
+		if !run.Exists(path) {
 			path = filepath.Join(dir, run.LastFile)
 		}
 		return path
@@ -292,9 +292,4 @@ func noTest(dir string, src *source.Source, err error) error {
 		return err
 	}
 	return fmt.Errorf("--data %s: %s has no test split", dir, src)
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

@@ -78,6 +78,13 @@ func NewRunDir(out, name string) (string, error) {
 	return dir, nil
 }
 
+// Exists reports whether path names a file or directory that can be
+// statted.
+func Exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // ReadRunConfig reads a run directory's config.json.
 func ReadRunConfig(dir string) (Config, error) {
 	var cfg Config

@@ -110,7 +110,7 @@ func TestCrossValidate(t *testing.T) {
 		if fc.Folds != 3 || fc.Fold != i || !fc.NoTest || info.TrainImages != 24 || info.ValImages != 12 || info.TestImages != 0 {
 			t.Errorf("fold %d: config %+v, info %+v", i, fc, info)
 		}
-		if fileExists(filepath.Join(foldDir, run.ReportFile)) {
+		if run.Exists(filepath.Join(foldDir, run.ReportFile)) {
 			t.Errorf("fold %d was tested", i)
 		}
 		acc, loss := keptFromMetrics(t, foldDir)
@@ -142,7 +142,7 @@ func TestCrossValidate(t *testing.T) {
 	if target, err := os.Readlink(filepath.Join(dir, CVBest)); err != nil || target != fmt.Sprintf("fold-%d", best+1) {
 		t.Errorf("best link -> %q, %v", target, err)
 	}
-	if sum.Test == nil || sum.Test.Confusion.Total() != 12 || sum.TestRun != sum.Done[best].Run || !fileExists(filepath.Join(dir, run.ReportFile)) {
+	if sum.Test == nil || sum.Test.Confusion.Total() != 12 || sum.TestRun != sum.Done[best].Run || !run.Exists(filepath.Join(dir, run.ReportFile)) {
 		t.Errorf("test: %+v in %s", sum.Test, sum.TestRun)
 	}
 
@@ -199,9 +199,4 @@ func TestCrossValidate(t *testing.T) {
 	if _, err := CrossValidate(context.Background(), cfg, CVOptions{Folds: 1}); err == nil || !strings.Contains(err.Error(), "--folds 1") {
 		t.Errorf("1 fold: %v", err)
 	}
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

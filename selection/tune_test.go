@@ -74,7 +74,7 @@ func TestTuneSamplers(t *testing.T) {
 				if math.Abs(acc-r.Value) > 1e-6 {
 					t.Errorf("trial %d: value %v, its kept epoch's accuracy %v", r.Number, r.Value, acc)
 				}
-				if fileExists(filepath.Join(tn.Dir(), trialName(r.Number), run.ReportFile)) {
+				if run.Exists(filepath.Join(tn.Dir(), trialName(r.Number), run.ReportFile)) {
 					t.Errorf("trial %d saw the test set", r.Number)
 				}
 			}

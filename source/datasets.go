@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"strings"
 
 	"github.com/kiln-ml/kiln/data"
@@ -234,9 +233,4 @@ func splitFold(ds *Datasets, full, plain data.Dataset, cfg run.Config) error {
 	}
 	ds.Val, err = data.NewSubset(plain, f.Val)
 	return err
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

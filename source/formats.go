@@ -19,6 +19,7 @@ import (
 	"github.com/kiln-ml/kiln/data/idx"
 	"github.com/kiln-ml/kiln/data/imagefolder"
 	"github.com/kiln-ml/kiln/data/transform"
+	"github.com/kiln-ml/kiln/run"
 )
 
 // Format is the layout of a data folder, detected from its files.
@@ -81,7 +82,7 @@ func DetectSource(dir string) (*Source, error) {
 	s := &Source{Dir: dir, Root: dir}
 	has := func(root string, names ...string) bool {
 		for _, n := range names {
-			if fileExists(filepath.Join(root, n)) {
+			if run.Exists(filepath.Join(root, n)) {
 				return true
 			}
 		}
@@ -250,7 +251,7 @@ func (s *Source) openTensors(train bool, names []string) (data.Dataset, error) {
 			prefix = "train"
 		}
 		base := filepath.Join(s.Root, prefix+"-images-idx3-ubyte")
-		if !fileExists(base) && !fileExists(base+".gz") {
+		if !run.Exists(base) && !run.Exists(base+".gz") {
 			return nil, nil
 		}
 		classes := names
@@ -275,7 +276,7 @@ func (s *Source) openTensors(train bool, names []string) (data.Dataset, error) {
 		case train:
 			first = "data_batch_1.bin"
 		}
-		if !fileExists(filepath.Join(s.Root, first)) {
+		if !run.Exists(filepath.Join(s.Root, first)) {
 			return nil, nil
 		}
 		var d *cifar.Dataset

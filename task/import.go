@@ -41,7 +41,7 @@ type ImportOptions struct {
 // written, and dir must not exist yet.
 func Import(path, dir string, opt ImportOptions) (run.RunInfo, error) {
 	var info run.RunInfo
-	if fileExists(dir) {
+	if run.Exists(dir) {
 		return info, fmt.Errorf("--out %s already exists; pick another run directory (kiln never overwrites a run)", dir)
 	}
 	cfg := run.DefaultConfig()

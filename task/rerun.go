@@ -50,7 +50,7 @@ func Continue(ctx context.Context, cfg run.Config, opt Options) (*Summary, error
 		return nil, err
 	}
 	report := filepath.Join(dir, run.ReportFile)
-	if !st.Trained || (info.TestImages > 0 && !fileExists(report)) {
+	if !st.Trained || (info.TestImages > 0 && !run.Exists(report)) {
 		return Resume(ctx, dir, cfg, opt)
 	}
 	sum := &Summary{Dir: dir, History: st.EpochHistory(), Stopped: st.Stopped}

@@ -78,7 +78,7 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 		if s.stopped != "" {
 			s.loop.Stop(s.stopped)
 		}
-		if s.trained && (s.ds.Test == nil || fileExists(filepath.Join(dir, run.ReportFile))) {
+		if s.trained && (s.ds.Test == nil || run.Exists(filepath.Join(dir, run.ReportFile))) {
 			return nil, fmt.Errorf("task: run %s is finished (%d epochs); to train it further, resume it with a larger --epochs", dir, s.loop.Pos.Epoch)
 		}
 		if s.trained {

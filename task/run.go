@@ -173,7 +173,7 @@ func Run(ctx context.Context, cfg run.Config, opt Options) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Name != "" && fileExists(filepath.Join(cfg.Out, cfg.Name)) {
+	if cfg.Name != "" && run.Exists(filepath.Join(cfg.Out, cfg.Name)) {
 		_, err := run.NewRunDir(cfg.Out, cfg.Name) // refuses it, before the data are loaded
 		return nil, err
 	}
@@ -340,11 +340,6 @@ func lenOf(d data.Dataset) int {
 		return 0
 	}
 	return d.Len()
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
 
 func hostname() string {

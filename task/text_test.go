@@ -108,7 +108,7 @@ func TestTextResumeIsBitIdentical(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameRun(t, "resumed", want, got)
-			if !fileExists(filepath.Join(got.Dir, source.EncoderFile)) {
+			if !run.Exists(filepath.Join(got.Dir, source.EncoderFile)) {
 				t.Errorf("no %s in the run directory", source.EncoderFile)
 			}
 		})
