@@ -12,7 +12,25 @@ func PeakGFLOPS() float64 {
 	if len(loops) == 0 {
 		return 0
 	}
-	p := loops[0] // widest first
+	return measurePeak(loops[0]) // widest first
+}
+
+// PeakByWidth measures the FMA throughput of each vector width the CPU
+// runs, in GFLOPS keyed by name ("avx512" for 512-bit zmm, "avx2" for
+// 256-bit ymm). Their ratio tells how wide the FMA units really are: a CPU
+// that splits 512-bit FMAs into two 256-bit halves (Zen 4) runs zmm at
+// about the ymm rate; one with full-width units (Zen 5) at about twice it.
+// The widest is what PeakGFLOPS measures.
+func PeakByWidth() map[string]float64 {
+	out := map[string]float64{}
+	for _, p := range fmaPeakLoops() {
+		out[p.name] = measurePeak(p)
+	}
+	return out
+}
+
+// measurePeak times loop p, best of several short runs, in GFLOPS.
+func measurePeak(p peakLoop) float64 {
 	const trips = 1 << 14
 	best := time.Duration(1 << 62)
 	for range 30 {
@@ -21,24 +39,4 @@ func PeakGFLOPS() float64 {
 		best = min(best, time.Since(t))
 	}
 	return float64(p.flopsPerTrip) * trips / best.Seconds() / 1e9
-}
-
-// PeakByWidth measures the FMA throughput of each vector width the CPU
-// runs, in GFLOPS keyed by name ("avx512" for 512-bit zmm, "avx2" for
-// 256-bit ymm). Their ratio tells how wide the FMA units really are: a CPU
-// that splits 512-bit FMAs into two 256-bit halves (Zen 4) runs zmm at
-// about the ymm rate; one with full-width units (Zen 5) at about twice it.
-func PeakByWidth() map[string]float64 {
-	out := map[string]float64{}
-	const trips = 1 << 14
-	for _, p := range fmaPeakLoops() {
-		best := time.Duration(1 << 62)
-		for range 30 {
-			t := time.Now()
-			p.fn(trips)
-			best = min(best, time.Since(t))
-		}
-		out[p.name] = float64(p.flopsPerTrip) * trips / best.Seconds() / 1e9
-	}
-	return out
 }
