@@ -9,11 +9,6 @@ import "github.com/kiln-ml/kiln/internal/kernels"
 // ReLUMaskGrad zeroes dy wherever y <= 0, in place: the gradient of
 // Conv2dForwardReLU's ReLU, to apply to the output gradient before
 // Conv2dBackwardData and Conv2dBackwardWeight. y is the fused output and dy
-// its gradient; they must have the same length. PyTorch's ReLU also passes no
-// gradient at exactly zero.
-func ReLUMaskGrad(y, dy []float32) {
-	if len(y) != len(dy) {
-		panic("conv: ReLUMaskGrad: y and dy differ in length")
-	}
-	kernels.ReLUMask(y, dy)
-}
+// its gradient; they must have the same length (kernels.ReLUMask panics
+// otherwise). PyTorch's ReLU also passes no gradient at exactly zero.
+func ReLUMaskGrad(y, dy []float32) { kernels.ReLUMask(y, dy) }
