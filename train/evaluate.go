@@ -38,7 +38,10 @@ func Evaluate(ctx context.Context, c Learner, l *data.Loader, classes []string) 
 	for it.Next() {
 		b := it.Batch()
 		if r.Confusion != nil {
-			preds = append(preds[:0], make([]int, len(b.Y))...)
+			if cap(preds) < len(b.Y) {
+				preds = make([]int, len(b.Y))
+			}
+			preds = preds[:len(b.Y)]
 		}
 		ls, k := c.EvalBatch(b, preds)
 		lossSum += ls
