@@ -69,14 +69,8 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 		if err != nil {
 			return nil, err
 		}
-		if err := s.restore(st); err != nil {
+		if err := s.restore(st, extended); err != nil {
 			return nil, fmt.Errorf("task: %s: %w", statePath, err)
-		}
-		if s.trained && extended {
-			s.trained, s.stopped, s.best.SinceBest = false, "", 0
-		}
-		if s.stopped != "" {
-			s.loop.Stop(s.stopped)
 		}
 		if s.trained && (s.ds.Test == nil || run.Exists(filepath.Join(dir, run.ReportFile))) {
 			return nil, fmt.Errorf("task: run %s is finished (%d epochs); to train it further, resume it with a larger --epochs", dir, s.loop.Pos.Epoch)
@@ -143,9 +137,11 @@ func sameData(was, now run.RunInfo) error {
 }
 
 // restore sets the session to a saved training state: the loop's
-// position and history, the best model's score, the schedule, the
-// optimizer's rate and momentum, the generators and the TensorBoard file.
-func (s *session) restore(st *run.State) error {
+// position and history (and why it stopped early, if it did), the best
+// model's score, the schedule, the optimizer's rate and momentum, the
+// generators and the TensorBoard file. A finished run whose epochs were
+// extended trains on, with its early-stopping count reset.
+func (s *session) restore(st *run.State, extended bool) error {
 	s.restoreSchedule(st)
 	if err := s.gens.Load(st.RNG); err != nil {
 		return err
@@ -165,7 +161,12 @@ func (s *session) restore(st *run.State) error {
 	s.newLoop()
 	s.loop.Pos, s.loop.History = st.Position(), st.EpochHistory()
 	s.best.Score, s.best.SinceBest = float64(st.Best), st.SinceBest
-	s.stopped, s.trained = st.Stopped, st.Trained
+	s.trained = st.Trained
+	if s.trained && extended {
+		s.trained, s.best.SinceBest = false, 0
+	} else if st.Stopped != "" {
+		s.loop.Stop(st.Stopped)
+	}
 	return nil
 }
 

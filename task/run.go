@@ -89,7 +89,6 @@ type session struct {
 
 	loop    *train.Loop // its Pos and History are the run's progress
 	best    *run.Best   // the best model and early stopping
-	stopped string      // why training ended early, as the state recorded it
 	trained bool
 	events  *tfevents.Writer
 }
@@ -211,8 +210,7 @@ func (s *session) run(ctx context.Context) (*Summary, error) {
 	sum := &Summary{Dir: s.dir}
 	if !s.trained {
 		err := s.loop.Run(ctx)
-		s.stopped = s.loop.Stopped()
-		sum.History, sum.Stopped = s.loop.History, s.stopped
+		sum.History, sum.Stopped = s.loop.History, s.loop.Stopped()
 		var cerr *train.CallbackError
 		switch {
 		case err != nil && errors.As(err, &cerr):
@@ -225,8 +223,8 @@ func (s *session) run(ctx context.Context) (*Summary, error) {
 			return sum, &InterruptedError{Dir: s.dir, Epoch: pos.Epoch + 1, Batch: pos.Batch, Of: s.trainL.NumBatches(), Step: pos.Step, Err: ctx.Err()}
 		case err != nil:
 			return sum, fmt.Errorf("%w (the training state is saved; fix the cause and continue with: kiln train --resume %s)", err, s.dir)
-		case s.stopped != "":
-			fmt.Fprintf(s.log, "kiln: %s\n", s.stopped)
+		case s.loop.Stopped() != "":
+			fmt.Fprintf(s.log, "kiln: %s\n", s.loop.Stopped())
 		case !s.trained:
 			s.trained = true
 			if err := s.checkpoint(); err != nil {
@@ -234,7 +232,7 @@ func (s *session) run(ctx context.Context) (*Summary, error) {
 			}
 		}
 	}
-	sum.History, sum.Stopped = s.loop.History, s.stopped
+	sum.History, sum.Stopped = s.loop.History, s.loop.Stopped()
 	return sum, s.task.finish(ctx, s, sum)
 }
 
