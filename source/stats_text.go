@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// printStats prints the report for people.
-func printStats(w io.Writer, r *StatsReport) {
+// WriteText prints the report as kiln data stats shows it.
+func (r *StatsReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%s: %s", r.Data, r.Source)
 	if r.Decode != "" {
 		fmt.Fprintf(w, " (images decoded %s)", r.Decode)
@@ -79,6 +79,7 @@ func printStats(w io.Writer, r *StatsReport) {
 			}
 		}
 	}
+	return nil
 }
 
 func floats(v []float64) string {
@@ -98,10 +99,4 @@ func plural(n int, one string, many ...string) string {
 		return fmt.Sprintf("%d %s", n, many[0])
 	}
 	return fmt.Sprintf("%d %ss", n, one)
-}
-
-// WriteText prints the report as kiln data stats shows it.
-func (r *StatsReport) WriteText(w io.Writer) error {
-	printStats(w, r)
-	return nil
 }
