@@ -16,7 +16,18 @@ type Tape struct {
 	int32s   arena[int32]
 	varLists arena[*Var]
 	noGrad   bool
+
+	leafDone func(*Var) // see SetLeafHook
+	pass     uint32
 }
+
+// SetLeafHook makes every later Backward call done(leaf) as soon as a
+// leaf's gradient is final for that pass: after the last node that feeds
+// it has run, while backward goes on with the rest of the graph. Leaves the
+// graph does not reach are never reported. Data-parallel training starts
+// all-reducing a bucket of gradients there, as PyTorch's DDP does from its
+// gradient hooks. nil removes the hook.
+func (g *Tape) SetLeafHook(done func(leaf *Var)) { g.leafDone = done }
 
 // NewTape returns an empty tape with recording enabled.
 func NewTape() *Tape { return &Tape{} }
@@ -148,12 +159,48 @@ func (g *Tape) BackwardWith(v *Var, seed *tensor.Tensor) {
 	} else {
 		tensor.Add(gv, gv, seed)
 	}
+	if g.leafDone != nil {
+		g.markLastUses()
+	}
 	for i := len(g.nodes) - 1; i >= 0; i-- {
 		n := g.nodes[i]
-		if !n.hasGrad {
-			continue
+		if n.hasGrad {
+			rules[n.op].backward(g, n)
 		}
-		rules[n.op].backward(g, n)
+		if g.leafDone != nil {
+			g.reportLeaves(n, i)
+		}
+	}
+}
+
+// inputs returns n's inputs: n.ins for ops with many, else n.in.
+func (n *Var) inputs() []*Var {
+	if n.ins != nil {
+		return n.ins
+	}
+	return n.in[:]
+}
+
+// markLastUses records in every leaf that needs a gradient the index of
+// the first node reading it, which is the last that backward visits.
+func (g *Tape) markLastUses() {
+	g.pass++
+	for i, n := range g.nodes {
+		for _, x := range n.inputs() {
+			if x != nil && x.leaf && x.requiresGrad && x.pass != g.pass {
+				x.pass, x.lastUse = g.pass, i
+			}
+		}
+	}
+}
+
+// reportLeaves tells the leaf hook of the leaves whose last reader is node i.
+func (g *Tape) reportLeaves(n *Var, i int) {
+	for _, x := range n.inputs() {
+		if x != nil && x.leaf && x.pass == g.pass && x.lastUse == i {
+			x.lastUse = -1 // a leaf read twice by one node is reported once
+			g.leafDone(x)
+		}
 	}
 }
 

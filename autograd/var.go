@@ -30,6 +30,11 @@ type Var struct {
 	hasGrad      bool
 	requiresGrad bool
 	leaf         bool
+	// lastUse is, for a leaf during a Backward with a leaf hook, the index
+	// of the first node that reads it: the last one backward visits. pass
+	// says which Backward set it.
+	lastUse int
+	pass    uint32
 
 	op op
 	in [3]*Var
