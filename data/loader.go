@@ -20,6 +20,15 @@ type LoaderOptions struct {
 	DropLast  bool   // leave out the last batch if it is short
 	Workers   int    // goroutines decoding batches; 0 decodes in Next's caller
 	Prefetch  int    // batches decoded ahead of the consumer; 0 means 2 per worker
+
+	// Shards > 1 makes the loader one rank's part of data-parallel
+	// training: BatchSize is then the global batch, and each batch holds
+	// only shard Shard (from 0) of it, positions [Shard*m/Shards,
+	// (Shard+1)*m/Shards) of a global batch of m examples. Order and
+	// augmentation are those of the global batches, so the shards of all
+	// ranks together are exactly the one-process loader's batch. A last
+	// batch with fewer examples than Shards is left out of every epoch.
+	Shard, Shards int
 }
 
 // Loader cuts a Dataset into batches, as torch.utils.data.DataLoader.
@@ -53,6 +62,12 @@ func NewLoader(ds Dataset, opt LoaderOptions) (*Loader, error) {
 	if opt.Prefetch == 0 {
 		opt.Prefetch = 2 * max(opt.Workers, 1)
 	}
+	if opt.Shards == 0 {
+		opt.Shards = 1
+	}
+	if opt.Shards < 1 || opt.Shard < 0 || opt.Shard >= opt.Shards {
+		return nil, fmt.Errorf("data: shard %d of %d", opt.Shard, opt.Shards)
+	}
 	shape := append([]int(nil), ds.Shape()...)
 	size := exampleSize(shape)
 	if len(shape) == 0 || size <= 0 {
@@ -64,10 +79,17 @@ func NewLoader(ds Dataset, opt LoaderOptions) (*Loader, error) {
 // NumBatches returns the number of batches in one epoch.
 func (l *Loader) NumBatches() int {
 	n, b := l.ds.Len(), l.opt.BatchSize
-	if l.opt.DropLast {
+	if l.opt.DropLast || n%b != 0 && n%b < l.opt.Shards {
 		return n / b
 	}
 	return (n + b - 1) / b
+}
+
+// shardOf returns the positions [lo, hi) of this loader's shard of a
+// global batch at positions [lo, lo+m).
+func (l *Loader) shardOf(lo, m int) (int, int) {
+	k, r := l.opt.Shards, l.opt.Shard
+	return lo + r*m/k, lo + (r+1)*m/k
 }
 
 // Order returns the dataset indices in the order epoch visits them.
@@ -105,6 +127,9 @@ type Batch struct {
 	Y       []int     // label of each example
 	Indices []int     // dataset index of each example
 	Pos     int       // this batch's position in the epoch, from 0
+	// Global is the number of examples in the global batch this one is a
+	// shard of (LoaderOptions.Shards); len(Y) when the loader is unsharded.
+	Global int
 }
 
 // slot is one reusable batch buffer travelling between the dispatcher, a
@@ -193,7 +218,7 @@ func (l *Loader) takeSlots(n int) []*slot {
 		out = append(out, l.spare[len(l.spare)-1])
 		l.spare = l.spare[:len(l.spare)-1]
 	}
-	bs := l.opt.BatchSize
+	bs := (l.opt.BatchSize + l.opt.Shards - 1) / l.opt.Shards
 	for len(out) < n {
 		s := &slot{
 			x:    make([]float32, bs*l.size),
@@ -246,6 +271,10 @@ func (it *Iter) fill(s *slot, pcg *rand.PCG, rng *rand.Rand) {
 	bs := l.opt.BatchSize
 	lo := s.b.Pos * bs
 	hi := min(lo+bs, len(it.order))
+	global := hi - lo
+	if l.opt.Shards > 1 {
+		lo, hi = l.shardOf(lo, global)
+	}
 	n := hi - lo
 	s.err = nil
 	for j := 0; j < n; j++ {
@@ -264,7 +293,7 @@ func (it *Iter) fill(s *slot, pcg *rand.PCG, rng *rand.Rand) {
 		s.y[j], s.idx[j] = y, idx
 	}
 	s.b.X, s.b.Y, s.b.Indices = s.x[:n*l.size], s.y[:n], s.idx[:n]
-	s.b.Shape[0] = n
+	s.b.Shape[0], s.b.Global = n, global
 }
 
 // Next decodes or waits for the next batch and reports whether there is one.
