@@ -45,7 +45,8 @@ type Reconstructor struct {
 	Model    *models.ConvAutoencoder
 	Params   *nn.ParamSet
 	Opt      optim.Optimizer
-	ClipNorm float64 // clip gradients to this global L2 norm; 0 disables
+	ClipNorm float64        // clip gradients to this global L2 norm; 0 disables
+	Sync     train.GradSync // combines gradients over data-parallel ranks; nil for one process
 
 	tape *autograd.Tape
 	x    tensor.Tensor
@@ -70,7 +71,7 @@ func (r *Reconstructor) TrainStep(b *data.Batch) (loss float32, correct int) {
 	r.tape.Reset()
 	r.x.Init(b.X, b.Shape...)
 	l, _ := r.Model.Loss(r.tape, &r.x)
-	train.Update(r.tape, r.Params, l, r.ClipNorm, r.Opt)
+	train.UpdateShard(r.tape, r.Params, l, r.ClipNorm, r.Opt, r.Sync, b)
 	return l.Item(), 0
 }
 

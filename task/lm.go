@@ -50,7 +50,8 @@ type LanguageModel struct {
 	Params   *nn.ParamSet
 	Loss     *nn.CrossEntropyLoss
 	Opt      optim.Optimizer
-	ClipNorm float64 // clip gradients to this global L2 norm; 0 disables
+	ClipNorm float64        // clip gradients to this global L2 norm; 0 disables
+	Sync     train.GradSync // combines gradients over data-parallel ranks; nil for one process
 
 	tape    *autograd.Tape
 	x       tensor.Tensor
@@ -99,7 +100,7 @@ func (l *LanguageModel) loss(b *data.Batch) *autograd.Var {
 func (l *LanguageModel) TrainStep(b *data.Batch) (loss float32, correct int) {
 	l.tape.SetGradEnabled(true)
 	v := l.loss(b)
-	train.Update(l.tape, l.Params, v, l.ClipNorm, l.Opt)
+	train.UpdateShard(l.tape, l.Params, v, l.ClipNorm, l.Opt, l.Sync, b)
 	return v.Item(), 0
 }
 

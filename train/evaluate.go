@@ -22,6 +22,13 @@ type Result struct {
 // returns the mean loss and accuracy; with classes it also fills a confusion
 // matrix. The model is left in evaluation mode.
 func Evaluate(ctx context.Context, c Learner, l *data.Loader, classes []string) (Result, error) {
+	return EvaluateOn(ctx, c, l, classes, nil)
+}
+
+// EvaluateOn is Evaluate for data-parallel ranks, each evaluating its own
+// shard (l): with rep, the sums of every rank make the result, which every
+// rank gets.
+func EvaluateOn(ctx context.Context, c Learner, l *data.Loader, classes []string, rep Replicas) (Result, error) {
 	nn.SetTraining(c.Module(), false)
 	var r Result
 	if classes != nil {
@@ -56,8 +63,39 @@ func Evaluate(ctx context.Context, c Learner, l *data.Loader, classes []string) 
 	if err := it.Err(); err != nil {
 		return r, fmt.Errorf("train: evaluation: %w", err)
 	}
+	if rep != nil {
+		if err := sumResult(rep, &lossSum, &correct, &n, r.Confusion); err != nil {
+			return r, &ReplicaError{err}
+		}
+	}
 	if n > 0 {
 		r.Loss, r.Accuracy = lossSum/float64(n), float64(correct)/float64(n)
 	}
 	return r, nil
+}
+
+// sumResult replaces an evaluation's sums with their sums over the ranks.
+func sumResult(rep Replicas, lossSum *float64, correct, n *int, conf *Confusion) error {
+	vals := []float64{*lossSum, float64(*correct), float64(*n)}
+	if conf != nil {
+		for _, row := range conf.Counts {
+			for _, v := range row {
+				vals = append(vals, float64(v))
+			}
+		}
+	}
+	if err := rep.Sum(vals); err != nil {
+		return err
+	}
+	*lossSum, *correct, *n = vals[0], int(vals[1]), int(vals[2])
+	if conf != nil {
+		k := 3
+		for _, row := range conf.Counts {
+			for j := range row {
+				row[j] = int(vals[k])
+				k++
+			}
+		}
+	}
+	return nil
 }

@@ -69,6 +69,11 @@ type Loop struct {
 	Val       *data.Loader // evaluated after every epoch
 	Classes   []string     // with Val: also count the validation set's confusion matrix (EpochStats.ValConfusion)
 	Callbacks []Callback   // told of every step and epoch, in order
+	// Replicas, in data-parallel training, sums every step's loss and
+	// counts and the validation figures over the ranks, so that Pos,
+	// History and what callbacks see are the global batch's on every rank.
+	// Train and Val are then each rank's shards.
+	Replicas Replicas
 
 	// Pos is where the loop stands. Run starts from it and keeps it
 	// current, so that after an error or a cancelled context it says
@@ -80,6 +85,7 @@ type Loop struct {
 
 	ctx     context.Context
 	stopped string
+	sums    [3]float64
 }
 
 // Stop asks the loop to end after the current epoch's callbacks, for the
@@ -130,7 +136,7 @@ func (l *Loop) run(ctx context.Context) error {
 			return err
 		}
 		if l.Val != nil {
-			r, err := Evaluate(ctx, l.Learner, l.Val, l.Classes)
+			r, err := EvaluateOn(ctx, l.Learner, l.Val, l.Classes, l.Replicas)
 			if err != nil {
 				return err
 			}
@@ -169,13 +175,22 @@ func (l *Loop) epoch(ctx context.Context) (EpochStats, error) {
 	for it.Next() {
 		b := it.Batch()
 		loss, k := l.Learner.TrainStep(b)
+		n := len(b.Y)
+		lossSum := float64(loss) * float64(n)
+		if l.Replicas != nil {
+			l.sums = [3]float64{lossSum, float64(k), float64(n)}
+			if err := l.Replicas.Sum(l.sums[:]); err != nil {
+				return st, &ReplicaError{fmt.Errorf("epoch %d, step %d: %w", e+1, pos.Step+1, err)}
+			}
+			lossSum, k, n = l.sums[0], int(l.sums[1]), int(l.sums[2])
+			loss = float32(lossSum / float64(n))
+		}
 		if l.Scheduler != nil && l.PerBatch {
 			l.Scheduler.Step()
 		}
-		n := len(b.Y)
 		pos.Batch++
 		pos.Step++
-		pos.LossSum += float64(loss) * float64(n)
+		pos.LossSum += lossSum
 		pos.Correct += k
 		pos.Images += n
 		pos.Elapsed = before + time.Since(start)

@@ -20,7 +20,8 @@ type Classifier struct {
 	Params   *nn.ParamSet
 	Loss     *nn.CrossEntropyLoss
 	Opt      optim.Optimizer
-	ClipNorm float64 // clip gradients to this global L2 norm; 0 disables
+	ClipNorm float64  // clip gradients to this global L2 norm; 0 disables
+	Sync     GradSync // combines gradients over data-parallel ranks; nil for one process
 
 	tape  *autograd.Tape
 	x     tensor.Tensor
@@ -68,7 +69,7 @@ func (c *Classifier) TrainStep(b *data.Batch) (loss float32, correct int) {
 	c.tape.SetGradEnabled(true)
 	logits := c.forward(b)
 	l := c.Loss.Forward(c.tape, logits, b.Y)
-	Update(c.tape, c.Params, l, c.ClipNorm, c.Opt)
+	UpdateShard(c.tape, c.Params, l, c.ClipNorm, c.Opt, c.Sync, b)
 	return l.Item(), c.correct(logits, b.Y)
 }
 

@@ -29,6 +29,7 @@ var forbidden = map[string][]string{
 	"stats":            {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "viz", "features", "run", "source", "task", "predict", "selection"},
 	"viz":              {"autograd", "nn", "optim", "models", "checkpoint", "train", "export", "features", "run", "source", "task", "predict", "selection"},
 	"features":         {"train", "export", "run", "source", "task", "predict", "selection"},
+	"dist":             {"optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
 	"tune":             {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
 }
 
