@@ -13,8 +13,9 @@ import (
 
 // Convert turns any decoded image into 8-bit RGB (channels 3) or luma
 // (channels 1), as PIL's convert("RGB") / convert("L"): alpha is dropped,
-// not composited, with premultiplied colours divided back out; 16-bit
-// samples keep their high byte; luma uses PIL's ITU-R 601 weights. The
+// not composited, with premultiplied colours divided back out; CMYK by
+// Pillow's formula; 16-bit samples keep their high byte (Decode applies the
+// 16-bit rule of depth.go before this); luma uses PIL's ITU-R 601 weights. The
 // common decoder outputs are converted without per-pixel interface calls.
 func Convert(img image.Image, channels int) *transform.Image {
 	r := img.Bounds()
@@ -48,6 +49,9 @@ func Convert(img image.Image, channels int) *transform.Image {
 		return out
 	case *image.Paletted:
 		convertPaletted(out, src)
+		return out
+	case *image.CMYK:
+		convertCMYK(out, src)
 		return out
 	}
 	// Everything else (16-bit, CMYK, gray16, alpha-only...) goes through the

@@ -233,18 +233,26 @@ func gifCanvas(p *image.Paletted, w, h int) image.Image {
 // PGM/PPM) to 8-bit pixels with channels 3 (RGB) or 1 (luma), as PIL's
 // Image.open(...).convert("RGB" or "L") does. JPEG and lossy WebP chroma is
 // upsampled and converted as libjpeg and libwebp do it (see jpeg.go and
-// webp.go); everything else goes through Convert. Images over maxPixels (0
-// means DefaultMaxPixels) are refused before any pixel is decoded.
+// webp.go), CMYK by Pillow's formula (cmyk.go), 16-bit grey by the 16-bit
+// rule (depth.go); everything else goes through Convert. Images over
+// maxPixels (0 means DefaultMaxPixels) are refused before any pixel is
+// decoded.
 func Decode(b []byte, channels, maxPixels int) (*transform.Image, error) {
-	img, err := decode(b, channels, maxPixels)
+	return DecodeMode(b, channels, maxPixels, ModeView)
+}
+
+// DecodeMode is Decode with a choice of how 16-bit grey becomes 8 bits:
+// ModeView (Decode's) or ModePIL, Pillow's clipping.
+func DecodeMode(b []byte, channels, maxPixels int, m Mode) (*transform.Image, error) {
+	img, err := decode(b, channels, maxPixels, m)
 	if err != nil {
 		return nil, fmt.Errorf("imagefolder: %w", err)
 	}
 	return img, nil
 }
 
-// decode is Decode with the bare reason as its error, for reports.
-func decode(b []byte, channels, maxPixels int) (*transform.Image, error) {
+// decode is DecodeMode with the bare reason as its error, for reports.
+func decode(b []byte, channels, maxPixels int, m Mode) (*transform.Image, error) {
 	if channels != 1 && channels != 3 {
 		return nil, fmt.Errorf("%d channels requested, want 1 or 3", channels)
 	}
@@ -269,7 +277,15 @@ func decode(b []byte, channels, maxPixels int) (*transform.Image, error) {
 	if err := checkSize(w, h, maxPixels); err != nil {
 		return nil, err
 	}
+	if f.name == fmtGIF.name {
+		if c := gifOpaque(b); c != nil {
+			b = c
+		}
+	}
 	img, err := f.safeDecode(b)
+	if fixed := withAdobe(b, err); fixed != nil && f.name == fmtJPEG.name {
+		img, err = f.safeDecode(fixed)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +294,12 @@ func decode(b []byte, channels, maxPixels int) (*transform.Image, error) {
 	}
 	if r := img.Bounds(); r.Dx() != w || r.Dy() != h {
 		return nil, fmt.Errorf("%s: header says %dx%d, pixels are %dx%d", f.name, w, h, r.Dx(), r.Dy())
+	}
+	if g := pngGrey16(b, img); g != nil && f.name == fmtPNG.name {
+		img = g
+	}
+	if g, ok := img.(*image.Gray16); ok {
+		return grey16(g, channels, m), nil
 	}
 	// JPEG and lossy WebP leave chroma subsampled; convert it as the C
 	// libraries under PIL do, not as (*image.YCbCr).At would.

@@ -7,6 +7,11 @@
 // in torchvision's order. Unlike torchvision, hidden files and folders
 // (names starting with '.') are skipped, and unreadable files are skipped
 // and reported at Open instead of failing mid-epoch.
+//
+// Pixels are Pillow's convert("RGB") or convert("L") of the file, with one
+// departure by default: 16-bit grey over the whole 16-bit range is scaled
+// by its high byte, as a viewer shows it, where Pillow clips it to white
+// (the 16-bit rule, depth.go); Options.Decode = ModePIL gives Pillow's.
 package imagefolder
 
 // This file holds Open, the directory scan and the Dataset methods. It
@@ -44,6 +49,7 @@ type Options struct {
 	Extensions []string           // nil means Extensions
 	Workers    int                // goroutines checking files at Open; 0 means GOMAXPROCS
 	MaxPixels  int                // larger images are bad files; 0 means DefaultMaxPixels
+	Decode     Mode               // how 16-bit grey becomes 8 bits; the zero value is ModeView
 }
 
 // Folder is an opened image folder; it implements data.Dataset and
@@ -179,7 +185,7 @@ func (f *Folder) check(path string) (Config, error) {
 		if err != nil {
 			return Config{}, err
 		}
-		img, err := decode(b, f.opt.Channels, f.opt.MaxPixels)
+		img, err := decode(b, f.opt.Channels, f.opt.MaxPixels, f.opt.Decode)
 		if err != nil {
 			return Config{}, err
 		}
@@ -227,7 +233,7 @@ func (f *Folder) Get(i int, x []float32, rng *rand.Rand) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("imagefolder: %w", err)
 	}
-	img, err := decode(b, f.opt.Channels, f.opt.MaxPixels)
+	img, err := decode(b, f.opt.Channels, f.opt.MaxPixels, f.opt.Decode)
 	if err != nil {
 		return 0, fmt.Errorf("imagefolder: %s: %w", path, err)
 	}

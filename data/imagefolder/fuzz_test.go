@@ -29,6 +29,9 @@ func FuzzDecode(f *testing.F) {
 		if rgb {
 			c = 3
 		}
+		if d, err := Inspect(b); err == nil && (d.Bits != 8 && d.Bits != 16 || d.Min > d.Max && d.Bits == 16) {
+			t.Fatalf("Inspect says %+v", d)
+		}
 		img, err := Decode(b, c, 1<<16)
 		if err != nil {
 			return

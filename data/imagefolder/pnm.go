@@ -11,6 +11,7 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"math"
 )
 
 type pnmHeader struct {
@@ -102,6 +103,9 @@ func configPNM(r io.Reader) (image.Config, error) {
 		return image.Config{}, err
 	}
 	model := color.GrayModel
+	if h.wide {
+		model = color.Gray16Model
+	}
 	if h.channels == 3 {
 		model = color.NRGBAModel
 	}
@@ -109,7 +113,9 @@ func configPNM(r io.Reader) (image.Config, error) {
 }
 
 // decodePNM returns an *image.Gray or an opaque *image.NRGBA, samples scaled
-// from [0, maxval] to [0, 255] with rounding.
+// from [0, maxval] to [0, 255] as Pillow's PPM decoder rounds them; grey
+// with a maxval over 255 is an *image.Gray16 scaled to [0, 65535] the same
+// way (raw at maxval 65535), which the 16-bit rule then converts.
 func decodePNM(r io.Reader) (image.Image, error) {
 	br := bufio.NewReader(r)
 	h, err := readPNMHeader(br)
@@ -120,12 +126,15 @@ func decodePNM(r io.Reader) (image.Image, error) {
 		return nil, fmt.Errorf("pnm: %dx%d is too large", h.w, h.h)
 	}
 	n := h.w * h.h * h.channels
+	if h.channels == 1 && h.wide {
+		return decodePGM16(br, h)
+	}
 	samples := make([]uint8, n)
 	scale := func(v int) (uint8, error) {
 		if v > h.maxval {
 			return 0, fmt.Errorf("pnm: sample %d over maxval %d", v, h.maxval)
 		}
-		return uint8((v*255 + h.maxval/2) / h.maxval), nil
+		return uint8(pilScale(v, h.maxval, 255)), nil
 	}
 	switch {
 	case h.binary && !h.wide:
@@ -170,4 +179,39 @@ func decodePNM(r io.Reader) (image.Image, error) {
 		img.Pix[4*i+3] = 0xff
 	}
 	return img, nil
+}
+
+// pilScale is Pillow's round(value / maxval * top), rounding half to even
+// as Python does.
+func pilScale(v, maxval, top int) int {
+	if maxval == top {
+		return v
+	}
+	return int(math.RoundToEven(float64(v) / float64(maxval) * float64(top)))
+}
+
+// decodePGM16 reads the samples of a grey PNM with maxval over 255.
+func decodePGM16(br *bufio.Reader, h pnmHeader) (image.Image, error) {
+	g := image.NewGray16(image.Rect(0, 0, h.w, h.h))
+	var b [2]byte
+	for i := 0; i < h.w*h.h; i++ {
+		var v int
+		if h.binary {
+			if _, err := io.ReadFull(br, b[:]); err != nil {
+				return nil, fmt.Errorf("pnm pixels: %w", err)
+			}
+			v = int(b[0])<<8 | int(b[1])
+		} else {
+			var err error
+			if v, err = pnmInt(br); err != nil {
+				return nil, fmt.Errorf("pnm pixel %d: %w", i, err)
+			}
+		}
+		if v > h.maxval {
+			return nil, fmt.Errorf("pnm: sample %d over maxval %d", v, h.maxval)
+		}
+		v = pilScale(v, h.maxval, 65535)
+		g.Pix[2*i], g.Pix[2*i+1] = uint8(v>>8), uint8(v)
+	}
+	return g, nil
 }
