@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kiln-ml/kiln/data/imagefolder"
 	"github.com/kiln-ml/kiln/data/transform"
 	"github.com/kiln-ml/kiln/models"
 
@@ -44,6 +45,7 @@ type Config struct {
 	Patience        int     `json:"patience"`              // stop after this many epochs without a better validation loss; 0: never
 	CheckpointEvery int     `json:"checkpoint_every"`      // also save the training state every this many steps; 0: only after each epoch
 	Strict          bool    `json:"strict,omitempty"`      // image folders: a file that does not decode is an error instead of being skipped and reported
+	Decode          string  `json:"decode,omitempty"`      // image files: how 16-bit grey becomes 8 bits, "view" ("" too) or "pil" (Pillow's clipping)
 	Init            string  `json:"init,omitempty"`        // safetensors state_dict to start from instead of random weights drawn from Seed
 	Out             string  `json:"out"`                   // parent folder of run directories
 	Name            string  `json:"name"`                  // run directory name; "" picks one from the time
@@ -106,6 +108,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--momentum %g: must not be negative", c.Momentum)
 	case c.Folds < 0 || c.Folds == 1 || (c.Folds == 0 && c.Fold != 0) || (c.Folds > 0 && (c.Fold < 1 || c.Fold > c.Folds)):
 		return fmt.Errorf("folds %d, fold %d: want no folds, or 2 or more folds and a fold from 1 to their number", c.Folds, c.Fold)
+	}
+	if _, err := imagefolder.ParseMode(c.Decode); err != nil {
+		return fmt.Errorf("--decode %q: want view (16-bit grey as a viewer shows it) or pil (as Pillow converts it)", c.Decode)
 	}
 	if err := c.validateText(); err != nil {
 		return err

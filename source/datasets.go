@@ -12,6 +12,7 @@ import (
 
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/data/embedded"
+	"github.com/kiln-ml/kiln/data/imagefolder"
 	"github.com/kiln-ml/kiln/data/text"
 	"github.com/kiln-ml/kiln/data/transform"
 	"github.com/kiln-ml/kiln/run"
@@ -152,8 +153,12 @@ func openFiles(src *Source, train bool, spec string, cfg run.Config, log io.Writ
 	// Every file is decoded once here: a truncated image whose header reads
 	// fine would otherwise stop training mid-epoch instead of being skipped
 	// and reported up front.
+	mode, err := imagefolder.ParseMode(cfg.Decode)
+	if err != nil {
+		return nil, fmt.Errorf("--decode: %w", err)
+	}
 	d, _, err := src.Open(train, OpenOptions{Channels: cfg.Channels, Transform: tf, Workers: cfg.Workers, Log: log,
-		FullCheck: true, Strict: cfg.Strict})
+		FullCheck: true, Strict: cfg.Strict, Decode: mode})
 	if d == nil || err != nil {
 		return nil, err
 	}

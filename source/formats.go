@@ -191,6 +191,7 @@ type OpenOptions struct {
 	FullCheck  bool               // image files: decode every file when opening, not just its header
 	Strict     bool               // image folders: a bad file is an error, not skipped and reported
 	Log        io.Writer          // image files: the report of kept and skipped files; nil: not written
+	Decode     imagefolder.Mode   // image files: how 16-bit grey becomes 8 bits
 }
 
 // Open opens the training split (train true) or the test split. It returns
@@ -230,7 +231,7 @@ func (s *Source) Open(train bool, opt OpenOptions) (data.Dataset, *imagefolder.R
 		d, rep, err = openImageFiles(dir, opt)
 	} else {
 		d, rep, err = imagefolder.Open(dir, imagefolder.Options{Channels: opt.Channels, Transform: opt.Transform, Workers: opt.Workers,
-			AllowEmpty: opt.AllowEmpty, FullCheck: opt.FullCheck, Strict: opt.Strict})
+			AllowEmpty: opt.AllowEmpty, FullCheck: opt.FullCheck, Strict: opt.Strict, Decode: opt.Decode})
 	}
 	if err != nil {
 		return nil, nil, err

@@ -26,6 +26,7 @@ type imageFiles struct {
 	shape    []int
 	channels int
 	tf       *transform.Compose
+	mode     imagefolder.Mode
 }
 
 // openImageFiles lists dir's image files (sorted by name, hidden ones
@@ -40,7 +41,7 @@ func openImageFiles(dir string, opt OpenOptions) (*imageFiles, *imagefolder.Repo
 		return nil, nil, fmt.Errorf("source: %w", err)
 	}
 	rep := &imagefolder.Report{Root: dir}
-	d := &imageFiles{channels: opt.Channels, tf: opt.Transform}
+	d := &imageFiles{channels: opt.Channels, tf: opt.Transform, mode: opt.Decode}
 	var names []string
 	for _, e := range entries {
 		switch name := e.Name(); {
@@ -56,7 +57,7 @@ func openImageFiles(dir string, opt OpenOptions) (*imageFiles, *imagefolder.Repo
 	rep.Found = len(names)
 	for _, name := range names {
 		path := filepath.Join(dir, name)
-		w, h, err := imageSize(path, opt.Channels, opt.FullCheck)
+		w, h, err := imageSize(path, opt.Channels, opt.FullCheck, opt.Decode)
 		if err != nil {
 			rep.Skipped = append(rep.Skipped, imagefolder.Skipped{Path: path, Reason: err.Error()})
 			continue
@@ -80,13 +81,13 @@ func openImageFiles(dir string, opt OpenOptions) (*imageFiles, *imagefolder.Repo
 
 // imageSize returns an image file's width and height, from its header or,
 // with full, by decoding it.
-func imageSize(path string, channels int, full bool) (w, h int, err error) {
+func imageSize(path string, channels int, full bool, mode imagefolder.Mode) (w, h int, err error) {
 	if full {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return 0, 0, err
 		}
-		img, err := imagefolder.Decode(b, channels, 0)
+		img, err := imagefolder.DecodeMode(b, channels, 0, mode)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -122,7 +123,7 @@ func (d *imageFiles) Get(i int, x []float32, rng *rand.Rand) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("source: %w", err)
 	}
-	img, err := imagefolder.Decode(b, d.channels, 0)
+	img, err := imagefolder.DecodeMode(b, d.channels, 0, d.mode)
 	if err != nil {
 		return 0, fmt.Errorf("source: %s: %w", d.paths[i], err)
 	}

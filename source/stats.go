@@ -4,7 +4,8 @@ package source
 // stats): per split, the class balance, the per-channel mean and standard
 // deviation (what Normalize wants), exact duplicates and the files that
 // could not be read; and duplicates across splits, which leak test images
-// into training. It leaves out near-duplicates (re-encoded or resized
+// into training; and the 16-bit images, where the decode mode matters. It
+// leaves out near-duplicates (re-encoded or resized
 // copies) and image size histograms. The text form is in stats_text.go.
 
 import (
@@ -12,6 +13,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/data/imagefolder"
@@ -47,8 +49,22 @@ type SplitStats struct {
 	Skipped    []SkippedFile `json:"skipped"`
 	Ignored    int           `json:"ignored,omitempty"` // files without an image extension
 	Hidden     int           `json:"hidden,omitempty"`
+	Deep       *DeepStats    `json:"sixteen_bit,omitempty"` // image files with 16-bit samples; nil: none
 
 	names []string // example names, for duplicate groups
+}
+
+// DeepStats counts a split's 16-bit image files and the range of their
+// samples, and how the 16-bit rule (data/imagefolder) takes the grey ones.
+type DeepStats struct {
+	Images int    `json:"images"` // image files with 16-bit samples
+	Grey   int    `json:"grey"`   // of those, one grey channel: where the 16-bit rule decides
+	Packed int    `json:"packed"` // grey with every sample at most 255: 8-bit values, taken as they are
+	Min    uint16 `json:"min"`    // the smallest and largest sample over all of them
+	Max    uint16 `json:"max"`
+	// Wide lists up to 10 grey files over the whole 16-bit range: scaled by
+	// their high byte by default, clipped to white by Pillow (--decode pil).
+	Wide []string `json:"wide,omitempty"`
 }
 
 // StatsReport is the report of one data folder; kiln data stats --json prints it.
@@ -170,6 +186,11 @@ func splitReport(split string, ds data.Dataset, frep *imagefolder.Report, worker
 		return nil, nil, err
 	}
 	st.names = names
+	if keys == nil {
+		if st.Deep, err = deepStats(names); err != nil {
+			return nil, nil, err
+		}
+	}
 	var groups [][]int
 	if keys != nil {
 		groups = groupKeys(keys)
@@ -245,4 +266,36 @@ func exampleLen(shape []int) int {
 		n *= d
 	}
 	return n
+}
+
+// deepStats inspects every image file for 16-bit samples; nil when there
+// are none.
+func deepStats(paths []string) (*DeepStats, error) {
+	d := &DeepStats{Min: 0xffff}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+		dp, err := imagefolder.Inspect(b)
+		if err != nil || dp.Bits != 16 {
+			continue // the scan kept it, so it decodes: it is 8-bit
+		}
+		d.Images++
+		d.Min, d.Max = min(d.Min, dp.Min), max(d.Max, dp.Max)
+		switch {
+		case dp.Grey && dp.Packed:
+			d.Grey++
+			d.Packed++
+		case dp.Grey:
+			d.Grey++
+			if len(d.Wide) < 10 {
+				d.Wide = append(d.Wide, p)
+			}
+		}
+	}
+	if d.Images == 0 {
+		return nil, nil
+	}
+	return d, nil
 }

@@ -54,6 +54,9 @@ func (r *StatsReport) WriteText(w io.Writer) error {
 				fmt.Fprintf(w, "    and %d more groups\n", len(s.Duplicates)-10)
 			}
 		}
+		if d := s.Deep; d != nil {
+			writeDeep(w, d)
+		}
 		if s.Found > 0 || len(s.Skipped) > 0 {
 			fmt.Fprintf(w, "  files: kept %d of %d images", s.Examples, s.Found)
 			if s.Ignored > 0 || s.Hidden > 0 {
@@ -80,6 +83,21 @@ func (r *StatsReport) WriteText(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// writeDeep reports 16-bit images, warning where the decode mode changes
+// what a model sees.
+func writeDeep(w io.Writer, d *DeepStats) {
+	fmt.Fprintf(w, "  16-bit: %s (%d grey), samples %d-%d\n", plural(d.Images, "image"), d.Grey, d.Min, d.Max)
+	if d.Packed > 0 {
+		fmt.Fprintf(w, "    %s 8-bit values stored in 16 bits (every sample <= 255): decoded as they are, as Pillow does\n",
+			plural(d.Packed, "grey image holds", "grey images hold"))
+	}
+	if wide := d.Grey - d.Packed; wide > 0 {
+		fmt.Fprintf(w, "    warning: %s the whole 16-bit range: kiln scales them by the high byte, as a viewer shows them;\n"+
+			"    Pillow and torchvision (and kiln --decode pil) clip them to white, e.g. %s\n",
+			plural(wide, "grey image uses", "grey images use"), strings.Join(d.Wide[:min(3, len(d.Wide))], ", "))
+	}
 }
 
 func floats(v []float64) string {

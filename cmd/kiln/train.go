@@ -189,6 +189,8 @@ func applyFlag(dst, src *run.Config, name string) {
 		dst.CheckpointEvery = src.CheckpointEvery
 	case "strict":
 		dst.Strict = src.Strict
+	case "decode":
+		dst.Decode = src.Decode
 	case "init":
 		dst.Init = src.Init
 	case "out":
