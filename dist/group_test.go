@@ -110,3 +110,27 @@ func TestSameBitsAndHosts(t *testing.T) {
 		t.Errorf("Local all-gather: %v %v", out, err)
 	}
 }
+
+func TestCheckNamesTheFirstDifference(t *testing.T) {
+	errs := each(3, time.Minute, func(c Communicator) error {
+		data := "4000 training images"
+		if c.Rank() == 2 {
+			data = "3990 training images"
+		}
+		return Check(c, []string{"a", "b", "c"}, []Field{{"--model", "seed-cnn"}, {"the training data", data}, {"--lr", fmt.Sprint(c.Rank())}})
+	})
+	for r, err := range errs {
+		want := `the training data: rank 2 (c) has "3990 training images", rank 0 (a) has "4000 training images"`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("rank %d: %v, want an error naming %s", r, err, want)
+		}
+	}
+	errs = each(2, time.Minute, func(c Communicator) error {
+		return Check(c, nil, []Field{{"--model", "seed-cnn"}})
+	})
+	for r, err := range errs {
+		if err != nil {
+			t.Errorf("rank %d: %v for agreeing ranks", r, err)
+		}
+	}
+}

@@ -74,6 +74,12 @@ type Loop struct {
 	// History and what callbacks see are the global batch's on every rank.
 	// Train and Val are then each rank's shards.
 	Replicas Replicas
+	// Interrupted, with Replicas, replaces watching Run's context: every
+	// rank reports after each step whether it was asked to stop, and all
+	// stop after the same step when any was, with an error wrapping
+	// context.Canceled. Run's context must then not be cancelled by the
+	// signal, or ranks would stop at different steps.
+	Interrupted func() bool
 
 	// Pos is where the loop stands. Run starts from it and keeps it
 	// current, so that after an error or a cancelled context it says
@@ -85,7 +91,7 @@ type Loop struct {
 
 	ctx     context.Context
 	stopped string
-	sums    [3]float64
+	sums    [4]float64
 }
 
 // Stop asks the loop to end after the current epoch's callbacks, for the
@@ -177,13 +183,17 @@ func (l *Loop) epoch(ctx context.Context) (EpochStats, error) {
 		loss, k := l.Learner.TrainStep(b)
 		n := len(b.Y)
 		lossSum := float64(loss) * float64(n)
+		stop := false
 		if l.Replicas != nil {
-			l.sums = [3]float64{lossSum, float64(k), float64(n)}
+			l.sums = [4]float64{lossSum, float64(k), float64(n), 0}
+			if l.Interrupted != nil && l.Interrupted() {
+				l.sums[3] = 1
+			}
 			if err := l.Replicas.Sum(l.sums[:]); err != nil {
 				return st, &ReplicaError{fmt.Errorf("epoch %d, step %d: %w", e+1, pos.Step+1, err)}
 			}
 			lossSum, k, n = l.sums[0], int(l.sums[1]), int(l.sums[2])
-			loss = float32(lossSum / float64(n))
+			loss, stop = float32(lossSum/float64(n)), l.sums[3] > 0
 		}
 		if l.Scheduler != nil && l.PerBatch {
 			l.Scheduler.Step()
@@ -200,6 +210,9 @@ func (l *Loop) epoch(ctx context.Context) (EpochStats, error) {
 			if err := c.OnStep(l, si); err != nil {
 				return st, err
 			}
+		}
+		if stop {
+			return st, fmt.Errorf("train: epoch %d: a rank was interrupted: %w", e+1, context.Canceled)
 		}
 		if err := ctx.Err(); err != nil {
 			return st, fmt.Errorf("train: epoch %d: %w", e+1, err)
