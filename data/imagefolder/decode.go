@@ -15,6 +15,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"strings"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -75,6 +76,9 @@ func (f format) safeDecode(b []byte) (img image.Image, err error) {
 		}
 	}()
 	img, err = f.decode(bytes.NewReader(b))
+	if err != nil && strings.HasPrefix(err.Error(), f.name+":") {
+		return nil, err // the decoder named its format already
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.name, err)
 	}
