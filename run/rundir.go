@@ -52,6 +52,7 @@ type RunInfo struct {
 	Version     string   `json:"kiln_version,omitempty"`
 	Started     string   `json:"started"`
 	Imported    string   `json:"imported,omitempty"` // the weights file `kiln import` took the model from; "" for trained runs
+	Ranks       int      `json:"ranks,omitempty"`    // data-parallel ranks (processes) that trained it; 0 or 1: one process
 	Init        string   `json:"init,omitempty"`     // the weights file training started from (Config.Init); "" for random weights
 	InitSHA256  string   `json:"init_sha256,omitempty"`
 }

@@ -39,6 +39,10 @@ type State struct {
 	LR             JSONFloat         `json:"lr"`              // the optimizer's rate and momentum now
 	Momentum       *JSONFloat        `json:"momentum,omitempty"`
 	RNG            map[string]string `json:"rng"` // dropout generators by layer, PCG MarshalBinary in hex
+	// Ranks is the number of data-parallel ranks that trained the run (0:
+	// one process), and RankRNG every rank's dropout generators.
+	Ranks   int                 `json:"ranks,omitempty"`
+	RankRNG []map[string]string `json:"rank_rng,omitempty"`
 
 	Best      JSONFloat     `json:"best"` // early stopping
 	SinceBest int           `json:"since_best"`

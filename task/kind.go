@@ -120,11 +120,16 @@ func (k classify) finish(ctx context.Context, s *session, sum *Summary) error {
 	if err != nil {
 		return err
 	}
+	if s.rep != nil {
+		if err := s.broadcastModel(); err != nil { // rank 0 read the best model
+			return err
+		}
+	}
 	tl, err := s.evalLoader(s.ds.Test)
 	if err != nil {
 		return err
 	}
-	r, err := train.Evaluate(ctx, s.learner, tl, s.ds.Classes)
+	r, err := train.EvaluateOn(ctx, s.learner, tl, s.ds.Classes, s.replicaSums())
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted during the test evaluation; training is finished and saved; evaluate with: kiln train --resume %s: %w", s.dir, err)
@@ -132,6 +137,9 @@ func (k classify) finish(ctx context.Context, s *session, sum *Summary) error {
 		return err
 	}
 	sum.Test = &r
+	if !s.writes() {
+		return nil
+	}
 	fmt.Fprintf(s.log, "Test accuracy of the %s model: %.2f%% (%d %s), loss %.4f\n\n%s", which, 100*r.Accuracy, r.Confusion.Total(), k.unit(), r.Loss, r.Confusion.Report())
 	if err := plots.Confusion(filepath.Join(s.dir, run.ConfPlot), "test set, "+which+" model", r.Confusion.Classes, r.Confusion.Counts); err != nil {
 		return err

@@ -62,7 +62,9 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 	statePath := filepath.Join(dir, run.StateFile)
 	if _, err := os.Stat(statePath); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(s.log, "kiln: %s has no training state yet (stopped before its first checkpoint); starting it from the beginning\n", dir)
-		s.events = tfevents.NewWriter(dir, time.Now(), hostname())
+		if s.writes() {
+			s.events = tfevents.NewWriter(dir, time.Now(), hostname())
+		}
 		s.newLoop()
 	} else {
 		st, err := run.LoadState(statePath, s.model, s.optim)
@@ -81,7 +83,7 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 			fmt.Fprintf(s.log, "kiln: resuming %s at epoch %d, batch %d of %d (step %d)\n", dir, s.loop.Pos.Epoch+1, s.loop.Pos.Batch, s.trainL.NumBatches(), s.loop.Pos.Step)
 		}
 	}
-	if cfg != saved {
+	if cfg != saved && s.writes() {
 		if err := run.WriteJSON(filepath.Join(dir, run.ConfigFile), cfg); err != nil {
 			return nil, err
 		}
@@ -143,11 +145,13 @@ func sameData(was, now run.RunInfo) error {
 // extended trains on, with its early-stopping count reset.
 func (s *session) restore(st *run.State, extended bool) error {
 	s.restoreSchedule(st)
-	if err := s.gens.Load(st.RNG); err != nil {
+	if err := s.restoreRank(st); err != nil {
 		return err
 	}
 	s.events = nil
-	if st.EventsFile != "" {
+	if !s.writes() {
+		// Rank 0 keeps the TensorBoard file.
+	} else if st.EventsFile != "" {
 		w, err := tfevents.OpenWriter(filepath.Join(s.dir, st.EventsFile), st.EventRecords)
 		if err == nil {
 			s.events = w
@@ -155,7 +159,7 @@ func (s *session) restore(st *run.State, extended bool) error {
 			fmt.Fprintf(s.log, "kiln: warning: %v; starting a new TensorBoard file\n", err)
 		}
 	}
-	if s.events == nil {
+	if s.events == nil && s.writes() {
 		s.events = tfevents.NewWriter(s.dir, time.Now(), hostname())
 	}
 	s.newLoop()

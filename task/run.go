@@ -24,6 +24,7 @@ import (
 
 	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/dist"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/nn"
 	"github.com/kiln-ml/kiln/optim"
@@ -43,6 +44,15 @@ type Options struct {
 	// returns stops training there (the run stays resumable) and comes back
 	// from Run, wrapped. Tuning trials report to their pruner here.
 	OnEpoch func(train.EpochStats) error
+
+	// Comm makes the run one rank of a data-parallel job (dist, dist/mpi):
+	// every rank calls Run (or Resume) with the same config; rank 0 writes
+	// the run directory. nil, or a communicator of one rank, trains in one
+	// process.
+	Comm dist.Communicator
+	// CheckReplicas, in a data-parallel run, checks every so many steps
+	// that all ranks hold the same parameters to the bit; 0 never does.
+	CheckReplicas int
 }
 
 // Summary is what a run reports.
@@ -87,6 +97,7 @@ type session struct {
 	sched   optim.Scheduler
 	batch   bool // the schedule steps per batch
 
+	rep     *replicas   // data-parallel training; nil in one process
 	loop    *train.Loop // its Pos and History are the run's progress
 	best    *run.Best   // the best model and early stopping
 	trained bool
@@ -100,6 +111,9 @@ func newSession(cfg run.Config, opt Options) (*session, error) {
 	if s.log == nil {
 		s.log = io.Discard
 	}
+	if opt.Comm != nil && opt.Comm.Size() > 1 {
+		s.rep = &replicas{comm: opt.Comm}
+	}
 	var err error
 	if s.ds = opt.Datasets; s.ds == nil {
 		if s.ds, err = source.LoadDatasets(cfg, s.log); err != nil {
@@ -110,7 +124,7 @@ func newSession(cfg run.Config, opt Options) (*session, error) {
 	if s.model, err = NewModel(cfg, cfg.TaskName(), cfg.Model, ds.Shape, len(ds.Classes), ds.Encoder, rand.New(rand.NewPCG(cfg.Seed, 0x1217))); err != nil {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
-	s.gens = run.SeedDropout(s.model, cfg.Seed)
+	s.gens = run.SeedDropout(s.model, rankSeed(cfg.Seed, s.rank()))
 	var initSum string
 	if cfg.Init != "" {
 		built := fmt.Sprintf("kiln built %s for %v inputs and %d classes", cfg.Model, ds.Shape, len(ds.Classes))
@@ -121,7 +135,8 @@ func newSession(cfg run.Config, opt Options) (*session, error) {
 	ps := s.model.ParamSet()
 	s.optim = NewOptimizer(cfg, ps.Data, ps.Grad)
 	s.task, s.learner = newKind(s.model, s.ds, s.optim, cfg, s.gens)
-	if s.trainL, err = data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: cfg.BatchSize, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers}); err != nil {
+	if s.trainL, err = data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: cfg.BatchSize * s.ranks(), Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers,
+		Shard: s.rank(), Shards: s.ranks()}); err != nil {
 		return nil, err
 	}
 	if s.sched, s.batch, err = newScheduler(cfg, s.optim, s.trainL.NumBatches()); err != nil {
@@ -135,6 +150,14 @@ func newSession(cfg run.Config, opt Options) (*session, error) {
 	s.info = run.RunInfo{Task: cfg.TaskName(), Model: cfg.Model, Classes: ds.Classes, InputShape: ds.Shape, Transform: source.EvalTransform(ds.Shape), Source: ds.Source,
 		TrainImages: ds.Train.Len(), ValImages: lenOf(ds.Val), TestImages: lenOf(ds.Test), Parameters: ps.Len(),
 		Version: opt.Version, Started: time.Now().Format(time.RFC3339), Init: cfg.Init, InitSHA256: initSum}
+	if s.rep != nil {
+		s.info.Ranks = s.ranks()
+	}
+	if s.rep != nil {
+		if err := s.joinReplicas(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -159,7 +182,7 @@ func loadInit(path string, m nn.Module, built string) (string, error) {
 }
 
 func (s *session) evalLoader(d data.Dataset) (*data.Loader, error) {
-	return data.NewLoader(d, data.LoaderOptions{BatchSize: 256, Workers: s.cfg.Workers})
+	return data.NewLoader(d, data.LoaderOptions{BatchSize: 256 * s.ranks(), Workers: s.cfg.Workers, Shard: s.rank(), Shards: s.ranks()})
 }
 
 // Run trains cfg's model on cfg's data in a new run directory under
@@ -172,13 +195,17 @@ func Run(ctx context.Context, cfg run.Config, opt Options) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Name != "" && run.Exists(filepath.Join(cfg.Out, cfg.Name)) {
+	if cfg.Name != "" && run.Exists(filepath.Join(cfg.Out, cfg.Name)) && (opt.Comm == nil || opt.Comm.Rank() == 0) {
 		_, err := run.NewRunDir(cfg.Out, cfg.Name) // refuses it, before the data are loaded
 		return nil, err
 	}
 	s, err := newSession(cfg, opt)
 	if err != nil {
 		return nil, err
+	}
+	if !s.writes() {
+		s.newLoop()
+		return s.run(ctx)
 	}
 	if s.dir, err = run.NewRunDir(cfg.Out, cfg.Name); err != nil {
 		return nil, err
@@ -209,7 +236,13 @@ func Run(ctx context.Context, cfg run.Config, opt Options) (*Summary, error) {
 func (s *session) run(ctx context.Context) (*Summary, error) {
 	sum := &Summary{Dir: s.dir}
 	if !s.trained {
-		err := s.loop.Run(ctx)
+		loopCtx := ctx
+		if s.rep != nil {
+			// The ranks agree on when to stop (train.Loop.Interrupted).
+			loopCtx = context.WithoutCancel(ctx)
+			s.loop.Interrupted = func() bool { return ctx.Err() != nil }
+		}
+		err := s.loop.Run(loopCtx)
 		sum.History, sum.Stopped = s.loop.History, s.loop.Stopped()
 		var cerr *train.CallbackError
 		switch {
@@ -218,7 +251,7 @@ func (s *session) run(ctx context.Context) (*Summary, error) {
 				return sum, fmt.Errorf("task: interrupted, and saving the state failed: %w", errors.Join(cerr.Callbacks...))
 			}
 			return sum, cerr.Err
-		case err != nil && ctx.Err() != nil:
+		case err != nil && (ctx.Err() != nil || s.rep != nil && errors.Is(err, context.Canceled)):
 			pos := s.loop.Pos
 			return sum, &InterruptedError{Dir: s.dir, Epoch: pos.Epoch + 1, Batch: pos.Batch, Of: s.trainL.NumBatches(), Step: pos.Step, Err: ctx.Err()}
 		case err != nil:
@@ -243,7 +276,12 @@ func (s *session) run(ctx context.Context) (*Summary, error) {
 func (s *session) newLoop() {
 	val := s.valL != nil
 	s.best = &run.Best{Val: val, Patience: s.cfg.Patience, Score: math.Inf(1),
-		Save: func() error { return checkpoint.SaveModel(filepath.Join(s.dir, run.BestFile), s.model, s.modelMeta()) }}
+		Save: func() error {
+			if !s.writes() {
+				return nil
+			}
+			return checkpoint.SaveModel(filepath.Join(s.dir, run.BestFile), s.model, s.modelMeta())
+		}}
 	var progress train.Callback = train.Base{}
 	if s.opt.OnStep != nil {
 		progress = train.Funcs{Step: func(_ *train.Loop, si train.StepInfo) error {
@@ -251,14 +289,19 @@ func (s *session) newLoop() {
 			return nil
 		}}
 	}
-	cbs := []train.Callback{
-		train.Funcs{Epoch: func(_ *train.Loop, st train.EpochStats) error {
-			fmt.Fprintf(s.log, "%s, %s\n", s.task.epochLine(st, s.cfg, val), s.task.speed(st, s.cfg))
-			return nil
-		}},
-		run.Metrics{Dir: s.dir},
-		run.Scalars{W: s.events, Val: val, Accuracy: s.task.accuracy(), Extra: s.task.scalars(val)},
-		run.Curves{Dir: s.dir, Model: s.cfg.Model, LossLabel: s.task.lossLabel(), Val: val, Accuracy: s.task.accuracy()},
+	var cbs []train.Callback
+	if s.writes() {
+		cbs = []train.Callback{
+			train.Funcs{Epoch: func(_ *train.Loop, st train.EpochStats) error {
+				fmt.Fprintf(s.log, "%s, %s\n", s.task.epochLine(st, s.cfg, val), s.task.speed(st, s.cfg))
+				return nil
+			}},
+			run.Metrics{Dir: s.dir},
+			run.Scalars{W: s.events, Val: val, Accuracy: s.task.accuracy(), Extra: s.task.scalars(val)},
+			run.Curves{Dir: s.dir, Model: s.cfg.Model, LossLabel: s.task.lossLabel(), Val: val, Accuracy: s.task.accuracy()},
+		}
+	}
+	cbs = append(cbs,
 		s.best,
 		progress,
 		train.EveryNSteps(s.cfg.CheckpointEvery, func(*train.Loop) error { return s.checkpoint() }),
@@ -267,20 +310,32 @@ func (s *session) newLoop() {
 				s.trained = l.Done()
 				return s.checkpoint()
 			},
-			Interrupt: func(*train.Loop, error) error { return s.checkpoint() },
+			Interrupt: func(_ *train.Loop, err error) error {
+				if train.IsReplicaError(err) {
+					return nil // the ranks may disagree: keep the last checkpoint
+				}
+				return s.checkpoint()
+			},
 		},
+	)
+	if s.rep != nil && s.opt.CheckReplicas > 0 {
+		cbs = append(cbs, s.checkReplicas(s.opt.CheckReplicas))
 	}
 	if s.opt.OnEpoch != nil {
 		cbs = append(cbs, train.Funcs{Epoch: func(_ *train.Loop, st train.EpochStats) error { return s.opt.OnEpoch(st) }})
 	}
 	s.loop = &train.Loop{Learner: s.learner, Train: s.trainL, Epochs: s.cfg.Epochs, Scheduler: s.sched, PerBatch: s.batch,
-		Val: s.valL, Callbacks: cbs}
+		Val: s.valL, Callbacks: cbs, Replicas: s.replicaSums()}
 }
 
 // checkpoint commits the run's progress: the TensorBoard file, the last
 // model and, last of all, the training state. A kill between these writes
 // leaves the previous state, which the resumed run redoes.
 func (s *session) checkpoint() error {
+	rankRNG, err := s.rankGenerators()
+	if err != nil || !s.writes() {
+		return err
+	}
 	if err := s.events.Flush(); err != nil {
 		return err
 	}
@@ -289,6 +344,9 @@ func (s *session) checkpoint() error {
 	}
 	st := &run.State{RNG: s.gens.Save(), Best: run.JSONFloat(s.best.Score), SinceBest: s.best.SinceBest, Stopped: s.loop.Stopped(), Trained: s.trained,
 		EventsFile: filepath.Base(s.events.Path()), EventRecords: s.events.Records(), LR: run.JSONFloat(s.optim.LR())}
+	if s.rep != nil {
+		st.Ranks, st.RankRNG = s.ranks(), rankRNG
+	}
 	st.SetPosition(s.loop.Pos)
 	st.SetHistory(s.loop.History)
 	if s.sched != nil {
@@ -324,6 +382,9 @@ func modelMetadata(info run.RunInfo) map[string]string {
 // loadBest loads best.safetensors into the model and returns "best", or
 // "last" when the run has no best model yet (the model stays as it is).
 func (s *session) loadBest() (string, error) {
+	if !s.writes() {
+		return "", nil // rank 0 loads it and broadcasts it
+	}
 	if _, err := checkpoint.LoadModel(filepath.Join(s.dir, run.BestFile), s.model); err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			return "", err

@@ -75,8 +75,8 @@ type Loop struct {
 	// Train and Val are then each rank's shards.
 	Replicas Replicas
 	// Interrupted, with Replicas, replaces watching Run's context: every
-	// rank reports after each step whether it was asked to stop, and all
-	// stop after the same step when any was, with an error wrapping
+	// rank reports with each step's figures whether it was asked to stop,
+	// and all stop after that same step when any was, with an error wrapping
 	// context.Canceled. Run's context must then not be cancelled by the
 	// signal, or ranks would stop at different steps.
 	Interrupted func() bool

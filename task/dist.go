@@ -1,0 +1,186 @@
+package task
+
+// This file holds a run's part in data-parallel training (package dist):
+// what every rank checks before training, the weights rank 0 broadcasts,
+// the gradient reducer, and each rank's dropout generators in the
+// checkpoint. It leaves out the communication (dist, dist/mpi) and the
+// sharded step and loop (package train). Rank 0 alone writes the run
+// directory; the other ranks train the same model on their shards and
+// write nothing.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/kiln-ml/kiln/dist"
+	"github.com/kiln-ml/kiln/nn"
+	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/train"
+)
+
+// replicas is a session's data-parallel part; nil in one process.
+type replicas struct {
+	comm  dist.Communicator
+	hosts []string
+	red   *dist.GradReducer
+}
+
+// rank returns the session's rank, 0 in one process.
+func (s *session) rank() int {
+	if s.rep == nil {
+		return 0
+	}
+	return s.rep.comm.Rank()
+}
+
+// ranks returns the number of ranks training the run, 1 in one process.
+func (s *session) ranks() int {
+	if s.rep == nil {
+		return 1
+	}
+	return s.rep.comm.Size()
+}
+
+// writes reports whether this rank writes the run directory: rank 0.
+func (s *session) writes() bool { return s.rank() == 0 }
+
+// replicaSums returns the reducer as the loop's Replicas, or nil.
+func (s *session) replicaSums() train.Replicas {
+	if s.rep == nil {
+		return nil
+	}
+	return s.rep.red
+}
+
+// rankSeed is the dropout seed of a rank: the run's seed on rank 0, so
+// that one process draws what it always has, and a stream of its own on
+// every other rank.
+func rankSeed(seed uint64, rank int) uint64 { return seed + uint64(rank)*0x9e3779b97f4a7c15 }
+
+// joinReplicas makes the session one rank of opt.Comm's job, once its
+// model, learner and loaders exist: it checks that every rank has the same
+// settings, data and model, gives every rank rank 0's weights, and
+// combines gradients from now on.
+func (s *session) joinReplicas() error {
+	c := s.rep.comm
+	if s.cfg.TaskName() != run.TaskClassify {
+		return fmt.Errorf("task: data-parallel training (%d ranks) trains classifiers; --task %s runs in one process", c.Size(), s.cfg.TaskName())
+	}
+	cl, ok := s.learner.(*train.Classifier)
+	if !ok {
+		return fmt.Errorf("task: data-parallel training of a %T is not supported", s.learner)
+	}
+	hosts, err := dist.Hosts(c)
+	if err != nil {
+		return err
+	}
+	s.rep.hosts = hosts
+	ds := s.ds
+	fields := []dist.Field{{Name: "the kiln version", Value: s.opt.Version}}
+	fields = append(fields, settingFields(s.cfg)...)
+	fields = append(fields, []dist.Field{
+		{Name: "the data's classes", Value: fmt.Sprint(ds.Classes)},
+		{Name: "the data (--data)", Value: fmt.Sprintf("%d training, %d validation, %d test examples of shape %v", s.info.TrainImages, s.info.ValImages, s.info.TestImages, ds.Shape)},
+		{Name: "the model's initial weights (the same seed must draw the same weights)", Value: fmt.Sprintf("%d parameters, hash %016x", s.info.Parameters, hashFloats(s.model.ParamSet().Data))},
+	}...)
+	if err := dist.Check(c, hosts, fields); err != nil {
+		return err
+	}
+	if err := s.broadcastModel(); err != nil {
+		return err
+	}
+	s.rep.red = dist.NewGradReducer(c, s.model.ParamSet(), 0, 0)
+	cl.Sync = s.rep.red
+	return nil
+}
+
+// settingFields returns the settings every rank must share, one field per
+// flag; the rest (--workers, --out, --name, --checkpoint-every) are a
+// rank's own business or rank 0's.
+func settingFields(cfg run.Config) []dist.Field {
+	cfg.Workers, cfg.Out, cfg.Name, cfg.CheckpointEvery = 0, "", "", 0
+	b, _ := json.Marshal(cfg)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	keys := slices.Sorted(maps.Keys(m))
+	out := make([]dist.Field, len(keys))
+	for i, k := range keys {
+		out[i] = dist.Field{Name: "--" + strings.ReplaceAll(k, "_", "-"), Value: fmt.Sprint(m[k])}
+	}
+	return out
+}
+
+// broadcastModel gives every rank rank 0's parameters and buffers.
+func (s *session) broadcastModel() error {
+	for _, p := range nn.NamedParams(s.model) {
+		if err := dist.BroadcastFloats(s.rep.comm, p.Var.Data(), 0); err != nil {
+			return fmt.Errorf("task: broadcasting %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// rankGenerators returns every rank's dropout generators, for rank 0's
+// checkpoint; nil in one process. Every rank must call it at the same
+// step.
+func (s *session) rankGenerators() ([]map[string]string, error) {
+	if s.rep == nil {
+		return nil, nil
+	}
+	b, _ := json.Marshal(s.gens.Save())
+	all, err := dist.GatherBytes(s.rep.comm, b)
+	if err != nil {
+		return nil, &train.ReplicaError{Err: err}
+	}
+	out := make([]map[string]string, len(all))
+	for r, b := range all {
+		if err := json.Unmarshal(b, &out[r]); err != nil {
+			return nil, fmt.Errorf("task: rank %d's generators: %w", r, err)
+		}
+	}
+	return out, nil
+}
+
+// restoreRank checks that a resumed run has the ranks it was saved with,
+// and loads this rank's dropout generators.
+func (s *session) restoreRank(st *run.State) error {
+	saved := max(st.Ranks, 1)
+	if saved != s.ranks() {
+		return fmt.Errorf("the run trained on %d ranks and is resumed on %d; resume it with the same number (mpirun -np %d), for it to end as it would have", saved, s.ranks(), saved)
+	}
+	if s.rep == nil {
+		return s.gens.Load(st.RNG)
+	}
+	if len(st.RankRNG) != s.ranks() {
+		return errors.New("the state lacks the ranks' dropout generators")
+	}
+	return s.gens.Load(st.RankRNG[s.rank()])
+}
+
+// checkReplicas returns a callback that checks, every n steps, that all
+// ranks hold the same parameters to the bit (dist.SameBits).
+func (s *session) checkReplicas(n int) train.Callback {
+	return train.EveryNSteps(n, func(l *train.Loop) error {
+		r, err := dist.SameBits(s.rep.comm, s.model.ParamSet().Data)
+		if err != nil {
+			return &train.ReplicaError{Err: err}
+		}
+		if r >= 0 {
+			return fmt.Errorf("task: after step %d rank %d's parameters differ from rank 0's", l.Pos.Step, r)
+		}
+		return nil
+	})
+}
+
+func hashFloats(v []float32) uint64 {
+	h := uint64(14695981039346656037)
+	for _, x := range v {
+		h = (h ^ uint64(math.Float32bits(x))) * 1099511628211
+	}
+	return h
+}
