@@ -13,6 +13,7 @@
 //	kiln data fetch NAME            download MNIST, Fashion-MNIST or CIFAR-10
 //	kiln data stats DIR             class balance, channel statistics, duplicates, bad files
 //	kiln bench                      SGEMM and seed CNN throughput on this machine
+//	kiln rl train|eval|play         reinforcement learning on classic-control environments
 //	kiln version                    print the version
 //
 // Run "kiln help" or "kiln <command> -h" for details. This file only
@@ -59,6 +60,8 @@ Usage:
   kiln data fetch NAME            download mnist, fashion-mnist or cifar10 (checksummed) and print its folder
   kiln data stats DIR             preprocessing report: class balance, channel mean/std, duplicates, bad files
   kiln bench [--json]             SGEMM against the core's peak, and seed CNN training and inference speed
+  kiln rl train --env cartpole    reinforcement learning: PPO, A2C, REINFORCE or DQN on classic control
+  kiln rl eval RUN / play RUN     an agent's mean return over episodes; one episode as text frames
   kiln version                    print the version (also: kiln --version)
   kiln help                       show this help
 
@@ -140,6 +143,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = tuneCmd(ctx, args[1:], stdout)
 	case "bench":
 		err = benchCmd(ctx, args[1:], stdout)
+	case "rl":
+		err = rlCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 	case "help", "-h", "--help", "-help":
@@ -154,7 +159,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 0
 	case errors.As(err, &ue):
 		cmd := args[0]
-		if cmd == "data" && len(args) > 1 && (args[1] == "fetch" || args[1] == "stats") {
+		if (cmd == "data" && len(args) > 1 && (args[1] == "fetch" || args[1] == "stats")) || (cmd == "rl" && len(args) > 1) {
 			cmd += " " + args[1]
 		}
 		fmt.Fprintf(stderr, "kiln %s: %v\nRun \"kiln %s -h\" for help.\n", cmd, err, cmd)

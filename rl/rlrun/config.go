@@ -51,8 +51,12 @@ func NewConfig(env, algo string, defaults bool) (Config, error) {
 
 // Validate checks the settings.
 func (c *Config) Validate() error {
-	if _, err := classic.Canonical(c.Env); err != nil {
+	e, err := classic.Make(c.Env)
+	if err != nil {
 		return fmt.Errorf("rlrun: %w", err)
+	}
+	if e.Spec().Actions == 0 {
+		return fmt.Errorf("rlrun: %s has continuous actions, and kiln's agents take discrete ones", e.Spec().ID)
 	}
 	if c.Steps < 1 || c.Envs < 1 || c.Envs > 1024 || c.CheckpointEvery < 1 || c.LogEvery < 1 {
 		return fmt.Errorf("rlrun: steps %d, envs %d, checkpoint_every %d, log_every %d: want steps, checkpoint_every and log_every at least 1 and envs in [1, 1024]",
