@@ -35,6 +35,12 @@ func GatherBytes(c Communicator, b []byte) ([][]byte, error) {
 	return out, nil
 }
 
+// MismatchError is Check's error: every rank returns the same one.
+type MismatchError struct{ Err error }
+
+func (e *MismatchError) Error() string { return e.Err.Error() }
+func (e *MismatchError) Unwrap() error { return e.Err }
+
 // Field is one thing every rank must agree on before training: its name
 // as a user knows it (a flag, "the training data") and its value.
 type Field struct {
@@ -66,8 +72,8 @@ func Check(c Communicator, hosts []string, fields []Field) error {
 			if err != nil {
 				return err
 			}
-			return fmt.Errorf("dist: the ranks do not agree on %s: rank %d (%s) has %q, rank 0 (%s) has %q; every rank must run the same kiln with the same settings and data",
-				f.Name, r, hostOf(hosts, r), vals[r], hostOf(hosts, 0), vals[0])
+			return &MismatchError{fmt.Errorf("dist: the ranks do not agree on %s: rank %d (%s) has %q, rank 0 (%s) has %q; every rank must run the same kiln with the same settings and data",
+				f.Name, r, hostOf(hosts, r), vals[r], hostOf(hosts, 0), vals[0])}
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -55,6 +56,17 @@ func (s *session) replicaSums() train.Replicas {
 		return nil
 	}
 	return s.rep.red
+}
+
+// describe logs the job: its ranks, their hosts and the global batch.
+func (r *replicas) describe(w io.Writer, batch int) {
+	n := r.comm.Size()
+	hosts := map[string]int{}
+	for _, h := range r.hosts {
+		hosts[h]++
+	}
+	fmt.Fprintf(w, "kiln: data-parallel on %d ranks (%d on %d hosts), global batch %d = %d x %d; gradients all-reduced in %d buckets while backward runs\n",
+		n, n, len(hosts), n*batch, n, batch, len(r.red.Buckets()))
 }
 
 // rankSeed is the dropout seed of a rank: the run's seed on rank 0, so
@@ -123,6 +135,31 @@ func (s *session) broadcastModel() error {
 		}
 	}
 	return nil
+}
+
+// syncBuffers returns a callback that gives every rank rank 0's buffers
+// (batch norm's running statistics) after every step, as DDP broadcasts
+// them before every forward: each rank normalises with its own shard's
+// statistics in training, and all evaluate with rank 0's. nil when the
+// model has no buffers.
+func (s *session) syncBuffers() train.Callback {
+	var bufs [][]float32
+	for _, p := range nn.NamedParams(s.model) {
+		if p.Buffer && !p.Int {
+			bufs = append(bufs, p.Var.Data())
+		}
+	}
+	if len(bufs) == 0 {
+		return nil
+	}
+	return train.Funcs{Step: func(*train.Loop, train.StepInfo) error {
+		for _, b := range bufs {
+			if err := dist.BroadcastFloats(s.rep.comm, b, 0); err != nil {
+				return &train.ReplicaError{Err: err}
+			}
+		}
+		return nil
+	}}
 }
 
 // rankGenerators returns every rank's dropout generators, for rank 0's

@@ -97,11 +97,12 @@ type session struct {
 	sched   optim.Scheduler
 	batch   bool // the schedule steps per batch
 
-	rep     *replicas   // data-parallel training; nil in one process
-	loop    *train.Loop // its Pos and History are the run's progress
-	best    *run.Best   // the best model and early stopping
-	trained bool
-	events  *tfevents.Writer
+	rep       *replicas   // data-parallel training; nil in one process
+	savedStep int         // the step of the last checkpoint
+	loop      *train.Loop // its Pos and History are the run's progress
+	best      *run.Best   // the best model and early stopping
+	trained   bool
+	events    *tfevents.Writer
 }
 
 // newSession loads the data and builds the model, optimizer, schedule and
@@ -229,6 +230,9 @@ func Run(ctx context.Context, cfg run.Config, opt Options) (*Summary, error) {
 	if cfg.Init != "" {
 		fmt.Fprintf(s.log, "kiln: starting from the weights in %s (sha256 %s)\n", cfg.Init, s.info.InitSHA256)
 	}
+	if s.rep != nil {
+		s.rep.describe(s.log, cfg.BatchSize)
+	}
 	return s.run(ctx)
 }
 
@@ -254,6 +258,8 @@ func (s *session) run(ctx context.Context) (*Summary, error) {
 		case err != nil && (ctx.Err() != nil || s.rep != nil && errors.Is(err, context.Canceled)):
 			pos := s.loop.Pos
 			return sum, &InterruptedError{Dir: s.dir, Epoch: pos.Epoch + 1, Batch: pos.Batch, Of: s.trainL.NumBatches(), Step: pos.Step, Err: ctx.Err()}
+		case err != nil && train.IsReplicaError(err):
+			return sum, fmt.Errorf("%w (the ranks may no longer agree, so nothing more is saved; resume from the last checkpoint, step %d, with the same number of ranks)", err, s.savedStep)
 		case err != nil:
 			return sum, fmt.Errorf("%w (the training state is saved; fix the cause and continue with: kiln train --resume %s)", err, s.dir)
 		case s.loop.Stopped() != "":
@@ -318,8 +324,13 @@ func (s *session) newLoop() {
 			},
 		},
 	)
-	if s.rep != nil && s.opt.CheckReplicas > 0 {
-		cbs = append(cbs, s.checkReplicas(s.opt.CheckReplicas))
+	if s.rep != nil {
+		if sb := s.syncBuffers(); sb != nil {
+			cbs = append([]train.Callback{sb}, cbs...) // before the checkpoints
+		}
+		if s.opt.CheckReplicas > 0 {
+			cbs = append(cbs, s.checkReplicas(s.opt.CheckReplicas))
+		}
 	}
 	if s.opt.OnEpoch != nil {
 		cbs = append(cbs, train.Funcs{Epoch: func(_ *train.Loop, st train.EpochStats) error { return s.opt.OnEpoch(st) }})
@@ -333,8 +344,12 @@ func (s *session) newLoop() {
 // leaves the previous state, which the resumed run redoes.
 func (s *session) checkpoint() error {
 	rankRNG, err := s.rankGenerators()
-	if err != nil || !s.writes() {
+	if err != nil {
 		return err
+	}
+	if !s.writes() {
+		s.savedStep = s.loop.Pos.Step
+		return nil
 	}
 	if err := s.events.Flush(); err != nil {
 		return err
@@ -356,7 +371,11 @@ func (s *session) checkpoint() error {
 		v := run.JSONFloat(m.Momentum())
 		st.Momentum = &v
 	}
-	return run.SaveState(filepath.Join(s.dir, run.StateFile), s.model, s.optim, st)
+	if err := run.SaveState(filepath.Join(s.dir, run.StateFile), s.model, s.optim, st); err != nil {
+		return err
+	}
+	s.savedStep = s.loop.Pos.Step
+	return nil
 }
 
 // modelMeta is the metadata of last and best.safetensors: enough to use

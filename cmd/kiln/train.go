@@ -70,7 +70,8 @@ run's config.json, e.g. {"epochs": 20, "lr": 0.0005}; flags override it.
 `
 
 // resumeFlags may be given with --resume; every other setting is the run's.
-var resumeFlags = map[string]bool{"resume": true, "workers": true, "data": true, "checkpoint-every": true, "epochs": true}
+var resumeFlags = map[string]bool{"resume": true, "workers": true, "data": true, "checkpoint-every": true, "epochs": true,
+	"dist-timeout": true, "dist-check": true}
 
 // trainCmd parses the train flags over the defaults (and a --config file,
 // which the flags override) and runs or resumes training.
@@ -80,12 +81,13 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	resume := fs.String("resume", "", "continue the run in directory `RUN` from its last checkpoint")
 	addTrainFlags(fs, &cfg)
+	df := addDistFlags(fs)
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "`folder` that holds run directories")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "run directory name (default: run-<time>); an existing one is never overwritten")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
-			printHelp(fs, trainHead, stdout)
+			printHelp(fs, trainHead+distHelp, stdout)
 			return nil
 		}
 		return usageError{err}
@@ -115,11 +117,17 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		flagCfg := cfg
 		cfg = saved
 		fs.Visit(func(f *flag.Flag) { applyFlag(&cfg, &flagCfg, f.Name) })
+		j, err := joinJob(df, &opt)
+		if err != nil {
+			return err
+		}
 		p := newProgress(stdout)
-		opt.Log, opt.OnStep = p, p.step
+		if !j.quiet() {
+			opt.Log, opt.OnStep = p, p.step
+		}
 		_, err = task.Resume(ctx, *resume, cfg, opt)
 		p.done()
-		return err
+		return j.end(err, stderr)
 	}
 	if *configPath != "" {
 		fileCfg, err := run.LoadConfig(*configPath, run.DefaultConfig())
@@ -137,11 +145,17 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
+	j, err := joinJob(df, &opt)
+	if err != nil {
+		return err
+	}
 	p := newProgress(stdout)
-	opt.Log, opt.OnStep = p, p.step
+	if !j.quiet() {
+		opt.Log, opt.OnStep = p, p.step
+	}
 	_, err = task.Run(ctx, cfg, opt)
 	p.done()
-	return err
+	return j.end(err, stderr)
 }
 
 // applyFlag copies the setting behind one flag from src to dst.
