@@ -154,9 +154,12 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	var ue usageError
+	var qe quietError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &qe):
+		return qe.code
 	case errors.As(err, &ue):
 		cmd := args[0]
 		if (cmd == "data" && len(args) > 1 && (args[1] == "fetch" || args[1] == "stats")) || (cmd == "rl" && len(args) > 1) {
@@ -171,6 +174,13 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "kiln: %v\n", err)
 		return 1
 	}
+}
+
+// quietError is an error another process reports (rank 0 of a
+// data-parallel job): this one exits with code and prints nothing.
+type quietError struct {
+	error
+	code int
 }
 
 // usageError marks a bad flag or argument: the exit status is 2.
