@@ -31,6 +31,7 @@ var forbidden = map[string][]string{
 	"features":         {"train", "export", "run", "source", "task", "predict", "selection"},
 	"dist":             {"optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
 	"tune":             {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
+	"serve":            {"export", "selection"},
 	"rl":               {"data", "models", "export", "source", "task", "predict", "selection"},
 }
 
