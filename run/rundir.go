@@ -64,7 +64,7 @@ func NewRunDir(out, name string) (string, error) {
 		name = "run-" + time.Now().Format("20060102-150405")
 	}
 	if strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-		return "", fmt.Errorf("--name %q: want a plain folder name", name)
+		return "", &SettingError{fmt.Errorf("--name %q: want a plain folder name", name)}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", fmt.Errorf("--out: %w", err)
@@ -72,9 +72,12 @@ func NewRunDir(out, name string) (string, error) {
 	dir := filepath.Join(out, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("run directory %s already exists; pick another --name, or continue it with --resume %s (kiln never overwrites a run)", dir, dir)
+			return "", &SettingError{fmt.Errorf("run directory %s already exists; pick another --name, or continue it with --resume %s (kiln never overwrites a run)", dir, dir)}
 		}
 		return "", fmt.Errorf("--out: %w", err)
+	}
+	if err := LockRun(dir); err != nil {
+		return "", err
 	}
 	return dir, nil
 }

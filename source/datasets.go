@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/kiln-ml/kiln/data"
@@ -113,8 +114,13 @@ func LoadDatasets(cfg run.Config, log io.Writer) (*Datasets, error) {
 		}
 	}
 	ds.Classes, ds.Shape, ds.Test = full.Classes(), full.Shape(), test
-	if test != nil && strings.Join(test.Classes(), "\x00") != strings.Join(ds.Classes, "\x00") {
-		return nil, fmt.Errorf("--data %s: the test set's classes %v differ from the training set's %v", cfg.Data, test.Classes(), ds.Classes)
+	if cfg.TaskName() == run.TaskClassify && len(ds.Classes) < 2 {
+		return nil, &run.SettingError{Err: fmt.Errorf("--data %s: %d class (%s); a classifier needs at least two class folders", cfg.Data, len(ds.Classes), strings.Join(ds.Classes, ""))}
+	}
+	if test != nil {
+		if ds.Test, err = matchTestClasses(test, ds.Classes, cfg.Data); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.NoTest {
 		ds.Test = nil
@@ -186,6 +192,20 @@ type relabeled struct {
 // Classes returns the run's classes.
 func (r *relabeled) Classes() []string { return r.classes }
 
+// Labels returns the labels in the run's numbering, when the dataset knows
+// them without decoding.
+func (r *relabeled) Labels() []int {
+	l, ok := r.Dataset.(data.Labeler)
+	if !ok || l.Labels() == nil {
+		return nil
+	}
+	out := make([]int, len(l.Labels()))
+	for i, y := range l.Labels() {
+		out[i] = r.to[y]
+	}
+	return out
+}
+
 // Get returns example i with its label in the run's numbering.
 func (r *relabeled) Get(i int, x []float32, rng *rand.Rand) (int, error) {
 	y, err := r.Dataset.Get(i, x, rng)
@@ -215,6 +235,23 @@ func MatchClasses(d data.Dataset, classes []string, what string) (data.Dataset, 
 		to[i] = j
 	}
 	return &relabeled{Dataset: d, classes: classes, to: to}, nil
+}
+
+// matchTestClasses numbers a test set's labels as the training set's
+// classes: a test set may lack some of them, but a class that training
+// never saw is an error naming it.
+func matchTestClasses(test data.Dataset, classes []string, dir string) (data.Dataset, error) {
+	var unknown []string
+	for _, c := range test.Classes() {
+		if !slices.Contains(classes, c) {
+			unknown = append(unknown, c)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, &run.SettingError{Err: fmt.Errorf("--data %s: the test set has classes the training set lacks: %s (training classes: %s); add their training folders or remove the test ones",
+			dir, strings.Join(unknown, ", "), strings.Join(classes, ", "))}
+	}
+	return MatchClasses(test, classes, "--data "+dir+": the test set")
 }
 
 // foldSeed is the stream of the fold split's generator, apart from ValSplit's.

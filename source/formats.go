@@ -77,7 +77,7 @@ func DetectSource(dir string) (*Source, error) {
 		return detectLinesFile(dir)
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("--data %s: not a folder (want image or text class folders, with or without train/ and test/, a folder of IDX or CIFAR binary files, or a \"label<TAB>text\" lines file)", dir)
+		return nil, &run.SettingError{Err: fmt.Errorf("--data %s: not a folder (want image or text class folders, with or without train/ and test/, a folder of IDX or CIFAR binary files, or a \"label<TAB>text\" lines file)", dir)}
 	}
 	s := &Source{Dir: dir, Root: dir}
 	has := func(root string, names ...string) bool {
@@ -129,7 +129,7 @@ func DetectSource(dir string) (*Source, error) {
 		s.Format = FormatImages
 		return s, nil
 	}
-	return nil, fmt.Errorf("--data %s: found no image files, class folders, IDX files (train-images-idx3-ubyte.gz, ...) or CIFAR batches (data_batch_1.bin, ...)", dir)
+	return nil, &run.SettingError{Err: fmt.Errorf("--data %s: found no image files, class folders, IDX files (train-images-idx3-ubyte.gz, ...) or CIFAR batches (data_batch_1.bin, ...)", dir)}
 }
 
 // hasSubfolders returns the number of visible subfolders of dir, 0 when it

@@ -52,6 +52,12 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 		return nil, err
 	}
 	s.dir = dir
+	if s.writes() {
+		if err := run.LockRun(dir); err != nil { // one process at a time trains into a run
+			return nil, err
+		}
+		defer run.UnlockRun(dir)
+	}
 	if err := sameData(info, s.info); err != nil {
 		return nil, fmt.Errorf("task: cannot resume %s: %w", dir, err)
 	}

@@ -211,6 +211,7 @@ func Run(ctx context.Context, cfg run.Config, opt Options) (*Summary, error) {
 	if s.dir, err = run.NewRunDir(cfg.Out, cfg.Name); err != nil {
 		return nil, err
 	}
+	defer run.UnlockRun(s.dir)
 	s.cfg.Name = filepath.Base(s.dir)
 	if err := run.WriteJSON(filepath.Join(s.dir, run.ConfigFile), s.cfg); err != nil {
 		return nil, err

@@ -164,7 +164,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 0
 	case errors.As(err, &qe):
 		return qe.code
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), isSettingError(err):
 		cmd := args[0]
 		if (cmd == "data" && len(args) > 1 && (args[1] == "fetch" || args[1] == "stats")) || (cmd == "rl" && len(args) > 1) {
 			cmd += " " + args[1]

@@ -167,7 +167,7 @@ func TestTrainEvalPredict(t *testing.T) {
 
 	// The same name again is refused, and the run is untouched.
 	code, _, stderr = kiln(t, context.Background(), args...)
-	if code != 1 || !strings.Contains(stderr, "already exists") {
+	if code != 2 || !strings.Contains(stderr, "already exists") {
 		t.Errorf("second train: status %d, %q", code, stderr)
 	}
 
