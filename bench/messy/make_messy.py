@@ -10,8 +10,10 @@ or --idx) and writes two trees:
   OUT/messy/{train,test}/<class>/NNNNN_<kind>.<ext>  every image, and a few
       broken files in train/ and test/ (empty, truncated, text named .png):
       what kiln reads, skipping and naming the broken ones;
-  OUT/clean/{train,test}/...  hard links to the same good files only, for
-      torchvision's ImageFolder, which stops at the first broken file.
+  OUT/clean/{train,test}/...  hard links to the good files that torchvision's
+      ImageFolder reads: it stops at the first broken file, and its
+      IMG_EXTENSIONS leave out .gif (kiln reads GIFs), so they are left out
+      here too: both programs can be run on exactly the same images.
 Each image's kind (format and mode) is its file name's suffix; kinds.tsv
 lists them with their share. Same arguments, same files (the mix is drawn
 from a fixed seed).
@@ -128,7 +130,8 @@ def main():
                 img = img.resize((int(sizes[i]), int(sizes[i])), Image.BILINEAR)
             kind = names[kinds[i]]
             path = write(img, kind, os.path.join(d, "%05d" % i))
-            os.link(path, os.path.join(c, os.path.basename(path)))
+            if not path.endswith(".gif"):
+                os.link(path, os.path.join(c, os.path.basename(path)))
             counts[(split, kind)] = counts.get((split, kind), 0) + 1
             last = path
         for cls in (CLASSES[0], CLASSES[5]):
