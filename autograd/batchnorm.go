@@ -59,9 +59,19 @@ func (g *Tape) BatchNorm(x *Var, runMean, runVar *tensor.Tensor, weight, bias *V
 	stats := g.floats.get(2 * c)
 	mean, invstd := stats[:c], stats[c:]
 	xs := x.Data()
+	synced := training && g.sumStats != nil
+	var syncMean, syncVar []float64
+	if synced {
+		m, syncMean, syncVar = g.syncedMoments(xs, n, c, spatial)
+	}
 	if training {
 		for ch := 0; ch < c; ch++ {
-			mu, v := channelMoments(xs, n, c, spatial, ch)
+			var mu, v float64
+			if synced {
+				mu, v = syncMean[ch], syncVar[ch]
+			} else {
+				mu, v = channelMoments(xs, n, c, spatial, ch)
+			}
 			mean[ch] = float32(mu)
 			invstd[ch] = float32(1 / math.Sqrt(v+float64(eps)))
 			if runMean != nil {
@@ -102,8 +112,54 @@ func (g *Tape) BatchNorm(x *Var, runMean, runVar *tensor.Tensor, weight, bias *V
 		if training {
 			y.ints[0] = 1
 		}
+		if synced {
+			y.ints[1] = m
+		}
 	}
 	return y
+}
+
+// syncedMoments returns the number of values per channel over every
+// rank (Tape.SetStatsSum) and each channel's mean and biased variance over
+// them, in two passes as channelMoments: the counts and sums, then the
+// squares about the global mean.
+func (g *Tape) syncedMoments(xs []float32, n, c, spatial int) (int, []float64, []float64) {
+	vals := make([]float64, c+1)
+	vals[c] = float64(n * spatial)
+	for ch := range c {
+		for b := 0; b < n; b++ {
+			lo := (b*c + ch) * spatial
+			for _, v := range xs[lo : lo+spatial] {
+				vals[ch] += float64(v)
+			}
+		}
+	}
+	g.sumStats(vals)
+	total := vals[c]
+	if total <= 1 {
+		panic(fmt.Sprintf("autograd: batchnorm: expected more than 1 value per channel over the ranks when training, got %v", total))
+	}
+	mu := make([]float64, c)
+	for ch := range c {
+		mu[ch] = vals[ch] / total
+		vals[ch] = 0
+	}
+	vals[c] = 0
+	for ch := range c {
+		for b := 0; b < n; b++ {
+			lo := (b*c + ch) * spatial
+			for _, v := range xs[lo : lo+spatial] {
+				d := float64(v) - mu[ch]
+				vals[ch] += d * d
+			}
+		}
+	}
+	g.sumStats(vals)
+	variance := make([]float64, c)
+	for ch := range c {
+		variance[ch] = vals[ch] / total
+	}
+	return int(total), mu, variance
 }
 
 // channelMoments returns the mean and biased variance of channel ch of a
@@ -147,6 +203,11 @@ func batchNormBackward(g *Tape, n *Var) {
 	m := float64(nb * spatial)
 	training := n.ints[0] == 1
 	mean, invstd := n.aux[:c], n.aux[c:]
+	var global []float64 // with synced statistics: sum(dy) and sum(dy*xhat) over the ranks
+	if n.ints[1] > 0 {
+		m = float64(n.ints[1])
+		global = syncedGradSums(g, x.Data(), n.grad.Data(), nb, c, spatial, mean, invstd)
+	}
 	xs, dy := x.Data(), n.grad.Data()
 	var dx, dw, db []float32
 	if n.needs(0) {
@@ -186,6 +247,9 @@ func batchNormBackward(g *Tape, n *Var) {
 		}
 		var a, bcoef float32 // dx = k*(dy - a - xhat*bcoef)
 		if training {
+			if global != nil {
+				sdy, sdyx = global[ch], global[c+ch]
+			}
 			a, bcoef = float32(sdy/m), float32(sdyx/m)
 		}
 		for bi := 0; bi < nb; bi++ {
@@ -196,4 +260,25 @@ func batchNormBackward(g *Tape, n *Var) {
 			}
 		}
 	}
+}
+
+// syncedGradSums returns sum(dy) for every channel, then sum(dy*xhat),
+// summed over the ranks: what the input gradient of synchronised batch
+// normalisation needs. The parameters' gradients keep the local sums,
+// which data-parallel training combines with every other gradient.
+func syncedGradSums(g *Tape, xs, dy []float32, nb, c, spatial int, mean, invstd []float32) []float64 {
+	vals := make([]float64, 2*c)
+	for ch := range c {
+		mu, is := mean[ch], invstd[ch]
+		for bi := 0; bi < nb; bi++ {
+			lo := (bi*c + ch) * spatial
+			src, d := xs[lo:lo+spatial], dy[lo:lo+spatial]
+			for i, v := range src {
+				vals[ch] += float64(d[i])
+				vals[c+ch] += float64(d[i]) * float64((v-mu)*is)
+			}
+		}
+	}
+	g.sumStats(vals)
+	return vals
 }

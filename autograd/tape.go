@@ -19,7 +19,16 @@ type Tape struct {
 
 	leafDone func(*Var) // see SetLeafHook
 	pass     uint32
+	sumStats func([]float64) // see SetStatsSum
 }
+
+// SetStatsSum makes BatchNorm in training mode normalise with statistics
+// over several tapes, as PyTorch's SyncBatchNorm does over the ranks of a
+// data-parallel job: sum replaces its argument, in place, with the
+// element-wise sum of every rank's. Every rank's forward and backward must
+// then call it at the same points (the same graph). nil restores local
+// statistics.
+func (g *Tape) SetStatsSum(sum func(vals []float64)) { g.sumStats = sum }
 
 // SetLeafHook makes every later Backward call done(leaf) as soon as a
 // leaf's gradient is final for that pass: after the last node that feeds

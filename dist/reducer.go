@@ -49,7 +49,10 @@ type GradReducer struct {
 	jobs chan int
 	done chan error
 	sent int
-	err  error // the first failure; every later call reports it
+
+	bnStats   []float64 // statistics to sum in the job queue (SumStats)
+	statsDone chan error
+	err       error // the first failure; every later call reports it
 
 	// Stats since NewGradReducer.
 	stats ReduceStats
@@ -102,7 +105,7 @@ func NewGradReducer(c Communicator, ps *nn.ParamSet, firstBytes, bucketBytes int
 			hi, cur, limit = lo, nil, bucketBytes
 		}
 	}
-	r.jobs, r.done = make(chan int, len(r.buckets)), make(chan error, len(r.buckets))
+	r.jobs, r.done, r.statsDone = make(chan int, len(r.buckets)+1), make(chan error, len(r.buckets)), make(chan error, 1)
 	go r.reduce()
 	return r
 }
@@ -120,6 +123,10 @@ func (r *GradReducer) Buckets() [][2]int {
 // reduce all-reduces the buckets it is handed, one at a time.
 func (r *GradReducer) reduce() {
 	for i := range r.jobs {
+		if i < 0 {
+			r.statsDone <- r.comm.AllReduce64(r.bnStats)
+			continue
+		}
 		b := &r.buckets[i]
 		g := r.grad[b.lo:b.hi]
 		if r.scale != 1 {
@@ -215,6 +222,22 @@ func (r *GradReducer) Sum(vals []float64) error {
 		r.err = fmt.Errorf("dist: summing a step's figures: %w", err)
 	}
 	return r.err
+}
+
+// SumStats sums vals over the ranks in the order of the reducer's other
+// all-reduces, which may be running: synchronised batch normalisation's
+// statistics (autograd.Tape.SetStatsSum), computed in the middle of
+// backward while gradient buckets are on their way. A failure leaves vals
+// as they are and is reported by End and Sum.
+func (r *GradReducer) SumStats(vals []float64) {
+	if r.err != nil {
+		return
+	}
+	r.bnStats = vals
+	r.jobs <- -1
+	if err := <-r.statsDone; err != nil {
+		r.err = fmt.Errorf("dist: all-reduce of batch-norm statistics: %w", err)
+	}
 }
 
 // Stats returns the time spent since NewGradReducer.

@@ -17,6 +17,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kiln-ml/kiln/dist"
 	"github.com/kiln-ml/kiln/nn"
@@ -69,6 +70,18 @@ func (r *replicas) describe(w io.Writer, batch int) {
 		n, n, len(hosts), n*batch, n, batch, len(r.red.Buckets()))
 }
 
+// report logs where the steps' time went: the all-reduces and how much
+// of them backward hid.
+func (r *replicas) report(w io.Writer, params int) {
+	st := r.red.Stats()
+	if st.Steps == 0 {
+		return
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(st.Steps) }
+	fmt.Fprintf(w, "kiln: data-parallel: %d steps; per step, backward %.2f ms, all-reduce of %.2f MB %.2f ms in %.1f buckets, of which %.0f%% ran while backward did (waited after it: %.2f ms)\n",
+		st.Steps, per(st.Backward), float64(4*params)/1e6, per(st.Reduce), float64(st.Buckets)/float64(st.Steps), 100*st.Overlap(), per(st.Wait))
+}
+
 // rankSeed is the dropout seed of a rank: the run's seed on rank 0, so
 // that one process draws what it always has, and a stream of its own on
 // every other rank.
@@ -108,6 +121,9 @@ func (s *session) joinReplicas() error {
 	}
 	s.rep.red = dist.NewGradReducer(c, s.model.ParamSet(), 0, 0)
 	cl.Sync = s.rep.red
+	if s.cfg.SyncBN {
+		cl.SyncStats(s.rep.red.SumStats)
+	}
 	return nil
 }
 

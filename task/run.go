@@ -273,6 +273,9 @@ func (s *session) run(ctx context.Context) (*Summary, error) {
 		}
 	}
 	sum.History, sum.Stopped = s.loop.History, s.loop.Stopped()
+	if s.rep != nil {
+		s.rep.report(s.log, s.info.Parameters)
+	}
 	return sum, s.task.finish(ctx, s, sum)
 }
 

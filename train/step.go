@@ -37,6 +37,11 @@ func NewClassifier(model nn.Module, params *nn.ParamSet, loss *nn.CrossEntropyLo
 	return &Classifier{Model: model, Params: params, Loss: loss, Opt: opt, tape: autograd.NewTape()}
 }
 
+// SyncStats makes the model's batch normalisation use statistics summed
+// by sum over data-parallel ranks (autograd.Tape.SetStatsSum); nil makes
+// them local again.
+func (c *Classifier) SyncStats(sum func([]float64)) { c.tape.SetStatsSum(sum) }
+
 // forward runs the model on a batch on the reused tape and returns the logits.
 func (c *Classifier) forward(b *data.Batch) *autograd.Var {
 	c.tape.Reset()

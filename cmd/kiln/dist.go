@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiln-ml/kiln/dist"
 	"github.com/kiln-ml/kiln/dist/mpi"
+	"github.com/kiln-ml/kiln/run"
 	"github.com/kiln-ml/kiln/task"
 )
 
@@ -40,8 +41,9 @@ type distFlags struct {
 	check   int
 }
 
-func addDistFlags(fs *flag.FlagSet) *distFlags {
+func addDistFlags(fs *flag.FlagSet, cfg *run.Config) *distFlags {
 	d := &distFlags{}
+	fs.BoolVar(&cfg.SyncBN, "sync-bn", cfg.SyncBN, "under mpirun: batch norm normalises with the statistics of the global batch (SyncBatchNorm) instead of each rank's shard")
 	fs.DurationVar(&d.timeout, "dist-timeout", 5*time.Minute, "under mpirun: stop the job when a rank does not join a collective within this `duration`")
 	fs.IntVar(&d.check, "dist-check", 0, "under mpirun: check every `N` steps that all ranks hold the same parameters to the bit (0: never)")
 	return d

@@ -81,7 +81,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	resume := fs.String("resume", "", "continue the run in directory `RUN` from its last checkpoint")
 	addTrainFlags(fs, &cfg)
-	df := addDistFlags(fs)
+	df := addDistFlags(fs, &cfg)
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "`folder` that holds run directories")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "run directory name (default: run-<time>); an existing one is never overwritten")
 	pos, err := parseArgs(fs, args)
@@ -185,6 +185,8 @@ func applyFlag(dst, src *run.Config, name string) {
 		dst.Scheduler = src.Scheduler
 	case "clip-norm":
 		dst.ClipNorm = src.ClipNorm
+	case "sync-bn":
+		dst.SyncBN = src.SyncBN
 	case "val-split":
 		dst.ValSplit = src.ValSplit
 	case "image-size":
