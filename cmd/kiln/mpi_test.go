@@ -91,34 +91,46 @@ func lastWeights(t *testing.T, dir string) []float32 {
 
 // TestMPIMatchesOneProcess: two ranks at --batch-size 16 end 20 steps with
 // the parameters of one process at --batch-size 32, to 1e-5 relative, and
-// hold the same bits after every step (--dist-check 1).
+// hold the same bits after every step (--dist-check 1): LeNet-5 with
+// Adam, and a ResNet (batch norm) with SGD and --sync-bn.
 func TestMPIMatchesOneProcess(t *testing.T) {
 	data, out := patterns(t), t.TempDir()
-	code, stdout, stderr := kiln(t, context.Background(), append(lenetFlags(data, out, "one"), "--epochs", "1", "--batch-size", "32")...)
-	if code != 0 {
-		t.Fatalf("one process: exit %d\n%s%s", code, stdout, stderr)
-	}
-	code, log := mpirun(t, 2, append(lenetFlags(data, out, "two"), "--epochs", "1", "--batch-size", "16", "--dist-check", "1")...)
-	if code != 0 {
-		t.Fatalf("mpirun -np 2: exit %d\n%s", code, log)
-	}
-	if !strings.Contains(log, "2 ranks") || strings.Count(log, "Test accuracy") != 1 {
-		t.Errorf("the log should come from rank 0 alone and name the ranks:\n%s", log)
-	}
-	a, b := lastWeights(t, filepath.Join(out, "one")), lastWeights(t, filepath.Join(out, "two"))
-	var d, n float64
-	for i := range a {
-		d += float64(a[i]-b[i]) * float64(a[i]-b[i])
-		n += float64(a[i]) * float64(a[i])
-	}
-	rel := math.Sqrt(d / n)
-	t.Logf("after 20 steps: relative L2 distance %.2g", rel)
-	if rel > 1e-5 {
-		t.Errorf("two ranks end %.3g (relative L2) from one process, want <= 1e-5", rel)
-	}
-	info, err := run.ReadRunInfo(filepath.Join(out, "two"))
-	if err != nil || info.Ranks != 2 {
-		t.Errorf("run.json ranks %d (%v), want 2", info.Ranks, err)
+	for _, tc := range []struct {
+		name  string
+		flags []string
+	}{
+		{"lenet5", nil},
+		{"resnet8", []string{"--model", "resnet8", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--sync-bn"}},
+	} {
+		flags := func(name string) []string {
+			return append(append(lenetFlags(data, out, tc.name+"-"+name), "--epochs", "1"), tc.flags...)
+		}
+		code, stdout, stderr := kiln(t, context.Background(), append(flags("one"), "--batch-size", "32")...)
+		if code != 0 {
+			t.Fatalf("%s, one process: exit %d\n%s%s", tc.name, code, stdout, stderr)
+		}
+		code, log := mpirun(t, 2, append(flags("two"), "--batch-size", "16", "--dist-check", "1")...)
+		if code != 0 {
+			t.Fatalf("%s, mpirun -np 2: exit %d\n%s", tc.name, code, log)
+		}
+		if !strings.Contains(log, "data-parallel on 2 ranks") || strings.Count(log, "Test accuracy") != 1 {
+			t.Errorf("%s: the log should come from rank 0 alone and name the ranks:\n%s", tc.name, log)
+		}
+		a, b := lastWeights(t, filepath.Join(out, tc.name+"-one")), lastWeights(t, filepath.Join(out, tc.name+"-two"))
+		var d, n float64
+		for i := range a {
+			d += float64(a[i]-b[i]) * float64(a[i]-b[i])
+			n += float64(a[i]) * float64(a[i])
+		}
+		rel := math.Sqrt(d / n)
+		t.Logf("%s after 20 steps: relative L2 distance %.2g", tc.name, rel)
+		if rel > 1e-5 {
+			t.Errorf("%s: two ranks end %.3g (relative L2) from one process, want <= 1e-5", tc.name, rel)
+		}
+		info, err := run.ReadRunInfo(filepath.Join(out, tc.name+"-two"))
+		if err != nil || info.Ranks != 2 {
+			t.Errorf("%s: run.json ranks %d (%v), want 2", tc.name, info.Ranks, err)
+		}
 	}
 }
 
