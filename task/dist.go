@@ -119,7 +119,7 @@ func (s *session) joinReplicas() error {
 	if err := s.broadcastModel(); err != nil {
 		return err
 	}
-	s.rep.red = dist.NewGradReducer(c, s.model.ParamSet(), 0, 0)
+	s.rep.red = dist.NewGradReducer(c, s.model.ParamSet(), s.opt.BucketBytes, s.opt.BucketBytes)
 	cl.Sync = s.rep.red
 	if s.cfg.SyncBN {
 		cl.SyncStats(s.rep.red.SumStats)

@@ -53,6 +53,10 @@ type Options struct {
 	// CheckReplicas, in a data-parallel run, checks every so many steps
 	// that all ranks hold the same parameters to the bit; 0 never does.
 	CheckReplicas int
+	// BucketBytes, in a data-parallel run, sizes the gradient buckets
+	// (0: DDP's 1 MiB first bucket, then 25 MiB). Smaller buckets start
+	// all-reducing earlier in backward, in more calls.
+	BucketBytes int
 }
 
 // Summary is what a run reports.

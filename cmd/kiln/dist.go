@@ -37,14 +37,16 @@ from the last checkpoint.
 
 // distFlags are the flags of a data-parallel run.
 type distFlags struct {
-	timeout time.Duration
-	check   int
+	timeout  time.Duration
+	check    int
+	bucketKB int
 }
 
 func addDistFlags(fs *flag.FlagSet, cfg *run.Config) *distFlags {
 	d := &distFlags{}
 	fs.BoolVar(&cfg.SyncBN, "sync-bn", cfg.SyncBN, "under mpirun: batch norm normalises with the statistics of the global batch (SyncBatchNorm) instead of each rank's shard")
 	fs.DurationVar(&d.timeout, "dist-timeout", 5*time.Minute, "under mpirun: stop the job when a rank does not join a collective within this `duration`")
+	fs.IntVar(&d.bucketKB, "dist-bucket-kb", 0, "under mpirun: all-reduce gradients in buckets of this many `KiB` (0: DDP's 1 MiB first bucket, then 25 MiB)")
 	fs.IntVar(&d.check, "dist-check", 0, "under mpirun: check every `N` steps that all ranks hold the same parameters to the bit (0: never)")
 	return d
 }
@@ -64,6 +66,9 @@ func joinJob(d *distFlags, opt *task.Options) (*job, error) {
 	if !mpi.Available {
 		return nil, usageError{fmt.Errorf("mpirun started %d copies of kiln, but this kiln was built without MPI, so each would train alone; build it with: go build -tags mpi ./cmd/kiln", n)}
 	}
+	if d.bucketKB < 0 {
+		return nil, usageError{fmt.Errorf("--dist-bucket-kb %d: want 0 or more", d.bucketKB)}
+	}
 	if d.timeout < 0 {
 		return nil, usageError{fmt.Errorf("--dist-timeout %v: want a positive duration, or 0 to wait forever", d.timeout)}
 	}
@@ -76,7 +81,7 @@ func joinJob(d *distFlags, opt *task.Options) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt.Comm, opt.CheckReplicas = c, d.check
+	opt.Comm, opt.CheckReplicas, opt.BucketBytes = c, d.check, 1024*d.bucketKB
 	return &job{comm: c}, nil
 }
 

@@ -71,7 +71,7 @@ run's config.json, e.g. {"epochs": 20, "lr": 0.0005}; flags override it.
 
 // resumeFlags may be given with --resume; every other setting is the run's.
 var resumeFlags = map[string]bool{"resume": true, "workers": true, "data": true, "checkpoint-every": true, "epochs": true,
-	"dist-timeout": true, "dist-check": true}
+	"dist-timeout": true, "dist-check": true, "dist-bucket-kb": true}
 
 // trainCmd parses the train flags over the defaults (and a --config file,
 // which the flags override) and runs or resumes training.
