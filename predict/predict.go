@@ -24,6 +24,7 @@ import (
 	"github.com/kiln-ml/kiln/data/transform"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/nn"
+	"github.com/kiln-ml/kiln/quantize"
 	"github.com/kiln-ml/kiln/run"
 	"github.com/kiln-ml/kiln/source"
 	"github.com/kiln-ml/kiln/task"
@@ -48,7 +49,8 @@ type Trained struct {
 
 // LoadTrained loads the run in dir with the weights of which: "best"
 // (best.safetensors, or last.safetensors when the run has no best yet),
-// "last", or the path of a safetensors file of the same model.
+// "last", "int8" (the int8 model kiln quantize wrote, int8.safetensors),
+// or the path of a safetensors file of the same model.
 func LoadTrained(dir, which string) (*Trained, error) {
 	cfg, err := run.ReadRunConfig(dir)
 	if err != nil {
@@ -69,7 +71,10 @@ func LoadTrained(dir, which string) (*Trained, error) {
 	if err != nil {
 		return nil, fmt.Errorf("predict: %s: %w", filepath.Join(dir, run.InfoFile), err)
 	}
-	path := CheckpointPath(dir, which)
+	path, int8Path := CheckpointPath(dir, which), ""
+	if which == "int8" { // kiln quantize's layers, on the architecture of the best weights
+		path, int8Path = CheckpointPath(dir, "best"), filepath.Join(dir, quantize.File)
+	}
 	if _, err := checkpoint.LoadModel(path, model); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("predict: %s has no checkpoint %s yet (did its first epoch finish?)", dir, filepath.Base(path))
@@ -77,6 +82,16 @@ func LoadTrained(dir, which string) (*Trained, error) {
 		return nil, err
 	}
 	nn.SetTraining(model, false)
+	if int8Path != "" {
+		q, err := quantize.Load(int8Path, model, s)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("predict: %s has no int8 model %s (make one with kiln quantize)", dir, quantize.File)
+		}
+		if err != nil {
+			return nil, err
+		}
+		model, path = q, int8Path
+	}
 	tf, err := transform.Parse(info.Transform)
 	if err != nil {
 		return nil, fmt.Errorf("predict: %s: transform: %w", filepath.Join(dir, run.InfoFile), err)

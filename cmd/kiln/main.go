@@ -12,6 +12,7 @@
 //	kiln import FILE --model NAME   PyTorch-trained weights into a run directory
 //	kiln data fetch NAME            download MNIST, Fashion-MNIST or CIFAR-10
 //	kiln data stats DIR             class balance, channel statistics, duplicates, bad files
+//	kiln quantize RUN               an int8 model of a run, calibrated on images
 //	kiln serve RUN...               an HTTP inference server (Open Inference Protocol v2)
 //	kiln bench                      SGEMM and seed CNN throughput on this machine
 //	kiln rl train|eval|play         reinforcement learning on classic-control environments
@@ -60,6 +61,7 @@ Usage:
   kiln import FILE --model NAME   turn PyTorch-trained safetensors weights into a run directory
   kiln data fetch NAME            download mnist, fashion-mnist or cifar10 (checksummed) and print its folder
   kiln data stats DIR             preprocessing report: class balance, channel mean/std, duplicates, bad files
+  kiln quantize RUN [--calib DIR] an int8 model of a run (eval, predict, serve: --checkpoint int8)
   kiln serve RUN... [--addr A]    serve classifiers over HTTP: Open Inference Protocol v2, batching, /metrics
   kiln bench [--json]             SGEMM against the core's peak, and seed CNN training and inference speed
   kiln rl train --env cartpole    reinforcement learning: PPO, A2C, REINFORCE or DQN on classic control
@@ -147,6 +149,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = benchCmd(ctx, args[1:], stdout)
 	case "serve":
 		err = serveCmd(ctx, args[1:], stdout, stderr)
+	case "quantize":
+		err = quantizeCmd(ctx, args[1:], stdout)
 	case "rl":
 		err = rlCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

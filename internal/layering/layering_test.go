@@ -32,6 +32,7 @@ var forbidden = map[string][]string{
 	"dist":             {"optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
 	"tune":             {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
 	"serve":            {"export", "selection"},
+	"quantize":         {"train", "export", "run", "source", "task", "predict", "selection", "serve"},
 	"rl":               {"data", "models", "export", "source", "task", "predict", "selection"},
 }
 

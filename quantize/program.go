@@ -1,0 +1,299 @@
+package quantize
+
+// This file holds a model as a list of layers the int8 path knows:
+// convolution and linear (quantised), max pooling, ReLU and flatten
+// (float). It builds that list from the zoo's sequential models and runs
+// it in float32 (for calibration, and to check it against the model) or
+// int8.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/models"
+	"github.com/kiln-ml/kiln/nn"
+)
+
+// layer is one step of a program.
+type layer struct {
+	name string // the state_dict prefix, for weighted layers ("conv1")
+	kind string // "conv", "linear", "maxpool", "relu", "flatten"
+
+	// conv and linear: float weights (O, K) as trained, the int8 copy,
+	// its per-output scales, the bias, and the input's scale.
+	w      []float32
+	q      []int8
+	wScale []float32
+	bias   []float32
+	xScale float32
+	out    int // O
+	k      int // K: In*KH*KW, or In
+	relu   bool
+
+	// conv geometry and pooling window (square stride and padding
+	// allowed per axis).
+	kh, kw, sh, sw, ph, pw int
+}
+
+// program is a model's layers and its input shape.
+type program struct {
+	model  string
+	shape  []int // [C, H, W]
+	layers []*layer
+}
+
+// build returns the program of a zoo model: seed-cnn, lenet5 or mlp.
+func build(m models.Model, shape []int) (*program, error) {
+	p := &program{shape: shape}
+	switch m := m.(type) {
+	case *models.SeedCNN:
+		p.model = "seed-cnn"
+		p.conv("conv1", m.Conv1, true).pool(m.Pool).conv("conv2", m.Conv2, true).pool(m.Pool)
+		p.flat().linear("fc1", m.FC1, true).linear("fc2", m.FC2, false)
+	case *models.LeNet5:
+		p.model = "lenet5"
+		p.conv("conv1", m.Conv1, true).pool(m.Pool).conv("conv2", m.Conv2, true).pool(m.Pool)
+		p.flat().linear("fc1", m.FC1, true).linear("fc2", m.FC2, true).linear("fc3", m.FC3, false)
+	case *models.MLP:
+		p.model = "mlp"
+		p.flat()
+		for i, l := range m.Layers.Layers {
+			switch l := l.(type) {
+			case *nn.Linear:
+				p.linear(fmt.Sprintf("layers.%d", i), l, false)
+			case *nn.ReLU:
+				if n := len(p.layers); n > 0 && p.layers[n-1].kind == "linear" {
+					p.layers[n-1].relu = true
+				}
+			case *nn.Dropout:
+			default:
+				return nil, fmt.Errorf("quantize: mlp layer %d is a %T; the int8 path knows Linear, ReLU and Dropout", i, l)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("quantize: %T: int8 models are built for seed-cnn, lenet5 and mlp (not batch norm or residual models)", m)
+	}
+	for _, l := range p.layers {
+		if l.kind == "maxpool" && l.ph < 0 {
+			return nil, fmt.Errorf("quantize: %s: max pooling with padding, dilation or ceil mode is not in the int8 path", p.model)
+		}
+	}
+	return p, nil
+}
+
+func (p *program) conv(name string, c *nn.Conv2d, relu bool) *program {
+	cfg := c.Config
+	w := c.Weight.Value().Values()
+	l := &layer{name: name, kind: "conv", w: w, out: cfg.Out, k: len(w) / cfg.Out, relu: relu, kh: cfg.Kernel[0], kw: cfg.Kernel[1],
+		sh: max(cfg.Stride[0], 1), sw: max(cfg.Stride[1], 1), ph: cfg.Padding[0], pw: cfg.Padding[1]}
+	if max(cfg.Groups, 1) != 1 || max(cfg.Dilation[0], 1) != 1 || max(cfg.Dilation[1], 1) != 1 {
+		panic(fmt.Sprintf("quantize: %s: grouped or dilated convolution", name)) // no zoo model has one
+	}
+	if c.Bias != nil {
+		l.bias = c.Bias.Value().Values()
+	}
+	p.layers = append(p.layers, l)
+	return p
+}
+
+func (p *program) linear(name string, f *nn.Linear, relu bool) *program {
+	l := &layer{name: name, kind: "linear", w: f.Weight.Value().Values(), out: f.Out, k: f.In, relu: relu}
+	if f.Bias != nil {
+		l.bias = f.Bias.Value().Values()
+	}
+	p.layers = append(p.layers, l)
+	return p
+}
+
+func (p *program) pool(m *nn.MaxPool2d) *program {
+	o := m.Options
+	l := &layer{kind: "maxpool", kh: o.Kernel[0], kw: o.Kernel[1], sh: o.Stride[0], sw: o.Stride[1]}
+	if l.sh == 0 {
+		l.sh, l.sw = l.kh, l.kw
+	}
+	if o.Padding != [2]int{} || max(o.Dilation[0], 1) != 1 || max(o.Dilation[1], 1) != 1 || o.CeilMode {
+		l.ph = -1
+	}
+	p.layers = append(p.layers, l)
+	return p
+}
+
+func (p *program) flat() *program {
+	p.layers = append(p.layers, &layer{kind: "flatten"})
+	return p
+}
+
+// observer sees each quantised layer's float input (calibration).
+type observer func(l *layer, x []float32)
+
+// run runs n examples x through the program, in int8 when quantised is
+// set, and returns the logits; obs (may be nil) sees every weighted
+// layer's input in the float run.
+func (p *program) run(x []float32, n int, quantised bool, obs observer) []float32 {
+	c, h, w := p.shape[0], p.shape[1], p.shape[2]
+	for _, l := range p.layers {
+		switch l.kind {
+		case "conv":
+			if obs != nil {
+				obs(l, x)
+			}
+			oh, ow := (h+2*l.ph-l.kh)/l.sh+1, (w+2*l.pw-l.kw)/l.sw+1
+			x = l.convolve(x, n, c, h, w, oh, ow, quantised)
+			c, h, w = l.out, oh, ow
+		case "linear":
+			if obs != nil {
+				obs(l, x)
+			}
+			x = l.dense(x, n, quantised)
+			c, h, w = l.out, 1, 1
+		case "maxpool":
+			oh, ow := (h-l.kh)/l.sh+1, (w-l.kw)/l.sw+1
+			x = maxPool(x, n*c, h, w, oh, ow, l)
+			h, w = oh, ow
+		case "flatten":
+			c, h, w = c*h*w, 1, 1
+		}
+	}
+	return x
+}
+
+// quantizeInto writes round(x/scale) clamped to ±127 into q.
+func quantizeInto(q []int8, x []float32, scale float32) {
+	inv := 1 / scale
+	for i, v := range x {
+		r := math.Round(float64(v * inv))
+		q[i] = int8(min(max(r, -127), 127))
+	}
+}
+
+// finish turns the int32 sums (or float sums) of output channel o into
+// outputs: scaled, biased, rectified.
+func (l *layer) finish(o int, v float32) float32 {
+	if l.bias != nil {
+		v += l.bias[o]
+	}
+	if l.relu && v < 0 {
+		v = 0
+	}
+	return v
+}
+
+// dense is a linear layer over n rows of K inputs.
+func (l *layer) dense(x []float32, n int, quantised bool) []float32 {
+	y := make([]float32, n*l.out)
+	if !quantised {
+		for r := range n {
+			xr := x[r*l.k : (r+1)*l.k]
+			for o := range l.out {
+				y[r*l.out+o] = l.finish(o, dotF(l.w[o*l.k:(o+1)*l.k], xr))
+			}
+		}
+		return y
+	}
+	q := make([]int8, n*l.k)
+	quantizeInto(q, x[:n*l.k], l.xScale)
+	acc := make([]int32, l.out*n)
+	kernels.Int8GemmNT(l.out, n, l.k, l.q, q, acc, n)
+	for o := range l.out {
+		s := l.xScale * l.wScale[o]
+		for r := range n {
+			y[r*l.out+o] = l.finish(o, float32(acc[o*n+r])*s)
+		}
+	}
+	return y
+}
+
+// convolve is a convolution of n images (C, H, W) into (O, OH, OW): each
+// output pixel's patch gathered into a row, then one product per image.
+func (l *layer) convolve(x []float32, n, c, h, w, oh, ow int, quantised bool) []float32 {
+	y := make([]float32, n*l.out*oh*ow)
+	pix := oh * ow
+	var q []int8
+	colF := make([]float32, pix*l.k)
+	colQ := make([]int8, pix*l.k)
+	acc := make([]int32, l.out*pix)
+	if quantised {
+		q = make([]int8, c*h*w)
+	}
+	for img := range n {
+		xi := x[img*c*h*w : (img+1)*c*h*w]
+		yi := y[img*l.out*pix : (img+1)*l.out*pix]
+		if quantised {
+			quantizeInto(q, xi, l.xScale)
+			patches(colQ, q, c, h, w, oh, ow, l)
+			kernels.Int8GemmNT(l.out, pix, l.k, l.q, colQ, acc, pix)
+			for o := range l.out {
+				s := l.xScale * l.wScale[o]
+				for j := range pix {
+					yi[o*pix+j] = l.finish(o, float32(acc[o*pix+j])*s)
+				}
+			}
+			continue
+		}
+		patches(colF, xi, c, h, w, oh, ow, l)
+		for o := range l.out {
+			wo := l.w[o*l.k : (o+1)*l.k]
+			for j := range pix {
+				yi[o*pix+j] = l.finish(o, dotF(wo, colF[j*l.k:(j+1)*l.k]))
+			}
+		}
+	}
+	return y
+}
+
+// patches writes each output pixel's receptive field (C, KH, KW order, the
+// weights' order; zeros outside the image) as one row of col.
+func patches[T int8 | float32](col, x []T, c, h, w, oh, ow int, l *layer) {
+	k := 0
+	for oy := range oh {
+		for ox := range ow {
+			row := col[k : k+l.k]
+			k += l.k
+			i := 0
+			for ch := range c {
+				for ky := range l.kh {
+					yy := oy*l.sh + ky - l.ph
+					for kx := range l.kw {
+						xx := ox*l.sw + kx - l.pw
+						if yy < 0 || yy >= h || xx < 0 || xx >= w {
+							row[i] = 0
+						} else {
+							row[i] = x[(ch*h+yy)*w+xx]
+						}
+						i++
+					}
+				}
+			}
+		}
+	}
+}
+
+// maxPool pools planes of (H, W) into (OH, OW).
+func maxPool(x []float32, planes, h, w, oh, ow int, l *layer) []float32 {
+	y := make([]float32, planes*oh*ow)
+	for p := range planes {
+		xp := x[p*h*w:]
+		for oy := range oh {
+			for ox := range ow {
+				m := float32(math.Inf(-1))
+				for ky := range l.kh {
+					for kx := range l.kw {
+						m = max(m, xp[(oy*l.sh+ky)*w+ox*l.sw+kx])
+					}
+				}
+				y[(p*oh+oy)*ow+ox] = m
+			}
+		}
+	}
+	return y
+}
+
+// dotF is a float32 dot product.
+func dotF(a, b []float32) float32 {
+	var s float32
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
