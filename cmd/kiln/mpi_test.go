@@ -287,6 +287,11 @@ func TestMPIFailedRankStopsTheJob(t *testing.T) {
 	} {
 		code, log, took := failRank(t, data, out, tc.name, tc.sig, "4s")
 		t.Logf("%s: the job ended %v after the signal, exit %d", tc.name, took.Round(time.Millisecond), code)
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, "rank 1") {
+				t.Logf("  %s", strings.TrimSpace(line))
+			}
+		}
 		if code == 0 || !strings.Contains(log, tc.want) || took > 30*time.Second {
 			t.Errorf("%s rank: exit %d after %v, want a failure naming %q within the timeout:\n%s", tc.name, code, took, tc.want, log)
 		}
