@@ -30,13 +30,15 @@ environment where the zoo has them (with its number of environments and
 steps), Stable-Baselines3's defaults otherwise or with --defaults. --steps,
 --envs and --lr override them. The run directory (--out/--name) holds
 config.json, metrics.csv, TensorBoard events, returns.png (episode return
-against steps), model.safetensors and state.safetensors. Ctrl-C saves the
+against steps), model.safetensors, best.safetensors (the best of the
+evaluations of the deterministic policy every 10,000 steps, 10 episodes
+each, as SB3's EvalCallback) and state.safetensors. Ctrl-C saves the
 state; "kiln rl train --resume RUN" continues a stopped or killed run with
 the same bits as one never stopped.
 
 eval prints the mean and standard deviation of the return of the
-deterministic policy over --episodes episodes; play prints one episode as
-text frames.
+deterministic policy over --episodes episodes (--best: of best.safetensors);
+play prints one episode as text frames.
 `
 
 // rlCmd dispatches kiln rl's subcommands.
@@ -138,6 +140,7 @@ func rlEvalCmd(args []string, stdout io.Writer) error {
 	episodes := fs.Int("episodes", 100, "episodes to play")
 	envs := fs.Int("envs", 8, "environments stepped together")
 	seed := fs.Uint64("seed", 1000, "seed of the evaluation environments")
+	best := fs.Bool("best", false, "evaluate best.safetensors (the best periodic evaluation) instead of the final model")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -152,12 +155,16 @@ func rlEvalCmd(args []string, stdout io.Writer) error {
 	if *episodes < 1 || *envs < 1 {
 		return usageError{fmt.Errorf("--episodes %d, --envs %d: want at least 1", *episodes, *envs)}
 	}
-	returns, err := rlrun.Evaluate(pos[0], *episodes, *envs, *seed)
+	returns, err := rlrun.Evaluate(pos[0], *best, *episodes, *envs, *seed)
 	if err != nil {
 		return err
 	}
 	mean, std := agent.MeanStd(returns)
-	fmt.Fprintf(stdout, "mean return %.2f ± %.2f over %d episodes (deterministic policy, seed %d)\n", mean, std, len(returns), *seed)
+	which := "final"
+	if *best {
+		which = "best"
+	}
+	fmt.Fprintf(stdout, "mean return %.2f ± %.2f over %d episodes (%s model, deterministic policy, seed %d)\n", mean, std, len(returns), which, *seed)
 	return nil
 }
 
@@ -165,6 +172,7 @@ func rlPlayCmd(args []string, stdout io.Writer) error {
 	fs := newFlagSet("rl play")
 	seed := fs.Uint64("seed", 0, "seed of the episode's start")
 	delay := fs.Duration("delay", 0, "pause between frames (e.g. 50ms to watch)")
+	best := fs.Bool("best", false, "play best.safetensors instead of the final model")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -180,7 +188,7 @@ func rlPlayCmd(args []string, stdout io.Writer) error {
 	if *delay > 0 {
 		w = delayWriter{stdout, *delay}
 	}
-	_, _, err = rlrun.Play(pos[0], *seed, w)
+	_, _, err = rlrun.Play(pos[0], *best, *seed, w)
 	return err
 }
 

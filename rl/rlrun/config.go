@@ -20,6 +20,8 @@ type Config struct {
 	Seed            uint64                `json:"seed"`
 	CheckpointEvery int                   `json:"checkpoint_every"` // environment steps between saved states
 	LogEvery        int                   `json:"log_every"`        // environment steps between metrics rows
+	EvalEvery       int                   `json:"eval_every"`       // environment steps between evaluations of the deterministic policy; 0 for none
+	EvalEpisodes    int                   `json:"eval_episodes"`    // episodes per evaluation
 	Settings        string                `json:"settings"`         // "zoo" or "defaults": where the agent's settings came from
 	OnPolicy        *agent.OnPolicyConfig `json:"on_policy,omitempty"`
 	DQN             *agent.DQNConfig      `json:"dqn,omitempty"`
@@ -44,7 +46,7 @@ func NewConfig(env, algo string, defaults bool) (Config, error) {
 			z.Envs = 1
 		}
 	}
-	c := Config{Env: short, Algo: algo, Steps: z.Steps, Envs: z.Envs, CheckpointEvery: 10_000, LogEvery: 2048,
+	c := Config{Env: short, Algo: algo, Steps: z.Steps, Envs: z.Envs, CheckpointEvery: 10_000, LogEvery: 2048, EvalEvery: 10_000, EvalEpisodes: 10,
 		Settings: settings, OnPolicy: z.OnPolicy, DQN: z.DQN}
 	return c, c.Validate()
 }
@@ -57,6 +59,9 @@ func (c *Config) Validate() error {
 	}
 	if e.Spec().Actions == 0 {
 		return fmt.Errorf("rlrun: %s has continuous actions, and kiln's agents take discrete ones", e.Spec().ID)
+	}
+	if c.EvalEvery < 0 || c.EvalEpisodes < 0 || (c.EvalEvery > 0 && c.EvalEpisodes < 1) {
+		return fmt.Errorf("rlrun: eval_every %d, eval_episodes %d: want eval_every 0 (none) or positive with at least one episode", c.EvalEvery, c.EvalEpisodes)
 	}
 	if c.Steps < 1 || c.Envs < 1 || c.Envs > 1024 || c.CheckpointEvery < 1 || c.LogEvery < 1 {
 		return fmt.Errorf("rlrun: steps %d, envs %d, checkpoint_every %d, log_every %d: want steps, checkpoint_every and log_every at least 1 and envs in [1, 1024]",

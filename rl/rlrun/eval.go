@@ -12,8 +12,8 @@ import (
 )
 
 // Load rebuilds the agent of the run in dir with the networks of its
-// model.safetensors.
-func Load(dir string) (Config, agent.Agent, error) {
+// model.safetensors, or with best (true) those of best.safetensors.
+func Load(dir string, best bool) (Config, agent.Agent, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return cfg, nil, err
@@ -22,19 +22,24 @@ func Load(dir string) (Config, agent.Agent, error) {
 	if err != nil {
 		return cfg, nil, err
 	}
-	if _, err := checkpoint.LoadModel(filepath.Join(dir, ModelFile), a.Model()); err != nil {
+	file := ModelFile
+	if best {
+		file = BestFile
+	}
+	if _, err := checkpoint.LoadModel(filepath.Join(dir, file), a.Model()); err != nil {
 		return cfg, nil, fmt.Errorf("rlrun: %w", err)
 	}
 	return cfg, a, nil
 }
 
-// Evaluate plays episodes with the run's deterministic policy in envs
-// copies of its environment seeded from seed, and returns their returns.
-func Evaluate(dir string, episodes, envs int, seed uint64) ([]float64, error) {
+// Evaluate plays episodes with the run's deterministic policy (the best
+// evaluated one when best) in envs copies of its environment seeded from
+// seed, and returns their returns.
+func Evaluate(dir string, best bool, episodes, envs int, seed uint64) ([]float64, error) {
 	if episodes < 1 || envs < 1 {
 		return nil, fmt.Errorf("rlrun: %d episodes in %d environments: want at least 1 of each", episodes, envs)
 	}
-	cfg, a, err := Load(dir)
+	cfg, a, err := Load(dir, best)
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +51,10 @@ func Evaluate(dir string, episodes, envs int, seed uint64) ([]float64, error) {
 }
 
 // Play plays one episode from the start that seed fixes with the run's
-// deterministic policy and writes a text frame per step to w. It returns
+// deterministic policy (the best evaluated one when best) and writes a text frame per step to w. It returns
 // the episode's return and length.
-func Play(dir string, seed uint64, w io.Writer) (float64, int, error) {
-	cfg, a, err := Load(dir)
+func Play(dir string, best bool, seed uint64, w io.Writer) (float64, int, error) {
+	cfg, a, err := Load(dir, best)
 	if err != nil {
 		return 0, 0, err
 	}

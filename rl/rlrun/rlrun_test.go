@@ -21,16 +21,18 @@ func smallConfig(t *testing.T, algo string) Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Steps, c.CheckpointEvery, c.LogEvery, c.Seed = 3000, 1000, 500, 3
+	c.Steps, c.CheckpointEvery, c.LogEvery, c.EvalEvery, c.EvalEpisodes, c.Seed = 3000, 1000, 500, 700, 3, 3
 	if c.DQN != nil {
 		c.DQN.TrainFreq, c.DQN.GradientSteps, c.DQN.LearningStarts, c.DQN.Hidden = 64, 8, 200, []int{32, 32}
 	}
 	return c
 }
 
-func modelData(t *testing.T, dir string) []float32 {
+func modelData(t *testing.T, dir string) []float32 { return fileData(t, dir, ModelFile) }
+
+func fileData(t *testing.T, dir, file string) []float32 {
 	t.Helper()
-	f, err := checkpoint.Read(filepath.Join(dir, ModelFile))
+	f, err := checkpoint.Read(filepath.Join(dir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +93,11 @@ func TestResumeBitIdentical(t *testing.T) {
 		if got := modelData(t, dir); !slices.Equal(got, want) {
 			t.Errorf("%s: resumed after a crash: parameters differ from the uninterrupted run's", algo)
 		}
-		if lines := strings.Split(strings.TrimSpace(log.String()), "\n"); !strings.HasPrefix(lines[len(lines)-1], "steps 30") {
-			t.Errorf("%s: resumed log %q does not end with the last row", algo, log.String())
+		if !slices.Equal(fileData(t, dir, BestFile), fileData(t, whole, BestFile)) {
+			t.Errorf("%s: resumed after a crash: best.safetensors differs from the uninterrupted run's", algo)
+		}
+		if !strings.Contains(log.String(), "steps 30") || !strings.Contains(log.String(), "/3000") {
+			t.Errorf("%s: resumed log %q lacks the last row", algo, log.String())
 		}
 		// the metrics and the TensorBoard file match the whole run's
 		for _, name := range []string{MetricsCSV} {
@@ -116,7 +121,7 @@ func TestResumeBitIdentical(t *testing.T) {
 		if a, b := events(whole), events(dir); a != b {
 			t.Errorf("%s: %d TensorBoard events after resuming, %d straight through", algo, b, a)
 		}
-		for _, name := range []string{ConfigFile, StateFile, ModelFile, MetricsCSV, ReturnsPlot} {
+		for _, name := range []string{ConfigFile, StateFile, ModelFile, BestFile, MetricsCSV, ReturnsPlot} {
 			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 				t.Errorf("%s: %v", algo, err)
 			}
@@ -134,16 +139,19 @@ func TestEvaluateAndPlay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r1, err := Evaluate(dir, 5, 2, 10)
+	r1, err := Evaluate(dir, false, 5, 2, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := Evaluate(dir, 5, 2, 10)
+	r2, _ := Evaluate(dir, false, 5, 2, 10)
 	if len(r1) != 5 || !slices.Equal(r1, r2) {
 		t.Errorf("evaluations %v and %v of the same seed", r1, r2)
 	}
 	var b bytes.Buffer
-	ret, n, err := Play(dir, 4, &b)
+	if _, err := Evaluate(dir, true, 5, 2, 10); err != nil {
+		t.Errorf("evaluating the best model: %v", err)
+	}
+	ret, n, err := Play(dir, false, 4, &b)
 	if err != nil {
 		t.Fatal(err)
 	}

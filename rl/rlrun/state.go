@@ -26,6 +26,7 @@ const (
 	ConfigFile  = "config.json"
 	StateFile   = "state.safetensors" // everything Resume needs
 	ModelFile   = "model.safetensors" // the agent's networks at the latest checkpoint, for eval and play
+	BestFile    = "best.safetensors"  // the networks with the best evaluation so far
 	MetricsCSV  = "metrics.csv"
 	ReturnsPlot = "returns.png"
 )
@@ -44,6 +45,14 @@ type Row struct {
 	Values     []run.JSONFloat `json:"values"`
 }
 
+// Eval is one periodic evaluation: the mean and standard deviation of
+// the deterministic policy's return over Config.EvalEpisodes episodes.
+type Eval struct {
+	Steps int           `json:"steps"`
+	Mean  run.JSONFloat `json:"mean"`
+	Std   run.JSONFloat `json:"std"`
+}
+
 // progress is the JSON part of the state.
 type progress struct {
 	Iteration    int          `json:"iteration"`
@@ -51,6 +60,9 @@ type progress struct {
 	Episodes     []rl.Episode `json:"episodes"` // every finished episode, for the plot and the means
 	NextLog      int          `json:"next_log"`
 	NextSave     int          `json:"next_save"`
+	NextEval     int          `json:"next_eval"`
+	Evals        []Eval       `json:"evals"`
+	Best         int          `json:"best"` // index in Evals of the best evaluation; -1 before the first
 	ElapsedNS    int64        `json:"elapsed_ns"`
 	EventsFile   string       `json:"events_file"`
 	EventRecords int          `json:"event_records"`

@@ -73,7 +73,7 @@ func Train(ctx context.Context, cfg Config, out, name string, opt Options) (stri
 	}
 	host, _ := os.Hostname()
 	tb := tfevents.NewWriter(dir, time.Now(), host)
-	p := &progress{NextLog: cfg.LogEvery, NextSave: cfg.CheckpointEvery, EventsFile: filepath.Base(tb.Path())}
+	p := &progress{NextLog: cfg.LogEvery, NextSave: cfg.CheckpointEvery, NextEval: cfg.EvalEvery, Best: -1, EventsFile: filepath.Base(tb.Path())}
 	s := &session{dir: dir, cfg: cfg, vec: v, agent: a, p: p, tb: tb, opt: opt}
 	return dir, s.loop(ctx)
 }
@@ -130,6 +130,14 @@ func (s *session) loop(ctx context.Context) error {
 				return err
 			}
 		}
+		if s.cfg.EvalEvery > 0 && (s.vec.Steps >= s.p.NextEval || done) {
+			for s.p.NextEval <= s.vec.Steps {
+				s.p.NextEval += s.cfg.EvalEvery
+			}
+			if err := s.evaluate(); err != nil {
+				return err
+			}
+		}
 		if s.opt.OnIteration != nil {
 			if err := s.opt.OnIteration(s.vec.Steps); err != nil {
 				return err
@@ -147,6 +155,30 @@ func (s *session) loop(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// evaluate plays Config.EvalEpisodes episodes with the deterministic
+// policy in environments of their own, seeded by the run's seed and the
+// evaluation's index (so that resuming repeats them exactly), records the
+// result and keeps the best networks in best.safetensors.
+func (s *session) evaluate() error {
+	mk, err := classic.Maker(s.cfg.Env)
+	if err != nil {
+		return err
+	}
+	seed := s.cfg.Seed*1_000_003 + 1_000_000 + uint64(len(s.p.Evals))*1000
+	mean, std := agent.MeanStd(agent.Evaluate(s.agent, rl.NewVec(mk, min(s.cfg.EvalEpisodes, 16), seed), s.cfg.EvalEpisodes))
+	s.p.Evals = append(s.p.Evals, Eval{Steps: s.vec.Steps, Mean: run.JSONFloat(mean), Std: run.JSONFloat(std)})
+	s.tb.Scalar("eval/mean_reward", s.vec.Steps, mean, time.Now())
+	if s.opt.Log != nil {
+		fmt.Fprintf(s.opt.Log, "eval at %d steps: mean return %.1f ± %.1f over %d episodes\n", s.vec.Steps, mean, std, s.cfg.EvalEpisodes)
+	}
+	if s.p.Best >= 0 && !(mean > float64(s.p.Evals[s.p.Best].Mean)) {
+		return nil
+	}
+	s.p.Best = len(s.p.Evals) - 1
+	meta := map[string]string{"env": s.cfg.Env, "algo": s.cfg.Algo, "steps": fmt.Sprint(s.vec.Steps), "eval_mean": fmt.Sprint(mean)}
+	return checkpoint.SaveModel(filepath.Join(s.dir, BestFile), s.agent.Model(), meta)
 }
 
 // recentMeans returns the mean return and length of the last 100 episodes.
