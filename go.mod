@@ -3,6 +3,7 @@ module github.com/kiln-ml/kiln
 go 1.26.0
 
 require (
+	github.com/ebitengine/purego v0.11.3
 	github.com/jackc/pgx/v5 v5.12.0
 	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0

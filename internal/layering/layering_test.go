@@ -34,6 +34,7 @@ var forbidden = map[string][]string{
 	"serve":            {"export", "selection"},
 	"quantize":         {"train", "export", "run", "source", "task", "predict", "selection", "serve"},
 	"rl":               {"data", "models", "export", "source", "task", "predict", "selection"},
+	"internal/cuda":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist"},
 }
 
 func TestImportsPointDown(t *testing.T) {
