@@ -16,6 +16,7 @@
 //	kiln serve RUN...               an HTTP inference server (Open Inference Protocol v2)
 //	kiln bench                      SGEMM and seed CNN throughput on this machine
 //	kiln rl train|eval|play         reinforcement learning on classic-control environments
+//	kiln dp epsilon                 the privacy DP-SGD spends, or the noise for a target epsilon
 //	kiln version                    print the version
 //
 // Run "kiln help" or "kiln <command> -h" for details. This file only
@@ -66,6 +67,7 @@ Usage:
   kiln bench [--json]             SGEMM against the core's peak, and seed CNN training and inference speed
   kiln rl train --env cartpole    reinforcement learning: PPO, A2C, REINFORCE or DQN on classic control
   kiln rl eval RUN / play RUN     an agent's mean return over episodes; one episode as text frames
+  kiln dp epsilon --sigma S       the epsilon that DP-SGD spends (RDP accountant), or the noise for a target
   kiln version                    print the version (also: kiln --version)
   kiln help                       show this help
 
@@ -153,6 +155,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = quantizeCmd(ctx, args[1:], stdout)
 	case "rl":
 		err = rlCmd(ctx, args[1:], stdout, stderr)
+	case "dp":
+		err = dpCmd(args[1:], stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 	case "help", "-h", "--help", "-help":

@@ -34,6 +34,8 @@ var forbidden = map[string][]string{
 	"serve":            {"export", "selection"},
 	"quantize":         {"train", "export", "run", "source", "task", "predict", "selection", "serve"},
 	"rl":               {"data", "models", "export", "source", "task", "predict", "selection"},
+	"privacy":          {"models", "checkpoint", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "secagg"},
+	"secagg":           {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy"},
 	"internal/cuda":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist"},
 }
 
