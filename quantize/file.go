@@ -99,6 +99,7 @@ func Load(path string, float models.Model, shape []int) (*Model, error) {
 			l.q[i] = int8(v)
 		}
 		l.wScale, l.xScale, l.bias = ws.Data, xs.Data[0], b.Data
+		l.pack()
 		used += 4
 	}
 	if used != len(f.Tensors) {

@@ -77,6 +77,7 @@ func Quantize(m models.Model, shape []int, calib []float32, n int) (*Model, erro
 		}
 		l.xScale = peak[l] / 127
 		l.quantizeWeights()
+		l.pack()
 	}
 	return &Model{float: m, prog: p}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/internal/kernels/conv"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/nn"
 )
@@ -23,7 +24,8 @@ type layer struct {
 	// conv and linear: float weights (O, K) as trained, the int8 copy,
 	// its per-output scales, the bias, and the input's scale.
 	w      []float32
-	q      []int8
+	q      []int8               // (O, K), K in the float weights' order
+	packed *kernels.Int8Weights // q for the kernel; a convolution's K in (KH, KW, C) order
 	wScale []float32
 	bias   []float32
 	xScale float32
@@ -191,10 +193,15 @@ func (l *layer) dense(x []float32, n int, quantised bool) []float32 {
 		}
 		return y
 	}
-	q := make([]int8, n*l.k)
-	quantizeInto(q, x[:n*l.k], l.xScale)
+	xq := make([]uint8, n*l.k)
+	offsetBytes(xq, x[:n*l.k], l.xScale)
+	var cols kernels.Int8Cols
+	cols.Reset(n, l.k)
+	for r := range n {
+		cols.SetCol(r, xq[r*l.k:(r+1)*l.k])
+	}
 	acc := make([]int32, l.out*n)
-	kernels.Int8GemmNT(l.out, n, l.k, l.q, q, acc, n)
+	kernels.Int8Gemm(l.packed, &cols, acc, n)
 	for o := range l.out {
 		s := l.xScale * l.wScale[o]
 		for r := range n {
@@ -207,30 +214,15 @@ func (l *layer) dense(x []float32, n int, quantised bool) []float32 {
 // convolve is a convolution of n images (C, H, W) into (O, OH, OW): each
 // output pixel's patch gathered into a row, then one product per image.
 func (l *layer) convolve(x []float32, n, c, h, w, oh, ow int, quantised bool) []float32 {
+	if quantised {
+		return l.convolveInt8(x, n, c, h, w, oh, ow)
+	}
 	y := make([]float32, n*l.out*oh*ow)
 	pix := oh * ow
-	var q []int8
 	colF := make([]float32, pix*l.k)
-	colQ := make([]int8, pix*l.k)
-	acc := make([]int32, l.out*pix)
-	if quantised {
-		q = make([]int8, c*h*w)
-	}
 	for img := range n {
 		xi := x[img*c*h*w : (img+1)*c*h*w]
 		yi := y[img*l.out*pix : (img+1)*l.out*pix]
-		if quantised {
-			quantizeInto(q, xi, l.xScale)
-			patches(colQ, q, c, h, w, oh, ow, l)
-			kernels.Int8GemmNT(l.out, pix, l.k, l.q, colQ, acc, pix)
-			for o := range l.out {
-				s := l.xScale * l.wScale[o]
-				for j := range pix {
-					yi[o*pix+j] = l.finish(o, float32(acc[o*pix+j])*s)
-				}
-			}
-			continue
-		}
 		patches(colF, xi, c, h, w, oh, ow, l)
 		for o := range l.out {
 			wo := l.w[o*l.k : (o+1)*l.k]
@@ -244,7 +236,7 @@ func (l *layer) convolve(x []float32, n, c, h, w, oh, ow int, quantised bool) []
 
 // patches writes each output pixel's receptive field (C, KH, KW order, the
 // weights' order; zeros outside the image) as one row of col.
-func patches[T int8 | float32](col, x []T, c, h, w, oh, ow int, l *layer) {
+func patches(col, x []float32, c, h, w, oh, ow int, l *layer) {
 	k := 0
 	for oy := range oh {
 		for ox := range ow {
@@ -269,23 +261,11 @@ func patches[T int8 | float32](col, x []T, c, h, w, oh, ow int, l *layer) {
 	}
 }
 
-// maxPool pools planes of (H, W) into (OH, OW).
+// maxPool pools planes of (H, W) into (OH, OW) with the engine's kernel.
 func maxPool(x []float32, planes, h, w, oh, ow int, l *layer) []float32 {
 	y := make([]float32, planes*oh*ow)
-	for p := range planes {
-		xp := x[p*h*w:]
-		for oy := range oh {
-			for ox := range ow {
-				m := float32(math.Inf(-1))
-				for ky := range l.kh {
-					for kx := range l.kw {
-						m = max(m, xp[(oy*l.sh+ky)*w+ox*l.sw+kx])
-					}
-				}
-				y[(p*oh+oy)*ow+ox] = m
-			}
-		}
-	}
+	idx := make([]int32, len(y))
+	conv.MaxPool2dForward(conv.MaxPool2dParams{N: 1, C: planes, H: h, W: w, KH: l.kh, KW: l.kw, StrideH: l.sh, StrideW: l.sw, DilH: 1, DilW: 1}, x, y, idx)
 	return y
 }
 

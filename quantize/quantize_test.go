@@ -224,3 +224,16 @@ func FuzzLoad(f *testing.F) {
 		Load(p, m, []int{1, 28, 28})
 	})
 }
+
+// TestOffsetByte requires the kernel's offset bytes to be quantizeInto's
+// values plus 128, at the rounding and clamping edges.
+func TestOffsetByte(t *testing.T) {
+	vals := []float32{0, 0.5, -0.5, 0.49999997, 1.5, -1.5, 126.5, 127.4, 1e9, -1e9, -127.5, 3.2, -3.7}
+	q := make([]int8, len(vals))
+	quantizeInto(q, vals, 1)
+	for i, v := range vals {
+		if got, want := offsetByte(v), uint8(int(q[i])+128); got != want {
+			t.Errorf("offsetByte(%g) = %d, want %d", v, got, want)
+		}
+	}
+}

@@ -2,7 +2,10 @@
 
 package kernels
 
-// int8GemmNT is the pure-Go kernel where there is no assembly.
-func int8GemmNT(m, j0, j1, k int, a, b []int8, c []int32, ldc int) {
-	int8GemmNTGo(m, j0, j1, k, a, b, c, ldc)
+// packInt8 has nothing to pack without the VNNI kernel.
+func packInt8(*Int8Weights) {}
+
+// int8Gemm is the pure-Go kernel where there is no assembly.
+func int8Gemm(w *Int8Weights, b *Int8Cols, j0, j1 int, c []int32, ldc int) {
+	int8GemmGo(w, b, j0, j1, c, ldc)
 }

@@ -5,37 +5,88 @@ import (
 	"testing"
 )
 
-// TestInt8GemmNT compares the product with a plain triple loop in int64,
-// at sizes around the kernels' tile edges and with extreme values.
-func TestInt8GemmNT(t *testing.T) {
+// TestInt8Gemm compares the product (the VNNI kernel where the CPU has
+// one) and the pure-Go loop with a plain triple loop in int64, at sizes
+// around the tile edges (8 rows, 32 pixels, 4 columns) and with extreme
+// values.
+func TestInt8Gemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, sz := range [][3]int{{1, 1, 1}, {3, 5, 7}, {16, 16, 4}, {17, 33, 65}, {32, 64, 800}, {64, 300, 3}, {10, 1, 1024}} {
+	var cols Int8Cols
+	for _, sz := range [][3]int{{1, 1, 1}, {3, 5, 7}, {8, 32, 4}, {16, 16, 4}, {17, 33, 65}, {32, 64, 800}, {64, 300, 3}, {10, 1, 1024}, {9, 97, 25}} {
 		m, n, k := sz[0], sz[1], sz[2]
-		a, b := make([]int8, m*k), make([]int8, n*k)
+		a, b := make([]int8, m*k), make([]int8, n*k) // b: n columns of k
 		for i := range a {
 			a[i] = int8(rng.IntN(255) - 127)
 		}
 		for i := range b {
-			b[i] = int8(rng.IntN(255) - 127)
+			b[i] = int8(rng.IntN(256) - 128)
 		}
-		if m == 10 { // the extremes: every product 127*127 or -127*127
+		if m == 10 { // the extremes: every product 127*-128 or 127*127
 			for i := range a {
-				a[i], b[i%len(b)] = 127, -127
+				a[i] = 127
+			}
+			for i := range b {
+				b[i] = int8(127 + i%2) // 127, -128
 			}
 		}
+		cols.Reset(n, k)
+		col := make([]uint8, k)
+		for j := range n {
+			for p := range k {
+				col[p] = uint8(b[j*k+p]) ^ 0x80 // +128
+			}
+			cols.SetCol(j, col)
+		}
 		ldc := n + 3
-		c := make([]int32, m*ldc)
-		Int8GemmNT(m, n, k, a, b, c, ldc)
-		for i := range m {
-			for j := range n {
-				var want int64
-				for p := range k {
-					want += int64(a[i*k+p]) * int64(b[j*k+p])
-				}
-				if int64(c[i*ldc+j]) != want {
-					t.Fatalf("%dx%dx%d: c[%d,%d] = %d, want %d", m, n, k, i, j, c[i*ldc+j], want)
+		w := PackInt8(m, k, a)
+		for _, kernel := range []struct {
+			name string
+			run  func(c []int32)
+		}{
+			{"Int8Gemm", func(c []int32) { Int8Gemm(w, &cols, c, ldc) }},
+			{"Go", func(c []int32) { int8GemmGo(w, &cols, 0, n, c, ldc) }},
+		} {
+			c := make([]int32, m*ldc)
+			kernel.run(c)
+			for i := range m {
+				for j := range n {
+					var want int64
+					for p := range k {
+						want += int64(a[i*k+p]) * int64(b[j*k+p])
+					}
+					if int64(c[i*ldc+j]) != want {
+						t.Fatalf("%s %dx%dx%d: c[%d,%d] = %d, want %d", kernel.name, m, n, k, i, j, c[i*ldc+j], want)
+					}
 				}
 			}
 		}
 	}
+}
+
+// BenchmarkInt8Gemm times the seed CNN's second convolution's product for
+// 64 images (64 outputs, 800 columns, 4,096 pixels) against Sgemm of the
+// same shape, side by side.
+func BenchmarkInt8Gemm(b *testing.B) {
+	m, n, k := 64, 4096, 800
+	a8 := make([]int8, m*k)
+	for i := range a8 {
+		a8[i] = int8(i*7%255 - 127)
+	}
+	w := PackInt8(m, k, a8)
+	var cols Int8Cols
+	cols.Reset(n, k)
+	c := make([]int32, m*n)
+	b.Run("int8", func(b *testing.B) {
+		for b.Loop() {
+			Int8Gemm(w, &cols, c, n)
+		}
+		b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+	})
+	af, bf, cf := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	b.Run("float32", func(b *testing.B) {
+		for b.Loop() {
+			Sgemm(false, false, m, n, k, 1, af, k, bf, n, 0, cf, n)
+		}
+		b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+	})
 }

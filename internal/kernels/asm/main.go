@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	kind := flag.String("kind", "gemm", "which kernels to generate: gemm or vec")
+	kind := flag.String("kind", "gemm", "which kernels to generate: gemm, vec or int8")
 	flag.Parse()
 	ConstraintExpr("amd64,!purego")
 	switch *kind {
@@ -23,8 +23,10 @@ func main() {
 	case "vec":
 		genVec()
 		genSIMD()
+	case "int8":
+		genInt8()
 	default:
-		fmt.Fprintf(os.Stderr, "asm: -kind %q: want gemm or vec\n", *kind)
+		fmt.Fprintf(os.Stderr, "asm: -kind %q: want gemm, vec or int8\n", *kind)
 		os.Exit(2)
 	}
 	Generate()
