@@ -52,8 +52,7 @@ func plotReturns(path string, cfg Config, eps []rl.Episode) error {
 		p.Add(sc, l)
 		p.Legend.Add("episode", sc)
 		p.Legend.Add("mean of last 100", l)
-		p.Legend.Top = true
-		p.Legend.Left = true
+		p.Legend.Top = false // returns rise: the bottom right is free
 	}
 	c := vgimg.New(6*vg.Inch, 4*vg.Inch)
 	p.Draw(draw.New(c))
