@@ -52,6 +52,10 @@ type Reconstructor struct {
 	x    tensor.Tensor
 }
 
+// SyncStats makes the model's batch normalisation use statistics summed
+// by sum over data-parallel ranks (autograd.Tape.SetStatsSum).
+func (r *Reconstructor) SyncStats(sum func([]float64)) { r.tape.SetStatsSum(sum) }
+
 // NewReconstructor returns a Reconstructor of m with optimizer opt.
 func NewReconstructor(m *models.ConvAutoencoder, opt optim.Optimizer) *Reconstructor {
 	return &Reconstructor{Model: m, Params: m.Params, Opt: opt, tape: autograd.NewTape()}
@@ -140,8 +144,8 @@ func (autoencode) scalars(bool) func(*tfevents.Writer, train.EpochStats, time.Ti
 func (k autoencode) finish(ctx context.Context, s *session, sum *Summary) error {
 	ae := k.ae
 	which, set, what, r, err := s.evaluateBest(ctx, sum)
-	if err != nil {
-		return err
+	if err != nil || !s.writes() {
+		return err // rank 0 writes the figures, from the same model
 	}
 	fmt.Fprintf(s.log, "%s of the %s model on the %s set: %.5f (%d images)\n", capitalize(lossName(ae)), which, what, r.Loss, set.Len())
 	if err := writeReconGrid(filepath.Join(s.dir, ReconPlot), ae, set); err != nil {

@@ -93,13 +93,6 @@ func rankSeed(seed uint64, rank int) uint64 { return seed + uint64(rank)*0x9e377
 // combines gradients from now on.
 func (s *session) joinReplicas() error {
 	c := s.rep.comm
-	if s.cfg.TaskName() != run.TaskClassify {
-		return fmt.Errorf("task: data-parallel training (%d ranks) trains classifiers; --task %s runs in one process", c.Size(), s.cfg.TaskName())
-	}
-	cl, ok := s.learner.(*train.Classifier)
-	if !ok {
-		return fmt.Errorf("task: data-parallel training of a %T is not supported", s.learner)
-	}
 	hosts, err := dist.Hosts(c)
 	if err != nil {
 		return err
@@ -119,10 +112,21 @@ func (s *session) joinReplicas() error {
 	if err := s.broadcastModel(); err != nil {
 		return err
 	}
-	s.rep.red = dist.NewGradReducer(c, s.model.ParamSet(), s.opt.BucketBytes, s.opt.BucketBytes)
-	cl.Sync = s.rep.red
-	if s.cfg.SyncBN {
-		cl.SyncStats(s.rep.red.SumStats)
+	red := dist.NewGradReducer(c, s.model.ParamSet(), s.opt.BucketBytes, s.opt.BucketBytes)
+	s.rep.red = red
+	var stats func(func([]float64))
+	switch l := s.learner.(type) {
+	case *train.Classifier:
+		l.Sync, stats = red, l.SyncStats
+	case *Reconstructor:
+		l.Sync, stats = red, l.SyncStats
+	case *LanguageModel:
+		l.Sync = red // no batch norm
+	default:
+		return fmt.Errorf("task: data-parallel training of a %T is not supported", s.learner)
+	}
+	if s.cfg.SyncBN && stats != nil {
+		stats(red.SumStats)
 	}
 	return nil
 }

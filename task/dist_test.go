@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/dist"
 	"github.com/kiln-ml/kiln/run"
 	"github.com/kiln-ml/kiln/source"
@@ -167,6 +169,121 @@ func TestReplicasMustAgree(t *testing.T) {
 		}
 		if ents, _ := os.ReadDir(out); len(ents) != 0 {
 			t.Errorf("%s: a run directory was made", tc.name)
+		}
+	}
+}
+
+// weights reads a run's last model as one vector, tensors in name order.
+func weights(t *testing.T, dir string) []float32 {
+	t.Helper()
+	f, err := checkpoint.Read(filepath.Join(dir, run.LastFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []float32
+	for _, name := range f.Names() {
+		all = append(all, f.Tensors[name].Data...)
+	}
+	return all
+}
+
+// TestReplicasAutoencoder trains the convolutional autoencoder on two
+// ranks and on one process with the same global batch: the same model (to
+// 1e-5 relative), the same test loss, and rank 0's figures.
+func TestReplicasAutoencoder(t *testing.T) {
+	out := t.TempDir()
+	ds := synthDatasets(128)
+	cfg := func(name string, batch int) run.Config {
+		c := testConfig(out, name)
+		c.Task, c.Model, c.Epochs, c.BatchSize = run.TaskAutoencode, "conv-ae", 1, batch
+		c.Optimizer, c.LR, c.Momentum = "sgd", 0.05, 0.9
+		return c
+	}
+	want, err := Run(context.Background(), cfg("one", 16), Options{Datasets: ds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, errs := onRanks(2, func(c dist.Communicator) (*Summary, error) {
+		return Run(context.Background(), cfg("two", 8), Options{Datasets: ds, Comm: c})
+	})
+	noErrors(t, "two ranks", errs)
+	a, b := weights(t, want.Dir), weights(t, got.Dir)
+	var d, n float64
+	for i := range a {
+		d += float64(a[i]-b[i]) * float64(a[i]-b[i])
+		n += float64(a[i]) * float64(a[i])
+	}
+	if rel := math.Sqrt(d / n); rel > 1e-5 {
+		t.Errorf("two ranks' autoencoder %.3g (relative L2) from one process's", rel)
+	}
+	if want.Test == nil || got.Test == nil || math.Abs(want.Test.Loss-got.Test.Loss) > 1e-5*want.Test.Loss {
+		t.Errorf("test loss %+v, one process %+v", got.Test, want.Test)
+	}
+	if _, err := os.Stat(filepath.Join(got.Dir, FeaturesFile)); err != nil {
+		t.Errorf("rank 0 wrote no features: %v", err)
+	}
+}
+
+// TestReplicasTextTasks trains a text classifier (LSTM) and a character
+// language model on two ranks and on one process with the same global
+// batch. The language model (no dropout) must end as one process's, to
+// 1e-5 relative, with the same test loss; the classifier's dropout draws
+// other masks on rank 1, so it must only reach one process's test accuracy
+// within 10 points. Rank 0 writes the vocabulary and the sample.
+func TestReplicasTextTasks(t *testing.T) {
+	dir := t.TempDir()
+	lines := filepath.Join(dir, "w.tsv")
+	writeWordLines(t, lines, 150, 1)
+	book := filepath.Join(dir, "book.txt")
+	os.WriteFile(book, []byte(strings.Repeat("the cat sat on the mat; the dog lay on the rug.\n", 40)), 0o644)
+	for _, tc := range []struct {
+		name  string
+		set   func(c *run.Config)
+		file  string
+		exact bool
+	}{
+		{"lstm-classifier", func(c *run.Config) { c.Data, c.Model = lines, "lstm-classifier" }, source.EncoderFile, false},
+		{"char-lm", func(c *run.Config) { c.Data, c.Model, c.Task, c.SeqLen = book, "char-lm", run.TaskLM, 24 }, SampleFile, true},
+	} {
+		out := t.TempDir()
+		cfg := func(name string, batch int) run.Config {
+			c := testConfig(out, name)
+			c.Epochs, c.BatchSize, c.Hidden, c.EmbedDim = 1, batch, 12, 6
+			c.Optimizer, c.LR, c.Momentum = "sgd", 0.1, 0.9
+			tc.set(&c)
+			return c
+		}
+		want, err := Run(context.Background(), cfg("one", 16), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, errs := onRanks(2, func(c dist.Communicator) (*Summary, error) {
+			return Run(context.Background(), cfg("two", 8), Options{Comm: c})
+		})
+		noErrors(t, tc.name, errs)
+		if want.Test == nil || got.Test == nil {
+			t.Fatalf("%s: no test result", tc.name)
+		}
+		if !tc.exact {
+			if math.Abs(want.Test.Accuracy-got.Test.Accuracy) > 0.1 {
+				t.Errorf("%s: test accuracy %.3f, one process %.3f", tc.name, got.Test.Accuracy, want.Test.Accuracy)
+			}
+		} else {
+			a, b := weights(t, want.Dir), weights(t, got.Dir)
+			var d, n float64
+			for i := range a {
+				d += float64(a[i]-b[i]) * float64(a[i]-b[i])
+				n += float64(a[i]) * float64(a[i])
+			}
+			if rel := math.Sqrt(d / n); rel > 1e-5 {
+				t.Errorf("%s: two ranks' model %.3g (relative L2) from one process's", tc.name, rel)
+			}
+			if math.Abs(want.Test.Loss-got.Test.Loss) > 1e-5*want.Test.Loss {
+				t.Errorf("%s: test loss %.6f, one process %.6f", tc.name, got.Test.Loss, want.Test.Loss)
+			}
+		}
+		if !run.Exists(filepath.Join(got.Dir, tc.file)) {
+			t.Errorf("%s: rank 0 wrote no %s", tc.name, tc.file)
 		}
 	}
 }

@@ -52,10 +52,10 @@ var (
 
 // newKind returns the task of model, whose training step takes its
 // gradient clipping from cfg; an autoencoder's noise generator joins gens.
-func newKind(m models.Model, ds *source.Datasets, opt optim.Optimizer, cfg run.Config, gens run.Generators) (kind, train.Learner) {
+func newKind(m models.Model, ds *source.Datasets, opt optim.Optimizer, cfg run.Config, gens run.Generators, noiseSeed uint64) (kind, train.Learner) {
 	switch m := m.(type) {
 	case *models.ConvAutoencoder:
-		seedNoise(m, cfg.Seed, gens)
+		seedNoise(m, noiseSeed, gens)
 		r := NewReconstructor(m, opt)
 		r.ClipNorm = cfg.ClipNorm
 		return autoencode{m}, r

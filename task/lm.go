@@ -162,7 +162,7 @@ func (languageModel) scalars(val bool) func(*tfevents.Writer, train.EpochStats, 
 // finish evaluates the best model, samples a text and writes the report.
 func (k languageModel) finish(ctx context.Context, s *session, sum *Summary) error {
 	which, set, what, r, err := s.evaluateBest(ctx, sum)
-	if err != nil {
+	if err != nil || !s.writes() {
 		return err
 	}
 	chars := set.Len() * s.cfg.SeqLength()
@@ -232,6 +232,11 @@ func (s *session) evaluateBest(ctx context.Context, sum *Summary) (which string,
 	if which, err = s.loadBest(); err != nil {
 		return
 	}
+	if s.rep != nil {
+		if err = s.broadcastModel(); err != nil { // rank 0 read the best model
+			return
+		}
+	}
 	set, what = s.ds.Test, "test"
 	if set == nil {
 		set, what = s.ds.Val, "validation"
@@ -243,7 +248,7 @@ func (s *session) evaluateBest(ctx context.Context, sum *Summary) (which string,
 	if err != nil {
 		return
 	}
-	if r, err = train.Evaluate(ctx, s.learner, l, nil); err != nil {
+	if r, err = train.EvaluateOn(ctx, s.learner, l, nil, s.replicaSums()); err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("interrupted during the final evaluation; training is finished and saved; finish with: kiln train --resume %s: %w", s.dir, err)
 		}

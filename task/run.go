@@ -139,7 +139,7 @@ func newSession(cfg run.Config, opt Options) (*session, error) {
 	}
 	ps := s.model.ParamSet()
 	s.optim = NewOptimizer(cfg, ps.Data, ps.Grad)
-	s.task, s.learner = newKind(s.model, s.ds, s.optim, cfg, s.gens)
+	s.task, s.learner = newKind(s.model, s.ds, s.optim, cfg, s.gens, rankSeed(cfg.Seed, s.rank()))
 	if s.trainL, err = data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: cfg.BatchSize * s.ranks(), Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers,
 		Shard: s.rank(), Shards: s.ranks()}); err != nil {
 		return nil, err
