@@ -176,8 +176,12 @@ func (m driverMemory) memFree(p DevicePtr) error {
 	return m.d.exec.Do(func() error { return cuCheck("cuMemFree", m.d.api.cuMemFree(p)) })
 }
 
-// Upload copies src into b, synchronously (the host side is Go memory, so
-// the copy must finish before the call returns).
+// Upload copies src into b, synchronously: the host side is Go memory, so
+// the copy must be done before the call returns. cuMemcpyHtoD from pageable
+// memory may return once src is staged, before the DMA lands, and streams
+// made by NewStream do not wait for the legacy default stream, so Upload
+// also waits for that stream. Work queued on other streams must be
+// finished (Stream.Synchronize) before Download reads what it wrote.
 func (d *Device) Upload(b *Block, src []float32) error {
 	if uint64(len(src))*4 > b.Size {
 		panic(fmt.Sprintf("cuda: upload of %d floats into a %d-byte block", len(src), b.Size))
@@ -186,7 +190,10 @@ func (d *Device) Upload(b *Block, src []float32) error {
 		return nil
 	}
 	return d.exec.Do(func() error {
-		return cuCheck("cuMemcpyHtoD", d.api.cuMemcpyHtoD(b.Ptr, unsafe.Pointer(&src[0]), uint64(len(src))*4))
+		if err := cuCheck("cuMemcpyHtoD", d.api.cuMemcpyHtoD(b.Ptr, unsafe.Pointer(&src[0]), uint64(len(src))*4)); err != nil {
+			return err
+		}
+		return cuCheck("cuStreamSynchronize", d.api.cuStreamSynchronize(0))
 	})
 }
 

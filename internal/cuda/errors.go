@@ -16,6 +16,7 @@ const (
 	NVRTC             // nvrtcResult, from nvrtc.h
 )
 
+// String names the C type the codes belong to.
 func (a API) String() string {
 	switch a {
 	case Driver:
@@ -37,6 +38,7 @@ type Error struct {
 	Code int32
 }
 
+// Error reads "cuda: <func>: <NAME> (<code>): <meaning>".
 func (e *Error) Error() string {
 	name, msg := CodeName(e.API, e.Code)
 	return fmt.Sprintf("cuda: %s: %s (%d): %s", e.Func, name, e.Code, msg)

@@ -27,6 +27,7 @@ type NotFoundError struct {
 	Failed map[string]string // path or bare name -> dlopen's error
 }
 
+// Error lists the library, every path tried and why each existing file failed.
 func (e *NotFoundError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cuda: %s (%s) not found or not loadable; looked for %s in %d places: %s",
