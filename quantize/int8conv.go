@@ -1,11 +1,14 @@
 package quantize
 
-// This file holds the int8 convolution: the batch's inputs quantised once
-// into channel-last offset bytes (the int8 value + 128), each output
-// pixel's receptive field gathered as one column of the product (whole
-// rows of KW*C bytes where the window is inside the image), one
-// kernels.Int8Gemm for the whole batch, and the int32 sums scaled back to
-// float32 NCHW. It leaves out fusing the pooling that follows.
+// This file holds the int8 run of a program. Activations between int8
+// convolutions are kept channel-major over the batch, (C, N, H, W): the
+// product's rows are output channels and its columns every pixel of the
+// batch, so kernels.Int8GemmF32 writes that layout directly, scaled,
+// biased and rectified, and max pooling works on its planes as on NCHW's.
+// A convolution quantises its input once into channel-last offset bytes
+// (the int8 value + 128) and gathers each output pixel's receptive field
+// (whole rows of KW*C bytes where the window is inside the image) as one
+// column. It leaves out fusing the pooling into the product.
 
 import (
 	"runtime"
@@ -14,12 +17,80 @@ import (
 	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
-// offsetBytes writes round(x/scale) clamped to ±127, plus 128, into q:
-// quantizeInto's values as the kernel's offset bytes.
-func offsetBytes(q []uint8, x []float32, scale float32) {
-	inv := 1 / scale
-	for i, v := range x {
-		q[i] = offsetByte(v * inv)
+// runInt8 runs n examples (N, C, H, W) through the int8 layers. Its
+// intermediate buffers come from the program's arenas, reused across
+// calls; the logits are a fresh slice.
+func (p *program) runInt8(x []float32, n int) []float32 {
+	a, _ := p.arenas.Get().(*arena)
+	if a == nil {
+		a = &arena{}
+	}
+	defer p.arenas.Put(a)
+	c, h, w := p.shape[0], p.shape[1], p.shape[2]
+	cnhw := false // x's layout: (C, N, H, W) rather than (N, C, H, W)
+	for i, l := range p.layers {
+		switch l.kind {
+		case "conv":
+			oh, ow := l.outSize(h, w)
+			x = l.convInt8(a, i, x, n, c, h, w, oh, ow, cnhw)
+			c, h, w, cnhw = l.out, oh, ow, true
+		case "linear":
+			x = l.denseInt8(a, i, x, n)
+		case "maxpool":
+			oh, ow := (h-l.kh)/l.sh+1, (w-l.kw)/l.sw+1
+			y := a.floats(i, n*c*oh*ow)
+			maxPoolInto(y, a.ints(i, len(y)), x, n*c, h, w, oh, ow, l)
+			x, h, w = y, oh, ow
+		case "flatten":
+			if cnhw {
+				y := a.floats(i, len(x))
+				transposeInto(y, x, c, n, h*w)
+				x, cnhw = y, false
+			}
+			c, h, w = c*h*w, 1, 1
+		}
+	}
+	return append([]float32(nil), x...)
+}
+
+// arena holds one int8 run's buffers, by layer; their contents are
+// stale, and each user writes all of what it reads.
+type arena struct {
+	f    [][]float32
+	t    [][]float32 // a second float buffer per layer (denseInt8's transposition)
+	b    [][]uint8
+	i    [][]int32
+	cols []kernels.Int8Cols
+}
+
+// grow returns s[slot] with length n, reallocated only when too small.
+func grow[T any](s *[][]T, slot, n int) []T {
+	for len(*s) <= slot {
+		*s = append(*s, nil)
+	}
+	if cap((*s)[slot]) < n {
+		(*s)[slot] = make([]T, n)
+	}
+	return (*s)[slot][:n]
+}
+
+func (a *arena) floats(slot, n int) []float32 { return grow(&a.f, slot, n) }
+func (a *arena) bytes(slot, n int) []uint8    { return grow(&a.b, slot, n) }
+func (a *arena) ints(slot, n int) []int32     { return grow(&a.i, slot, n) }
+
+func (a *arena) colsOf(slot int) *kernels.Int8Cols {
+	for len(a.cols) <= slot {
+		a.cols = append(a.cols, kernels.Int8Cols{})
+	}
+	return &a.cols[slot]
+}
+
+// transposeInto writes x, (A, B, S), as (B, A, S) into y.
+func transposeInto(y, x []float32, a, b, s int) {
+	for i := range a {
+		for j := range b {
+			copy(y[(j*a+i)*s:(j*a+i+1)*s], x[(i*b+j)*s:(i*b+j+1)*s])
+		}
 	}
 }
 
@@ -35,9 +106,15 @@ func offsetByte(f float32) uint8 {
 	return uint8(int32(r) + 128)
 }
 
-// pack packs a layer's int8 weights for the kernel: a convolution's with
-// K in (KH, KW, C) order, the order of a channel-last receptive field.
+// pack packs a layer's int8 weights for the kernel (a convolution's with
+// K in (KH, KW, C) order, the order of a channel-last receptive field) and
+// sets its epilogue.
 func (l *layer) pack() {
+	l.epi = kernels.Int8Epilogue{Scale: make([]float32, l.out), Bias: make([]float32, l.out), ReLU: l.relu}
+	for o := range l.out {
+		l.epi.Scale[o] = l.xScale * l.wScale[o]
+	}
+	copy(l.epi.Bias, l.bias)
 	if l.kind == "linear" {
 		l.packed = kernels.PackInt8(l.out, l.k, l.q)
 		return
@@ -56,17 +133,41 @@ func (l *layer) pack() {
 	l.packed = kernels.PackInt8(l.out, l.k, re)
 }
 
-// convolveInt8 is convolve in int8 for n images (C, H, W).
-func (l *layer) convolveInt8(x []float32, n, c, h, w, oh, ow int) []float32 {
-	pix := oh * ow
-	xq := make([]uint8, n*h*w*c) // (N, H, W, C)
-	var cols kernels.Int8Cols
+// denseInt8 is dense in int8 for n rows of K inputs.
+func (l *layer) denseInt8(a *arena, slot int, x []float32, n int) []float32 {
+	cols := a.colsOf(slot)
+	cols.Reset(n, l.k)
+	inv := 1 / l.xScale
+	col := make([]uint8, l.k)
+	for r := range n {
+		for i, v := range x[r*l.k : (r+1)*l.k] {
+			col[i] = offsetByte(v * inv)
+		}
+		cols.SetCol(r, col)
+	}
+	t := a.floats(slot, l.out*n)
+	kernels.Int8GemmF32(l.packed, cols, l.epi, t, n)
+	y := grow(&a.t, slot, l.out*n)
+	transposeInto(y, t, l.out, n, 1)
+	return y
+}
+
+// convInt8 is the int8 convolution of n images (C, H, W), laid out
+// (N, C, H, W) or, with cnhw, (C, N, H, W); it returns (O, N, OH, OW).
+func (l *layer) convInt8(a *arena, slot int, x []float32, n, c, h, w, oh, ow int, cnhw bool) []float32 {
+	pix, hw := oh*ow, h*w
+	xq := a.bytes(slot, n*hw*c) // (N, H, W, C)
+	cols := a.colsOf(slot)
 	cols.Reset(n*pix, l.k)
 	parallel(n, func(img int) {
 		inv := 1 / l.xScale
-		xi, qi := x[img*c*h*w:(img+1)*c*h*w], xq[img*h*w*c:(img+1)*h*w*c]
+		qi := xq[img*hw*c : (img+1)*hw*c]
 		for ch := range c {
-			for i, v := range xi[ch*h*w : (ch+1)*h*w] {
+			plane := (img*c + ch) * hw
+			if cnhw {
+				plane = (ch*n + img) * hw
+			}
+			for i, v := range x[plane : plane+hw] {
 				qi[i*c+ch] = offsetByte(v * inv)
 			}
 		}
@@ -97,19 +198,8 @@ func (l *layer) convolveInt8(x []float32, n, c, h, w, oh, ow int) []float32 {
 			}
 		}
 	})
-	acc := make([]int32, l.out*n*pix)
-	kernels.Int8Gemm(l.packed, &cols, acc, n*pix)
-	y := make([]float32, n*l.out*pix)
-	parallel(l.out, func(o int) {
-		s := l.xScale * l.wScale[o]
-		row := acc[o*n*pix : (o+1)*n*pix]
-		for img := range n {
-			dst := y[(img*l.out+o)*pix : (img*l.out+o+1)*pix]
-			for j, v := range row[img*pix : (img+1)*pix] {
-				dst[j] = l.finish(o, float32(v)*s)
-			}
-		}
-	})
+	y := a.floats(slot, l.out*n*pix)
+	kernels.Int8GemmF32(l.packed, cols, l.epi, y, n*pix)
 	return y
 }
 

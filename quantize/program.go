@@ -9,6 +9,7 @@ package quantize
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/internal/kernels/conv"
@@ -26,6 +27,7 @@ type layer struct {
 	w      []float32
 	q      []int8               // (O, K), K in the float weights' order
 	packed *kernels.Int8Weights // q for the kernel; a convolution's K in (KH, KW, C) order
+	epi    kernels.Int8Epilogue // the sums' scales (the input's times the weights'), bias and ReLU
 	wScale []float32
 	bias   []float32
 	xScale float32
@@ -43,6 +45,7 @@ type program struct {
 	model  string
 	shape  []int // [C, H, W]
 	layers []*layer
+	arenas sync.Pool // *arena: the int8 run's buffers
 }
 
 // build returns the program of a zoo model: seed-cnn, lenet5 or mlp.
@@ -133,6 +136,9 @@ type observer func(l *layer, x []float32)
 // set, and returns the logits; obs (may be nil) sees every weighted
 // layer's input in the float run.
 func (p *program) run(x []float32, n int, quantised bool, obs observer) []float32 {
+	if quantised {
+		return p.runInt8(x, n)
+	}
 	c, h, w := p.shape[0], p.shape[1], p.shape[2]
 	for _, l := range p.layers {
 		switch l.kind {
@@ -140,14 +146,14 @@ func (p *program) run(x []float32, n int, quantised bool, obs observer) []float3
 			if obs != nil {
 				obs(l, x)
 			}
-			oh, ow := (h+2*l.ph-l.kh)/l.sh+1, (w+2*l.pw-l.kw)/l.sw+1
-			x = l.convolve(x, n, c, h, w, oh, ow, quantised)
+			oh, ow := l.outSize(h, w)
+			x = l.convolve(x, n, c, h, w, oh, ow)
 			c, h, w = l.out, oh, ow
 		case "linear":
 			if obs != nil {
 				obs(l, x)
 			}
-			x = l.dense(x, n, quantised)
+			x = l.dense(x, n)
 			c, h, w = l.out, 1, 1
 		case "maxpool":
 			oh, ow := (h-l.kh)/l.sh+1, (w-l.kw)/l.sw+1
@@ -160,6 +166,11 @@ func (p *program) run(x []float32, n int, quantised bool, obs observer) []float3
 	return x
 }
 
+// outSize returns a convolution's output height and width.
+func (l *layer) outSize(h, w int) (int, int) {
+	return (h+2*l.ph-l.kh)/l.sh + 1, (w+2*l.pw-l.kw)/l.sw + 1
+}
+
 // quantizeInto writes round(x/scale) clamped to ±127 into q.
 func quantizeInto(q []int8, x []float32, scale float32) {
 	inv := 1 / scale
@@ -169,8 +180,8 @@ func quantizeInto(q []int8, x []float32, scale float32) {
 	}
 }
 
-// finish turns the int32 sums (or float sums) of output channel o into
-// outputs: scaled, biased, rectified.
+// finish turns the float sum of output channel o into its output: biased,
+// rectified.
 func (l *layer) finish(o int, v float32) float32 {
 	if l.bias != nil {
 		v += l.bias[o]
@@ -182,41 +193,20 @@ func (l *layer) finish(o int, v float32) float32 {
 }
 
 // dense is a linear layer over n rows of K inputs.
-func (l *layer) dense(x []float32, n int, quantised bool) []float32 {
+func (l *layer) dense(x []float32, n int) []float32 {
 	y := make([]float32, n*l.out)
-	if !quantised {
-		for r := range n {
-			xr := x[r*l.k : (r+1)*l.k]
-			for o := range l.out {
-				y[r*l.out+o] = l.finish(o, dotF(l.w[o*l.k:(o+1)*l.k], xr))
-			}
-		}
-		return y
-	}
-	xq := make([]uint8, n*l.k)
-	offsetBytes(xq, x[:n*l.k], l.xScale)
-	var cols kernels.Int8Cols
-	cols.Reset(n, l.k)
 	for r := range n {
-		cols.SetCol(r, xq[r*l.k:(r+1)*l.k])
-	}
-	acc := make([]int32, l.out*n)
-	kernels.Int8Gemm(l.packed, &cols, acc, n)
-	for o := range l.out {
-		s := l.xScale * l.wScale[o]
-		for r := range n {
-			y[r*l.out+o] = l.finish(o, float32(acc[o*n+r])*s)
+		xr := x[r*l.k : (r+1)*l.k]
+		for o := range l.out {
+			y[r*l.out+o] = l.finish(o, dotF(l.w[o*l.k:(o+1)*l.k], xr))
 		}
 	}
 	return y
 }
 
 // convolve is a convolution of n images (C, H, W) into (O, OH, OW): each
-// output pixel's patch gathered into a row, then one product per image.
-func (l *layer) convolve(x []float32, n, c, h, w, oh, ow int, quantised bool) []float32 {
-	if quantised {
-		return l.convolveInt8(x, n, c, h, w, oh, ow)
-	}
+// output pixel's patch gathered into a row, then a dot product per output.
+func (l *layer) convolve(x []float32, n, c, h, w, oh, ow int) []float32 {
 	y := make([]float32, n*l.out*oh*ow)
 	pix := oh * ow
 	colF := make([]float32, pix*l.k)
@@ -264,9 +254,13 @@ func patches(col, x []float32, c, h, w, oh, ow int, l *layer) {
 // maxPool pools planes of (H, W) into (OH, OW) with the engine's kernel.
 func maxPool(x []float32, planes, h, w, oh, ow int, l *layer) []float32 {
 	y := make([]float32, planes*oh*ow)
-	idx := make([]int32, len(y))
-	conv.MaxPool2dForward(conv.MaxPool2dParams{N: 1, C: planes, H: h, W: w, KH: l.kh, KW: l.kw, StrideH: l.sh, StrideW: l.sw, DilH: 1, DilW: 1}, x, y, idx)
+	maxPoolInto(y, make([]int32, len(y)), x, planes, h, w, oh, ow, l)
 	return y
+}
+
+// maxPoolInto is maxPool into y, with idx for the kernel's argmax.
+func maxPoolInto(y []float32, idx []int32, x []float32, planes, h, w, oh, ow int, l *layer) {
+	conv.MaxPool2dForward(conv.MaxPool2dParams{N: 1, C: planes, H: h, W: w, KH: l.kh, KW: l.kw, StrideH: l.sh, StrideW: l.sw, DilH: 1, DilW: 1}, x, y, idx)
 }
 
 // dotF is a float32 dot product.

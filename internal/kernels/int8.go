@@ -22,7 +22,8 @@ type Int8Weights struct {
 	M, K   int
 	rows   []int8  // M×K row-major, for the Go kernel
 	packed []int8  // the VNNI kernel's tiles; nil without one
-	rowSum []int32 // each row's sum: the activations' offset adds 128 times it
+	rowSum []int32 // each row's sum
+	offset []int32 // 128 times it: what the activations' offset adds to each sum
 }
 
 // PackInt8 packs a, an m×k row-major int8 matrix, for Int8Gemm. It keeps
@@ -31,11 +32,12 @@ func PackInt8(m, k int, a []int8) *Int8Weights {
 	if m < 0 || k < 0 || len(a) < m*k {
 		panic("kernels: PackInt8: slice too short for the sizes")
 	}
-	w := &Int8Weights{M: m, K: k, rows: append([]int8(nil), a[:m*k]...), rowSum: make([]int32, m)}
+	w := &Int8Weights{M: m, K: k, rows: append([]int8(nil), a[:m*k]...), rowSum: make([]int32, m), offset: make([]int32, m)}
 	for i := range m {
 		for _, v := range w.rows[i*k : (i+1)*k] {
 			w.rowSum[i] += int32(v)
 		}
+		w.offset[i] = 128 * w.rowSum[i]
 	}
 	packInt8(w)
 	return w
@@ -109,7 +111,62 @@ func Int8Gemm(w *Int8Weights, b *Int8Cols, c []int32, ldc int) {
 	wg.Wait()
 }
 
-// int8GemmGo is the pure-Go kernel for columns j0 to j1.
+// Int8Epilogue turns row i's int32 sums into float32 outputs:
+// float32(sum)*Scale[i], rounded, plus Bias[i], then max(., 0) with ReLU.
+type Int8Epilogue struct {
+	Scale, Bias []float32 // M each
+	ReLU        bool
+}
+
+// Int8GemmF32 is Int8Gemm with the epilogue e applied: out[i*ldo+j] is
+// row i of the product for column j, in float32. The VNNI kernel and the
+// Go loop give the same bits.
+func Int8GemmF32(w *Int8Weights, b *Int8Cols, e Int8Epilogue, out []float32, ldo int) {
+	m, n := w.M, b.N
+	if m == 0 || n == 0 {
+		return
+	}
+	if b.K != w.K || ldo < n || len(out) < (m-1)*ldo+n || len(e.Scale) < m || len(e.Bias) < m {
+		panic("kernels: Int8GemmF32: sizes disagree")
+	}
+	threads := min(runtime.GOMAXPROCS(0), max(1, m*n*w.K/(1<<18)), (n+31)/32)
+	per := ((n+threads-1)/threads + 31) / 32 * 32
+	var wg sync.WaitGroup
+	for j0 := 0; j0 < n; j0 += per {
+		wg.Add(1)
+		go func(j0, j1 int) {
+			defer wg.Done()
+			int8GemmF32(w, b, e, j0, j1, out, ldo)
+		}(j0, min(j0+per, n))
+	}
+	wg.Wait()
+}
+
+// finish is the epilogue of one sum, in Go.
+func (e *Int8Epilogue) finish(i int, sum int32) float32 {
+	v := float32(float32(sum)*e.Scale[i]) + e.Bias[i]
+	if e.ReLU {
+		v = max(v, 0)
+	}
+	return v
+}
+
+// int8GemmF32Go is the pure-Go Int8GemmF32 for columns j0 to j1.
+func int8GemmF32Go(w *Int8Weights, b *Int8Cols, e Int8Epilogue, j0, j1 int, out []float32, ldo int) {
+	sums := make([]int32, w.M*32)
+	for jb := j0; jb < j1; jb += 32 {
+		cols := min(32, j1-jb)
+		int8GemmGo(w, b, jb, jb+cols, sums, 32)
+		for i := range w.M {
+			for jj := range cols {
+				out[i*ldo+jb+jj] = e.finish(i, sums[i*32+jj])
+			}
+		}
+	}
+}
+
+// int8GemmGo is the pure-Go kernel for columns j0 to j1, written from
+// c[0] on (column j0 of the product is c's column 0).
 func int8GemmGo(w *Int8Weights, b *Int8Cols, j0, j1 int, c []int32, ldc int) {
 	k := w.K
 	col := make([]int32, k)
@@ -122,7 +179,7 @@ func int8GemmGo(w *Int8Weights, b *Int8Cols, j0, j1 int, c []int32, ldc int) {
 			for p, v := range w.rows[i*k : (i+1)*k] {
 				s += int32(v) * col[p]
 			}
-			c[i*ldc+j] = s
+			c[i*ldc+j-j0] = s
 		}
 	}
 }

@@ -7,7 +7,11 @@ package kernels
 // rows by 4 columns. It leaves out CPUs without AVX-512 VNNI, which run
 // the Go loop.
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
 
@@ -36,7 +40,7 @@ func packInt8(w *Int8Weights) {
 // int8Gemm computes columns j0 to j1 (j0 a multiple of 32) of the product.
 func int8Gemm(w *Int8Weights, b *Int8Cols, j0, j1 int, c []int32, ldc int) {
 	if w.packed == nil {
-		int8GemmGo(w, b, j0, j1, c, ldc)
+		int8GemmGo(w, b, j0, j1, c[j0:], ldc)
 		return
 	}
 	k4 := (w.K + 3) / 4
@@ -54,6 +58,30 @@ func int8Gemm(w *Int8Weights, b *Int8Cols, j0, j1 int, c []int32, ldc int) {
 					dst[jj] = tile[r*int8NR+jj] - off
 				}
 			}
+		}
+	}
+}
+
+// int8GemmF32 computes columns j0 to j1 (j0 a multiple of 32) of the
+// product with its epilogue.
+func int8GemmF32(w *Int8Weights, b *Int8Cols, e Int8Epilogue, j0, j1 int, out []float32, ldo int) {
+	if w.packed == nil {
+		int8GemmF32Go(w, b, e, j0, j1, out, ldo)
+		return
+	}
+	k4 := (w.K + 3) / 4
+	tiles := (w.M + int8MR - 1) / int8MR
+	lo := float32(math.Inf(-1))
+	if e.ReLU {
+		lo = 0
+	}
+	for jb := j0; jb < j1; jb += int8NR {
+		cols := min(int8NR, j1-jb)
+		m0, m1 := uint16(1<<min(cols, 16)-1), uint16(1<<max(cols-16, 0)-1)
+		for t := range tiles {
+			i := t * int8MR
+			int8TileVNNIF32(&w.packed[t*k4*int8MR*4], &b.data[jb*k4*4], k4, &out[i*ldo+jb], ldo*4, min(int8MR, w.M-i), m0, m1,
+				&w.offset[i], &e.Scale[i], &e.Bias[i], lo)
 		}
 	}
 }

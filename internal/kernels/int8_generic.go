@@ -7,5 +7,10 @@ func packInt8(*Int8Weights) {}
 
 // int8Gemm is the pure-Go kernel where there is no assembly.
 func int8Gemm(w *Int8Weights, b *Int8Cols, j0, j1 int, c []int32, ldc int) {
-	int8GemmGo(w, b, j0, j1, c, ldc)
+	int8GemmGo(w, b, j0, j1, c[j0:], ldc)
+}
+
+// int8GemmF32 is the pure-Go kernel where there is no assembly.
+func int8GemmF32(w *Int8Weights, b *Int8Cols, e Int8Epilogue, j0, j1 int, out []float32, ldo int) {
+	int8GemmF32Go(w, b, e, j0, j1, out, ldo)
 }

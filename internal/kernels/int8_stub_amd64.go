@@ -11,3 +11,8 @@ package kernels
 //
 //go:noescape
 func int8TileVNNI(a *int8, b *uint8, c *int32, k4 int, bstride int, ldc int)
+
+// int8TileVNNIF32 is int8TileVNNI with the float32 epilogue of Int8GemmF32.
+//
+//go:noescape
+func int8TileVNNIF32(a *int8, b *uint8, k4 int, out *float32, ldo int, rows int, m0 uint16, m1 uint16, offs *int32, scale *float32, bias *float32, lo float32)

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -89,4 +90,70 @@ func BenchmarkInt8Gemm(b *testing.B) {
 		}
 		b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
 	})
+}
+
+// TestInt8GemmF32 requires the product with its float32 epilogue (the
+// VNNI kernel where the CPU has one) to give the Go loop's bits, and the
+// Go loop to give the epilogue of the exact sums, with and without ReLU,
+// leaving the rest of out alone.
+func TestInt8GemmF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var cols Int8Cols
+	for _, sz := range [][3]int{{1, 1, 1}, {9, 97, 25}, {32, 64, 800}, {13, 40, 6}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		a, b := make([]int8, m*k), make([]int8, n*k)
+		for i := range a {
+			a[i] = int8(rng.IntN(255) - 127)
+		}
+		for i := range b {
+			b[i] = int8(rng.IntN(255) - 127)
+		}
+		cols.Reset(n, k)
+		col := make([]uint8, k)
+		for j := range n {
+			for p := range k {
+				col[p] = uint8(b[j*k+p]) ^ 0x80
+			}
+			cols.SetCol(j, col)
+		}
+		w := PackInt8(m, k, a)
+		e := Int8Epilogue{Scale: make([]float32, m), Bias: make([]float32, m)}
+		for i := range m {
+			e.Scale[i], e.Bias[i] = rng.Float32()*1e-3, rng.Float32()-0.5
+		}
+		for _, relu := range []bool{false, true} {
+			e.ReLU = relu
+			ldo := n + 5
+			got, ref := make([]float32, m*ldo), make([]float32, m*ldo)
+			for i := range got {
+				got[i], ref[i] = 7, 7
+			}
+			Int8GemmF32(w, &cols, e, got, ldo)
+			int8GemmF32Go(w, &cols, e, 0, n, ref, ldo)
+			for i := range m {
+				for j := range ldo {
+					if math.Float32bits(got[i*ldo+j]) != math.Float32bits(ref[i*ldo+j]) {
+						t.Fatalf("%dx%dx%d relu %v: out[%d,%d] = %g, the Go loop %g", m, n, k, relu, i, j, got[i*ldo+j], ref[i*ldo+j])
+					}
+					if j >= n {
+						if ref[i*ldo+j] != 7 {
+							t.Fatalf("out[%d,%d] past the columns written", i, j)
+						}
+						continue
+					}
+					var sum int32
+					for p := range k {
+						sum += int32(a[i*k+p]) * int32(b[j*k+p])
+					}
+					want := float32(float32(sum)*e.Scale[i]) + e.Bias[i]
+					if relu {
+						want = max(want, 0)
+					}
+					if ref[i*ldo+j] != want {
+						t.Fatalf("Go loop out[%d,%d] = %g, want %g", i, j, ref[i*ldo+j], want)
+					}
+				}
+			}
+		}
+	}
 }

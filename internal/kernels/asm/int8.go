@@ -30,6 +30,11 @@ func vpdpbusd(w, b, acc Op) {
 }
 
 func genInt8() {
+	genInt8Tile()
+	genInt8F32()
+}
+
+func genInt8Tile() {
 	TEXT("int8TileVNNI", NOSPLIT, "func(a *int8, b *uint8, c *int32, k4, bstride, ldc int)")
 	Pragma("noescape")
 	Doc("int8TileVNNI writes the 8x32 int32 tile c[r*ldc/4+j] = sum over k of",
@@ -71,6 +76,77 @@ func genInt8() {
 		VMOVDQU32(acc[r][1], Mem{Base: c, Disp: 64})
 		ADDQ(ldc, c)
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// genInt8F32 emits the same tile with its epilogue: each row's sums less
+// the activations' offset (offs[r]), converted to float32, times scale[r]
+// plus bias[r] (two roundings, as Go's float32 arithmetic), then max(.,
+// lo) (0 for ReLU, -Inf for none), stored under the column masks m0 and m1
+// into rows of out ldo bytes apart; rows past the count are left alone.
+func genInt8F32() {
+	TEXT("int8TileVNNIF32", NOSPLIT, "func(a *int8, b *uint8, k4 int, out *float32, ldo, rows int, m0, m1 uint16, offs *int32, scale, bias *float32, lo float32)")
+	Pragma("noescape")
+	Doc("int8TileVNNIF32 is int8TileVNNI with the float32 epilogue of Int8GemmF32.")
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	k4 := Load(Param("k4"), GP64())
+	var acc [int8MR][2]VecVirtual
+	for r := range acc {
+		for v := range acc[r] {
+			acc[r][v] = ZMM()
+			VPXORD(acc[r][v], acc[r][v], acc[r][v])
+		}
+	}
+	Label("f32_loop")
+	TESTQ(k4, k4)
+	JZ(LabelRef("f32_epilogue"))
+	b0, b1 := ZMM(), ZMM()
+	VMOVDQU32(Mem{Base: b}, b0)
+	VMOVDQU32(Mem{Base: b, Disp: 64}, b1)
+	for r := range acc {
+		w := ZMM()
+		VPBROADCASTD(Mem{Base: a, Disp: 4 * r}, w)
+		vpdpbusd(w, b0, acc[r][0])
+		vpdpbusd(w, b1, acc[r][1])
+	}
+	ADDQ(U8(4*int8MR), a)
+	ADDQ(U32(int8NR*4), b)
+	DECQ(k4)
+	JMP(LabelRef("f32_loop"))
+
+	Label("f32_epilogue")
+	out := Load(Param("out"), GP64())
+	ldo := Load(Param("ldo"), GP64())
+	rows := Load(Param("rows"), GP64())
+	offs := Load(Param("offs"), GP64())
+	scale := Load(Param("scale"), GP64())
+	bias := Load(Param("bias"), GP64())
+	k0, k1 := K(), K()
+	KMOVW(Load(Param("m0"), GP32()), k0)
+	KMOVW(Load(Param("m1"), GP32()), k1)
+	lo := ZMM()
+	VBROADCASTSS(paramAddr("lo"), lo)
+	masks := [2]Op{k0, k1}
+	for r := range acc {
+		CMPQ(rows, U8(r))
+		JLE(LabelRef("f32_done"))
+		off, sc, bi := ZMM(), ZMM(), ZMM()
+		VPBROADCASTD(Mem{Base: offs, Disp: 4 * r}, off)
+		VBROADCASTSS(Mem{Base: scale, Disp: 4 * r}, sc)
+		VBROADCASTSS(Mem{Base: bias, Disp: 4 * r}, bi)
+		for v, z := range acc[r] {
+			VPSUBD(off, z, z)
+			VCVTDQ2PS(z, z)
+			VMULPS(sc, z, z)
+			VADDPS(bi, z, z)
+			VMAXPS(lo, z, z)
+			VMOVUPS(z, masks[v], Mem{Base: out, Disp: 64 * v})
+		}
+		ADDQ(ldo, out)
+	}
+	Label("f32_done")
 	VZEROUPPER()
 	RET()
 }
