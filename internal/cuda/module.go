@@ -19,14 +19,16 @@ type Module struct {
 	d     *Device
 	h     uintptr
 	Key   moduleKey
+	src   string
 	mu    sync.Mutex
 	funcs map[string]*Function
 }
 
 // Function is one kernel of a loaded module, ready to launch.
 type Function struct {
-	Name string
-	h    uintptr
+	Name   string
+	h      uintptr
+	params []string // the C parameter types when the kernel is kernelsrc's; nil: unchecked
 }
 
 // imageCache holds compiled binaries per key for the process, so that each
@@ -153,7 +155,7 @@ func (d *Device) LoadSource(src string) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Module{d: d, Key: key, funcs: map[string]*Function{}}
+	m := &Module{d: d, Key: key, src: src, funcs: map[string]*Function{}}
 	err = d.exec.Do(func() error {
 		return cuCheck("cuModuleLoadData", d.api.cuModuleLoadData(&m.h, unsafe.Pointer(&img[0])))
 	})
@@ -173,6 +175,11 @@ func (m *Module) Function(name string) (*Function, error) {
 		return f, nil
 	}
 	f := &Function{Name: name}
+	for _, k := range kernelsrc.All() {
+		if k.Name == name && strings.Contains(m.src, k.Src) {
+			f.params, _ = k.Params()
+		}
+	}
 	cname := append([]byte(name), 0)
 	err := m.d.exec.Do(func() error {
 		return cuCheck("cuModuleGetFunction("+name+")", m.d.api.cuModuleGetFunction(&f.h, m.h, &cname[0]))

@@ -168,3 +168,19 @@ func TestVersionLess(t *testing.T) {
 		}
 	}
 }
+
+// FuzzVersionLess checks the path order on arbitrary strings: no panic, and
+// never both a < b and b < a (sort.Sort needs a strict weak order).
+func FuzzVersionLess(f *testing.F) {
+	f.Add("cuda-12.9", "cuda-12.10")
+	f.Add("python3.99999999999999999999", "python3.1")
+	f.Add("", "0")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if versionLess(a, b) && versionLess(b, a) {
+			t.Fatalf("%q < %q and %q < %q", a, b, b, a)
+		}
+		if versionLess(a, a) {
+			t.Fatalf("%q < itself", a)
+		}
+	})
+}

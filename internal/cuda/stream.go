@@ -178,8 +178,15 @@ func Grid1D(n, block int) Dim3 {
 // Launch queues f on s with the given kernel arguments, which must match
 // the kernel's C parameters one for one: *Block or DevicePtr for pointers,
 // int32, uint32 or float32 for scalars (an int is passed as int32). Any
-// other type is a programmer error and panics.
+// other type is a programmer error and panics; so is a mismatch with the
+// parameters of a kernelsrc kernel, which would otherwise have the kernel
+// read garbage.
 func (s *Stream) Launch(f *Function, grid, block Dim3, shared uint32, args ...any) error {
+	if f.params != nil {
+		if err := checkArgs(f.params, args); err != nil {
+			panic(fmt.Sprintf("cuda: launch %s: %v", f.Name, err))
+		}
+	}
 	vals := make([]uint64, len(args))
 	params := make([]unsafe.Pointer, len(args))
 	for i, a := range args {
@@ -221,4 +228,32 @@ func argBits(a any) uint64 {
 		return uint64(math.Float32bits(v))
 	}
 	panic(fmt.Sprintf("cuda: kernel argument of type %T", a))
+}
+
+// checkArgs matches Go arguments against a kernel's C parameter types.
+func checkArgs(params []string, args []any) error {
+	if len(args) != len(params) {
+		return fmt.Errorf("%d arguments for %d parameters", len(args), len(params))
+	}
+	for i, a := range args {
+		var ok bool
+		switch params[i] {
+		case "float*", "const float*", "int*", "const int*":
+			switch a.(type) {
+			case *Block, DevicePtr:
+				ok = true
+			}
+		case "int":
+			switch a.(type) {
+			case int, int32, uint32:
+				ok = true
+			}
+		case "float":
+			_, ok = a.(float32)
+		}
+		if !ok {
+			return fmt.Errorf("argument %d is a %T, parameter is %s", i, a, params[i])
+		}
+	}
+	return nil
 }

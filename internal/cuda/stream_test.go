@@ -40,3 +40,21 @@ func TestGrid1D(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckArgs(t *testing.T) {
+	params := []string{"float*", "const int*", "int", "float"}
+	good := []any{&Block{}, DevicePtr(8), 3, float32(1)}
+	if err := checkArgs(params, good); err != nil {
+		t.Errorf("good arguments: %v", err)
+	}
+	for i, bad := range [][]any{
+		{&Block{}, DevicePtr(8), 3},                      // too few
+		{&Block{}, DevicePtr(8), 3, 1.0},                 // float64 for float
+		{&Block{}, DevicePtr(8), float32(3), float32(1)}, // float for int
+		{3, DevicePtr(8), 3, float32(1)},                 // int for a pointer
+	} {
+		if err := checkArgs(params, bad); err == nil {
+			t.Errorf("case %d: %v accepted", i, bad)
+		}
+	}
+}
