@@ -168,6 +168,14 @@ func (t *Trained) Predict(img *transform.Image) ([]float64, error) {
 	return softmax64(logits), nil
 }
 
+// decodeMode is how the run's images were decoded (--decode): predictions
+// and evaluations decode the same way. config.json was validated when the
+// run trained; an unknown value there means the default.
+func (t *Trained) decodeMode() imagefolder.Mode {
+	m, _ := imagefolder.ParseMode(t.Config.Decode)
+	return m
+}
+
 // PredictFile reads, decodes and predicts one image file; its errors name
 // the file.
 func (t *Trained) PredictFile(path string) ([]float64, error) {
@@ -178,7 +186,7 @@ func (t *Trained) PredictFile(path string) ([]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("predict: %w", err)
 	}
-	img, err := imagefolder.Decode(b, t.Info.InputShape[0], 0)
+	img, err := imagefolder.DecodeMode(b, t.Info.InputShape[0], 0, t.decodeMode())
 	if err != nil {
 		return nil, fmt.Errorf("predict: %s: not an image kiln can read: %w", path, err)
 	}
@@ -272,7 +280,8 @@ func (t *Trained) evalSet(dataDir string, workers int, log io.Writer) (data.Data
 	if src.Format == source.FormatImages {
 		return nil, "", fmt.Errorf("--data %s: image files without class folders have no labels to evaluate against", dir)
 	}
-	opt := source.OpenOptions{Channels: t.Info.InputShape[0], Transform: t.tf, Workers: workers, AllowEmpty: true, Log: log}
+	opt := source.OpenOptions{Channels: t.Info.InputShape[0], Transform: t.tf, Workers: workers, AllowEmpty: true, Log: log,
+		Decode: t.decodeMode()}
 	if src.Tensors() {
 		// IDX files name no classes: the run's names (--classes) apply.
 		// The images are converted only if they differ from the run's.
