@@ -61,7 +61,7 @@ func sniff(head []byte) (format, bool) {
 		return fmtTIFF, true
 	case len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP":
 		return fmtWebP, true
-	case len(head) >= 3 && head[0] == 'P' && bytes.IndexByte([]byte("2356"), head[1]) >= 0 && isSpace(head[2]):
+	case len(head) >= 3 && head[0] == 'P' && bytes.IndexByte([]byte("123456"), head[1]) >= 0 && isSpace(head[2]):
 		return fmtPNM, true
 	}
 	return format{}, false
@@ -234,7 +234,7 @@ func gifCanvas(p *image.Paletted, w, h int) image.Image {
 }
 
 // Decode decodes an image file's bytes (JPEG, PNG, GIF, BMP, TIFF, WebP,
-// PGM/PPM) to 8-bit pixels with channels 3 (RGB) or 1 (luma), as PIL's
+// PBM/PGM/PPM) to 8-bit pixels with channels 3 (RGB) or 1 (luma), as PIL's
 // Image.open(...).convert("RGB" or "L") does. JPEG and lossy WebP chroma is
 // upsampled and converted as libjpeg and libwebp do it (see jpeg.go and
 // webp.go), CMYK by Pillow's formula (cmyk.go), 16-bit grey by the 16-bit

@@ -156,6 +156,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"pnm over maxval", []byte("P2 2 1 10 5 11")},
 		{"pnm short", []byte("P5 4 4 255 \x00\x01")},
 		{"pnm zero width", []byte("P6 0 4 255 ")},
+		{"pbm not a bit", []byte("P1 2 1 0 2")},
+		{"pbm short", []byte("P4 9 2 \x00\x00\x00")},
 	}
 	for _, tt := range tests {
 		if _, err := Decode(tt.b, 3, 0); err == nil {
@@ -168,8 +170,13 @@ func TestDecodeRejects(t *testing.T) {
 	if _, err := Decode(good.Bytes(), 2, 0); err == nil {
 		t.Error("2 channels accepted")
 	}
+	// ASCII bitmap, digits packed and spaced, a comment between: 1 is ink.
+	img, err := Decode([]byte("P1\n# c\n4 1\n01 1\n# d\n0"), 1, 0)
+	if err != nil || !slices.Equal(img.Pix, []uint8{255, 0, 0, 255}) {
+		t.Errorf("ASCII PBM: %v %v", img, err)
+	}
 	// ASCII PNM with comments, scaled from maxval 10.
-	img, err := Decode([]byte("P2\n# a comment\n3 1 # another\n10\n0 5\n10"), 1, 0)
+	img, err = Decode([]byte("P2\n# a comment\n3 1 # another\n10\n0 5\n10"), 1, 0)
 	if err != nil || !slices.Equal(img.Pix, []uint8{0, 128, 255}) {
 		t.Errorf("ASCII PGM: %v %v", img, err)
 	}

@@ -24,6 +24,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte("P3 2 2 255 1 2 3 4 5 6 7 8 9 10 11 12"), true)
 	f.Add([]byte("P5\n#c\n2 1\n65535\n\x01\x02\x03\x04"), false)
+	f.Add([]byte("P1\n3 2\n0 1 1\n100"), true)
+	f.Add([]byte("P4 9 1 \xff\x80"), false)
 	f.Fuzz(func(t *testing.T, b []byte, rgb bool) {
 		c := 1
 		if rgb {

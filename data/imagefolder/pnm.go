@@ -2,7 +2,8 @@ package imagefolder
 
 // This file holds a decoder for the Netpbm gray and colour formats (.pgm,
 // .ppm; P2, P3, P5, P6), which torchvision's extension list includes and Go
-// has no package for. It leaves out bitmaps (P1, P4) and PAM (P7).
+// has no package for, and bitmaps (P1, P4), which Pillow writes for a mode
+// "1" image saved as .ppm or .pgm. It leaves out PAM (P7).
 
 import (
 	"bufio"
@@ -19,6 +20,7 @@ type pnmHeader struct {
 	w, h, maxval int
 	channels     int
 	binary, wide bool // raw samples; two bytes per sample
+	bitmap       bool // P1 or P4: one bit per pixel, 1 black
 }
 
 func isSpace(b byte) bool {
@@ -76,6 +78,8 @@ func readPNMHeader(br *bufio.Reader) (pnmHeader, error) {
 	switch {
 	case magic[0] != 'P':
 		return h, errors.New("pnm: bad magic")
+	case h.magic == '1' || h.magic == '4':
+		h.channels, h.bitmap = 1, true
 	case h.magic == '2' || h.magic == '5':
 		h.channels = 1
 	case h.magic == '3' || h.magic == '6':
@@ -83,9 +87,13 @@ func readPNMHeader(br *bufio.Reader) (pnmHeader, error) {
 	default:
 		return h, fmt.Errorf("pnm: unsupported type P%c", h.magic)
 	}
-	h.binary = h.magic == '5' || h.magic == '6'
+	h.binary = h.magic == '4' || h.magic == '5' || h.magic == '6'
 	var err error
-	for _, p := range []*int{&h.w, &h.h, &h.maxval} {
+	fields := []*int{&h.w, &h.h, &h.maxval}
+	if h.bitmap {
+		h.maxval, fields = 1, fields[:2]
+	}
+	for _, p := range fields {
 		if *p, err = pnmInt(br); err != nil {
 			return h, fmt.Errorf("pnm header: %w", err)
 		}
@@ -128,6 +136,9 @@ func decodePNM(r io.Reader) (image.Image, error) {
 	n := h.w * h.h * h.channels
 	if h.channels == 1 && h.wide {
 		return decodePGM16(br, h)
+	}
+	if h.bitmap {
+		return decodePBM(br, h)
 	}
 	samples := make([]uint8, n)
 	scale := func(v int) (uint8, error) {
@@ -212,6 +223,50 @@ func decodePGM16(br *bufio.Reader, h pnmHeader) (image.Image, error) {
 		}
 		v = pilScale(v, h.maxval, 65535)
 		g.Pix[2*i], g.Pix[2*i+1] = uint8(v>>8), uint8(v)
+	}
+	return g, nil
+}
+
+// decodePBM reads a bitmap's pixels (P4: rows of bits padded to a byte;
+// P1: '0' and '1' characters) as an *image.Gray, 1 (ink) black, as Pillow's
+// mode "1" converts.
+func decodePBM(br *bufio.Reader, h pnmHeader) (image.Image, error) {
+	g := image.NewGray(image.Rect(0, 0, h.w, h.h))
+	if h.binary {
+		row := make([]byte, (h.w+7)/8)
+		for y := 0; y < h.h; y++ {
+			if _, err := io.ReadFull(br, row); err != nil {
+				return nil, fmt.Errorf("pbm pixels: %w", err)
+			}
+			for x := 0; x < h.w; x++ {
+				if row[x/8]&(0x80>>(x%8)) == 0 {
+					g.Pix[y*h.w+x] = 255
+				}
+			}
+		}
+		return g, nil
+	}
+	for i := range g.Pix {
+		b, err := br.ReadByte()
+		for err == nil && (isSpace(b) || b == '#') {
+			if b == '#' {
+				for err == nil && b != '\n' && b != '\r' {
+					b, err = br.ReadByte()
+				}
+				continue
+			}
+			b, err = br.ReadByte()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pbm pixel %d: %w", i, err)
+		}
+		switch b {
+		case '0':
+			g.Pix[i] = 255
+		case '1':
+		default:
+			return nil, fmt.Errorf("pbm pixel %d: %q is not 0 or 1", i, b)
+		}
 	}
 	return g, nil
 }

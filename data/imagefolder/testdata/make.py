@@ -170,8 +170,6 @@ def main():
             kind = "jpeg" if ext == "jpg" else "exact"
             if ext == "tif" and back.mode in ("I", "F", "PA", "LA", "CMYK"):
                 kind = "unsupported"  # golang.org/x/image/tiff reads none of these
-            if ext == "ppm" and back.mode == "1":
-                kind = "unsupported"  # P4 bitmaps
             manifest.append((name, "pillow", back.mode, kind))
 
     # ImageMagick's 16-bit files (-depth 16 scales 8-bit values by 257),
