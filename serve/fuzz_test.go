@@ -2,6 +2,8 @@ package serve
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
 	"mime/multipart"
 	"testing"
 )
@@ -86,6 +88,34 @@ func FuzzImageExt(f *testing.F) {
 		case "", ".png", ".jpg", ".gif", ".bmp", ".tif", ".pgm", ".ppm", ".webp":
 		default:
 			t.Fatalf("extension %q", e)
+		}
+	})
+}
+
+// FuzzParseFlatFloats requires the reflection-free parser to agree with
+// encoding/json on every array it accepts, value for value.
+func FuzzParseFlatFloats(f *testing.F) {
+	for _, s := range []string{"[]", "[1, -2.5e3 ,0.1]", " [ 3.4028235e38 ] ", "[1e39]", "[+1]", "[1,]", "[[1]]", `["1"]`, "[1 2]", "[.5]", "[-0]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := parseFlatFloats(b)
+		if !ok {
+			return
+		}
+		var want []float32
+		if err := json.Unmarshal(b, &want); err != nil {
+			// The parser is laxer than JSON only in what strconv reads
+			// (a leading '+', ".5"): numbers all the same.
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %v, encoding/json %v", b, got, want)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%q: value %d = %g, encoding/json %g", b, i, got[i], want[i])
+			}
 		}
 	})
 }

@@ -16,7 +16,9 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
+	"unsafe"
 )
 
 // tensorMeta describes an input or output in metadata.
@@ -157,15 +159,67 @@ func decodeInfer(body []byte, m *Model, maxInputs int) (*inferRequest, []float32
 		}
 		return &req, x, n, nil
 	}
-	var vals []float32
-	if err := unmarshalFlat(in.Data, &vals); err != nil {
-		return nil, nil, 0, fmt.Errorf("input data: want %d FP32 numbers: %w", len(x), err)
+	vals, ok := parseFlatFloats(in.Data)
+	if !ok {
+		if err := unmarshalFlat(in.Data, &vals); err != nil {
+			return nil, nil, 0, fmt.Errorf("input data: want %d FP32 numbers: %w", len(x), err)
+		}
 	}
 	if len(vals) != len(x) {
 		return nil, nil, 0, fmt.Errorf("input data: %d values for shape %v, want %d", len(vals), in.Shape, len(x))
 	}
 	copy(x, vals)
 	return &req, x, n, nil
+}
+
+// parseFlatFloats reads a flat JSON array of numbers without reflection,
+// the common case of a large tensor; ok is false for anything else
+// (nested arrays, strings, numbers out of float32's range), which
+// unmarshalFlat then reads or rejects.
+func parseFlatFloats(raw []byte) (out []float32, ok bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return nil, false
+	}
+	out = make([]float32, 0, len(raw)/8)
+	if i = skipSpace(raw, i+1); i < len(raw) && raw[i] == ']' {
+		return out, skipSpace(raw, i+1) == len(raw)
+	}
+	for {
+		j := i
+		for j < len(raw) && (raw[j] >= '0' && raw[j] <= '9' || raw[j] == '.' || raw[j] == '-' || raw[j] == 'e' || raw[j] == 'E' || raw[j] == '+') {
+			j++
+		}
+		if j == i {
+			return nil, false
+		}
+		// The string aliases raw, which nothing modifies while it lives.
+		v, err := strconv.ParseFloat(unsafe.String(&raw[i], j-i), 32)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, float32(v))
+		if i = skipSpace(raw, j); i >= len(raw) {
+			return nil, false
+		}
+		switch raw[i] {
+		case ']':
+			return out, skipSpace(raw, i+1) == len(raw)
+		case ',':
+			i = skipSpace(raw, i+1)
+		default:
+			return nil, false
+		}
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // unmarshalFlat decodes a JSON array, flat or nested row-major as the
