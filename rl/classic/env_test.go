@@ -1,6 +1,7 @@
 package classic
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -232,6 +233,28 @@ func FuzzSetState(f *testing.F) {
 			if k := s[len(s)-1]; k > float64(e.Spec().MaxSteps) || k < 0 || k != math.Trunc(k) {
 				t.Fatalf("%s: accepted step count %v", name, k)
 			}
+		}
+	})
+}
+
+// FuzzVecState feeds decoded JSON states, as state.safetensors carries
+// them, to Vec.SetState: bad ones are refused, none panics, and an
+// accepted one steps.
+func FuzzVecState(f *testing.F) {
+	newEnv, _ := Maker("cartpole")
+	v := rl.NewVec(newEnv, 2, 1)
+	v.Step([]float32{0, 1})
+	good, _ := json.Marshal(v.State())
+	f.Add(good)
+	f.Add([]byte(`{"envs":[[0,0,0,0,0]],"rng":["00"],"obs":[0,0,0,0]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s rl.VecState
+		if json.Unmarshal(b, &s) != nil {
+			return
+		}
+		w := rl.NewVec(newEnv, 2, 9)
+		if w.SetState(s) == nil {
+			w.Step([]float32{1, 0})
 		}
 	})
 }
