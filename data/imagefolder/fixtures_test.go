@@ -189,10 +189,10 @@ func TestParseMode(t *testing.T) {
 // TestInspect checks Inspect's depth and range on every fixture: the 16-bit
 // files by name, 8 bits for the rest.
 func TestInspect(t *testing.T) {
-	packed := []string{"m_i.png", "m_i.ppm", "m_i16.png", "m_i16.tif", "m_i16b.tif", "im_gray16_8bit.png", "im_gray16_8bit.pgm"}
+	packed := []string{"m_i.png", "m_i.ppm", "m_i16.png", "m_i16.tif", "m_i16b.tif", "im_gray16_8bit.png", "im_gray16_8bit.pgm", "trns_i16.png"}
 	grey := []string{"i16.png", "m_i_full.png", "m_i_full.ppm", "m_i16_full.png", "m_i16_full.tif", "m_i16b_full.tif",
-		"im_gray16.png", "im_gray16.tif", "im_gray16.pgm", "im_gray12.pgm"}
-	colour := []string{"im_rgb16.png", "im_rgba16.png", "im_rgb16.tif", "im_rgb16.ppm"}
+		"im_gray16.png", "im_gray16.tif", "im_gray16.pgm", "im_gray12.pgm", "trns_i16_full.png"}
+	colour := []string{"im_rgb16.png", "im_rgba16.png", "im_rgb16.tif", "im_rgb16.ppm", "im_la16.png"}
 	for _, r := range readFixtures(t) {
 		d, err := Inspect(testdataFileT(t, r.name))
 		if r.compare == "unsupported" {

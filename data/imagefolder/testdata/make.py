@@ -13,6 +13,7 @@ It writes img/NAME for three kinds of file:
     TIFF, WebP, PNM); 16-bit modes come twice, with 8-bit values (what Pillow
     writes when an 8-bit image is saved in mode I;16) and with values over the
     whole 16-bit range;
+  - trns_i16*.png: 16-bit grey with a tRNS chunk;
   - im_*.EXT: 16-bit and CMYK files written by ImageMagick, and a CMYK JPEG
     with its Adobe marker cut out.
 
@@ -172,6 +173,16 @@ def main():
                 kind = "unsupported"  # golang.org/x/image/tiff reads none of these
             manifest.append((name, "pillow", back.mode, kind))
 
+    # 16-bit grey with a tRNS chunk (image/png widens it to NRGBA64),
+    # 8-bit values and the whole range.
+    for name, mname in (("trns_i16.png", "i"), ("trns_i16_full.png", "i_full")):
+        im, picture = modes[mname]
+        path = os.path.join(HERE, "img", name)
+        im.save(path, transparency=100)
+        back = Image.open(path)
+        save_want(name, back, picture)
+        manifest.append((name, "pillow", back.mode, "exact"))
+
     # ImageMagick's 16-bit files (-depth 16 scales 8-bit values by 257),
     # 8-bit values stored in 16 bits, a 12-bit PGM and a CMYK JPEG.
     src_l, src_rgb, src_rgba = (os.path.join(HERE, "img", n) for n in ("l.png", "rgb.png", "rgba.png"))
@@ -181,6 +192,8 @@ def main():
         ("im_gray16_8bit.png", [src_l, "-evaluate", "divide", "257", "-depth", "16"] + gray16png, "exact", None),
         ("PNG48:im_rgb16.png", [src_rgb, "-depth", "16"], "exact", None),
         ("PNG64:im_rgba16.png", [src_rgba, "-depth", "16"], "exact", None),
+        ("im_la16.png", [src_rgba, "-colorspace", "Gray", "-depth", "16", "-define", "png:color-type=4",
+                         "-define", "png:bit-depth=16"], "exact", None),
         ("im_gray16.tif", [src_l, "-depth", "16"], "exact", im_l),
         ("im_rgb16.tif", [src_rgb, "-depth", "16"], "exact", None),
         ("im_gray16.pgm", [src_l, "-depth", "16"], "exact", im_l),
