@@ -6,8 +6,9 @@
 // the run directory.
 //
 // Requests for one model queue in a bounded queue and run in batches of at
-// most Options.MaxBatch examples, a batch waiting at most Options.MaxDelay
-// for more (dynamic batching, as Triton does it); a full queue answers 429
+// most Options.MaxBatch examples: what queued while the model was busy,
+// the oldest waiting at most Options.MaxDelay for more (dynamic batching,
+// as Triton does it; its default delay is 0 too); a full queue answers 429
 // at once. Bodies are limited (413), requests time out (504), a token is
 // checked in constant time (401), and Shutdown drains: it refuses new work
 // and finishes what is queued. /metrics gives counters, latency and batch

@@ -24,7 +24,7 @@ import (
 // Options are the server's limits. Zero values take the defaults below.
 type Options struct {
 	MaxBatch  int           // examples per forward pass (1: no batching); default 32
-	MaxDelay  time.Duration // the longest a request waits for a batch to fill; default 2ms
+	MaxDelay  time.Duration // the longest a request waits for a batch to fill; 0: batches take what is queued and never wait
 	Queue     int           // requests a model may hold waiting; a full queue answers 429; default 256
 	Timeout   time.Duration // a request's whole time in the server; default 30s
 	MaxBody   int64         // request body bytes; larger bodies are 413; default 16 MiB
@@ -57,7 +57,6 @@ func (o Options) withDefaults() Options {
 	if o.MaxInputs == 0 {
 		o.MaxInputs = 256
 	}
-	def(&o.MaxDelay, 2*time.Millisecond)
 	def(&o.Timeout, 30*time.Second)
 	def(&o.ReadHeaderTimeout, 5*time.Second)
 	def(&o.ReadTimeout, 30*time.Second)

@@ -80,10 +80,13 @@ func mainErr() error {
 		return err
 	}
 	fmt.Printf("model %s (%s) from %s\n", t.Info.Model, *runDir, t.Checkpoint)
-	for _, mb := range []int{1, *maxBatch} {
-		fmt.Printf("max batch %d, max delay 2ms\n", mb)
+	for _, row := range []struct {
+		batch int
+		delay time.Duration
+	}{{1, 0}, {*maxBatch, 0}, {*maxBatch, 2 * time.Millisecond}} {
+		fmt.Printf("max batch %d, max delay %v\n", row.batch, row.delay)
 		for _, c := range conc {
-			s, err := serveAndLoad(ctx, client, t, serve.Options{MaxBatch: mb, Queue: 1024}, bodies, c, *n, *dur)
+			s, err := serveAndLoad(ctx, client, t, serve.Options{MaxBatch: row.batch, MaxDelay: row.delay, Queue: 1024}, bodies, c, *n, *dur)
 			if err != nil {
 				return err
 			}

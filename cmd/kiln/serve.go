@@ -35,8 +35,9 @@ NAME=RUN names it.
   POST /v1/models/NAME/feedback?label=CLASS     store a corrected label in RUN/feedback/
   GET  /metrics                                 Prometheus text format
 
-Requests are batched: up to --max-batch examples per forward pass, the
-first waiting at most --max-delay. A full --queue answers 429. It listens
+Requests are batched: up to --max-batch examples per forward pass, of the
+requests queued while the model was busy, the first waiting at most
+--max-delay for more (default 0: none). A full --queue answers 429. It listens
 on loopback unless --addr says otherwise; with --token (or --token-file)
 every endpoint but the health checks wants "Authorization: Bearer TOKEN".
 `
@@ -54,7 +55,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (port 0: any free port)")
 	fs.StringVar(&f.which, "checkpoint", "best", "weights to serve: best, last, int8 (kiln quantize), or a safetensors `file`")
 	fs.IntVar(&f.opt.MaxBatch, "max-batch", 32, "most examples per forward pass (1: no batching)")
-	fs.DurationVar(&f.opt.MaxDelay, "max-delay", 2*time.Millisecond, "longest a request waits for its batch to fill")
+	fs.DurationVar(&f.opt.MaxDelay, "max-delay", 0, "longest a request waits for its batch to fill (0: a batch takes what is queued and runs)")
 	fs.IntVar(&f.opt.Queue, "queue", 256, "requests a model may hold waiting before answering 429")
 	fs.DurationVar(&f.opt.Timeout, "timeout", 30*time.Second, "a request's whole time in the server (504 past it)")
 	fs.Int64Var(&f.opt.MaxBody, "max-body", 16<<20, "largest request body in `bytes` (413 past it)")
