@@ -80,6 +80,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("train")
 	configPath := fs.String("config", "", "JSON or YAML `file` of settings (keys as in a run's config.json); flags given too override it")
 	resume := fs.String("resume", "", "continue the run in directory `RUN` from its last checkpoint")
+	finetune := fs.String("finetune", "", "train a new run from `RUN`'s best weights on its data plus the feedback kiln serve stored in RUN/feedback/")
 	addTrainFlags(fs, &cfg)
 	df := addDistFlags(fs, &cfg)
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "`folder` that holds run directories")
@@ -128,6 +129,16 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_, err = task.Resume(ctx, *resume, cfg, opt)
 		p.done()
 		return j.end(err, stderr)
+	}
+	if *finetune != "" {
+		if *configPath != "" {
+			return usageError{fmt.Errorf("--finetune and --config: a fine-tuning run takes its run's settings and the flags given")}
+		}
+		var n int
+		if cfg, n, err = finetuneConfig(*finetune, cfg, set); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "fine-tuning %s (from %s) on %s: its data and %d feedback files\n", *finetune, cfg.Init, cfg.Data, n)
 	}
 	if *configPath != "" {
 		fileCfg, err := run.LoadConfig(*configPath, run.DefaultConfig())
