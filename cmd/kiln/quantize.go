@@ -14,9 +14,9 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/kiln-ml/kiln/data/embedded"
 	"github.com/kiln-ml/kiln/predict"
 	"github.com/kiln-ml/kiln/quantize"
+	"github.com/kiln-ml/kiln/source"
 )
 
 const quantizeHead = `Usage: kiln quantize RUN [--calib DIR] [--images 500] [--no-eval]
@@ -26,8 +26,7 @@ output channel) and int8 activations (per tensor, scaled from calibration
 images), accumulated in int32. kiln eval, predict and serve use it with
 --checkpoint int8. Calibration reads up to --images image files under DIR,
 spread over the folder, decoded and transformed as the run's test images;
-runs trained on the embedded Fashion-MNIST subset calibrate on its training
-images without --calib. Then it evaluates float32 and int8 side by side on
+without --calib, the run's own training set (no augmentation). Then it evaluates float32 and int8 side by side on
 the run's test set. Seed CNN, LeNet-5 and MLP runs can be quantised.
 `
 
@@ -65,10 +64,10 @@ func quantizeCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	switch {
 	case *calib != "":
 		x, n, err = quantize.Images(*calib, *images, shape, t.Info.Transform)
-	case t.Config.Data == "" && t.Info.Imported == "":
-		x, n, err = embeddedCalibration(*images, shape)
+	case t.Info.Imported != "":
+		return usageError{fmt.Errorf("--calib: %s was imported without data; name a folder of calibration images", dir)}
 	default:
-		return usageError{fmt.Errorf("--calib: name a folder of calibration images for %s (its data %s is not the embedded set)", dir, t.Config.Data)}
+		x, n, err = trainingCalibration(t, *images)
 	}
 	if err != nil {
 		return err
@@ -87,21 +86,23 @@ func quantizeCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return compareInt8(ctx, dir, stdout)
 }
 
-// embeddedCalibration returns up to n training images of the embedded
-// Fashion-MNIST subset, spread over it.
-func embeddedCalibration(n int, shape []int) ([]float32, int, error) {
-	train, _, err := embedded.FashionMNIST()
+// trainingCalibration returns up to n examples of the run's own training
+// set (its data loaded as in training, without random augmentation),
+// spread over it.
+func trainingCalibration(t *predict.Trained, n int) ([]float32, int, error) {
+	ds, err := source.LoadDatasets(t.Config, io.Discard)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("--calib: the run's training data: %w", err)
 	}
-	if got := fmt.Sprint(train.Shape()); got != fmt.Sprint(shape) {
-		return nil, 0, fmt.Errorf("the embedded images are %s, the run takes %v; name calibration images with --calib", got, shape)
+	shape := t.Info.InputShape
+	if got := fmt.Sprint(ds.Shape); got != fmt.Sprint(shape) {
+		return nil, 0, fmt.Errorf("--calib: the run's data give examples of %s, the model takes %v; name calibration images with --calib", got, shape)
 	}
 	size := shapeSize(shape)
-	n = min(n, train.Len())
+	n = min(n, ds.Train.Len())
 	x := make([]float32, n*size)
 	for i := range n {
-		if _, err := train.Get(i*train.Len()/n, x[i*size:(i+1)*size], nil); err != nil {
+		if _, err := ds.Train.Get(i*ds.Train.Len()/n, x[i*size:(i+1)*size], nil); err != nil {
 			return nil, 0, err
 		}
 	}
