@@ -12,7 +12,9 @@
 // Model is a models.Model, so the engine's evaluation and prediction run
 // it unchanged.
 //
-// This package leaves out architectures with batch normalisation or
-// residual connections (resnet8/20), recurrent and text models,
-// quantisation-aware training, and asymmetric (zero-point) schemes.
+// It builds seed-cnn, lenet5, mlp and the CIFAR resnets (batch
+// normalisation folded into the convolutions, residual additions and
+// average pooling in float32). This package leaves out other modules,
+// recurrent and text models, quantisation-aware training, and asymmetric
+// (zero-point) schemes.
 package quantize

@@ -22,10 +22,7 @@ const format = "kiln-int8"
 // Save writes the model to path atomically.
 func (m *Model) Save(path string) error {
 	f := &checkpoint.File{Tensors: map[string]*checkpoint.Tensor{}, Metadata: map[string]string{"format": format, "model": m.prog.model}}
-	for _, l := range m.prog.layers {
-		if l.q == nil {
-			continue
-		}
+	for _, l := range m.prog.weighted() {
 		ints := make([]int64, len(l.q))
 		for i, v := range l.q {
 			ints[i] = int64(v)
@@ -68,10 +65,7 @@ func Load(path string, float models.Model, shape []int) (*Model, error) {
 		return t, nil
 	}
 	used := 0
-	for _, l := range p.layers {
-		if l.kind != "conv" && l.kind != "linear" {
-			continue
-		}
+	for _, l := range p.weighted() {
 		w, err := get(l.name+".weight", l.out, l.k)
 		if err != nil {
 			return nil, err

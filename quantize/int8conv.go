@@ -26,31 +26,78 @@ func (p *program) runInt8(x []float32, n int) []float32 {
 		a = &arena{}
 	}
 	defer p.arenas.Put(a)
-	c, h, w := p.shape[0], p.shape[1], p.shape[2]
-	cnhw := false // x's layout: (C, N, H, W) rather than (N, C, H, W)
-	for i, l := range p.layers {
+	x, c, h, w, cnhw := runInt8(a, p.layers, x, n, p.shape[0], p.shape[1], p.shape[2], false)
+	if cnhw { // a program that ends in a convolution
+		y := make([]float32, len(x))
+		transposeInto(y, x, c, n, h*w)
+		return y
+	}
+	return append([]float32(nil), x...)
+}
+
+// runInt8 runs layers over n examples (C, H, W), laid out (N, C, H, W) or,
+// with cnhw, (C, N, H, W); it returns the output, its shape and layout.
+func runInt8(a *arena, layers []*layer, x []float32, n, c, h, w int, cnhw bool) ([]float32, int, int, int, bool) {
+	for _, l := range layers {
 		switch l.kind {
 		case "conv":
 			oh, ow := l.outSize(h, w)
-			x = l.convInt8(a, i, x, n, c, h, w, oh, ow, cnhw)
+			x = l.convInt8(a, l.id, x, n, c, h, w, oh, ow, cnhw)
 			c, h, w, cnhw = l.out, oh, ow, true
 		case "linear":
-			x = l.denseInt8(a, i, x, n)
+			x = l.denseInt8(a, l.id, x, n)
 		case "maxpool":
 			oh, ow := (h-l.kh)/l.sh+1, (w-l.kw)/l.sw+1
-			y := a.floats(i, n*c*oh*ow)
-			maxPoolInto(y, a.ints(i, len(y)), x, n*c, h, w, oh, ow, l)
+			y := a.floats(l.id, n*c*oh*ow)
+			maxPoolInto(y, a.ints(l.id, len(y)), x, n*c, h, w, oh, ow, l)
 			x, h, w = y, oh, ow
+		case "avgpool":
+			y := a.floats(l.id, n*c)
+			hw := h * w
+			for img := range n {
+				for ch := range c {
+					plane := (img*c + ch) * hw
+					if cnhw {
+						plane = (ch*n + img) * hw
+					}
+					var s float32
+					for _, v := range x[plane : plane+hw] {
+						s += v
+					}
+					y[img*c+ch] = s / float32(hw)
+				}
+			}
+			x, h, w, cnhw = y, 1, 1, false
 		case "flatten":
 			if cnhw {
-				y := a.floats(i, len(x))
+				y := a.floats(l.id, len(x))
 				transposeInto(y, x, c, n, h*w)
 				x, cnhw = y, false
 			}
 			c, h, w = c*h*w, 1, 1
+		case "residual":
+			y, yc, yh, yw, ylay := runInt8(a, l.main, x, n, c, h, w, cnhw)
+			sc, slay := x, cnhw
+			if l.short != nil {
+				sc, _, _, _, slay = runInt8(a, l.short, x, n, c, h, w, cnhw)
+			}
+			if slay != ylay { // an identity shortcut around a block that changed the layout
+				t := grow(&a.t, l.id, len(sc))
+				if slay {
+					transposeInto(t, sc, yc, n, yh*yw)
+				} else {
+					transposeInto(t, sc, n, yc, yh*yw)
+				}
+				sc = t
+			}
+			out := a.floats(l.id, len(y))
+			for i, v := range y {
+				out[i] = max(v+sc[i], 0)
+			}
+			x, c, h, w, cnhw = out, yc, yh, yw, ylay
 		}
 	}
-	return append([]float32(nil), x...)
+	return x, c, h, w, cnhw
 }
 
 // arena holds one int8 run's buffers, by layer; their contents are

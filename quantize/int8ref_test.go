@@ -9,8 +9,12 @@ import (
 // quantised with quantizeInto, sums in int64 over the float weights'
 // order, the epilogue as kernels.Int8Epilogue states it.
 func refInt8(p *program, x []float32, n int) []float32 {
-	c, h, w := p.shape[0], p.shape[1], p.shape[2]
-	for _, l := range p.layers {
+	x, _, _, _ = refLayers(p.layers, x, n, p.shape[0], p.shape[1], p.shape[2])
+	return x
+}
+
+func refLayers(layers []*layer, x []float32, n, c, h, w int) ([]float32, int, int, int) {
+	for _, l := range layers {
 		switch l.kind {
 		case "conv", "linear":
 			oh, ow := 1, 1
@@ -51,18 +55,30 @@ func refInt8(p *program, x []float32, n int) []float32 {
 			oh, ow := (h-l.kh)/l.sh+1, (w-l.kw)/l.sw+1
 			x = maxPool(x, n*c, h, w, oh, ow, l)
 			h, w = oh, ow
+		case "avgpool":
+			x, h, w = avgPool(x, n*c, h*w), 1, 1
 		case "flatten":
 			c, h, w = c*h*w, 1, 1
+		case "residual":
+			y, yc, yh, yw := refLayers(l.main, x, n, c, h, w)
+			sc := x
+			if l.short != nil {
+				sc, _, _, _ = refLayers(l.short, x, n, c, h, w)
+			}
+			for i := range y {
+				y[i] = max(y[i]+sc[i], 0)
+			}
+			x, c, h, w = y, yc, yh, yw
 		}
 	}
-	return x
+	return x, c, h, w
 }
 
 // TestInt8MatchesReference requires the int8 run (packed, channel-last,
 // the VNNI kernel where the CPU has one) to give the plain int8
 // computation's bits, for every architecture, with padding (lenet5).
 func TestInt8MatchesReference(t *testing.T) {
-	for _, name := range []string{"seed-cnn", "lenet5", "mlp"} {
+	for _, name := range archs {
 		m := zoo(t, name)
 		q, err := Quantize(m, []int{1, 28, 28}, inputs(16, 6), 16)
 		if err != nil {

@@ -68,10 +68,7 @@ func Quantize(m models.Model, shape []int, calib []float32, n int) (*Model, erro
 			}
 		})
 	}
-	for _, l := range p.layers {
-		if l.kind != "conv" && l.kind != "linear" {
-			continue
-		}
+	for _, l := range p.weighted() {
 		if peak[l] == 0 || math.IsInf(float64(peak[l]), 0) || math.IsNaN(float64(peak[l])) {
 			return nil, fmt.Errorf("quantize: layer %s saw inputs of largest magnitude %g over %d calibration examples; want a finite, non-zero range", l.name, peak[l], n)
 		}

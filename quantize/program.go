@@ -38,6 +38,11 @@ type layer struct {
 	// conv geometry and pooling window (square stride and padding
 	// allowed per axis).
 	kh, kw, sh, sw, ph, pw int
+
+	// residual: the main branch and the shortcut (nil: identity), added
+	// and rectified.
+	main, short []*layer
+	id          int // the layer's index in walk order: its arena slot
 }
 
 // program is a model's layers and its input shape.
@@ -76,15 +81,42 @@ func build(m models.Model, shape []int) (*program, error) {
 				return nil, fmt.Errorf("quantize: mlp layer %d is a %T; the int8 path knows Linear, ReLU and Dropout", i, l)
 			}
 		}
+	case *models.ResNet:
+		p.model = fmt.Sprintf("resnet%d", 6*m.Blocks+2)
+		p.resnet(m)
 	default:
-		return nil, fmt.Errorf("quantize: %T: int8 models are built for seed-cnn, lenet5 and mlp (not batch norm or residual models)", m)
+		return nil, fmt.Errorf("quantize: %T: int8 models are built for seed-cnn, lenet5, mlp and the CIFAR resnets", m)
 	}
-	for _, l := range p.layers {
+	id := 0
+	for _, l := range walk(p.layers) {
 		if l.kind == "maxpool" && l.ph < 0 {
 			return nil, fmt.Errorf("quantize: %s: max pooling with padding, dilation or ceil mode is not in the int8 path", p.model)
 		}
+		l.id, id = id, id+1
 	}
 	return p, nil
+}
+
+// walk returns layers and those nested in residual blocks, depth first.
+func walk(layers []*layer) []*layer {
+	var out []*layer
+	for _, l := range layers {
+		out = append(out, l)
+		out = append(out, walk(l.main)...)
+		out = append(out, walk(l.short)...)
+	}
+	return out
+}
+
+// weighted returns the program's convolutions and linear layers.
+func (p *program) weighted() []*layer {
+	var out []*layer
+	for _, l := range walk(p.layers) {
+		if l.kind == "conv" || l.kind == "linear" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (p *program) conv(name string, c *nn.Conv2d, relu bool) *program {
@@ -139,8 +171,14 @@ func (p *program) run(x []float32, n int, quantised bool, obs observer) []float3
 	if quantised {
 		return p.runInt8(x, n)
 	}
-	c, h, w := p.shape[0], p.shape[1], p.shape[2]
-	for _, l := range p.layers {
+	x, _, _, _ = runFloat(p.layers, x, n, p.shape[0], p.shape[1], p.shape[2], obs)
+	return x
+}
+
+// runFloat runs layers in float32 over n examples (C, H, W) and returns
+// the output and its shape.
+func runFloat(layers []*layer, x []float32, n, c, h, w int, obs observer) ([]float32, int, int, int) {
+	for _, l := range layers {
 		switch l.kind {
 		case "conv":
 			if obs != nil {
@@ -159,11 +197,37 @@ func (p *program) run(x []float32, n int, quantised bool, obs observer) []float3
 			oh, ow := (h-l.kh)/l.sh+1, (w-l.kw)/l.sw+1
 			x = maxPool(x, n*c, h, w, oh, ow, l)
 			h, w = oh, ow
+		case "avgpool":
+			x = avgPool(x, n*c, h*w)
+			h, w = 1, 1
 		case "flatten":
 			c, h, w = c*h*w, 1, 1
+		case "residual":
+			y, yc, yh, yw := runFloat(l.main, x, n, c, h, w, obs)
+			sc := x
+			if l.short != nil {
+				sc, _, _, _ = runFloat(l.short, x, n, c, h, w, obs)
+			}
+			for i := range y {
+				y[i] = max(y[i]+sc[i], 0)
+			}
+			x, c, h, w = y, yc, yh, yw
 		}
 	}
-	return x
+	return x, c, h, w
+}
+
+// avgPool averages planes of hw values each.
+func avgPool(x []float32, planes, hw int) []float32 {
+	y := make([]float32, planes)
+	for p := range planes {
+		var s float32
+		for _, v := range x[p*hw : (p+1)*hw] {
+			s += v
+		}
+		y[p] = s / float32(hw)
+	}
+	return y
 }
 
 // outSize returns a convolution's output height and width.

@@ -1,6 +1,7 @@
 package quantize
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -17,15 +18,34 @@ import (
 )
 
 // zoo returns a model of the zoo in evaluation mode with weights from a
-// seed, for 1x28x28 inputs of 10 classes.
+// seed, for 1x28x28 inputs of 10 classes. Batch normalisation gets
+// running statistics and affine parameters away from their initial 0 and
+// 1, so that folding them is tested.
 func zoo(t testing.TB, name string) models.Model {
-	m, err := models.New(name, models.Shape{Channels: 1, Height: 28, Width: 28, Classes: 10}, rand.New(rand.NewPCG(7, 8)))
+	rng := rand.New(rand.NewPCG(7, 8))
+	m, err := models.New(name, models.Shape{Channels: 1, Height: 28, Width: 28, Classes: 10}, rng)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range nn.NamedParams(m) {
+		v := p.Var.Value().Data()
+		switch {
+		case strings.HasSuffix(p.Name, "running_mean"), strings.Contains(p.Name, "bn") && strings.HasSuffix(p.Name, "bias"):
+			for i := range v {
+				v[i] = 0.2 * float32(rng.NormFloat64())
+			}
+		case strings.HasSuffix(p.Name, "running_var"), strings.Contains(p.Name, "bn") && strings.HasSuffix(p.Name, "weight"):
+			for i := range v {
+				v[i] = 0.5 + rng.Float32()
+			}
+		}
 	}
 	nn.SetTraining(m, false)
 	return m
 }
+
+// archs are the architectures the int8 path builds.
+var archs = []string{"seed-cnn", "lenet5", "mlp", "resnet8"}
 
 // inputs returns n random images in [0, 1), as ToTensor gives.
 func inputs(n int, seed uint64) []float32 {
@@ -56,7 +76,7 @@ func maxAbs(v []float32) float64 {
 // give the model's own logits: the int8 path quantises the right layers in
 // the right order.
 func TestProgramMatchesModel(t *testing.T) {
-	for _, name := range []string{"seed-cnn", "lenet5", "mlp"} {
+	for _, name := range archs {
 		m := zoo(t, name)
 		x := inputs(3, 1)
 		q, err := Quantize(m, []int{1, 28, 28}, x, 3)
@@ -79,7 +99,7 @@ func TestProgramMatchesModel(t *testing.T) {
 // logits on others to stay within 5% of the logits' range of float32,
 // and the same class to win for almost every image.
 func TestInt8CloseToFloat(t *testing.T) {
-	for _, name := range []string{"seed-cnn", "lenet5", "mlp"} {
+	for _, name := range archs {
 		m := zoo(t, name)
 		q, err := Quantize(m, []int{1, 28, 28}, inputs(32, 2), 32)
 		if err != nil {
@@ -157,6 +177,22 @@ func TestSaveLoad(t *testing.T) {
 			t.Fatalf("logit %d: %g before saving, %g after", i, a[i], b[i])
 		}
 	}
+	r8 := zoo(t, "resnet8") // nested layers and folded batch norm round-trip too
+	qr, err := Quantize(r8, []int{1, 28, 28}, inputs(8, 4), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpath := filepath.Join(t.TempDir(), File)
+	if err := qr.Save(rpath); err != nil {
+		t.Fatal(err)
+	}
+	rback, err := Load(rpath, r8, []int{1, 28, 28})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := forward(qr, x, 5), forward(rback, x, 5); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("resnet8 logits %v before saving, %v after", a, b)
+	}
 	if _, err := Load(path, zoo(t, "lenet5"), []int{1, 28, 28}); err == nil || !strings.Contains(err.Error(), "of model \"seed-cnn\", want \"kiln-int8\" of lenet5") {
 		t.Errorf("a seed-cnn file onto lenet5: %v", err)
 	}
@@ -174,15 +210,15 @@ func TestSaveLoad(t *testing.T) {
 	}
 }
 
+// notZoo is a model the int8 path does not know.
+type notZoo struct{ models.Model }
+
 func TestUnsupported(t *testing.T) {
-	m, err := models.New("resnet8", models.Shape{Channels: 3, Height: 32, Width: 32, Classes: 10}, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		t.Fatal(err)
+	m := zoo(t, "mlp")
+	if _, err := Quantize(notZoo{m}, []int{1, 28, 28}, inputs(1, 1), 1); err == nil || !strings.Contains(err.Error(), "seed-cnn, lenet5, mlp and the CIFAR resnets") {
+		t.Errorf("an unknown model: %v", err)
 	}
-	if _, err := Quantize(m, []int{3, 32, 32}, make([]float32, 3*32*32), 1); err == nil || !strings.Contains(err.Error(), "seed-cnn, lenet5 and mlp") {
-		t.Errorf("resnet8: %v", err)
-	}
-	if _, err := Quantize(zoo(t, "mlp"), []int{1, 28, 28}, make([]float32, 28*28), 1); err == nil || !strings.Contains(err.Error(), "non-zero range") {
+	if _, err := Quantize(m, []int{1, 28, 28}, make([]float32, 28*28), 1); err == nil || !strings.Contains(err.Error(), "non-zero range") {
 		t.Errorf("all-zero calibration: %v", err)
 	}
 }

@@ -27,7 +27,7 @@ images), accumulated in int32. kiln eval, predict and serve use it with
 --checkpoint int8. Calibration reads up to --images image files under DIR,
 spread over the folder, decoded and transformed as the run's test images;
 without --calib, the run's own training set (no augmentation). Then it evaluates float32 and int8 side by side on
-the run's test set. Seed CNN, LeNet-5 and MLP runs can be quantised.
+the run's test set. Seed CNN, LeNet-5, MLP and ResNet runs can be quantised.
 `
 
 func quantizeCmd(ctx context.Context, args []string, stdout io.Writer) error {
