@@ -27,7 +27,13 @@ var _ models.Model = (*Model)(nil)
 func (m *Model) Forward(g *autograd.Tape, x *autograd.Var) *autograd.Var {
 	v := x.Value()
 	n := v.Shape()[0]
-	y := m.prog.run(v.Values(), n, true, nil)
+	var in []float32
+	if v.IsContiguous() {
+		in = v.Data() // read only
+	} else {
+		in = v.Values()
+	}
+	y := m.prog.run(in, n, true, nil)
 	return g.Const(tensor.FromSlice(y, n, len(y)/n))
 }
 
