@@ -38,11 +38,17 @@ func (p *program) runInt8(x []float32, n int) []float32 {
 // runInt8 runs layers over n examples (C, H, W), laid out (N, C, H, W) or,
 // with cnhw, (C, N, H, W); it returns the output, its shape and layout.
 func runInt8(a *arena, layers []*layer, x []float32, n, c, h, w int, cnhw bool) ([]float32, int, int, int, bool) {
-	for _, l := range layers {
-		switch l.kind {
+	for i := 0; i < len(layers); i++ {
+		switch l := layers[i]; l.kind {
 		case "conv":
 			oh, ow := l.outSize(h, w)
-			x = l.convInt8(a, l.id, x, n, c, h, w, oh, ow, cnhw)
+			if i+1 < len(layers) && l.poolsAfter(layers[i+1], oh, ow) {
+				x = l.convInt8(a, l.id, x, n, c, h, w, oh, ow, cnhw, true)
+				c, h, w, cnhw = l.out, oh/2, ow/2, true
+				i++
+				continue
+			}
+			x = l.convInt8(a, l.id, x, n, c, h, w, oh, ow, cnhw, false)
 			c, h, w, cnhw = l.out, oh, ow, true
 		case "linear":
 			x = l.denseInt8(a, l.id, x, n)
@@ -200,12 +206,24 @@ func (l *layer) denseInt8(a *arena, slot int, x []float32, n int) []float32 {
 }
 
 // convInt8 is the int8 convolution of n images (C, H, W), laid out
-// (N, C, H, W) or, with cnhw, (C, N, H, W); it returns (O, N, OH, OW).
-func (l *layer) convInt8(a *arena, slot int, x []float32, n, c, h, w, oh, ow int, cnhw bool) []float32 {
+// (N, C, H, W) or, with cnhw, (C, N, H, W); it returns (O, N, OH, OW), or
+// with pool, the 2x2 max pooling of that, (O, N, OH/2, OW/2), computed in
+// the product's epilogue (kernels.Int8GemmF32Pool).
+func (l *layer) convInt8(a *arena, slot int, x []float32, n, c, h, w, oh, ow int, cnhw, pool bool) []float32 {
 	pix, hw := oh*ow, h*w
 	xq := a.bytes(slot, n*hw*c) // (N, H, W, C)
 	cols := a.colsOf(slot)
-	cols.Reset(n*pix, l.k)
+	wins := n * pix / 4 // pooling windows
+	column := func(img, oy, ox int) int { return img*pix + oy*ow + ox }
+	if pool {
+		cols.Reset((wins+7)/8*32, l.k)
+		column = func(img, oy, ox int) int {
+			win := (img*(oh/2)+oy/2)*(ow/2) + ox/2
+			return win/8*32 + (oy%2*2+ox%2)*8 + win%8
+		}
+	} else {
+		cols.Reset(n*pix, l.k)
+	}
 	parallel(n, func(img int) {
 		inv := 1 / l.xScale
 		qi := xq[img*hw*c : (img+1)*hw*c]
@@ -241,13 +259,24 @@ func (l *layer) convInt8(a *arena, slot int, x []float32, n, c, h, w, oh, ow int
 						}
 					}
 				}
-				cols.SetCol(img*pix+oy*ow+ox, col)
+				cols.SetCol(column(img, oy, ox), col)
 			}
 		}
 	})
+	if pool {
+		y := a.floats(slot, l.out*wins)
+		kernels.Int8GemmF32Pool(l.packed, cols, l.epi, wins, y, wins)
+		return y
+	}
 	y := a.floats(slot, l.out*n*pix)
 	kernels.Int8GemmF32(l.packed, cols, l.epi, y, n*pix)
 	return y
+}
+
+// poolsAfter reports whether next, the layer after convolution l with
+// output oh x ow, is a 2x2 max pooling that its product can fold in.
+func (l *layer) poolsAfter(next *layer, oh, ow int) bool {
+	return next.kind == "maxpool" && next.kh == 2 && next.kw == 2 && next.sh == 2 && next.sw == 2 && next.ph == 0 && oh%2 == 0 && ow%2 == 0
 }
 
 // fill sets every byte of b to v.

@@ -142,6 +142,47 @@ func Int8GemmF32(w *Int8Weights, b *Int8Cols, e Int8Epilogue, out []float32, ldo
 	wg.Wait()
 }
 
+// Int8GemmF32Pool is Int8GemmF32 with 2x2 max pooling folded in: b's
+// columns come in groups of 32, the four taps (columns t*8+v, t = 0..3)
+// of 8 pooling windows (v = 0..7), and out[i*ldo+q] is the largest of
+// window q's four outputs, for the first wins windows. b.N must be the
+// windows rounded up to 8, times 4.
+func Int8GemmF32Pool(w *Int8Weights, b *Int8Cols, e Int8Epilogue, wins int, out []float32, ldo int) {
+	m := w.M
+	groups := (wins + 7) / 8
+	if m == 0 || wins == 0 {
+		return
+	}
+	if b.K != w.K || b.N != groups*32 || ldo < wins || len(out) < (m-1)*ldo+wins || len(e.Scale) < m || len(e.Bias) < m {
+		panic("kernels: Int8GemmF32Pool: sizes disagree")
+	}
+	threads := min(runtime.GOMAXPROCS(0), max(1, m*b.N*w.K/(1<<18)), groups)
+	per := (groups + threads - 1) / threads
+	var wg sync.WaitGroup
+	for g0 := 0; g0 < groups; g0 += per {
+		wg.Add(1)
+		go func(g0, g1 int) {
+			defer wg.Done()
+			int8GemmF32Pool(w, b, e, g0, g1, wins, out, ldo)
+		}(g0, min(g0+per, groups))
+	}
+	wg.Wait()
+}
+
+// int8GemmF32PoolGo is the pure-Go Int8GemmF32Pool for groups g0 to g1.
+func int8GemmF32PoolGo(w *Int8Weights, b *Int8Cols, e Int8Epilogue, g0, g1, wins int, out []float32, ldo int) {
+	sums := make([]int32, w.M*32)
+	for g := g0; g < g1; g++ {
+		int8GemmGo(w, b, g*32, g*32+32, sums, 32)
+		for i := range w.M {
+			for v := 0; v < 8 && g*8+v < wins; v++ {
+				s := sums[i*32:]
+				out[i*ldo+g*8+v] = max(max(e.finish(i, s[v]), e.finish(i, s[16+v])), max(e.finish(i, s[8+v]), e.finish(i, s[24+v])))
+			}
+		}
+	}
+}
+
 // finish is the epilogue of one sum, in Go.
 func (e *Int8Epilogue) finish(i int, sum int32) float32 {
 	v := float32(float32(sum)*e.Scale[i]) + e.Bias[i]

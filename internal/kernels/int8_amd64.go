@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
+var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL
 
 // Tile sizes of int8TileVNNI (asm/int8.go).
 const (
@@ -81,6 +81,28 @@ func int8GemmF32(w *Int8Weights, b *Int8Cols, e Int8Epilogue, j0, j1 int, out []
 		for t := range tiles {
 			i := t * int8MR
 			int8TileVNNIF32(&w.packed[t*k4*int8MR*4], &b.data[jb*k4*4], k4, &out[i*ldo+jb], ldo*4, min(int8MR, w.M-i), m0, m1,
+				&w.offset[i], &e.Scale[i], &e.Bias[i], lo)
+		}
+	}
+}
+
+// int8GemmF32Pool computes groups g0 to g1 of the pooled product.
+func int8GemmF32Pool(w *Int8Weights, b *Int8Cols, e Int8Epilogue, g0, g1, wins int, out []float32, ldo int) {
+	if w.packed == nil {
+		int8GemmF32PoolGo(w, b, e, g0, g1, wins, out, ldo)
+		return
+	}
+	k4 := (w.K + 3) / 4
+	tiles := (w.M + int8MR - 1) / int8MR
+	lo := float32(math.Inf(-1))
+	if e.ReLU {
+		lo = 0
+	}
+	for g := g0; g < g1; g++ {
+		m0 := uint16(1<<min(wins-g*8, 8) - 1)
+		for t := range tiles {
+			i := t * int8MR
+			int8TileVNNIF32Pool(&w.packed[t*k4*int8MR*4], &b.data[g*32*k4*4], k4, &out[i*ldo+g*8], ldo*4, min(int8MR, w.M-i), m0, 0,
 				&w.offset[i], &e.Scale[i], &e.Bias[i], lo)
 		}
 	}

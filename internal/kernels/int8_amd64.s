@@ -171,12 +171,12 @@ f32_epilogue:
 	VMULPS       Z18, Z0, Z0
 	VADDPS       Z19, Z0, Z0
 	VMAXPS       Z16, Z0, Z0
-	VMOVUPS      Z0, K1, (AX)
 	VPSUBD       Z17, Z1, Z1
 	VCVTDQ2PS    Z1, Z1
 	VMULPS       Z18, Z1, Z1
 	VADDPS       Z19, Z1, Z1
 	VMAXPS       Z16, Z1, Z1
+	VMOVUPS      Z0, K1, (AX)
 	VMOVUPS      Z1, K2, 64(AX)
 	ADDQ         CX, AX
 	CMPQ         DX, $0x01
@@ -189,12 +189,12 @@ f32_epilogue:
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z17, Z2, Z2
 	VMAXPS       Z16, Z2, Z2
-	VMOVUPS      Z2, K1, (AX)
 	VPSUBD       Z0, Z3, Z3
 	VCVTDQ2PS    Z3, Z3
 	VMULPS       Z1, Z3, Z3
 	VADDPS       Z17, Z3, Z3
 	VMAXPS       Z16, Z3, Z3
+	VMOVUPS      Z2, K1, (AX)
 	VMOVUPS      Z3, K2, 64(AX)
 	ADDQ         CX, AX
 	CMPQ         DX, $0x02
@@ -207,12 +207,12 @@ f32_epilogue:
 	VMULPS       Z1, Z4, Z4
 	VADDPS       Z2, Z4, Z4
 	VMAXPS       Z16, Z4, Z4
-	VMOVUPS      Z4, K1, (AX)
 	VPSUBD       Z0, Z5, Z5
 	VCVTDQ2PS    Z5, Z5
 	VMULPS       Z1, Z5, Z5
 	VADDPS       Z2, Z5, Z5
 	VMAXPS       Z16, Z5, Z5
+	VMOVUPS      Z4, K1, (AX)
 	VMOVUPS      Z5, K2, 64(AX)
 	ADDQ         CX, AX
 	CMPQ         DX, $0x03
@@ -225,12 +225,12 @@ f32_epilogue:
 	VMULPS       Z1, Z6, Z6
 	VADDPS       Z2, Z6, Z6
 	VMAXPS       Z16, Z6, Z6
-	VMOVUPS      Z6, K1, (AX)
 	VPSUBD       Z0, Z7, Z7
 	VCVTDQ2PS    Z7, Z7
 	VMULPS       Z1, Z7, Z7
 	VADDPS       Z2, Z7, Z7
 	VMAXPS       Z16, Z7, Z7
+	VMOVUPS      Z6, K1, (AX)
 	VMOVUPS      Z7, K2, 64(AX)
 	ADDQ         CX, AX
 	CMPQ         DX, $0x04
@@ -243,12 +243,12 @@ f32_epilogue:
 	VMULPS       Z1, Z8, Z8
 	VADDPS       Z2, Z8, Z8
 	VMAXPS       Z16, Z8, Z8
-	VMOVUPS      Z8, K1, (AX)
 	VPSUBD       Z0, Z9, Z9
 	VCVTDQ2PS    Z9, Z9
 	VMULPS       Z1, Z9, Z9
 	VADDPS       Z2, Z9, Z9
 	VMAXPS       Z16, Z9, Z9
+	VMOVUPS      Z8, K1, (AX)
 	VMOVUPS      Z9, K2, 64(AX)
 	ADDQ         CX, AX
 	CMPQ         DX, $0x05
@@ -261,12 +261,12 @@ f32_epilogue:
 	VMULPS       Z1, Z10, Z10
 	VADDPS       Z2, Z10, Z10
 	VMAXPS       Z16, Z10, Z10
-	VMOVUPS      Z10, K1, (AX)
 	VPSUBD       Z0, Z11, Z11
 	VCVTDQ2PS    Z11, Z11
 	VMULPS       Z1, Z11, Z11
 	VADDPS       Z2, Z11, Z11
 	VMAXPS       Z16, Z11, Z11
+	VMOVUPS      Z10, K1, (AX)
 	VMOVUPS      Z11, K2, 64(AX)
 	ADDQ         CX, AX
 	CMPQ         DX, $0x06
@@ -279,12 +279,12 @@ f32_epilogue:
 	VMULPS       Z1, Z12, Z12
 	VADDPS       Z2, Z12, Z12
 	VMAXPS       Z16, Z12, Z12
-	VMOVUPS      Z12, K1, (AX)
 	VPSUBD       Z0, Z13, Z13
 	VCVTDQ2PS    Z13, Z13
 	VMULPS       Z1, Z13, Z13
 	VADDPS       Z2, Z13, Z13
 	VMAXPS       Z16, Z13, Z13
+	VMOVUPS      Z12, K1, (AX)
 	VMOVUPS      Z13, K2, 64(AX)
 	ADDQ         CX, AX
 	CMPQ         DX, $0x07
@@ -297,15 +297,249 @@ f32_epilogue:
 	VMULPS       Z1, Z14, Z14
 	VADDPS       Z2, Z14, Z14
 	VMAXPS       Z16, Z14, Z14
-	VMOVUPS      Z14, K1, (AX)
 	VPSUBD       Z0, Z15, Z15
 	VCVTDQ2PS    Z15, Z15
 	VMULPS       Z1, Z15, Z15
 	VADDPS       Z2, Z15, Z15
 	VMAXPS       Z16, Z15, Z15
+	VMOVUPS      Z14, K1, (AX)
 	VMOVUPS      Z15, K2, 64(AX)
 	ADDQ         CX, AX
 
 f32_done:
+	VZEROUPPER
+	RET
+
+// func int8TileVNNIF32Pool(a *int8, b *uint8, k4 int, out *float32, ldo int, rows int, m0 uint16, m1 uint16, offs *int32, scale *float32, bias *float32, lo float32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·int8TileVNNIF32Pool(SB), NOSPLIT, $0-84
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   k4+16(FP), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+pool_loop:
+	TESTQ        DX, DX
+	JZ           pool_epilogue
+	VMOVDQU32    (CX), Z16
+	VMOVDQU32    64(CX), Z17
+	VPBROADCASTD (AX), Z18
+	VPDPBUSD     Z18, Z16, Z0
+	VPDPBUSD     Z18, Z17, Z1
+	VPBROADCASTD 4(AX), Z18
+	VPDPBUSD     Z18, Z16, Z2
+	VPDPBUSD     Z18, Z17, Z3
+	VPBROADCASTD 8(AX), Z18
+	VPDPBUSD     Z18, Z16, Z4
+	VPDPBUSD     Z18, Z17, Z5
+	VPBROADCASTD 12(AX), Z18
+	VPDPBUSD     Z18, Z16, Z6
+	VPDPBUSD     Z18, Z17, Z7
+	VPBROADCASTD 16(AX), Z18
+	VPDPBUSD     Z18, Z16, Z8
+	VPDPBUSD     Z18, Z17, Z9
+	VPBROADCASTD 20(AX), Z18
+	VPDPBUSD     Z18, Z16, Z10
+	VPDPBUSD     Z18, Z17, Z11
+	VPBROADCASTD 24(AX), Z18
+	VPDPBUSD     Z18, Z16, Z12
+	VPDPBUSD     Z18, Z17, Z13
+	VPBROADCASTD 28(AX), Z18
+	VPDPBUSD     Z18, Z16, Z14
+	VPDPBUSD     Z18, Z17, Z15
+	ADDQ         $0x20, AX
+	ADDQ         $0x00000080, CX
+	DECQ         DX
+	JMP          pool_loop
+
+pool_epilogue:
+	MOVQ          out+24(FP), AX
+	MOVQ          ldo+32(FP), CX
+	MOVQ          rows+40(FP), DX
+	MOVQ          offs+56(FP), BX
+	MOVQ          scale+64(FP), SI
+	MOVQ          bias+72(FP), DI
+	MOVWLZX       m0+48(FP), R8
+	KMOVW         R8, K1
+	MOVWLZX       m1+50(FP), R8
+	KMOVW         R8, K2
+	VBROADCASTSS  lo+80(FP), Z16
+	CMPQ          DX, $0x00
+	JLE           pool_done
+	VPBROADCASTD  (BX), Z17
+	VBROADCASTSS  (SI), Z18
+	VBROADCASTSS  (DI), Z19
+	VPSUBD        Z17, Z0, Z0
+	VCVTDQ2PS     Z0, Z0
+	VMULPS        Z18, Z0, Z0
+	VADDPS        Z19, Z0, Z0
+	VMAXPS        Z16, Z0, Z0
+	VPSUBD        Z17, Z1, Z1
+	VCVTDQ2PS     Z1, Z1
+	VMULPS        Z18, Z1, Z1
+	VADDPS        Z19, Z1, Z1
+	VMAXPS        Z16, Z1, Z1
+	VMAXPS        Z1, Z0, Z0
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VMOVUPS       Y0, K1, (AX)
+	ADDQ          CX, AX
+	CMPQ          DX, $0x01
+	JLE           pool_done
+	VPBROADCASTD  4(BX), Z0
+	VBROADCASTSS  4(SI), Z1
+	VBROADCASTSS  4(DI), Z17
+	VPSUBD        Z0, Z2, Z2
+	VCVTDQ2PS     Z2, Z2
+	VMULPS        Z1, Z2, Z2
+	VADDPS        Z17, Z2, Z2
+	VMAXPS        Z16, Z2, Z2
+	VPSUBD        Z0, Z3, Z3
+	VCVTDQ2PS     Z3, Z3
+	VMULPS        Z1, Z3, Z3
+	VADDPS        Z17, Z3, Z3
+	VMAXPS        Z16, Z3, Z3
+	VMAXPS        Z3, Z2, Z2
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VMAXPS        Y0, Y2, Y2
+	VMOVUPS       Y2, K1, (AX)
+	ADDQ          CX, AX
+	CMPQ          DX, $0x02
+	JLE           pool_done
+	VPBROADCASTD  8(BX), Z0
+	VBROADCASTSS  8(SI), Z1
+	VBROADCASTSS  8(DI), Z2
+	VPSUBD        Z0, Z4, Z4
+	VCVTDQ2PS     Z4, Z4
+	VMULPS        Z1, Z4, Z4
+	VADDPS        Z2, Z4, Z4
+	VMAXPS        Z16, Z4, Z4
+	VPSUBD        Z0, Z5, Z5
+	VCVTDQ2PS     Z5, Z5
+	VMULPS        Z1, Z5, Z5
+	VADDPS        Z2, Z5, Z5
+	VMAXPS        Z16, Z5, Z5
+	VMAXPS        Z5, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z4, Y0
+	VMAXPS        Y0, Y4, Y4
+	VMOVUPS       Y4, K1, (AX)
+	ADDQ          CX, AX
+	CMPQ          DX, $0x03
+	JLE           pool_done
+	VPBROADCASTD  12(BX), Z0
+	VBROADCASTSS  12(SI), Z1
+	VBROADCASTSS  12(DI), Z2
+	VPSUBD        Z0, Z6, Z6
+	VCVTDQ2PS     Z6, Z6
+	VMULPS        Z1, Z6, Z6
+	VADDPS        Z2, Z6, Z6
+	VMAXPS        Z16, Z6, Z6
+	VPSUBD        Z0, Z7, Z7
+	VCVTDQ2PS     Z7, Z7
+	VMULPS        Z1, Z7, Z7
+	VADDPS        Z2, Z7, Z7
+	VMAXPS        Z16, Z7, Z7
+	VMAXPS        Z7, Z6, Z6
+	VEXTRACTF32X8 $0x01, Z6, Y0
+	VMAXPS        Y0, Y6, Y6
+	VMOVUPS       Y6, K1, (AX)
+	ADDQ          CX, AX
+	CMPQ          DX, $0x04
+	JLE           pool_done
+	VPBROADCASTD  16(BX), Z0
+	VBROADCASTSS  16(SI), Z1
+	VBROADCASTSS  16(DI), Z2
+	VPSUBD        Z0, Z8, Z8
+	VCVTDQ2PS     Z8, Z8
+	VMULPS        Z1, Z8, Z8
+	VADDPS        Z2, Z8, Z8
+	VMAXPS        Z16, Z8, Z8
+	VPSUBD        Z0, Z9, Z9
+	VCVTDQ2PS     Z9, Z9
+	VMULPS        Z1, Z9, Z9
+	VADDPS        Z2, Z9, Z9
+	VMAXPS        Z16, Z9, Z9
+	VMAXPS        Z9, Z8, Z8
+	VEXTRACTF32X8 $0x01, Z8, Y0
+	VMAXPS        Y0, Y8, Y8
+	VMOVUPS       Y8, K1, (AX)
+	ADDQ          CX, AX
+	CMPQ          DX, $0x05
+	JLE           pool_done
+	VPBROADCASTD  20(BX), Z0
+	VBROADCASTSS  20(SI), Z1
+	VBROADCASTSS  20(DI), Z2
+	VPSUBD        Z0, Z10, Z10
+	VCVTDQ2PS     Z10, Z10
+	VMULPS        Z1, Z10, Z10
+	VADDPS        Z2, Z10, Z10
+	VMAXPS        Z16, Z10, Z10
+	VPSUBD        Z0, Z11, Z11
+	VCVTDQ2PS     Z11, Z11
+	VMULPS        Z1, Z11, Z11
+	VADDPS        Z2, Z11, Z11
+	VMAXPS        Z16, Z11, Z11
+	VMAXPS        Z11, Z10, Z10
+	VEXTRACTF32X8 $0x01, Z10, Y0
+	VMAXPS        Y0, Y10, Y10
+	VMOVUPS       Y10, K1, (AX)
+	ADDQ          CX, AX
+	CMPQ          DX, $0x06
+	JLE           pool_done
+	VPBROADCASTD  24(BX), Z0
+	VBROADCASTSS  24(SI), Z1
+	VBROADCASTSS  24(DI), Z2
+	VPSUBD        Z0, Z12, Z12
+	VCVTDQ2PS     Z12, Z12
+	VMULPS        Z1, Z12, Z12
+	VADDPS        Z2, Z12, Z12
+	VMAXPS        Z16, Z12, Z12
+	VPSUBD        Z0, Z13, Z13
+	VCVTDQ2PS     Z13, Z13
+	VMULPS        Z1, Z13, Z13
+	VADDPS        Z2, Z13, Z13
+	VMAXPS        Z16, Z13, Z13
+	VMAXPS        Z13, Z12, Z12
+	VEXTRACTF32X8 $0x01, Z12, Y0
+	VMAXPS        Y0, Y12, Y12
+	VMOVUPS       Y12, K1, (AX)
+	ADDQ          CX, AX
+	CMPQ          DX, $0x07
+	JLE           pool_done
+	VPBROADCASTD  28(BX), Z0
+	VBROADCASTSS  28(SI), Z1
+	VBROADCASTSS  28(DI), Z2
+	VPSUBD        Z0, Z14, Z14
+	VCVTDQ2PS     Z14, Z14
+	VMULPS        Z1, Z14, Z14
+	VADDPS        Z2, Z14, Z14
+	VMAXPS        Z16, Z14, Z14
+	VPSUBD        Z0, Z15, Z15
+	VCVTDQ2PS     Z15, Z15
+	VMULPS        Z1, Z15, Z15
+	VADDPS        Z2, Z15, Z15
+	VMAXPS        Z16, Z15, Z15
+	VMAXPS        Z15, Z14, Z14
+	VEXTRACTF32X8 $0x01, Z14, Y0
+	VMAXPS        Y0, Y14, Y14
+	VMOVUPS       Y14, K1, (AX)
+	ADDQ          CX, AX
+
+pool_done:
 	VZEROUPPER
 	RET

@@ -16,3 +16,10 @@ func int8TileVNNI(a *int8, b *uint8, c *int32, k4 int, bstride int, ldc int)
 //
 //go:noescape
 func int8TileVNNIF32(a *int8, b *uint8, k4 int, out *float32, ldo int, rows int, m0 uint16, m1 uint16, offs *int32, scale *float32, bias *float32, lo float32)
+
+// int8TileVNNIF32Pool is int8TileVNNIF32 followed by the maximum of the
+// tile's four groups of 8 columns (the taps of 8 pooling windows): 8
+// values a row, stored under the mask m0.
+//
+//go:noescape
+func int8TileVNNIF32Pool(a *int8, b *uint8, k4 int, out *float32, ldo int, rows int, m0 uint16, m1 uint16, offs *int32, scale *float32, bias *float32, lo float32)

@@ -157,3 +157,65 @@ func TestInt8GemmF32(t *testing.T) {
 		}
 	}
 }
+
+// TestInt8GemmF32Pool requires the pooled product (the VNNI kernel where
+// the CPU has one) to give the Go loop's bits, and the Go loop to give
+// the maximum of each window's four epilogue outputs.
+func TestInt8GemmF32Pool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var cols Int8Cols
+	for _, sz := range [][3]int{{1, 1, 1}, {9, 13, 25}, {32, 64, 800}, {13, 8, 6}} {
+		m, wins, k := sz[0], sz[1], sz[2]
+		n := (wins + 7) / 8 * 32
+		a, b := make([]int8, m*k), make([]int8, n*k)
+		for i := range a {
+			a[i] = int8(rng.IntN(255) - 127)
+		}
+		for i := range b {
+			b[i] = int8(rng.IntN(255) - 127)
+		}
+		cols.Reset(n, k)
+		col := make([]uint8, k)
+		for j := range n {
+			for p := range k {
+				col[p] = uint8(b[j*k+p]) ^ 0x80
+			}
+			cols.SetCol(j, col)
+		}
+		w := PackInt8(m, k, a)
+		e := Int8Epilogue{Scale: make([]float32, m), Bias: make([]float32, m)}
+		for i := range m {
+			e.Scale[i], e.Bias[i] = rng.Float32()*1e-3, rng.Float32()-0.5
+		}
+		for _, relu := range []bool{false, true} {
+			e.ReLU = relu
+			ldo := wins + 2
+			got, ref := make([]float32, m*ldo), make([]float32, m*ldo)
+			for i := range got {
+				got[i], ref[i] = 7, 7
+			}
+			Int8GemmF32Pool(w, &cols, e, wins, got, ldo)
+			int8GemmF32PoolGo(w, &cols, e, 0, (wins+7)/8, wins, ref, ldo)
+			full := make([]float32, m*n)
+			int8GemmF32Go(w, &cols, e, 0, n, full, n)
+			for i := range m {
+				for q := range ldo {
+					if math.Float32bits(got[i*ldo+q]) != math.Float32bits(ref[i*ldo+q]) {
+						t.Fatalf("%dx%dx%d relu %v: out[%d,%d] = %g, the Go loop %g", m, wins, k, relu, i, q, got[i*ldo+q], ref[i*ldo+q])
+					}
+					want := float32(7)
+					if q < wins {
+						g, v := q/8, q%8
+						want = float32(math.Inf(-1))
+						for tap := range 4 {
+							want = max(want, full[i*n+g*32+tap*8+v])
+						}
+					}
+					if ref[i*ldo+q] != want {
+						t.Fatalf("Go loop out[%d,%d] = %g, want %g", i, q, ref[i*ldo+q], want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -31,7 +31,8 @@ func vpdpbusd(w, b, acc Op) {
 
 func genInt8() {
 	genInt8Tile()
-	genInt8F32()
+	genInt8F32(false)
+	genInt8F32(true)
 }
 
 func genInt8Tile() {
@@ -85,10 +86,22 @@ func genInt8Tile() {
 // plus bias[r] (two roundings, as Go's float32 arithmetic), then max(.,
 // lo) (0 for ReLU, -Inf for none), stored under the column masks m0 and m1
 // into rows of out ldo bytes apart; rows past the count are left alone.
-func genInt8F32() {
-	TEXT("int8TileVNNIF32", NOSPLIT, "func(a *int8, b *uint8, k4 int, out *float32, ldo, rows int, m0, m1 uint16, offs *int32, scale, bias *float32, lo float32)")
+// With pool, the 32 columns are the four taps of 8 pooling windows
+// (columns w, 8+w, 16+w, 24+w) and the tile stores each window's maximum.
+func genInt8F32(pool bool) {
+	name, label := "int8TileVNNIF32", "f32"
+	if pool {
+		name, label = "int8TileVNNIF32Pool", "pool"
+	}
+	TEXT(name, NOSPLIT, "func(a *int8, b *uint8, k4 int, out *float32, ldo, rows int, m0, m1 uint16, offs *int32, scale, bias *float32, lo float32)")
 	Pragma("noescape")
-	Doc("int8TileVNNIF32 is int8TileVNNI with the float32 epilogue of Int8GemmF32.")
+	if pool {
+		Doc("int8TileVNNIF32Pool is int8TileVNNIF32 followed by the maximum of the",
+			"tile's four groups of 8 columns (the taps of 8 pooling windows): 8",
+			"values a row, stored under the mask m0.")
+	} else {
+		Doc("int8TileVNNIF32 is int8TileVNNI with the float32 epilogue of Int8GemmF32.")
+	}
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	k4 := Load(Param("k4"), GP64())
@@ -99,9 +112,9 @@ func genInt8F32() {
 			VPXORD(acc[r][v], acc[r][v], acc[r][v])
 		}
 	}
-	Label("f32_loop")
+	Label(label + "_loop")
 	TESTQ(k4, k4)
-	JZ(LabelRef("f32_epilogue"))
+	JZ(LabelRef(label + "_epilogue"))
 	b0, b1 := ZMM(), ZMM()
 	VMOVDQU32(Mem{Base: b}, b0)
 	VMOVDQU32(Mem{Base: b, Disp: 64}, b1)
@@ -114,9 +127,9 @@ func genInt8F32() {
 	ADDQ(U8(4*int8MR), a)
 	ADDQ(U32(int8NR*4), b)
 	DECQ(k4)
-	JMP(LabelRef("f32_loop"))
+	JMP(LabelRef(label + "_loop"))
 
-	Label("f32_epilogue")
+	Label(label + "_epilogue")
 	out := Load(Param("out"), GP64())
 	ldo := Load(Param("ldo"), GP64())
 	rows := Load(Param("rows"), GP64())
@@ -131,22 +144,32 @@ func genInt8F32() {
 	masks := [2]Op{k0, k1}
 	for r := range acc {
 		CMPQ(rows, U8(r))
-		JLE(LabelRef("f32_done"))
+		JLE(LabelRef(label + "_done"))
 		off, sc, bi := ZMM(), ZMM(), ZMM()
 		VPBROADCASTD(Mem{Base: offs, Disp: 4 * r}, off)
 		VBROADCASTSS(Mem{Base: scale, Disp: 4 * r}, sc)
 		VBROADCASTSS(Mem{Base: bias, Disp: 4 * r}, bi)
-		for v, z := range acc[r] {
+		for _, z := range acc[r] {
 			VPSUBD(off, z, z)
 			VCVTDQ2PS(z, z)
 			VMULPS(sc, z, z)
 			VADDPS(bi, z, z)
 			VMAXPS(lo, z, z)
-			VMOVUPS(z, masks[v], Mem{Base: out, Disp: 64 * v})
+		}
+		if pool {
+			z0, z1, hi := acc[r][0], acc[r][1], YMM()
+			VMAXPS(z1, z0, z0)             // columns 0-15: taps 0 and 2, 1 and 3
+			VEXTRACTF32X8(U8(1), z0, hi)   // taps 1 and 3
+			VMAXPS(hi, z0.AsY(), z0.AsY()) // all four taps of 8 windows
+			VMOVUPS(z0.AsY(), k0, Mem{Base: out})
+		} else {
+			for v, z := range acc[r] {
+				VMOVUPS(z, masks[v], Mem{Base: out, Disp: 64 * v})
+			}
 		}
 		ADDQ(ldo, out)
 	}
-	Label("f32_done")
+	Label(label + "_done")
 	VZEROUPPER()
 	RET()
 }
