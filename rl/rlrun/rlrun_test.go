@@ -126,6 +126,13 @@ func TestResumeBitIdentical(t *testing.T) {
 				t.Errorf("%s: %v", algo, err)
 			}
 		}
+		// a run without a state cannot resume; a finished run resumes to nothing
+		if err := os.Remove(filepath.Join(whole, StateFile)); err != nil {
+			t.Fatal(err)
+		}
+		if err := Resume(context.Background(), whole, Options{}); err == nil || !strings.Contains(err.Error(), "first checkpoint") {
+			t.Errorf("%s: resuming without a state: %v", algo, err)
+		}
 		// a finished run resumes to nothing
 		if err := Resume(context.Background(), dir, Options{}); err != nil {
 			t.Errorf("%s: resuming a finished run: %v", algo, err)

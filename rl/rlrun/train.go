@@ -89,7 +89,11 @@ func Resume(ctx context.Context, dir string, opt Options) error {
 	if err != nil {
 		return err
 	}
-	p, err := loadState(filepath.Join(dir, StateFile), a)
+	path := filepath.Join(dir, StateFile)
+	if !run.Exists(path) {
+		return fmt.Errorf("rlrun: %s has no %s: it stopped before its first checkpoint; train it again under another --name", dir, StateFile)
+	}
+	p, err := loadState(path, a)
 	if err != nil {
 		return err
 	}
