@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"github.com/kiln-ml/kiln/autograd"
 	"github.com/kiln-ml/kiln/data/imagefolder"
 	"github.com/kiln-ml/kiln/data/transform"
+	"github.com/kiln-ml/kiln/nn"
 	"github.com/kiln-ml/kiln/predict"
 	"github.com/kiln-ml/kiln/run"
+	"github.com/kiln-ml/kiln/tensor"
 )
 
 // MaxPixels bounds the pixels of an image a request may send, so that a
@@ -54,8 +57,9 @@ func FromTrained(name string, t *predict.Trained) (*Model, error) {
 	if t.Info.Task == run.TaskAutoencode || t.Info.Task == run.TaskLM {
 		return nil, fmt.Errorf("serve: %s is a %s run; kiln serves classifiers", t.Dir, t.Info.Task)
 	}
-	m := &Model{Name: name, Shape: append([]int(nil), t.Info.InputShape...), Classes: t.Info.Classes, Logits: t.Logits,
+	m := &Model{Name: name, Shape: append([]int(nil), t.Info.InputShape...), Classes: t.Info.Classes,
 		FeedbackDir: filepath.Join(t.Dir, FeedbackFolder)}
+	m.Logits = reusedTape(t.Model(), m.Shape)
 	if enc := t.Encoder(); enc != nil {
 		m.Text = func(s string, x []float32) error {
 			enc.Encode(s, x)
@@ -100,4 +104,26 @@ func (m *Model) size() int {
 		n *= d
 	}
 	return n
+}
+
+// reusedTape returns a model's forward pass on one tape that every call
+// resets, so that its buffers are allocated once, not per batch (what
+// predict's Logits, made for a few calls, does). Calls must not overlap:
+// the batcher makes one at a time.
+func reusedTape(model nn.Module, shape []int) func(x []float32) ([]float32, error) {
+	g := autograd.NewTape()
+	g.SetGradEnabled(false)
+	var in tensor.Tensor
+	size := 1
+	for _, d := range shape {
+		size *= d
+	}
+	return func(x []float32) ([]float32, error) {
+		if len(x) == 0 || len(x)%size != 0 {
+			return nil, fmt.Errorf("serve: %d input values are not a whole number of %v examples", len(x), shape)
+		}
+		g.Reset()
+		in.Init(x, append([]int{len(x) / size}, shape...)...)
+		return model.Forward(g, g.Const(&in)).Value().Values(), nil
+	}
 }

@@ -15,6 +15,7 @@ import (
 	neturl "net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +42,19 @@ func mainErr() error {
 	dur := flag.Duration("duration", 10*time.Second, "time per row at most")
 	levels := flag.String("concurrency", "1,8,64", "comma-separated client counts")
 	maxBatch := flag.Int("max-batch", 32, "max batch of the batching rows")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this `file`")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	conc, err := parseLevels(*levels)
 	if err != nil {
 		return err
