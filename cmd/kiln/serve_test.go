@@ -206,3 +206,67 @@ func TestServeUsageErrors(t *testing.T) {
 		t.Errorf("serve -h: %d\n%s", code, out)
 	}
 }
+
+// TestServeText serves a text classifier: /v1 predict of a text/plain
+// body and a v2 BYTES inference must give kiln predict --text's
+// probabilities.
+func TestServeText(t *testing.T) {
+	data := t.TempDir()
+	writeTextFolder(t, filepath.Join(data, "train"), 60, 1)
+	writeTextFolder(t, filepath.Join(data, "test"), 12, 2)
+	out := t.TempDir()
+	code, stdout, stderr := kiln(t, context.Background(), "train", "--data", data, "--epochs", "1", "--batch-size", "16",
+		"--hidden", "8", "--embed-dim", "4", "--workers", "1", "--out", out, "--name", "words")
+	if code != 0 {
+		t.Fatalf("train: %d\n%s%s", code, stdout, stderr)
+	}
+	runDir := filepath.Join(out, "words")
+	m, err := predict.LoadTrained(runDir, "best")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.PredictText("bonjour")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop := startServe(t, runDir)
+	defer stop()
+	resp, err := http.Post(url+"/v1/models/words:predict?top_k=100", "text/plain", strings.NewReader("bonjour"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Results []struct{ Predictions []predict.Prediction }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || len(got.Results) != 1 || len(got.Results[0].Predictions) != len(want) {
+		t.Fatalf("predict: %d %+v %v", resp.StatusCode, got, err)
+	}
+	for _, p := range got.Results[0].Predictions {
+		if math.Abs(p.Probability-want[p.Index]) > 1e-6 {
+			t.Errorf("class %s: served %g, kiln predict %g", p.Class, p.Probability, want[p.Index])
+		}
+	}
+	resp, err = http.Post(url+"/v2/models/words/infer", "application/json",
+		strings.NewReader(`{"inputs":[{"name":"input","datatype":"BYTES","shape":[1],"data":["bonjour"]}],"outputs":[{"name":"probabilities"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v2 struct {
+		Outputs []struct {
+			Name string
+			Data []float64
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&v2)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || len(v2.Outputs) != 1 || len(v2.Outputs[0].Data) != len(want) {
+		t.Fatalf("v2 infer: %d %+v %v", resp.StatusCode, v2, err)
+	}
+	for i, p := range v2.Outputs[0].Data {
+		if math.Abs(p-want[i]) > 1e-6 {
+			t.Errorf("v2 class %d: %g, kiln predict %g", i, p, want[i])
+		}
+	}
+}
