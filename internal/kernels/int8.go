@@ -11,9 +11,9 @@ package kernels
 //go:generate sh -c "cd asm && go run . -kind int8 -out ../int8_amd64.s -stubs ../int8_stub_amd64.go -pkg kernels"
 
 import (
-	"encoding/binary"
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // Int8Weights is an M×K int8 matrix, one row per output channel, packed
@@ -68,12 +68,17 @@ func (c *Int8Cols) Reset(n, k int) {
 // from several goroutines at once.
 func (c *Int8Cols) SetCol(j int, v []uint8) {
 	v = v[:c.K]
-	off, p := (j/32)*c.k4*128+(j%32)*4, 0
-	for ; p+4 <= len(v); p, off = p+4, off+128 {
-		binary.LittleEndian.PutUint32(c.data[off:], binary.LittleEndian.Uint32(v[p:]))
+	off := (j/32)*c.k4*128 + (j%32)*4
+	whole := c.K / 4
+	if whole > 0 {
+		_ = c.data[off+(whole-1)*128+3] // one bounds check for the loop below
+		src, dst := unsafe.Pointer(&v[0]), unsafe.Pointer(&c.data[off])
+		for q := range whole {
+			*(*uint32)(unsafe.Add(dst, q*128)) = *(*uint32)(unsafe.Add(src, q*4))
+		}
 	}
-	for i := 0; p < len(v); p, i = p+1, i+1 {
-		c.data[off+i] = v[p]
+	for p := whole * 4; p < len(v); p++ {
+		c.data[off+whole*128+p%4] = v[p]
 	}
 }
 
