@@ -180,7 +180,11 @@ func (c *Comm) collective(what string, start func(req *C.MPI_Request) C.int) err
 				return nil
 			}
 			c.listen()
-			if spins < 2000 {
+			if spins%64 != 0 {
+				// Open MPI progresses a collective only inside MPI calls on
+				// every rank, so poll hard, but let the training goroutine
+				// have the processor whenever it wants it.
+				runtime.Gosched()
 				continue
 			}
 			now := time.Now()
@@ -191,10 +195,17 @@ func (c *Comm) collective(what string, start func(req *C.MPI_Request) C.int) err
 				c.notify() // still here, still waiting
 				beat = now
 			}
-			time.Sleep(time.Duration(min(spins-2000, 1000)) * time.Microsecond)
+			if now.Sub(begin) > spinFor {
+				// A long wait (a slow or stopped rank): poll less often.
+				time.Sleep(200 * time.Microsecond)
+			}
 		}
 	})
 }
+
+// spinFor is how long a collective is polled without sleeping: longer than
+// the usual lag between ranks in a step, short against a timeout.
+const spinFor = 100 * time.Millisecond
 
 // heartbeat is how often a rank waiting in a collective tells the next
 // one it is still alive: often enough that a rank stopped inside the
