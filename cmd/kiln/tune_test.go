@@ -288,6 +288,8 @@ func TestTrainFlagsShared(t *testing.T) {
 			continue
 		case "sync-bn", "dist-timeout", "dist-check", "dist-bucket-kb":
 			continue // data-parallel runs under mpirun: kiln train only
+		case "finetune":
+			continue // a new run from a served run's feedback: kiln train only
 		}
 		if fs.Lookup(name) == nil {
 			t.Errorf("kiln train has --%s; kiln cv and kiln tune do not", name)
