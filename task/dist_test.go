@@ -187,6 +187,16 @@ func weights(t *testing.T, dir string) []float32 {
 	return all
 }
 
+// relL2 is the L2 distance of got from want, relative to want's norm.
+func relL2(want, got []float32) float64 {
+	var d, n float64
+	for i, w := range want {
+		d += float64(got[i]-w) * float64(got[i]-w)
+		n += float64(w) * float64(w)
+	}
+	return math.Sqrt(d / n)
+}
+
 // TestReplicasAutoencoder trains the convolutional autoencoder on two
 // ranks and on one process with the same global batch: the same model (to
 // 1e-5 relative), the same test loss, and rank 0's figures.
@@ -207,13 +217,7 @@ func TestReplicasAutoencoder(t *testing.T) {
 		return Run(context.Background(), cfg("two", 8), Options{Datasets: ds, Comm: c})
 	})
 	noErrors(t, "two ranks", errs)
-	a, b := weights(t, want.Dir), weights(t, got.Dir)
-	var d, n float64
-	for i := range a {
-		d += float64(a[i]-b[i]) * float64(a[i]-b[i])
-		n += float64(a[i]) * float64(a[i])
-	}
-	if rel := math.Sqrt(d / n); rel > 1e-5 {
+	if rel := relL2(weights(t, want.Dir), weights(t, got.Dir)); rel > 1e-5 {
 		t.Errorf("two ranks' autoencoder %.3g (relative L2) from one process's", rel)
 	}
 	if want.Test == nil || got.Test == nil || math.Abs(want.Test.Loss-got.Test.Loss) > 1e-5*want.Test.Loss {
@@ -269,13 +273,7 @@ func TestReplicasTextTasks(t *testing.T) {
 				t.Errorf("%s: test accuracy %.3f, one process %.3f", tc.name, got.Test.Accuracy, want.Test.Accuracy)
 			}
 		} else {
-			a, b := weights(t, want.Dir), weights(t, got.Dir)
-			var d, n float64
-			for i := range a {
-				d += float64(a[i]-b[i]) * float64(a[i]-b[i])
-				n += float64(a[i]) * float64(a[i])
-			}
-			if rel := math.Sqrt(d / n); rel > 1e-5 {
+			if rel := relL2(weights(t, want.Dir), weights(t, got.Dir)); rel > 1e-5 {
 				t.Errorf("%s: two ranks' model %.3g (relative L2) from one process's", tc.name, rel)
 			}
 			if math.Abs(want.Test.Loss-got.Test.Loss) > 1e-5*want.Test.Loss {

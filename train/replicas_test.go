@@ -109,12 +109,7 @@ func TestReplicasMatchOneProcess(t *testing.T) {
 		if t.Failed() {
 			return
 		}
-		var diff, norm float64
-		for i, w := range want {
-			d := float64(got[0][i] - w)
-			diff, norm = diff+d*d, norm+float64(w)*float64(w)
-		}
-		rel := math.Sqrt(diff / norm)
+		rel := relL2(want, got[0])
 		t.Logf("%d ranks (buckets %d/%d bytes): relative L2 distance from one process %.2g", tc.ranks, tc.first, tc.bucket, rel)
 		if rel > 1e-5 {
 			t.Errorf("%+v: parameters %.3g (relative L2) from one process's, want <= 1e-5", tc, rel)
@@ -125,6 +120,16 @@ func TestReplicasMatchOneProcess(t *testing.T) {
 			t.Errorf("%+v: last rank's epoch %+v, one process's %+v", tc, b, a)
 		}
 	}
+}
+
+// relL2 is the L2 distance of got from want, relative to want's norm.
+func relL2(want, got []float32) float64 {
+	var d, n float64
+	for i, w := range want {
+		d += float64(got[i]-w) * float64(got[i]-w)
+		n += float64(w) * float64(w)
+	}
+	return math.Sqrt(d / n)
 }
 
 func TestGradReducerBuckets(t *testing.T) {
@@ -163,12 +168,7 @@ func TestSyncBatchNormMatchesOneProcess(t *testing.T) {
 			wg.Go(func() { got[r], _ = replicaOf(t, "resnet8", syncBN, c, n, global, 0, 0, nil) })
 		}
 		wg.Wait()
-		var diff, norm float64
-		for i, w := range want {
-			d := float64(got[0][i] - w)
-			diff, norm = diff+d*d, norm+float64(w)*float64(w)
-		}
-		rel := math.Sqrt(diff / norm)
+		rel := relL2(want, got[0])
 		t.Logf("sync-bn %v: relative L2 distance from one process %.2g", syncBN, rel)
 		if syncBN && rel > 1e-5 {
 			t.Errorf("synchronised batch norm: %.3g from one process, want <= 1e-5", rel)

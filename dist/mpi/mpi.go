@@ -283,29 +283,34 @@ func (c *Comm) hostOf(r int) string {
 	return "unknown host"
 }
 
-// AllReduce sums buf over the ranks, in place (MPI_Iallreduce, MPI_SUM).
-func (c *Comm) AllReduce(buf []float32) error {
-	if len(buf) == 0 {
+// pinned runs the collective what on buffers that MPI keeps using after
+// the call that starts it returns: they are pinned until it ends. An empty
+// first buffer makes it a barrier, so that every rank still meets.
+func (c *Comm) pinned(what string, bufs []unsafe.Pointer, n int, start func(req *C.MPI_Request) C.int) error {
+	if n == 0 {
 		return c.Barrier()
 	}
 	var pin runtime.Pinner
-	pin.Pin(&buf[0])
+	for _, b := range bufs {
+		pin.Pin(b)
+	}
 	defer pin.Unpin()
-	return c.collective("all-reduce", func(req *C.MPI_Request) C.int {
-		return C.kiln_iallreduce_f32((*C.float)(unsafe.Pointer(&buf[0])), C.int(len(buf)), req)
+	return c.collective(what, start)
+}
+
+// AllReduce sums buf over the ranks, in place (MPI_Iallreduce, MPI_SUM).
+func (c *Comm) AllReduce(buf []float32) error {
+	p := unsafe.Pointer(unsafe.SliceData(buf))
+	return c.pinned("all-reduce", []unsafe.Pointer{p}, len(buf), func(req *C.MPI_Request) C.int {
+		return C.kiln_iallreduce_f32((*C.float)(p), C.int(len(buf)), req)
 	})
 }
 
 // AllReduce64 sums buf over the ranks, in place.
 func (c *Comm) AllReduce64(buf []float64) error {
-	if len(buf) == 0 {
-		return c.Barrier()
-	}
-	var pin runtime.Pinner
-	pin.Pin(&buf[0])
-	defer pin.Unpin()
-	return c.collective("all-reduce", func(req *C.MPI_Request) C.int {
-		return C.kiln_iallreduce_f64((*C.double)(unsafe.Pointer(&buf[0])), C.int(len(buf)), req)
+	p := unsafe.Pointer(unsafe.SliceData(buf))
+	return c.pinned("all-reduce", []unsafe.Pointer{p}, len(buf), func(req *C.MPI_Request) C.int {
+		return C.kiln_iallreduce_f64((*C.double)(p), C.int(len(buf)), req)
 	})
 }
 
@@ -314,14 +319,9 @@ func (c *Comm) Broadcast(buf []byte, root int) error {
 	if root < 0 || root >= c.size {
 		return fmt.Errorf("mpi: broadcast from rank %d of %d", root, c.size)
 	}
-	if len(buf) == 0 {
-		return c.Barrier()
-	}
-	var pin runtime.Pinner
-	pin.Pin(&buf[0])
-	defer pin.Unpin()
-	return c.collective("broadcast", func(req *C.MPI_Request) C.int {
-		return C.kiln_ibcast(unsafe.Pointer(&buf[0]), C.int(len(buf)), C.int(root), req)
+	p := unsafe.Pointer(unsafe.SliceData(buf))
+	return c.pinned("broadcast", []unsafe.Pointer{p}, len(buf), func(req *C.MPI_Request) C.int {
+		return C.kiln_ibcast(p, C.int(len(buf)), C.int(root), req)
 	})
 }
 
@@ -330,15 +330,9 @@ func (c *Comm) AllGather(send, recv []byte) error {
 	if len(recv) != len(send)*c.size {
 		return fmt.Errorf("mpi: all-gather of %d bytes from %d ranks into %d bytes", len(send), c.size, len(recv))
 	}
-	if len(send) == 0 {
-		return c.Barrier()
-	}
-	var pin runtime.Pinner
-	pin.Pin(&send[0])
-	pin.Pin(&recv[0])
-	defer pin.Unpin()
-	return c.collective("all-gather", func(req *C.MPI_Request) C.int {
-		return C.kiln_iallgather(unsafe.Pointer(&send[0]), C.int(len(send)), unsafe.Pointer(&recv[0]), req)
+	ps, pr := unsafe.Pointer(unsafe.SliceData(send)), unsafe.Pointer(unsafe.SliceData(recv))
+	return c.pinned("all-gather", []unsafe.Pointer{ps, pr}, len(send), func(req *C.MPI_Request) C.int {
+		return C.kiln_iallgather(ps, C.int(len(send)), pr, req)
 	})
 }
 
