@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"golang.org/x/image/bmp"
-	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 
 	"github.com/kiln-ml/kiln/data/transform"
@@ -40,7 +39,7 @@ var (
 	fmtPNG  = format{"png", png.Decode, png.DecodeConfig}
 	fmtGIF  = format{"gif", gif.Decode, gif.DecodeConfig}
 	fmtBMP  = format{"bmp", bmp.Decode, bmp.DecodeConfig}
-	fmtTIFF = format{"tiff", tiff.Decode, tiff.DecodeConfig}
+	fmtTIFF = format{"tiff", decodeTIFF, decodeTIFFConfig}
 	fmtWebP = format{"webp", webp.Decode, webp.DecodeConfig}
 	fmtPNM  = format{"pnm", decodePNM, configPNM}
 )
@@ -304,6 +303,9 @@ func decode(b []byte, channels, maxPixels int, m Mode) (*transform.Image, error)
 	}
 	if g, ok := img.(*image.Gray16); ok {
 		return grey16(g, channels, m), nil
+	}
+	if g, ok := img.(*wideGrey); ok {
+		return wideGrey8(g, channels, m), nil
 	}
 	// JPEG and lossy WebP leave chroma subsampled; convert it as the C
 	// libraries under PIL do, not as (*image.YCbCr).At would.

@@ -195,3 +195,62 @@ func inspect(b []byte) (Depth, error) {
 	}
 	return d, nil
 }
+
+// wideGrey is 32-bit grey from a TIFF: integer (Pillow's mode I) or float
+// (mode F) samples, held as float64, which holds both exactly.
+type wideGrey struct {
+	Rect  image.Rectangle
+	V     []float64 // row by row, no padding
+	Float bool
+}
+
+// wideGreyModel is wideGrey's colour model: Pillow's clipping to 8 bits.
+var wideGreyModel = color.GrayModel
+
+func (g *wideGrey) ColorModel() color.Model { return wideGreyModel }
+func (g *wideGrey) Bounds() image.Rectangle { return g.Rect }
+func (g *wideGrey) At(x, y int) color.Color {
+	if !image.Pt(x, y).In(g.Rect) {
+		return color.Gray{}
+	}
+	return color.Gray{pilClip(g.V[(y-g.Rect.Min.Y)*g.Rect.Dx()+x-g.Rect.Min.X])}
+}
+
+// pilClip is Pillow's i2l and f2l: at most 0 is 0 (NaN too), at least 255
+// is 255, the rest truncated.
+func pilClip(v float64) uint8 {
+	switch {
+	case v >= 255:
+		return 255
+	case v > 0:
+		return uint8(v)
+	}
+	return 0
+}
+
+// wideGrey8 converts 32-bit grey to 8 bits under mode m. Float samples and
+// ModePIL clip as Pillow does (pilClip). Under ModeView, integer samples
+// that all lie in 0-65535 are 16-bit data (what Pillow holds a 16-bit PNG
+// in) and take the 16-bit rule; other integer images are clipped as
+// Pillow does, there being no range a viewer would agree on.
+func wideGrey8(g *wideGrey, channels int, m Mode) *transform.Image {
+	out := transform.NewImage(g.Rect.Dx(), g.Rect.Dy(), channels)
+	wide := false
+	if m == ModeView && !g.Float && len(g.V) > 0 {
+		lo, hi := g.V[0], g.V[0]
+		for _, v := range g.V {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		wide = lo >= 0 && hi > 255 && hi <= 65535
+	}
+	for i, v := range g.V {
+		b := pilClip(v)
+		if wide {
+			b = uint8(uint32(v) >> 8)
+		}
+		for c := 0; c < channels; c++ {
+			out.Pix[i*channels+c] = b
+		}
+	}
+	return out
+}

@@ -13,8 +13,12 @@ It writes img/NAME for three kinds of file:
     TIFF, WebP, PNM); 16-bit modes come twice, with 8-bit values (what Pillow
     writes when an 8-bit image is saved in mode I;16) and with values over the
     whole 16-bit range;
+  - t_MODE_COMPRESSION.tif: the TIFFs kiln reads itself (32-bit integer
+    and float grey, also with values outside 0-255, NaN and infinities; LA,
+    PA, CMYK) uncompressed and with each compression Pillow writes;
   - trns_i16*.png: 16-bit grey with a tRNS chunk;
-  - im_*.EXT: 16-bit and CMYK files written by ImageMagick, and a CMYK JPEG
+  - im_*.EXT: 16-bit, 32-bit float, grey+alpha and CMYK files written by
+    ImageMagick (big-endian, tiled, predictors 2 and 3), and a CMYK JPEG
     with its Adobe marker cut out.
 
 For each file it writes want/NAME.rgb and want/NAME.l, the raw bytes of
@@ -169,9 +173,23 @@ def main():
                 view = None  # converted on saving (GIF, WebP): nothing 16-bit left
             save_want(name, back, view)
             kind = "jpeg" if ext == "jpg" else "exact"
-            if ext == "tif" and back.mode in ("I", "F", "PA", "LA", "CMYK"):
-                kind = "unsupported"  # golang.org/x/image/tiff reads none of these
             manifest.append((name, "pillow", back.mode, kind))
+
+    # The TIFFs golang.org/x/image/tiff refuses and kiln reads itself
+    # (tiff.go): 32-bit integer and float grey, LA, PA and CMYK, compressed
+    # as Pillow compresses them, and 32-bit samples outside 0-255.
+    modes["i_wild"] = (Image.fromarray(((l8.astype(np.int32) - 64) * 300), "I"), None)
+    fw = np.asarray(im_l, dtype=np.float32) * 1.3 - 40 + rs.uniform(0, 1, size=l8.shape).astype(np.float32)
+    fw[0, :4] = [np.nan, np.inf, -np.inf, 254.999]
+    modes["f_wild"] = (Image.fromarray(fw, "F"), None)
+    for mname in ("i", "i_wild", "f", "f_wild", "la", "pa", "cmyk"):
+        for comp in ("raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"):
+            name = "t_%s_%s.tif" % (mname, comp)
+            path = os.path.join(HERE, "img", name)
+            modes[mname][0].save(path, compression=comp)
+            back = Image.open(path)
+            save_want(name, back)
+            manifest.append((name, "pillow", back.mode, "exact"))
 
     # 16-bit grey with a tRNS chunk (image/png widens it to NRGBA64),
     # 8-bit values and the whole range.
@@ -201,6 +219,21 @@ def main():
         ("im_gray12.pgm", [src_l, "-depth", "12"], "exact", im_l),
         ("im_rgb16.ppm", [src_rgb, "-depth", "16"], "exact", None),
         ("im_cmyk.jpg", [src_rgb, "-colorspace", "CMYK", "-quality", "95"], "jpeg", None),
+        # 32-bit float (ImageMagick scales to 0-1, which Pillow converts to
+        # black), float with predictor 3, big-endian, tiled and predictor 2.
+        ("im_float.tif", [src_l, "-define", "quantum:format=floating-point", "-depth", "32"], "exact", None),
+        ("im_float_pred.tif", [src_l, "-define", "quantum:format=floating-point", "-depth", "32",
+                               "-compress", "zip", "-define", "tiff:predictor=3", "-define", "tiff:endian=msb"], "exact", None),
+        ("im_float_tiles.tif", [src_l, "-define", "quantum:format=floating-point", "-depth", "32",
+                                "-define", "tiff:tile-geometry=16x16", "-compress", "lzw"], "exact", None),
+        ("im_cmyk.tif", [src_rgb, "-colorspace", "CMYK"], "exact", None),
+        ("im_cmyk_msb_pred.tif", [src_rgb, "-colorspace", "CMYK", "-compress", "lzw", "-define", "tiff:predictor=2",
+                                  "-define", "tiff:endian=msb"], "exact", None),
+        ("im_cmyk_tiles.tif", [src_rgb, "-colorspace", "CMYK", "-define", "tiff:tile-geometry=16x16",
+                               "-compress", "rle"], "exact", None),
+        ("im_la.tif", [src_rgba, "-colorspace", "Gray", "-compress", "lzw", "-define", "tiff:predictor=2"], "exact", None),
+        ("im_la_msb.tif", [src_rgba, "-colorspace", "Gray", "-define", "tiff:endian=msb", "-compress", "zip",
+                             "-define", "tiff:predictor=2"], "exact", None),
     ]
     for name, args, kind, view in magick:
         prefix, _, name = name.rpartition(":")  # PNG48: and PNG64: force 16-bit RGB(A)
