@@ -14,7 +14,9 @@ import (
 
 	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/export/onnx"
+	"github.com/kiln-ml/kiln/nn"
 	"github.com/kiln-ml/kiln/predict"
+	"github.com/kiln-ml/kiln/quantize"
 	"github.com/kiln-ml/kiln/run"
 	"github.com/kiln-ml/kiln/source"
 )
@@ -52,7 +54,11 @@ func ONNX(runDir, which, path, producer string) (*ONNXFile, error) {
 		"transform": m.Info.Transform + ",totensor (values in [0, 1])", "checkpoint": filepath.Base(m.Checkpoint)})
 	var buf bytes.Buffer
 	opts := onnx.Options{ProducerVersion: producer, DocString: string(doc), OutputName: "logits"}
-	if err := onnx.Export(&buf, m.Model(), []int{1, s[0], s[1], s[2]}, opts); err != nil {
+	var mod nn.Module = m.Model()
+	if q, ok := mod.(*quantize.Model); ok { // --checkpoint int8: the QDQ graph (int8.go)
+		mod = int8Graph{q}
+	}
+	if err := onnx.Export(&buf, mod, []int{1, s[0], s[1], s[2]}, opts); err != nil {
 		return nil, fmt.Errorf("export: %s (%s): %w", runDir, m.Info.Model, err)
 	}
 	if err := writeFile(path, buf.Bytes()); err != nil {
