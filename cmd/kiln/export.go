@@ -23,7 +23,11 @@ Writes a run's model for use outside kiln.
   --format onnx         an ONNX model (IR 8, opset 13) of the evaluation-mode
                         network: input "input" [N, C, H, W] as the run's
                         transform makes it, output "logits" [N, classes];
-                        default file RUN/model.onnx
+                        default file RUN/model.onnx; with --checkpoint int8,
+                        kiln quantize's int8 model in the QDQ form
+                        (QuantizeLinear/DequantizeLinear, int8 weights per
+                        output channel, int32 biases) that ONNX Runtime runs
+                        with its int8 kernels, default RUN/model.int8.onnx
   --format safetensors  the state_dict (PyTorch's names and layouts) in
                         --dtype precision: f16 or bf16 halve the file;
                         default file RUN/model.<dtype>.safetensors
@@ -42,7 +46,7 @@ func exportCmd(args []string, stdout io.Writer) error {
 	dtype := fs.String("dtype", "f32", "safetensors precision: f32, f16 or bf16")
 	out := fs.String("out", "", "output `file` (default: RUN/model.onnx or RUN/model.<dtype>.safetensors)")
 	force := fs.Bool("force", false, "replace the output file if it exists")
-	which := fs.String("checkpoint", "best", "weights to export: best, last, or a safetensors `file` of the same model")
+	which := fs.String("checkpoint", "best", "weights to export: best, last, int8 (kiln quantize's model, ONNX only), or a safetensors `file` of the same model")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -82,7 +86,9 @@ func exportCmd(args []string, stdout io.Writer) error {
 	}
 	path := *out
 	if path == "" {
-		if dt == "" {
+		if dt == "" && *which == "int8" {
+			path = filepath.Join(runDir, "model.int8.onnx")
+		} else if dt == "" {
 			path = filepath.Join(runDir, "model.onnx")
 		} else {
 			path = filepath.Join(runDir, "model."+strings.ToLower(string(dt))+".safetensors")

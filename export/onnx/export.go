@@ -15,7 +15,9 @@
 //
 // The package leaves out other opsets, symbolic image sizes (only the batch
 // size is symbolic), training graphs, weights stored as external data
-// (models past protobuf's 2 GiB limit) and quantisation.
+// (models past protobuf's 2 GiB limit) and quantisation itself: a
+// quantised model describes its QDQ graph through Exporter, with int8 and
+// int32 initializers (Builder.Int8s, Builder.Int32s).
 package onnx
 
 import (
