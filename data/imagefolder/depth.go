@@ -1,8 +1,9 @@
 package imagefolder
 
-// This file holds the 16-bit rule, the two decode modes and Inspect, which
-// tells how deep an image file's samples are. It leaves out 32-bit integer
-// and float samples, which no decoder here reads.
+// This file holds the 16-bit rule, the two decode modes, 32-bit grey
+// (TIFF's integer and float samples, Pillow's modes I and F) and Inspect,
+// which tells how deep an image file's samples are. It leaves out deeper
+// colour than 16 bits, which no decoder here reads.
 //
 // The rule, for what a user sees in an image viewer. A 16-bit grey image
 // whose every sample is at most 255 is 8-bit data stored in 16 bits (what
@@ -119,10 +120,10 @@ func pngGrey16(b []byte, img image.Image) *image.Gray16 {
 
 // Depth is what Inspect learns about one image file.
 type Depth struct {
-	Bits     int    // bits per sample: 8 or 16 (1-bit and palette images count as 8)
+	Bits     int    // bits per sample: 8, 16 or 32 (1-bit and palette images count as 8)
 	Grey     bool   // one grey channel, where the 16-bit rule decides
-	Min, Max uint16 // the range of 16-bit samples; zero for 8-bit images
-	Packed   bool   // 16-bit grey with every sample at most 255: 8-bit data the rule keeps as it is
+	Min, Max uint16 // the range of 16- and 32-bit samples, clipped to 0-65535; zero for 8-bit images
+	Packed   bool   // deep grey integers all in 0-255: 8-bit data the rule keeps as it is
 }
 
 // Inspect reads an image file's bits per sample from its header and, for a
@@ -156,7 +157,8 @@ func inspect(b []byte) (Depth, error) {
 		if err != nil {
 			return Depth{}, err
 		}
-		deep = c.ColorModel == color.Gray16Model || c.ColorModel == color.RGBA64Model || c.ColorModel == color.NRGBA64Model
+		deep = c.ColorModel == color.Gray16Model || c.ColorModel == color.RGBA64Model || c.ColorModel == color.NRGBA64Model ||
+			c.ColorModel == wideGreyModel
 	}
 	if !deep {
 		return Depth{Bits: 8}, nil
@@ -172,6 +174,15 @@ func inspect(b []byte) (Depth, error) {
 		img = g
 	}
 	d := Depth{Bits: 16, Min: 0xffff}
+	if g, ok := img.(*wideGrey); ok {
+		d = Depth{Bits: 32, Grey: true, Min: 0xffff, Packed: !g.Float}
+		for _, v := range g.V {
+			u := uint16(max(min(v, 65535), 0)) // NaN is 0
+			d.Min, d.Max = min(d.Min, u), max(d.Max, u)
+			d.Packed = d.Packed && v >= 0 && v <= 255
+		}
+		return d, nil
+	}
 	if g, ok := img.(*image.Gray16); ok {
 		d.Grey = true
 		r := g.Rect
@@ -204,8 +215,9 @@ type wideGrey struct {
 	Float bool
 }
 
-// wideGreyModel is wideGrey's colour model: Pillow's clipping to 8 bits.
-var wideGreyModel = color.GrayModel
+// wideGreyModel is wideGrey's colour model, color.GrayModel's conversion
+// under a name of its own, which tells Inspect a 32-bit TIFF.
+var wideGreyModel = color.ModelFunc(color.GrayModel.Convert)
 
 func (g *wideGrey) ColorModel() color.Model { return wideGreyModel }
 func (g *wideGrey) Bounds() image.Rectangle { return g.Rect }

@@ -187,7 +187,7 @@ func TestParseMode(t *testing.T) {
 }
 
 // TestInspect checks Inspect's depth and range on every fixture: the 16-bit
-// files by name, 8 bits for the rest.
+// files by name, 32-bit TIFFs by mode, 8 bits for the rest.
 func TestInspect(t *testing.T) {
 	packed := []string{"m_i.png", "m_i.ppm", "m_i16.png", "m_i16.tif", "m_i16b.tif", "im_gray16_8bit.png", "im_gray16_8bit.pgm", "trns_i16.png"}
 	grey := []string{"i16.png", "m_i_full.png", "m_i_full.ppm", "m_i16_full.png", "m_i16_full.tif", "m_i16b_full.tif",
@@ -210,6 +210,10 @@ func TestInspect(t *testing.T) {
 			want = Depth{Bits: 16, Grey: true}
 		case slices.Contains(colour, r.name):
 			want = Depth{Bits: 16}
+		case strings.HasSuffix(r.name, ".tif") && (r.mode == "I" || r.mode == "F"):
+			// 32-bit: 8-bit values in integers are packed, the rest not.
+			packed := r.mode == "I" && !strings.Contains(r.name, "full") && !strings.Contains(r.name, "wild")
+			want = Depth{Bits: 32, Grey: true, Packed: packed}
 		}
 		if d.Bits != want.Bits || d.Grey != want.Grey || d.Packed != want.Packed {
 			t.Errorf("%s: Inspect says %+v, want %+v", r.name, d, want)
@@ -217,7 +221,10 @@ func TestInspect(t *testing.T) {
 		if want.Bits == 16 && (d.Max == 0 || d.Min > d.Max || want.Packed != (d.Max <= 255)) {
 			t.Errorf("%s: range %d-%d", r.name, d.Min, d.Max)
 		}
-		if want.Grey && !want.Packed && d.Max < 0x8000 {
+		if want.Bits == 32 && r.mode == "I" && (d.Min > d.Max || want.Packed != (d.Max <= 255)) {
+			t.Errorf("%s: range %d-%d", r.name, d.Min, d.Max)
+		}
+		if want.Bits == 16 && want.Grey && !want.Packed && d.Max < 0x8000 {
 			t.Errorf("%s: a full-range image with its largest sample %d", r.name, d.Max)
 		}
 	}

@@ -9,6 +9,7 @@ package imagefolder
 // and bits per sample other than 8, 16 and 32.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -160,7 +161,6 @@ func parseTIFF(b []byte) (*tiffIFD, error) {
 		photometric: int(min(one(tagPhotometric, 1<<16), 1<<16)),
 		compression: int(min(one(tagCompression, compNone), 1<<16)),
 		predictor:   int(min(one(tagPredictor, 1), 1<<16)),
-		colormap:    nil,
 	}
 	for _, v := range tags[tagBits] {
 		if int(v) != d.bits {
@@ -255,7 +255,7 @@ func decodeTIFFConfig(r io.Reader) (image.Config, error) {
 	}
 	d, err := parseTIFF(b)
 	if err == errNotOwn {
-		return tiff.DecodeConfig(bytesReader(b))
+		return tiff.DecodeConfig(bytes.NewReader(b))
 	}
 	if err != nil {
 		return image.Config{}, fmt.Errorf("tiff: %w", err)

@@ -18,8 +18,6 @@ import (
 	"golang.org/x/image/tiff/lzw"
 )
 
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
-
 // decodeTIFF is tiff.Decode, and kiln's reader for the files tiff.go names.
 func decodeTIFF(r io.Reader) (image.Image, error) {
 	b, err := io.ReadAll(r)
@@ -28,7 +26,7 @@ func decodeTIFF(r io.Reader) (image.Image, error) {
 	}
 	d, err := parseTIFF(b)
 	if err == errNotOwn {
-		return tiff.Decode(bytesReader(b))
+		return tiff.Decode(bytes.NewReader(b))
 	}
 	if err == nil {
 		var img image.Image
@@ -61,9 +59,7 @@ func (d *tiffIFD) decode(b []byte) (image.Image, error) {
 		}
 		for y := 0; y < rows; y++ {
 			row := block[y*blockStride : (y+1)*blockStride]
-			if err := d.unpredict(row, bps); err != nil {
-				return nil, err
-			}
+			d.unpredict(row, bps)
 			if y0+y >= d.height {
 				break
 			}
@@ -145,7 +141,7 @@ func unpackBits(out, src []byte) error {
 // unpredict undoes the predictor on one row of a strip or tile: 2 adds each
 // sample to the one a pixel before; 3 (floating point) also splits the
 // row's bytes into planes, most significant first, as libtiff's fpAcc.
-func (d *tiffIFD) unpredict(row []byte, bps int) error {
+func (d *tiffIFD) unpredict(row []byte, bps int) {
 	s := d.samples
 	switch d.predictor {
 	case 2:
@@ -177,7 +173,6 @@ func (d *tiffIFD) unpredict(row []byte, bps int) error {
 			d.order.PutUint32(row[4*k:], v)
 		}
 	}
-	return nil
 }
 
 // image builds the decoded image from samples in the file's byte order:
