@@ -237,7 +237,8 @@ func gifCanvas(p *image.Paletted, w, h int) image.Image {
 // Image.open(...).convert("RGB" or "L") does. JPEG and lossy WebP chroma is
 // upsampled and converted as libjpeg and libwebp do it (see jpeg.go and
 // webp.go), CMYK by Pillow's formula (cmyk.go), 16-bit grey by the 16-bit
-// rule (depth.go); everything else goes through Convert. Images over
+// rule and 32-bit TIFF grey as Pillow's modes I and F (depth.go, tiff.go);
+// everything else goes through Convert. Images over
 // maxPixels (0 means DefaultMaxPixels) are refused before any pixel is
 // decoded.
 func Decode(b []byte, channels, maxPixels int) (*transform.Image, error) {

@@ -11,7 +11,8 @@
 // Pixels are Pillow's convert("RGB") or convert("L") of the file, with one
 // departure by default: 16-bit grey over the whole 16-bit range is scaled
 // by its high byte, as a viewer shows it, where Pillow clips it to white
-// (the 16-bit rule, depth.go); Options.Decode = ModePIL gives Pillow's.
+// (the 16-bit rule, depth.go; it also takes 32-bit integer TIFF grey whose
+// samples all lie in 0-65535); Options.Decode = ModePIL gives Pillow's.
 package imagefolder
 
 // This file holds Open, the directory scan and the Dataset methods. It

@@ -5,8 +5,11 @@ package imagefolder
 // mode I) and float (mode F) grey, grey with alpha (LA), palette with alpha
 // (PA) and CMYK. Every other TIFF goes to golang.org/x/image/tiff. It reads
 // the first image (IFD) of a file only, as Pillow's Image.open does, and
-// leaves out JPEG and CCITT compression, YCbCr, planar (separate) samples
-// and bits per sample other than 8, 16 and 32.
+// leaves out JPEG and CCITT compression, separate planes, white-as-zero
+// 32-bit samples and bits per sample other than 8, 16 and 32.
+//
+// 32-bit samples become 8 bits as Pillow's convert does (pilClip and
+// wideGrey8 in depth.go); alpha is dropped, as convert drops it.
 
 import (
 	"bytes"
