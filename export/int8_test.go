@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/kiln-ml/kiln/autograd"
@@ -39,10 +40,30 @@ type int8Case struct {
 	logits []float32 // (n, 10)
 }
 
-// int8Cases trains each architecture for a few Adam steps on the
+// int8Cases returns the cases of makeInt8Cases for seed-cnn, lenet5 and
+// resnet8, made once for all the tests.
+func int8Cases(t *testing.T) []int8Case {
+	int8Cache.Lock()
+	defer int8Cache.Unlock()
+	if int8Cache.cases == nil {
+		int8Cache.cases = makeInt8Cases(t, "seed-cnn", "lenet5", "resnet8")
+	}
+	return int8Cache.cases
+}
+
+// int8Cache holds the cases both tests use, made once.
+var int8Cache struct {
+	sync.Mutex
+	cases []int8Case
+}
+
+// makeInt8Cases trains each architecture for a few Adam steps on the
 // embedded Fashion-MNIST subset, quantises it with 64 training images and
-// runs 64 test images through kiln's int8 path.
-func int8Cases(t *testing.T, archs ...string) []int8Case {
+// runs 64 test images through kiln's int8 path. The first architecture
+// also gets a case of the test images mapped to [-1.5, 1.5], beyond the
+// calibrated range [0, 1] on both sides, where kiln clamps the first
+// layer's input to ±127 steps.
+func makeInt8Cases(t *testing.T, archs ...string) []int8Case {
 	tr, te, err := embedded.FashionMNIST()
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +114,15 @@ func int8Cases(t *testing.T, archs ...string) []int8Case {
 		g.Reset()
 		out := q.Forward(g, g.Const(tensor.FromSlice(in, n, 1, 28, 28))).Value().Values()
 		cases = append(cases, int8Case{name: arch, q: q, x: in, n: n, logits: out})
+		if len(cases) == 1 {
+			wide := make([]float32, len(in))
+			for i, v := range in {
+				wide[i] = 3*v - 1.5
+			}
+			g.Reset()
+			out := q.Forward(g, g.Const(tensor.FromSlice(wide, n, 1, 28, 28))).Value().Values()
+			cases = append(cases, int8Case{name: arch + "-clamped", q: q, x: wide, n: n, logits: out})
+		}
 	}
 	return cases
 }
@@ -149,7 +179,7 @@ func TestInt8ONNXChecker(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var files []string
-	for _, c := range int8Cases(t, "seed-cnn", "lenet5", "resnet8") {
+	for _, c := range int8Cases(t) {
 		writeInt8(t, dir, c)
 		files = append(files, filepath.Join(dir, c.name+".onnx"))
 	}
@@ -161,10 +191,14 @@ func TestInt8ONNXChecker(t *testing.T) {
 }
 
 // int8Tol is how far ONNX Runtime's logits may be from kiln's int8 run's,
-// as a fraction of the largest logit magnitude of the batch: rounding
-// differs (halves to even, a float requantisation multiplier, the int32
-// bias), so a few activations land one quantisation step apart.
-const int8Tol = 0.02
+// in steps of the last layer (logitStep). Rounding differs (halves to
+// even, a float requantisation multiplier, the int32 bias), so a few
+// activations land one quantisation step apart, and each moves a logit
+// by at most a step of the layer it feeds, scaled by the layers after it.
+// Measured: 0.96 (seed-cnn), 1.40 (seed-cnn beyond its calibrated
+// range), 3.67 (lenet5), 2.56 (resnet8); without the Clip to ±127 steps
+// the clamped case is 9.7 steps off, and a bias 5% off is 10.7.
+const int8Tol = 6
 
 func TestInt8ONNXRuntime(t *testing.T) {
 	dir := os.Getenv("KILN_ORT_DIR")
@@ -180,7 +214,7 @@ func TestInt8ONNXRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	cases := int8Cases(t, "seed-cnn", "lenet5", "resnet8")
+	cases := int8Cases(t)
 	var manifest []map[string]any
 	for _, c := range cases {
 		writeInt8(t, work, c)
@@ -222,13 +256,19 @@ func TestInt8ONNXRuntime(t *testing.T) {
 					same++
 				}
 			}
-			t.Logf("%-8s opt=%-8s top-1 agrees %d/%d, max|ort-kiln| %.3g (largest |logit| %.3g, %.2g of it); ONNX Runtime's optimised graph: %s",
-				c.name, level, same, c.n, worst, peak, worst/peak, fused)
+			u := logitStep(c.q)
+			t.Logf("%-8s opt=%-8s top-1 agrees %d/%d, max|ort-kiln| %.3g = %.2f steps (largest |logit| %.3g); ONNX Runtime's optimised graph: %s",
+				c.name, level, same, c.n, worst, worst/u, peak, fused)
 			if same != c.n {
 				t.Errorf("%s opt=%s: top-1 class agrees with kiln's int8 run on %d of %d images", c.name, level, same, c.n)
 			}
-			if !(worst <= int8Tol*peak) {
-				t.Errorf("%s opt=%s: max|ort-kiln| %.3g, want <= %.3g (%g of the largest logit %.3g)", c.name, level, worst, int8Tol*peak, int8Tol, peak)
+			if c.name != "resnet8" && (ops("Conv") > 0 || ops("Gemm") > 0) {
+				// resnet8's block inputs feed two convolutions; ONNX
+				// Runtime merges their QDQ pairs and then fuses neither.
+				t.Errorf("%s: ONNX Runtime left float convolutions or products: %s", c.name, fused)
+			}
+			if !(worst <= int8Tol*u) {
+				t.Errorf("%s opt=%s: max|ort-kiln| %.3g = %.2f steps of the last layer, want <= %d", c.name, level, worst, worst/u, int8Tol)
 			}
 		}
 	}
@@ -243,4 +283,16 @@ func argmax(x []float32) int {
 		}
 	}
 	return k
+}
+
+// logitStep returns the most one quantisation step of one input of the
+// last layer changes a logit by: its input scale times its largest weight.
+func logitStep(q *quantize.Model) float64 {
+	ls := q.Layers()
+	last := ls[len(ls)-1]
+	var w float32
+	for _, s := range last.WeightScale {
+		w = max(w, s*127)
+	}
+	return float64(last.InputScale * w)
 }
