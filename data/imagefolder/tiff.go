@@ -180,10 +180,13 @@ func parseTIFF(b []byte) (*tiffIFD, error) {
 	default:
 		return nil, errNotOwn
 	}
-	// What x/image/tiff reads: 8- and 16-bit unsigned grey and palette
+	// What x/image/tiff reads: 8- and 16-bit integer grey and palette
 	// without alpha (and everything that is not CMYK or grey).
-	if d.colours == 1 && d.samples == 1 && d.bits <= 16 && d.format == sampleUint {
+	if d.colours == 1 && d.samples == 1 && d.bits <= 16 && d.format != sampleFloat {
 		return nil, errNotOwn
+	}
+	if extra > 1 {
+		return nil, fmt.Errorf("%d extra samples, want at most 1 (alpha)", extra)
 	}
 	if one(tagPlanar, 1) != 1 && d.samples > 1 {
 		return nil, errors.New("planar configuration 2 (separate planes) is not supported")

@@ -167,12 +167,20 @@ func TestTIFFRefused(t *testing.T) {
 			s.format, s.spp, s.samples = sampleUint, 2, make([]uint32, 8)
 			s.tags = map[uint16][]uint32{tagExtra: {2}}
 		},
+		"2 extra samples": func(s *tiffSpec) {
+			s.format, s.bits, s.spp, s.samples = sampleUint, 8, 3, make([]uint32, 12)
+			s.tags = map[uint16][]uint32{tagExtra: {2, 0}}
+		},
 		"white as zero": func(s *tiffSpec) { s.photo = photoWhiteIsZero },
 		"colour map of": func(s *tiffSpec) {
 			s.bits, s.spp, s.format, s.photo, s.samples = 8, 2, 1, photoPalette, make([]uint32, 8)
 			s.tags = map[uint16][]uint32{tagExtra: {2}, tagColorMap: {1, 2, 3}}
 		},
-		"1 bits per sample": func(s *tiffSpec) { s.tags = map[uint16][]uint32{tagBits: {1}, tagSampleFormat: {2}} },
+		"4 bits per sample": func(s *tiffSpec) {
+			s.format, s.spp, s.samples = sampleUint, 2, make([]uint32, 8)
+			s.tags = map[uint16][]uint32{tagExtra: {2}, tagBits: {4, 4}}
+		},
+		"16-bit float": func(s *tiffSpec) { s.tags = map[uint16][]uint32{tagBits: {16}} },
 	}
 	for reason, edit := range cases {
 		s := base()
