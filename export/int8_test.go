@@ -40,13 +40,13 @@ type int8Case struct {
 	logits []float32 // (n, 10)
 }
 
-// int8Cases returns the cases of makeInt8Cases for seed-cnn, lenet5 and
+// int8Cases returns the cases of makeInt8Cases for seed-cnn, lenet5, mlp and
 // resnet8, made once for all the tests.
 func int8Cases(t *testing.T) []int8Case {
 	int8Cache.Lock()
 	defer int8Cache.Unlock()
 	if int8Cache.cases == nil {
-		int8Cache.cases = makeInt8Cases(t, "seed-cnn", "lenet5", "resnet8")
+		int8Cache.cases = makeInt8Cases(t, "seed-cnn", "lenet5", "mlp", "resnet8")
 	}
 	return int8Cache.cases
 }
