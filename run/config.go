@@ -48,6 +48,7 @@ type Config struct {
 	Decode          string  `json:"decode,omitempty"`      // image files: how 16-bit grey becomes 8 bits, "view" ("" too) or "pil" (Pillow's clipping)
 	Init            string  `json:"init,omitempty"`        // safetensors state_dict to start from instead of random weights drawn from Seed
 	SyncBN          bool    `json:"sync_bn,omitempty"`     // data-parallel runs: batch norm with the statistics of the global batch (SyncBatchNorm)
+	ExtraTrain      string  `json:"extra_train,omitempty"` // image class folders (names path-escaped) whose images join the training data: kiln train --finetune's feedback
 	Out             string  `json:"out"`                   // parent folder of run directories
 	Name            string  `json:"name"`                  // run directory name; "" picks one from the time
 

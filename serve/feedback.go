@@ -2,8 +2,8 @@ package serve
 
 // This file holds POST /v1/models/{name}/feedback?label=CLASS: the body
 // (one image file, or one text) is checked to decode as the model's input
-// and stored under the run's feedback/<class>/ folder, named by its
-// SHA-256, written atomically; the same input sent twice is stored once.
+// and stored under the run's feedback/<class>/ folder (the class name
+// path-escaped), named by its SHA-256, written atomically; the same input sent twice is stored once.
 // The folder is laid out as an image (or text) class folder, which kiln
 // train reads. It leaves out moving an input between classes: a second
 // label for the same bytes is a second file.
@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,12 +92,15 @@ func (s *Server) feedbackBody(w http.ResponseWriter, r *http.Request, sv *served
 		return nil, http.StatusBadRequest, err.Error()
 	}
 	sum := sha256.Sum256(body)
-	if label == "." || label == ".." || filepath.Base(label) != label {
+	// The class's folder: its name path-escaped, so that a class such as
+	// "T-shirt/top" has one (source reads them back unescaped).
+	folder := url.PathEscape(label)
+	if folder == "." || folder == ".." || filepath.Base(folder) != folder {
 		return nil, http.StatusBadRequest, fmt.Sprintf("label=%q cannot name a folder", label)
 	}
 	file := hex.EncodeToString(sum[:16]) + ext
-	rel := filepath.Join(FeedbackFolder, label, file)
-	path := filepath.Join(m.FeedbackDir, label, file)
+	rel := filepath.Join(FeedbackFolder, folder, file)
+	path := filepath.Join(m.FeedbackDir, folder, file)
 	if _, err := os.Stat(path); err == nil {
 		return &feedbackAnswer{Label: label, Stored: rel, New: false}, http.StatusOK, ""
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -38,6 +39,55 @@ type Datasets struct {
 // log. Text data (a text folder, a lines file) and language models' texts
 // are loaded by LoadText and LoadLM.
 func LoadDatasets(cfg run.Config, log io.Writer) (*Datasets, error) {
+	ds, err := loadDatasets(cfg, log)
+	if err != nil || cfg.ExtraTrain == "" {
+		return ds, err
+	}
+	return ds, addExtraTrain(ds, cfg, log)
+}
+
+// addExtraTrain appends the images of the class folders cfg.ExtraTrain to
+// the training set, numbered as its classes: the feedback a fine-tuning
+// run learns from. Folder names are class names path-escaped (url.PathEscape),
+// so that a class such as Fashion-MNIST's "T-shirt/top" has a folder.
+func addExtraTrain(ds *Datasets, cfg run.Config, log io.Writer) error {
+	if ds.Encoder != nil || cfg.TaskName() != run.TaskClassify {
+		return fmt.Errorf("extra_train %s: extra training images join image classifiers' data only", cfg.ExtraTrain)
+	}
+	src, err := DetectSource(cfg.ExtraTrain)
+	if err != nil {
+		return fmt.Errorf("extra_train: %w", err)
+	}
+	if src.Format != FormatImageFolder || src.Split {
+		return fmt.Errorf("extra_train %s: %s; want image class folders (DIR/<class>/*)", cfg.ExtraTrain, src)
+	}
+	spec := fmt.Sprintf("resize=%dx%d", ds.Shape[1], ds.Shape[2])
+	if cfg.Augment != "" {
+		spec += "," + cfg.Augment
+	}
+	cfg.Channels = ds.Shape[0]
+	d, err := openFiles(src, true, spec, cfg, log)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(d.Classes()))
+	for i, c := range d.Classes() {
+		if names[i], err = url.PathUnescape(c); err != nil {
+			return fmt.Errorf("extra_train %s: class folder %q: %w", cfg.ExtraTrain, c, err)
+		}
+	}
+	if d, err = RenameClasses(d, names); err != nil {
+		return err
+	}
+	if d, err = MatchClasses(d, ds.Classes, "extra_train "+cfg.ExtraTrain); err != nil {
+		return err
+	}
+	ds.Train, err = data.NewConcat(ds.Train, d)
+	return err
+}
+
+// loadDatasets is LoadDatasets without the extra training images.
+func loadDatasets(cfg run.Config, log io.Writer) (*Datasets, error) {
 	if cfg.TaskName() == run.TaskLM {
 		return LoadLM(cfg, nil, log)
 	}
