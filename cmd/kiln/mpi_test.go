@@ -295,7 +295,9 @@ func TestMPIFailedRankStopsTheJob(t *testing.T) {
 		if code == 0 || !strings.Contains(log, tc.want) || took > 30*time.Second {
 			t.Errorf("%s rank: exit %d after %v, want a failure naming %q within the timeout:\n%s", tc.name, code, took, tc.want, log)
 		}
-		if tc.sig == syscall.SIGSTOP && !strings.Contains(log, "it hangs") {
+		// Stopped inside a collective, rank 1 started it and fell silent;
+		// stopped between two, it never started the next.
+		if tc.sig == syscall.SIGSTOP && !strings.Contains(log, "has said nothing for") && !strings.Contains(log, "never started it") {
 			t.Errorf("hung rank: the message should say that rank 1 hangs:\n%s", log)
 		}
 		code, log = mpirun(t, 2, "train", "--resume", filepath.Join(out, tc.name))
