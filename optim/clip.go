@@ -13,6 +13,14 @@ func ClipGradNorm(grads []float32, maxNorm, normType float64) float64 {
 		for _, g := range grads {
 			total = math.Max(total, math.Abs(float64(g)))
 		}
+	case normType == 2:
+		// The general case's bits (a float32's square is exact in float64,
+		// and Pow(x, 0.5) is Sqrt) without a math.Pow per element, which
+		// took a fifth of an RL agent's step.
+		for _, g := range grads {
+			total += float64(g) * float64(g)
+		}
+		total = math.Sqrt(total)
 	default:
 		for _, g := range grads {
 			total += math.Pow(math.Abs(float64(g)), normType)

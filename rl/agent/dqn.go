@@ -245,7 +245,7 @@ func (a *DQN) train(steps int) float64 {
 		a.params.ZeroGrad()
 		g.Backward(loss)
 		if c.MaxGradNorm > 0 {
-			clipGradNorm(a.params.Grad, c.MaxGradNorm)
+			optim.ClipGradNorm(a.params.Grad, c.MaxGradNorm, 2)
 		}
 		a.opt.Step()
 		sum += float64(loss.Item())

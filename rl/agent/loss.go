@@ -6,8 +6,6 @@ package agent
 // continuous-action log-likelihoods.
 
 import (
-	"math"
-
 	"github.com/kiln-ml/kiln/autograd"
 	"github.com/kiln-ml/kiln/tensor"
 )
@@ -101,22 +99,4 @@ func HuberLoss(g *autograd.Tape, x *autograd.Var, target []float32) *autograd.Va
 	d := g.Abs(g.Sub(x, vec(g, target)))
 	m := g.AddScalar(g.Neg(g.ReLU(g.AddScalar(g.Neg(d), 1))), 1) // 1 - relu(1 - |d|)
 	return g.MeanAll(g.Add(g.MulScalar(g.Mul(m, m), 0.5), g.Sub(d, m)))
-}
-
-// clipGradNorm is optim.ClipGradNorm(grads, maxNorm, 2) with the same
-// result bit for bit (a float32's square is exact in float64, and
-// math.Pow(x, 0.5) is math.Sqrt), summing squares directly: the general
-// norm's math.Pow per element took a fifth of PPO's training time.
-func clipGradNorm(grads []float32, maxNorm float64) {
-	var total float64
-	for _, g := range grads {
-		total += float64(g) * float64(g)
-	}
-	total = math.Sqrt(total)
-	if coef := maxNorm / (total + 1e-6); coef < 1 {
-		c := float32(coef)
-		for i := range grads {
-			grads[i] *= c
-		}
-	}
 }

@@ -216,7 +216,7 @@ func (a *OnPolicy) train(clip float32) []Stat {
 			a.params.ZeroGrad()
 			g.Backward(loss)
 			if c.MaxGradNorm > 0 {
-				clipGradNorm(a.params.Grad, c.MaxGradNorm)
+				optim.ClipGradNorm(a.params.Grad, c.MaxGradNorm, 2)
 			}
 			a.opt.Step()
 			lossSum += float64(loss.Item())
