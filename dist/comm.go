@@ -110,10 +110,9 @@ func Hosts(c Communicator) ([]string, error) {
 	return out, nil
 }
 
-// SameBits reports, on every rank, the first rank whose buf differs in
-// any bit from rank 0's, or -1 when all hold the same values: the check
-// that replicas have not drifted apart. It compares 64-bit FNV-1a hashes.
-func SameBits(c Communicator, buf []float32) (int, error) {
+// Fingerprint is the 64-bit FNV-1a hash of buf's bits, little-endian: two
+// buffers that differ in any bit almost surely differ in it.
+func Fingerprint(buf []float32) uint64 {
 	h := uint64(14695981039346656037)
 	for _, v := range buf {
 		b := math.Float32bits(v)
@@ -123,7 +122,14 @@ func SameBits(c Communicator, buf []float32) (int, error) {
 			b >>= 8
 		}
 	}
-	send := binary.LittleEndian.AppendUint64(nil, h)
+	return h
+}
+
+// SameBits reports, on every rank, the first rank whose buf differs in
+// any bit from rank 0's, or -1 when all hold the same values: the check
+// that replicas have not drifted apart. It compares 64-bit FNV-1a hashes.
+func SameBits(c Communicator, buf []float32) (int, error) {
+	send := binary.LittleEndian.AppendUint64(nil, Fingerprint(buf))
 	recv := make([]byte, 8*c.Size())
 	if err := c.AllGather(send, recv); err != nil {
 		return -1, err

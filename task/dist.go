@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -104,7 +103,7 @@ func (s *session) joinReplicas() error {
 	fields = append(fields, []dist.Field{
 		{Name: "the data's classes", Value: fmt.Sprint(ds.Classes)},
 		{Name: "the data (--data)", Value: fmt.Sprintf("%d training, %d validation, %d test examples of shape %v", s.info.TrainImages, s.info.ValImages, s.info.TestImages, ds.Shape)},
-		{Name: "the model's initial weights (the same seed must draw the same weights)", Value: fmt.Sprintf("%d parameters, hash %016x", s.info.Parameters, hashFloats(s.model.ParamSet().Data))},
+		{Name: "the model's initial weights (the same seed must draw the same weights)", Value: fmt.Sprintf("%d parameters, hash %016x", s.info.Parameters, dist.Fingerprint(s.model.ParamSet().Data))},
 	}...)
 	if err := dist.Check(c, hosts, fields); err != nil {
 		return err
@@ -232,12 +231,4 @@ func (s *session) checkReplicas(n int) train.Callback {
 		}
 		return nil
 	})
-}
-
-func hashFloats(v []float32) uint64 {
-	h := uint64(14695981039346656037)
-	for _, x := range v {
-		h = (h ^ uint64(math.Float32bits(x))) * 1099511628211
-	}
-	return h
 }
