@@ -70,8 +70,9 @@ type Comm struct {
 	hosts      []string
 	timeout    time.Duration
 
-	mu    sync.Mutex // one collective at a time
-	calls chan func()
+	mu    sync.Mutex        // one collective at a time
+	calls chan func() error // run on the MPI thread, one at a time
+	done  chan error        // their results
 
 	// The arrival ring, in C memory: MPI keeps these pointers after the
 	// calls that start its messages return.
@@ -91,7 +92,7 @@ var _ dist.Communicator = (*Comm)(nil)
 // give up) fails with an error naming, when it can, the rank that never
 // joined it. Call Close at the end, or Abort to end the whole job.
 func Init(timeout time.Duration) (*Comm, error) {
-	c := &Comm{timeout: timeout, calls: make(chan func())}
+	c := &Comm{timeout: timeout, calls: make(chan func() error), done: make(chan error, 1)}
 	ready := make(chan error)
 	go c.thread(ready)
 	if err := <-ready; err != nil {
@@ -134,7 +135,7 @@ func (c *Comm) thread(ready chan<- error) {
 	}
 	ready <- nil
 	for f := range c.calls {
-		f()
+		c.done <- f()
 	}
 }
 
@@ -154,9 +155,8 @@ func (c *Comm) Host() string { return c.host }
 func (c *Comm) call(f func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	done := make(chan error, 1)
-	c.calls <- func() { done <- f() }
-	return <-done
+	c.calls <- f
+	return <-c.done
 }
 
 // collective starts a non-blocking collective with start, tells the next
@@ -343,7 +343,10 @@ func (c *Comm) Barrier() error {
 
 // Abort ends every process of the job (MPI_Abort) with the exit code.
 func (c *Comm) Abort(code int) {
-	c.calls <- func() { C.kiln_abort(C.int(code)) }
+	c.calls <- func() error {
+		C.kiln_abort(C.int(code))
+		return nil
+	}
 	select {} // MPI_Abort does not return
 }
 
