@@ -92,6 +92,33 @@ func BenchmarkInt8Gemm(b *testing.B) {
 	})
 }
 
+// int8Product draws an m x k weight a and n columns b of k int8 values
+// (the columns into cols, as the convolution lowering stores them), and
+// per-row scales and biases; it returns them with the packed weight.
+func int8Product(rng *rand.Rand, cols *Int8Cols, m, n, k int) (a, b []int8, w *Int8Weights, e Int8Epilogue) {
+	a, b = make([]int8, m*k), make([]int8, n*k)
+	for i := range a {
+		a[i] = int8(rng.IntN(255) - 127)
+	}
+	for i := range b {
+		b[i] = int8(rng.IntN(255) - 127)
+	}
+	cols.Reset(n, k)
+	col := make([]uint8, k)
+	for j := range n {
+		for p := range k {
+			col[p] = uint8(b[j*k+p]) ^ 0x80
+		}
+		cols.SetCol(j, col)
+	}
+	w = PackInt8(m, k, a)
+	e = Int8Epilogue{Scale: make([]float32, m), Bias: make([]float32, m)}
+	for i := range m {
+		e.Scale[i], e.Bias[i] = rng.Float32()*1e-3, rng.Float32()-0.5
+	}
+	return a, b, w, e
+}
+
 // TestInt8GemmF32 requires the product with its float32 epilogue (the
 // VNNI kernel where the CPU has one) to give the Go loop's bits, and the
 // Go loop to give the epilogue of the exact sums, with and without ReLU,
@@ -101,26 +128,7 @@ func TestInt8GemmF32(t *testing.T) {
 	var cols Int8Cols
 	for _, sz := range [][3]int{{1, 1, 1}, {9, 97, 25}, {32, 64, 800}, {13, 40, 6}} {
 		m, n, k := sz[0], sz[1], sz[2]
-		a, b := make([]int8, m*k), make([]int8, n*k)
-		for i := range a {
-			a[i] = int8(rng.IntN(255) - 127)
-		}
-		for i := range b {
-			b[i] = int8(rng.IntN(255) - 127)
-		}
-		cols.Reset(n, k)
-		col := make([]uint8, k)
-		for j := range n {
-			for p := range k {
-				col[p] = uint8(b[j*k+p]) ^ 0x80
-			}
-			cols.SetCol(j, col)
-		}
-		w := PackInt8(m, k, a)
-		e := Int8Epilogue{Scale: make([]float32, m), Bias: make([]float32, m)}
-		for i := range m {
-			e.Scale[i], e.Bias[i] = rng.Float32()*1e-3, rng.Float32()-0.5
-		}
+		a, b, w, e := int8Product(rng, &cols, m, n, k)
 		for _, relu := range []bool{false, true} {
 			e.ReLU = relu
 			ldo := n + 5
@@ -167,26 +175,7 @@ func TestInt8GemmF32Pool(t *testing.T) {
 	for _, sz := range [][3]int{{1, 1, 1}, {9, 13, 25}, {32, 64, 800}, {13, 8, 6}} {
 		m, wins, k := sz[0], sz[1], sz[2]
 		n := (wins + 7) / 8 * 32
-		a, b := make([]int8, m*k), make([]int8, n*k)
-		for i := range a {
-			a[i] = int8(rng.IntN(255) - 127)
-		}
-		for i := range b {
-			b[i] = int8(rng.IntN(255) - 127)
-		}
-		cols.Reset(n, k)
-		col := make([]uint8, k)
-		for j := range n {
-			for p := range k {
-				col[p] = uint8(b[j*k+p]) ^ 0x80
-			}
-			cols.SetCol(j, col)
-		}
-		w := PackInt8(m, k, a)
-		e := Int8Epilogue{Scale: make([]float32, m), Bias: make([]float32, m)}
-		for i := range m {
-			e.Scale[i], e.Bias[i] = rng.Float32()*1e-3, rng.Float32()-0.5
-		}
+		_, _, w, e := int8Product(rng, &cols, m, n, k)
 		for _, relu := range []bool{false, true} {
 			e.ReLU = relu
 			ldo := wins + 2
