@@ -38,6 +38,9 @@ var forbidden = map[string][]string{
 	"rl/agent":         {"data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection"},
 	"privacy":          {"models", "checkpoint", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "secagg"},
 	"secagg":           {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy"},
+	"fed":              {"export", "task", "predict", "selection", "serve", "dist"},
+	"fed/strategy":     {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy", "secagg", "fed/fedgrpc"},
+	"fed/fedgrpc":      {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy"},
 	"internal/cuda":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist"},
 }
 
