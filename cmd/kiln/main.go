@@ -17,6 +17,7 @@
 //	kiln bench                      SGEMM and seed CNN throughput on this machine
 //	kiln rl train|eval|play         reinforcement learning on classic-control environments
 //	kiln dp epsilon                 the privacy DP-SGD spends, or the noise for a target epsilon
+//	kiln fed server|client|simulate federated learning over gRPC, or simulated in one process
 //	kiln version                    print the version
 //
 // Run "kiln help" or "kiln <command> -h" for details. This file only
@@ -68,6 +69,8 @@ Usage:
   kiln rl train --env cartpole    reinforcement learning: PPO, A2C, REINFORCE or DQN on classic control
   kiln rl eval RUN / play RUN     an agent's mean return over episodes; one episode as text frames
   kiln dp epsilon --sigma S       the epsilon that DP-SGD spends (RDP accountant), or the noise for a target
+  kiln fed server|client          federated learning over gRPC: the data stays on each client
+  kiln fed simulate               many federated clients in one process: IID or Dirichlet partitions
   kiln version                    print the version (also: kiln --version)
   kiln help                       show this help
 
@@ -157,6 +160,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = rlCmd(ctx, args[1:], stdout, stderr)
 	case "dp":
 		err = dpCmd(args[1:], stdout)
+	case "fed":
+		err = fedCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 	case "help", "-h", "--help", "-help":
@@ -174,7 +179,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return qe.code
 	case errors.As(err, &ue), isSettingError(err):
 		cmd := args[0]
-		if (cmd == "data" && len(args) > 1 && (args[1] == "fetch" || args[1] == "stats")) || (cmd == "rl" && len(args) > 1) {
+		if (cmd == "data" && len(args) > 1 && (args[1] == "fetch" || args[1] == "stats")) || ((cmd == "rl" || cmd == "fed") && len(args) > 1) {
 			cmd += " " + args[1]
 		}
 		fmt.Fprintf(stderr, "kiln %s: %v\nRun \"kiln %s -h\" for help.\n", cmd, err, cmd)
