@@ -40,6 +40,7 @@ var forbidden = map[string][]string{
 	"secagg":           {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy"},
 	"fed":              {"export", "task", "predict", "selection", "serve", "dist"},
 	"fed/strategy":     {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy", "secagg", "fed/fedgrpc"},
+	"fed/partition":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy", "secagg", "fed/strategy", "fed/fedgrpc", "fed/server", "fed/client", "fed/sim"},
 	"fed/fedgrpc":      {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy"},
 	"internal/cuda":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist"},
 }
