@@ -54,7 +54,7 @@ type Options struct {
 	NumToKeep    int // Flower's num_clients_to_keep, default 0
 	// FedAdam (Flower's FedOpt family).
 	Eta   float64 // server learning rate, default 1e-1
-	EtaL  float64 // client learning rate, default 1e-1 (sent as "lr")
+	EtaL  float64 // client learning rate, default 1e-1; kept like Flower, which does not send it either
 	Beta1 float64 // default 0.9
 	Beta2 float64 // default 0.99
 	Tau   float64 // adaptivity, default 1e-9
@@ -76,7 +76,13 @@ func DefaultOptions() Options {
 }
 
 var makers = map[string]func(Options) (Strategy, error){
-	"fedavg": func(Options) (Strategy, error) { return &FedAvg{}, nil },
+	"fedavg":      func(Options) (Strategy, error) { return &FedAvg{}, nil },
+	"fedavgm":     newFedAvgM,
+	"fedprox":     newFedProx,
+	"fedmedian":   func(Options) (Strategy, error) { return &FedMedian{}, nil },
+	"trimmedmean": newTrimmedMean,
+	"krum":        newKrum,
+	"fedadam":     newFedAdam,
 }
 
 // Names returns the strategies New knows, sorted.
@@ -193,3 +199,21 @@ func noState(name string, st map[string][]float32) error {
 	}
 	return nil
 }
+
+func onlyKeys(name string, st map[string][]float32, keys ...string) error {
+	for k := range st {
+		if !slices.Contains(keys, k) {
+			return fmt.Errorf("strategy: %s: unknown state %q; want %s", name, k, strings.Join(keys, ", "))
+		}
+	}
+	return nil
+}
+
+func clone(p []float32) []float32 {
+	if p == nil {
+		return nil
+	}
+	return slices.Clone(p)
+}
+
+func isInf(x float64) bool { return math.IsInf(x, 0) }
