@@ -105,6 +105,10 @@ func conv2dBackward(g *Tape, n *Var) {
 		conv.Conv2dBackwardData(p, dy, w.Data(), tmp, ws)
 		addScaled(g.gradOf(x).Data(), tmp, 1)
 	}
+	if g.layerHook != nil && (n.needs(1) || n.needs(2)) {
+		g.layerHook(LayerGrad{X: &x.value, DY: &n.grad, Weight: w, Bias: b, Conv: true, Opts: o, g: g})
+		return
+	}
 	if n.needs(1) || n.needs(2) {
 		var dw, db []float32
 		if n.needs(1) {

@@ -87,6 +87,10 @@ func linearBackward(g *Tape, n *Var) {
 	if n.needs(0) {
 		kernels.Sgemm(false, false, rowsN, in, outF, 1, dy, outF, w.Data(), in, 1, g.gradOf(x).Data(), in)
 	}
+	if g.layerHook != nil && (n.needs(1) || n.needs(2)) {
+		g.layerHook(LayerGrad{X: &x.value, DY: &n.grad, Weight: w, Bias: b, g: g})
+		return
+	}
 	if n.needs(1) {
 		kernels.Sgemm(true, false, outF, in, rowsN, 1, dy, outF, x.Data(), in, 1, g.gradOf(w).Data(), in)
 	}

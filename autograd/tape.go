@@ -17,9 +17,10 @@ type Tape struct {
 	varLists arena[*Var]
 	noGrad   bool
 
-	leafDone func(*Var) // see SetLeafHook
-	pass     uint32
-	sumStats func([]float64) // see SetStatsSum
+	leafDone  func(*Var)      // see SetLeafHook
+	layerHook func(LayerGrad) // see SetLayerGradHook
+	pass      uint32
+	sumStats  func([]float64) // see SetStatsSum
 }
 
 // SetStatsSum makes BatchNorm in training mode normalise with statistics
