@@ -41,6 +41,9 @@ var forbidden = map[string][]string{
 	"fed":              {"export", "task", "predict", "selection", "serve", "dist"},
 	"fed/strategy":     {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy", "secagg", "fed/fedgrpc"},
 	"fed/partition":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy", "secagg", "fed/strategy", "fed/fedgrpc", "fed/server", "fed/client", "fed/sim"},
+	"fed/client":       {"export", "task", "predict", "selection", "serve", "dist", "secagg", "fed/strategy", "fed/fedgrpc", "fed/server", "fed/sim"},
+	"fed/server":       {"export", "task", "predict", "selection", "serve", "dist", "fed/fedgrpc", "fed/sim"},
+	"fed/sim":          {"export", "task", "predict", "selection", "serve", "dist", "fed/fedgrpc"},
 	"fed/fedgrpc":      {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy"},
 	"internal/cuda":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist"},
 }
