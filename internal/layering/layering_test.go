@@ -46,6 +46,8 @@ var forbidden = map[string][]string{
 	"fed/sim":          {"export", "task", "predict", "selection", "serve", "dist", "fed/fedgrpc"},
 	"fed/fedgrpc":      {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy"},
 	"internal/cuda":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist"},
+	"internal/backend": {"autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "device"},
+	"device":           {"checkpoint", "export", "run", "source", "task", "predict", "selection", "serve", "dist"},
 }
 
 func TestImportsPointDown(t *testing.T) {

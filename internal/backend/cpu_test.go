@@ -1,0 +1,62 @@
+package backend_test
+
+import (
+	"testing"
+
+	"github.com/kiln-ml/kiln/internal/backend"
+	"github.com/kiln-ml/kiln/internal/backend/backendtest"
+)
+
+// TestCPUGradients checks every backward op of the CPU backend against
+// finite differences of its forward op.
+func TestCPUGradients(t *testing.T) {
+	backendtest.CheckGrads(t, backend.NewCPU(), 1)
+}
+
+// TestCPUCompareItself runs the cross-backend comparison with the CPU on
+// both sides: every case must give the same bits twice (the kernels are
+// deterministic), which the CUDA backend's tests rely on.
+func TestCPUCompareItself(t *testing.T) {
+	backendtest.Compare(t, backend.NewCPU(), 0, 2)
+}
+
+func TestBufferSlice(t *testing.T) {
+	s := []float32{0, 1, 2, 3, 4, 5}
+	b := backend.Wrap(s).Slice(2, 5).Slice(1, 3)
+	if b.Len() != 2 || b.Off() != 3 {
+		t.Fatalf("slice: len %d off %d, want 2 and 3", b.Len(), b.Off())
+	}
+	got := backend.Floats(b)
+	if got[0] != 3 || got[1] != 4 {
+		t.Fatalf("slice holds %v, want [3 4]", got)
+	}
+	got[0] = 30
+	if s[3] != 30 {
+		t.Fatal("a view does not alias its buffer")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("slice past the end did not panic")
+		}
+	}()
+	b.Slice(1, 3)
+}
+
+func TestCPUCrossEntropyValues(t *testing.T) {
+	cpu := backend.NewCPU()
+	logits := backend.Wrap([]float32{0, 0, 0, 2, 1, 0})
+	labels := backend.WrapInts([]int32{1, 0})
+	logp, out := backend.Wrap(make([]float32, 6)), backend.Wrap(make([]float32, 2))
+	preds := backend.WrapInts(make([]int32, 2))
+	cpu.CrossEntropy(logits, labels, 2, 3, logp, preds, out)
+	o, p := backend.Floats(out), backend.Int32s(preds)
+	// Row 0: uniform, loss ln 3, arg-max 0 (the first maximum). Row 1:
+	// loss ln(e^2+e+1)-2, arg-max 0, right.
+	want := float32((1.0986123 + 0.40760596) / 2)
+	if d := o[0] - want; d > 1e-6 || d < -1e-6 {
+		t.Errorf("loss %v, want %v", o[0], want)
+	}
+	if o[1] != 1 || p[0] != 0 || p[1] != 0 {
+		t.Errorf("correct %v, preds %v; want 1, [0 0]", o[1], p)
+	}
+}
