@@ -70,13 +70,9 @@ func (a *Adam) Step() {
 	c := a.cfg
 	// Coefficients are rounded from float64, as PyTorch rounds its Python
 	// scalars: 1-float32(0.999) would differ from float32(1-0.999).
-	b1, b2 := float32(c.Beta1), float32(c.Beta2)
-	c1, c2 := float32(1-c.Beta1), float32(1-c.Beta2)
-	bc1 := 1 - math.Pow(c.Beta1, t)
-	bc2Sqrt := float32(math.Sqrt(1 - math.Pow(c.Beta2, t)))
-	stepSize := float32(c.LR / bc1)
-	eps, wd := float32(c.Eps), float32(c.WeightDecay)
-	decay := float32(1 - c.LR*c.WeightDecay)
+	co := c.StepCoef(t)
+	b1, b2, c1, c2 := co.B1, co.B2, co.C1, co.C2
+	bc2Sqrt, stepSize, eps, wd, decay := co.BC2Sqrt, -co.NegStep, co.Eps, co.WD, co.Decay
 	p, m, v := a.params, a.m, a.v
 	if !c.Maximize && a.vM == nil {
 		// The common case runs as one vector kernel with the same
@@ -88,8 +84,7 @@ func (a *Adam) Step() {
 		case wd != 0:
 			mode = kernels.AdamL2
 		}
-		kernels.AdamStep(mode, p, a.grads[:len(p)], m, v, &kernels.AdamCoef{B1: b1, B2: b2, C1: c1, C2: c2,
-			BC2Sqrt: bc2Sqrt, NegStep: -stepSize, Eps: eps, WD: wd, Decay: decay})
+		kernels.AdamStep(mode, p, a.grads[:len(p)], m, v, &co)
 		return
 	}
 	for i, g := range a.grads[:len(p)] {

@@ -40,8 +40,8 @@ func (s *SGD) Step() {
 	p, buf := s.params, s.buf
 	if !s.cfg.Maximize {
 		// One vector kernel, with the loop's operations in its order.
-		kernels.SGDStep(p, s.grads[:len(p)], buf, &kernels.SGDCoef{LR: lr, WD: wd, Momentum: mom, Damp: damp,
-			First: first, Nesterov: s.cfg.Nesterov})
+		co := s.cfg.StepCoef(first)
+		kernels.SGDStep(p, s.grads[:len(p)], buf, &co)
 		s.started[0] = 1
 		return
 	}
