@@ -1,11 +1,11 @@
 package privacy
 
 // This file holds DPClassifier, DP-SGD's training step for a classifier:
-// each example's gradient computed by its own forward and backward pass on
-// kiln's tape (a per-sample loop, correct for every layer), clipped and
-// summed, then noised and averaged (dpsgd.go) before the optimizer's step.
-// It leaves out vectorised per-sample gradients, which would skip the loop
-// for layers whose per-example gradients have a closed form (Linear, Conv).
+// each example's gradient clipped and summed, then noised and averaged
+// (dpsgd.go) before the optimizer's step. The per-example gradients come
+// from one batched backward pass when every layer with parameters is a
+// Linear or Conv2d (vectorised.go), and otherwise from a forward and
+// backward pass per example (the loop here, correct for every layer).
 
 import (
 	"fmt"
@@ -35,12 +35,14 @@ type DPClassifier struct {
 	Cfg        DPConfig
 	Accountant Accountant // one step recorded per TrainStep
 
-	base   *train.Classifier // the model, loss and optimizer; evaluation
-	rng    *rand.Rand
-	tape   *autograd.Tape
-	x      tensor.Tensor
-	sum    []float32
-	logits []float32
+	base    *train.Classifier // the model, loss and optimizer; evaluation
+	vec     *vectorised       // nil: the per-example loop
+	loopWhy error             // why the loop is used
+	rng     *rand.Rand
+	tape    *autograd.Tape
+	x       tensor.Tensor
+	sum     []float32
+	logits  []float32
 }
 
 var _ train.Learner = (*DPClassifier)(nil)
@@ -64,18 +66,27 @@ func NewDPClassifier(model nn.Module, params *nn.ParamSet, loss *nn.CrossEntropy
 		panic("privacy: nil noise generator")
 	}
 	for _, p := range params.All {
-		if p.Buffer && strings.HasSuffix(p.Name, "running_mean") {
-			return nil, fmt.Errorf("privacy: %s: batch normalisation mixes the examples of a batch; DP-SGD needs a model without it (group or layer norm)", p.Name)
+		if layer, ok := strings.CutSuffix(p.Name, ".running_mean"); p.Buffer && (ok || p.Name == "running_mean") {
+			return nil, fmt.Errorf("privacy: layer %s is batch normalisation, which mixes the examples of a batch; DP-SGD needs a model without it (group or layer norm)", layer)
 		}
 	}
-	return &DPClassifier{
+	c := &DPClassifier{
 		Cfg:  cfg,
 		base: train.NewClassifier(model, params, loss, opt),
 		rng:  rng,
 		tape: autograd.NewTape(),
 		sum:  make([]float32, params.Len()),
-	}, nil
+	}
+	if c.loopWhy = Vectorisable(model, c.base.Loss); c.loopWhy == nil {
+		c.vec = newVectorised(model, params, c.base.Loss)
+	}
+	return c, nil
 }
+
+// Vectorised reports whether the per-example gradients come from one
+// batched backward pass, and otherwise why they come from a loop over the
+// examples.
+func (c *DPClassifier) Vectorised() (bool, error) { return c.vec != nil, c.loopWhy }
 
 // Module returns the model.
 func (c *DPClassifier) Module() nn.Module { return c.base.Model }
@@ -96,11 +107,27 @@ func (c *DPClassifier) EvalBatch(b *data.Batch, preds []int) (float64, int) {
 // examples the model got right. An empty batch gives noise alone.
 func (c *DPClassifier) PrivateGrad(b *data.Batch) (loss float32, correct int) {
 	ps := c.base.Params
-	clear(c.sum)
 	n := len(b.Y)
 	if n > 0 && len(b.X)%n != 0 {
 		panic(fmt.Sprintf("privacy: batch of %d values and %d labels", len(b.X), n))
 	}
+	if c.vec != nil && n > 0 {
+		var err error
+		if loss, correct, err = c.vec.clipped(b, c.sum, c.Cfg.MaxGradNorm); err == nil {
+			Privatize(c.sum, c.Cfg.NoiseMultiplier, c.Cfg.MaxGradNorm, c.Cfg.ExpectedBatch, c.rng)
+			copy(ps.Grad, c.sum)
+			return loss, correct
+		}
+		c.vec, c.loopWhy = nil, err // this step and the next ones by the loop
+	}
+	return c.loopGrad(b)
+}
+
+// loopGrad is PrivateGrad by a forward and backward pass per example.
+func (c *DPClassifier) loopGrad(b *data.Batch) (loss float32, correct int) {
+	ps := c.base.Params
+	n := len(b.Y)
+	clear(c.sum)
 	c.tape.SetGradEnabled(true)
 	var lossSum float64
 	for i := range n {
