@@ -72,6 +72,14 @@ type Config struct {
 	EmbedDim  int     `json:"embed_dim,omitempty"` // text models: embedding size; 0: the model's
 	Hidden    int     `json:"hidden,omitempty"`    // text models: recurrent units per layer and direction; 0: the model's
 	Layers    int     `json:"layers,omitempty"`    // text models: stacked recurrent layers; 0: the model's
+
+	// Differential privacy (dp.go says more): DP-SGD on Poisson-sampled
+	// batches of expected size BatchSize.
+	DP              bool    `json:"dp,omitempty"`
+	MaxGradNorm     float64 `json:"max_grad_norm,omitempty"`    // --dp: each example's gradient is clipped to this L2 norm
+	NoiseMultiplier float64 `json:"noise_multiplier,omitempty"` // --dp: the noise's standard deviation over MaxGradNorm; chosen by the run with TargetEpsilon
+	TargetEpsilon   float64 `json:"target_epsilon,omitempty"`   // --dp: the epsilon the run's epochs may spend, which fixes the noise multiplier
+	Delta           float64 `json:"delta,omitempty"`            // --dp: delta of the (epsilon, delta) guarantee
 }
 
 // DefaultConfig returns the seed program's settings: Adam at lr 1e-3, batch
@@ -115,6 +123,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--decode %q: want view (16-bit grey as a viewer shows it) or pil (as Pillow converts it)", c.Decode)
 	}
 	if err := c.validateText(); err != nil {
+		return err
+	}
+	if err := c.validateDP(); err != nil {
 		return err
 	}
 	switch c.TaskName() {
