@@ -40,6 +40,7 @@ var forbidden = map[string][]string{
 	"secagg":           {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy"},
 	"fed":              {"export", "task", "predict", "selection", "serve", "dist"},
 	"fed/strategy":     {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy", "secagg", "fed/fedgrpc"},
+	"fed/secure":       {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy", "fed/strategy", "fed/fedgrpc", "fed/server", "fed/client", "fed/sim", "fed/partition"},
 	"fed/partition":    {"tensor", "autograd", "nn", "optim", "data", "models", "checkpoint", "train", "export", "run", "source", "task", "predict", "selection", "serve", "dist", "privacy", "secagg", "fed/strategy", "fed/fedgrpc", "fed/server", "fed/client", "fed/sim"},
 	"fed/client":       {"export", "task", "predict", "selection", "serve", "dist", "secagg", "fed/strategy", "fed/fedgrpc", "fed/server", "fed/sim"},
 	"fed/server":       {"export", "task", "predict", "selection", "serve", "dist", "fed/fedgrpc", "fed/sim"},
