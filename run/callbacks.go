@@ -18,15 +18,16 @@ import (
 )
 
 // Metrics rewrites metrics.csv and metrics.jsonl in Dir after every epoch
-// with the loop's whole history.
+// with the loop's whole history, and the task's Extra columns.
 type Metrics struct {
 	train.Base
-	Dir string
+	Dir   string
+	Extra []Column
 }
 
 // OnEpoch writes the files.
 func (m Metrics) OnEpoch(l *train.Loop, _ train.EpochStats) error {
-	return WriteMetrics(m.Dir, l.History)
+	return WriteMetrics(m.Dir, l.History, m.Extra...)
 }
 
 // Scalars records TensorBoard scalars: the step's loss every 10 steps,

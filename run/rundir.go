@@ -189,23 +189,51 @@ func recordOf(st train.EpochStats) epochRecord {
 		Seconds: math.Round(st.Duration.Seconds()*1000) / 1000}
 }
 
+// Column is a metric of a task's own, a function of the finished epoch,
+// that metrics.csv and metrics.jsonl carry after the common ones
+// (epsilon, for a differentially private run).
+type Column struct {
+	Name  string // CSV header and JSON key
+	Value func(train.EpochStats) float64
+}
+
 // WriteMetrics rewrites metrics.csv and metrics.jsonl with every epoch so
-// far, atomically, so that a killed run leaves them whole.
-func WriteMetrics(dir string, rows []train.EpochStats) error {
+// far, and the extra columns, atomically, so that a killed run leaves them
+// whole.
+func WriteMetrics(dir string, rows []train.EpochStats, extra ...Column) error {
 	if err := checkpoint.WriteFileAtomic(filepath.Join(dir, MetricsCSV), func(w io.Writer) error {
-		fmt.Fprintln(w, "epoch,step,train_loss,train_acc,val_loss,val_acc,lr,images,seconds")
+		fmt.Fprint(w, "epoch,step,train_loss,train_acc,val_loss,val_acc,lr,images,seconds")
+		for _, c := range extra {
+			fmt.Fprint(w, ","+c.Name)
+		}
+		fmt.Fprintln(w)
 		for _, r := range rows {
-			fmt.Fprintf(w, "%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%.3f\n", r.Epoch, r.Step, r.TrainLoss, r.TrainAcc, r.ValLoss, r.ValAcc,
+			fmt.Fprintf(w, "%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%.3f", r.Epoch, r.Step, r.TrainLoss, r.TrainAcc, r.ValLoss, r.ValAcc,
 				r.LR, r.Images, r.Duration.Seconds())
+			for _, c := range extra {
+				fmt.Fprintf(w, ",%.6g", c.Value(r))
+			}
+			fmt.Fprintln(w)
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
 	return checkpoint.WriteFileAtomic(filepath.Join(dir, MetricsJSON), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
 		for _, r := range rows {
-			if err := enc.Encode(recordOf(r)); err != nil {
+			b, err := json.Marshal(recordOf(r))
+			if err != nil {
+				return err
+			}
+			for _, c := range extra {
+				v, err := json.Marshal(JSONFloat(c.Value(r)))
+				if err != nil {
+					return err
+				}
+				k, _ := json.Marshal(c.Name)
+				b = append(append(append(append(b[:len(b)-1], ','), k...), ':'), append(v, '}')...)
+			}
+			if _, err := w.Write(append(b, '\n')); err != nil {
 				return err
 			}
 		}
