@@ -159,7 +159,7 @@ func (c *client) stage(stage string, in []byte) ([]byte, error) {
 // with q prepended.
 func Vector(params []float32, weight, maxWeight float64, q secagg.Quantization, rng *mrand.Rand) []uint32 {
 	ratio := math.Max(0, math.Min(weight, maxWeight)) / maxWeight
-	qr := math.Round(ratio * float64(q.TargetRange))
+	qr := math.RoundToEven(ratio * float64(q.TargetRange)) // Python round
 	dq := qr / float64(q.TargetRange)
 	scaled := make([]float32, len(params))
 	for i, p := range params {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kiln-ml/kiln/fed"
 )
@@ -21,16 +22,19 @@ func trainer(params []float32, examples int) fed.Handler {
 }
 
 // dropper closes its own connection when it receives stage, as a client
-// that goes away there.
+// that goes away there, or with hang, stays connected and never answers.
 type dropper struct {
 	h     fed.Handler
 	stage string
+	hang  bool
 	conn  *fed.LocalConn
 }
 
 func (d *dropper) Handle(ctx context.Context, in *fed.Instruction) (*fed.Reply, error) {
 	if in.Kind == fed.KindSecAgg && in.Stage == d.stage {
-		d.conn.Close()
+		if !d.hang {
+			d.conn.Close()
+		}
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
@@ -184,6 +188,29 @@ func TestSumEqualsPlainSum(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestStraggler: a client that stays connected but does not answer the
+// masked stage within StageTimeout is left out, and the sum is the
+// others'.
+func TestStraggler(t *testing.T) {
+	f := clients(t, 5, 40, nil, "")
+	o := DefaultOptions()
+	o.StageTimeout = 300 * time.Millisecond
+	stuck := &dropper{h: WrapWith(trainer(f.params[3], f.examples[3]), ClientOptions{Rand: chacha(3), Rounding: rounding(3)}), stage: StageMasked, hang: true}
+	stuck.conn = fed.Local(f.conns[3].ID(), stuck)
+	if _, err := stuck.conn.Do(context.Background(), &fed.Instruction{Round: 1, Kind: fed.KindFit, Config: map[string]string{ConfigKey: "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.conns[3] = stuck.conn
+	sum, weight, survivors, err := Sum(context.Background(), f.conns, 1, 40, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSum, wantWeight := f.expected([]int{0, 1, 2, 4}, o)
+	if !slices.Equal(sum, wantSum) || weight != wantWeight || slices.Contains(survivors, f.conns[3].ID()) {
+		t.Errorf("with client 3 stuck: survivors %v; the sum is not the other four's", survivors)
 	}
 }
 
