@@ -63,6 +63,9 @@ func EvaluateOn(ctx context.Context, c Learner, l *data.Loader, classes []string
 	if err := it.Err(); err != nil {
 		return r, fmt.Errorf("train: evaluation: %w", err)
 	}
+	if err := stepErr(c); err != nil {
+		return r, fmt.Errorf("train: evaluation: %w", err)
+	}
 	if rep != nil {
 		if err := sumResult(rep, &lossSum, &correct, &n, r.Confusion); err != nil {
 			return r, &ReplicaError{err}

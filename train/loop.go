@@ -124,6 +124,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	if serr := SyncToHost(l.Learner); serr != nil {
+		errs = append(errs, serr)
+	}
 	for _, c := range l.Callbacks {
 		if cerr := c.OnInterrupt(l, err); cerr != nil {
 			errs = append(errs, cerr)
@@ -153,6 +156,9 @@ func (l *Loop) run(ctx context.Context) error {
 		}
 		l.Pos = Position{Epoch: l.Pos.Epoch + 1, Step: l.Pos.Step}
 		l.History = append(l.History, st)
+		if err := SyncToHost(l.Learner); err != nil {
+			return err
+		}
 		for _, c := range l.Callbacks {
 			if err := c.OnEpoch(l, st); err != nil {
 				return err
@@ -181,6 +187,9 @@ func (l *Loop) epoch(ctx context.Context) (EpochStats, error) {
 	for it.Next() {
 		b := it.Batch()
 		loss, k := l.Learner.TrainStep(b)
+		if err := stepErr(l.Learner); err != nil {
+			return st, fmt.Errorf("train: epoch %d, step %d: %w", e+1, pos.Step+1, err)
+		}
 		n := len(b.Y)
 		lossSum := float64(loss) * float64(n)
 		stop := false

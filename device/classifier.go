@@ -1,0 +1,246 @@
+package device
+
+// This file holds Classifier, the train.Learner that runs a classifier's
+// whole step on a backend, and its host side: the batch going in, the loss
+// and counts coming out, and the weights synced for checkpoints. It leaves
+// out the layers (compile.go, program.go) and the update (optimizer.go).
+
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/internal/backend"
+	"github.com/kiln-ml/kiln/models"
+	"github.com/kiln-ml/kiln/nn"
+	"github.com/kiln-ml/kiln/optim"
+	"github.com/kiln-ml/kiln/train"
+)
+
+// Classifier trains a model with cross-entropy on a backend. Its
+// parameters, gradients and optimizer state live on the device: call
+// SyncToHost before reading the model's ParamSet or the optimizer's State,
+// and SyncFromHost after writing them. A Classifier is used by one
+// goroutine.
+type Classifier struct {
+	Model  models.Model
+	Params *nn.ParamSet
+
+	b       backend.Backend
+	prog    *program
+	classes int
+	p, g    backend.Buffer // the flat parameters and gradients
+	opt     *Optimizer
+
+	x       backend.Buffer
+	labels  backend.IntBuffer
+	preds   backend.IntBuffer
+	logp    backend.Buffer
+	out     backend.Buffer
+	hostLab []int32
+	hostPrd []int32
+	hostOut [2]float32
+	dirty   bool // the device has steps the host copies lack
+	err     error
+}
+
+var (
+	_ train.Learner    = (*Classifier)(nil)
+	_ train.HostSyncer = (*Classifier)(nil)
+)
+
+// NewClassifier compiles model for the data shape it was built for,
+// allocates its parameters, gradients and
+// optimizer state on b and uploads params (the model's ParamSet). A model
+// with a layer the device path lacks gives an *UnsupportedError naming it.
+func NewClassifier(model models.Model, params *nn.ParamSet, opt OptimizerSettings, b backend.Backend) (*Classifier, error) {
+	layers, shape, err := compile(model)
+	if err != nil {
+		return nil, err
+	}
+	if last := layers[len(layers)-1]; last.out != shape.Classes {
+		return nil, fmt.Errorf("device: %T gives %d outputs per example for %d classes", model, last.out, shape.Classes)
+	}
+	c := &Classifier{Model: model, Params: params, b: b, prog: newProgram(b, layers), classes: shape.Classes}
+	if c.p, err = b.Alloc(params.Len()); err != nil {
+		return nil, err
+	}
+	if c.g, err = b.Alloc(params.Len()); err != nil {
+		return nil, err
+	}
+	if c.out, err = b.Alloc(2); err != nil {
+		return nil, err
+	}
+	if c.opt, err = newOptimizer(opt, b, c.p, c.g); err != nil {
+		return nil, err
+	}
+	if err := c.SyncFromHost(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Module returns the model, whose training mode the loop switches.
+func (c *Classifier) Module() nn.Module { return c.Model }
+
+// Optimizer returns the device optimizer.
+func (c *Classifier) Optimizer() optim.Optimizer { return c.opt }
+
+// Backend returns the backend the classifier runs on.
+func (c *Classifier) Backend() backend.Backend { return c.b }
+
+// reserve sizes the batch buffers for n examples.
+func (c *Classifier) reserve(n int) error {
+	if n <= c.prog.cap {
+		return nil
+	}
+	if err := c.prog.reserve(n); err != nil {
+		return err
+	}
+	in := c.prog.layers[0].in
+	if !c.x.IsNil() {
+		c.b.Free(c.x)
+		c.b.Free(c.logp)
+		c.b.FreeInts(c.labels)
+		c.b.FreeInts(c.preds)
+	}
+	var err error
+	if c.x, err = c.b.Alloc(n * in); err != nil {
+		return err
+	}
+	if c.logp, err = c.b.Alloc(n * c.classes); err != nil {
+		return err
+	}
+	if c.labels, err = c.b.AllocInts(n); err != nil {
+		return err
+	}
+	if c.preds, err = c.b.AllocInts(n); err != nil {
+		return err
+	}
+	c.hostLab, c.hostPrd = make([]int32, n), make([]int32, n)
+	return nil
+}
+
+// load uploads a batch and runs the forward pass and the loss; it returns
+// the batch size.
+func (c *Classifier) load(b *data.Batch) (int, error) {
+	n := len(b.Y)
+	if n == 0 {
+		return 0, fmt.Errorf("device: empty batch")
+	}
+	if want := n * c.prog.layers[0].in; len(b.X) != want {
+		return 0, fmt.Errorf("device: batch of %d examples has %d inputs, want %d", n, len(b.X), want)
+	}
+	if err := c.reserve(n); err != nil {
+		return 0, err
+	}
+	if err := c.b.Upload(c.x.Slice(0, len(b.X)), b.X); err != nil {
+		return 0, err
+	}
+	for i, y := range b.Y {
+		if y < 0 || y >= c.classes {
+			return 0, fmt.Errorf("device: label %d out of range [0, %d)", y, c.classes)
+		}
+		c.hostLab[i] = int32(y)
+	}
+	if err := c.b.UploadInts(c.labels.Slice(0, n), c.hostLab[:n]); err != nil {
+		return 0, err
+	}
+	logits, err := c.prog.forward(n, c.x.Slice(0, len(b.X)), c.p)
+	if err != nil {
+		return 0, err
+	}
+	c.b.CrossEntropy(logits, c.labels.Slice(0, n), n, c.classes, c.logp.Slice(0, n*c.classes), c.preds.Slice(0, n), c.out)
+	return n, nil
+}
+
+// TrainStep runs one step on the device: forward, cross-entropy, backward
+// and the update. It returns the batch's mean loss and how many examples
+// the model got right before the update. A device error is kept for Err
+// (the loop checks it) and the step reports zeros.
+func (c *Classifier) TrainStep(b *data.Batch) (loss float32, correct int) {
+	if c.err != nil {
+		return 0, 0
+	}
+	n, err := c.load(b)
+	if err != nil {
+		c.err = err
+		return 0, 0
+	}
+	c.dirty = true
+	dlogits := c.prog.gradients(n)
+	c.b.Fill(c.g, 0)
+	c.b.CrossEntropyGrad(c.logp.Slice(0, n*c.classes), c.labels.Slice(0, n), n, c.classes, float32(1/float64(n)), dlogits)
+	c.prog.backward(n, c.p, c.g)
+	c.opt.Step()
+	if err := c.b.Download(c.hostOut[:], c.out); err != nil {
+		c.err = err
+		return 0, 0
+	}
+	return c.hostOut[0], int(c.hostOut[1])
+}
+
+// EvalBatch returns a batch's summed loss and correct count, and each
+// example's predicted class in preds (len(b.Y) entries, or nil).
+func (c *Classifier) EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int) {
+	if c.err != nil {
+		return 0, 0
+	}
+	n, err := c.load(b)
+	if err == nil && preds != nil {
+		if len(preds) != n {
+			panic(fmt.Sprintf("device: %d predictions for a batch of %d", len(preds), n))
+		}
+		err = c.b.DownloadInts(c.hostPrd[:n], c.preds.Slice(0, n))
+		for i, p := range c.hostPrd[:n] {
+			preds[i] = int(p)
+		}
+	}
+	if err == nil {
+		err = c.b.Download(c.hostOut[:], c.out)
+	}
+	if err != nil {
+		c.err = err
+		return 0, 0
+	}
+	return float64(c.hostOut[0]) * float64(n), int(c.hostOut[1])
+}
+
+// Err returns the first error of a step, if any; every later step does
+// nothing.
+func (c *Classifier) Err() error { return c.err }
+
+// SyncToHost copies the device's parameters into the model's ParamSet and
+// the optimizer's state into its State slices, when a step has changed
+// them since the last sync.
+func (c *Classifier) SyncToHost() error {
+	if c.err != nil {
+		return c.err
+	}
+	if !c.dirty {
+		return nil
+	}
+	if err := c.b.Download(c.Params.Data, c.p); err != nil {
+		c.err = fmt.Errorf("device: copying the parameters to the host: %w", err)
+		return c.err
+	}
+	if err := c.opt.download(); err != nil {
+		c.err = fmt.Errorf("device: copying the optimizer state to the host: %w", err)
+		return c.err
+	}
+	c.dirty = false
+	return nil
+}
+
+// SyncFromHost copies the model's ParamSet and the optimizer's State
+// slices to the device, after the host changed them (a resumed training
+// state, the best model loaded for testing).
+func (c *Classifier) SyncFromHost() error {
+	if err := c.b.Upload(c.p, c.Params.Data); err != nil {
+		return fmt.Errorf("device: copying the parameters to the device: %w", err)
+	}
+	if err := c.opt.upload(); err != nil {
+		return fmt.Errorf("device: copying the optimizer state to the device: %w", err)
+	}
+	c.dirty = false
+	return nil
+}

@@ -1,0 +1,240 @@
+package device_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/device"
+	"github.com/kiln-ml/kiln/internal/backend"
+	"github.com/kiln-ml/kiln/models"
+	"github.com/kiln-ml/kiln/nn"
+	"github.com/kiln-ml/kiln/optim"
+	"github.com/kiln-ml/kiln/train"
+)
+
+// zooCase is a model the device path compiles, with a data shape it fits.
+type zooCase struct {
+	name  string
+	shape models.Shape
+	arch  string // an architecture file instead of a zoo name
+}
+
+var zoo = []zooCase{
+	{name: "seed-cnn", shape: models.Shape{Channels: 3, Height: 16, Width: 16, Classes: 5}},
+	{name: "mlp", shape: models.Shape{Channels: 1, Height: 6, Width: 5, Classes: 4}},
+	{name: "lenet5", shape: models.Shape{Channels: 1, Height: 14, Width: 14, Classes: 3}},
+	{name: "arch", shape: models.Shape{Channels: 2, Height: 9, Width: 9, Classes: 3},
+		arch: `[{"type":"conv2d","out":4,"kernel":3,"padding":1,"stride":2},{"type":"relu"},{"type":"maxpool2d","kernel":2},
+			{"type":"dropout","p":0.3},{"type":"flatten"},{"type":"linear","out":7},{"type":"relu"},{"type":"linear"}]`},
+}
+
+// build makes zc's model from seed; the same seed gives the same weights
+// and dropout generators.
+func build(t *testing.T, zc zooCase, seed uint64) models.Model {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 5))
+	if zc.arch != "" {
+		a, err := models.ParseArch([]byte(zc.arch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := a.Build(zc.shape, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m, err := models.New(zc.name, zc.shape, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// batches draws steps batches of the given sizes for shape s.
+func batches(s models.Shape, sizes []int, seed uint64) []*data.Batch {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	var out []*data.Batch
+	for _, n := range sizes {
+		b := &data.Batch{X: make([]float32, n*s.Channels*s.Height*s.Width), Y: make([]int, n),
+			Shape: []int{n, s.Channels, s.Height, s.Width}}
+		for i := range b.X {
+			b.X[i] = float32(rng.NormFloat64())
+		}
+		for i := range b.Y {
+			b.Y[i] = rng.IntN(s.Classes)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// optimizers are the update rules compared: optim's own, and the
+// settings that make the device's equal.
+var optimizers = []struct {
+	name string
+	host func(p, g []float32) optim.Optimizer
+	dev  device.OptimizerSettings
+}{
+	{"adam", func(p, g []float32) optim.Optimizer { return optim.NewAdam(p, g, optim.AdamConfig{LR: 1e-3}) },
+		device.OptimizerSettings{Name: "adam", Adam: optim.AdamConfig{LR: 1e-3}}},
+	{"adam-l2", func(p, g []float32) optim.Optimizer {
+		return optim.NewAdam(p, g, optim.AdamConfig{LR: 2e-3, WeightDecay: 0.01})
+	}, device.OptimizerSettings{Name: "adam", Adam: optim.AdamConfig{LR: 2e-3, WeightDecay: 0.01}}},
+	{"adamw", func(p, g []float32) optim.Optimizer {
+		return optim.NewAdamW(p, g, optim.AdamConfig{LR: 2e-3, WeightDecay: 0.05})
+	}, device.OptimizerSettings{Name: "adamw", Adam: optim.AdamConfig{LR: 2e-3, WeightDecay: 0.05}}},
+	{"sgd-momentum", func(p, g []float32) optim.Optimizer {
+		return optim.NewSGD(p, g, optim.SGDConfig{LR: 0.05, Momentum: 0.9})
+	}, device.OptimizerSettings{Name: "sgd", SGD: optim.SGDConfig{LR: 0.05, Momentum: 0.9}}},
+	{"sgd-nesterov-wd", func(p, g []float32) optim.Optimizer {
+		return optim.NewSGD(p, g, optim.SGDConfig{LR: 0.05, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-3})
+	}, device.OptimizerSettings{Name: "sgd", SGD: optim.SGDConfig{LR: 0.05, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-3}}},
+}
+
+// TestStepsMatchEngine trains each model 5 steps (batch sizes that shrink
+// and grow again) with the engine's train.Classifier and with
+// device.Classifier on the CPU backend, and requires the same losses,
+// correct counts, weights and optimizer state to the bit, then the same
+// evaluation.
+func TestStepsMatchEngine(t *testing.T) {
+	for _, zc := range zoo {
+		for _, oc := range optimizers {
+			t.Run(zc.name+"/"+oc.name, func(t *testing.T) {
+				ref, dm := build(t, zc, 1), build(t, zc, 1)
+				rp, dp := ref.ParamSet(), dm.ParamSet()
+				ropt := oc.host(rp.Data, rp.Grad)
+				rc := train.NewClassifier(ref, rp, nil, ropt)
+				dc, err := device.NewClassifier(dm, dp, oc.dev, backend.NewCPU())
+				if err != nil {
+					t.Fatal(err)
+				}
+				nn.SetTraining(ref, true)
+				nn.SetTraining(dm, true)
+				for i, b := range batches(zc.shape, []int{8, 8, 5, 8, 3}, 2) {
+					rl, rk := rc.TrainStep(b)
+					dl, dk := dc.TrainStep(b)
+					if err := dc.Err(); err != nil {
+						t.Fatal(err)
+					}
+					if math.Float32bits(rl) != math.Float32bits(dl) || rk != dk {
+						t.Fatalf("step %d: device loss %v (%d right), engine %v (%d right)", i, dl, dk, rl, rk)
+					}
+				}
+				if err := dc.SyncToHost(); err != nil {
+					t.Fatal(err)
+				}
+				sameBits(t, "parameters", dp.Data, rp.Data)
+				rs, ds := ropt.State(), dc.Optimizer().State()
+				if len(rs) != len(ds) {
+					t.Fatalf("optimizer state has %d entries, engine's %d", len(ds), len(rs))
+				}
+				for k, v := range rs {
+					sameBits(t, "optimizer state "+k, ds[k], v)
+				}
+				nn.SetTraining(ref, false)
+				nn.SetTraining(dm, false)
+				eb := batches(zc.shape, []int{11}, 3)[0]
+				rpred, dpred := make([]int, 11), make([]int, 11)
+				rls, rk := rc.EvalBatch(eb, rpred)
+				dls, dk := dc.EvalBatch(eb, dpred)
+				if rls != dls || rk != dk {
+					t.Fatalf("evaluation: device %v (%d right), engine %v (%d right)", dls, dk, rls, rk)
+				}
+				for i := range rpred {
+					if rpred[i] != dpred[i] {
+						t.Fatalf("prediction %d: device %d, engine %d", i, dpred[i], rpred[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s[%d] = %v, engine %v (of %d)", what, i, got[i], want[i], len(want))
+		}
+	}
+}
+
+// TestSyncFromHost: weights written on the host (a loaded checkpoint)
+// reach the device, and a step before SyncToHost leaves the host copy
+// alone.
+func TestSyncFromHost(t *testing.T) {
+	zc := zoo[1]
+	m := build(t, zc, 4)
+	ps := m.ParamSet()
+	dc, err := device.NewClassifier(m, ps, device.OptimizerSettings{Name: "sgd", SGD: optim.SGDConfig{LR: 0.1}}, backend.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := batches(zc.shape, []int{4}, 5)[0]
+	before := append([]float32(nil), ps.Data...)
+	dc.TrainStep(b)
+	sameBits(t, "host parameters before SyncToHost", ps.Data, before)
+	if err := dc.SyncToHost(); err != nil {
+		t.Fatal(err)
+	}
+	if ps.Data[0] == before[0] && ps.Data[len(before)-1] == before[len(before)-1] {
+		t.Fatal("SyncToHost did not bring the step's weights back")
+	}
+	copy(ps.Data, before)
+	if err := dc.SyncFromHost(); err != nil {
+		t.Fatal(err)
+	}
+	nn.SetTraining(m, false)
+	l1, _ := dc.EvalBatch(b, nil)
+	// The reference: a fresh classifier over the same host weights.
+	fresh, err := device.NewClassifier(m, ps, device.OptimizerSettings{Name: "sgd", SGD: optim.SGDConfig{LR: 0.1}}, backend.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2, _ := fresh.EvalBatch(b, nil); l1 != l2 {
+		t.Fatalf("after SyncFromHost the loss is %v, a classifier built on those weights gives %v", l1, l2)
+	}
+}
+
+// TestUnsupported: models with layers the device lacks are refused with
+// the layer named and what is supported said.
+func TestUnsupported(t *testing.T) {
+	cpu := backend.NewCPU()
+	set := device.OptimizerSettings{Name: "adam"}
+	rn, err := models.New("resnet8", models.Shape{Channels: 3, Height: 8, Width: 8, Classes: 3}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = device.NewClassifier(rn, rn.ParamSet(), set, cpu)
+	var ue *device.UnsupportedError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "bn1 (nn.BatchNorm)") || !strings.Contains(err.Error(), device.Supported) {
+		t.Fatalf("resnet8: %v, want an UnsupportedError naming bn1", err)
+	}
+	a, err := models.ParseArch([]byte(`[{"type":"conv2d","out":2,"kernel":3},{"type":"tanh"},{"type":"flatten"},{"type":"linear"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.Build(models.Shape{Channels: 1, Height: 5, Width: 5, Classes: 2}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = device.NewClassifier(st, st.ParamSet(), set, cpu)
+	if !errors.As(err, &ue) || ue.Layer == "" || !strings.HasPrefix(ue.Layer, "1 (nn.Tanh)") {
+		t.Fatalf("tanh architecture: %v, want layer 1 (nn.Tanh) named", err)
+	}
+	m, err := models.New("mlp", models.Shape{Channels: 1, Height: 2, Width: 2, Classes: 2}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := device.NewClassifier(m, m.ParamSet(), device.OptimizerSettings{Name: "rmsprop"}, cpu); err == nil || !strings.Contains(err.Error(), "rmsprop") {
+		t.Fatalf("rmsprop: %v, want it refused by name", err)
+	}
+}

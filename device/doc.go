@@ -1,0 +1,19 @@
+// Package device trains the engine's classifiers on a backend.Backend: a
+// model is compiled into a program of backend ops (compile.go), and
+// Classifier runs a whole training step on the device, forward, softmax
+// cross-entropy, backward and the optimizer's update, with the parameters,
+// gradients and optimizer state in device memory. Only the batch goes in
+// and the loss, the correct count and (for evaluation) the predictions come
+// out; SyncToHost brings the weights back for checkpoints.
+//
+// Parameters and gradients are one flat buffer each on the device, laid
+// out as the model's nn.ParamSet, so checkpoints and training states keep
+// their format and a run can move between the engine's path and a device.
+// On the CPU backend a step gives the engine's bits (device_test.go).
+//
+// It leaves out the models whose layers have no backend ops (batch
+// normalisation, residual blocks, recurrent cells, average pooling),
+// optimizers other than Adam, AdamW and SGD, AMSGrad and maximize,
+// gradient clipping and data parallelism: NewClassifier refuses them with
+// what is missing named.
+package device
