@@ -278,6 +278,7 @@ func TestServerSeesOnlyMasked(t *testing.T) {
 		if same > 2 {
 			t.Errorf("client %d: %d of %d masked values equal its quantised ones", i, same, len(plain))
 		}
+		t.Logf("client %d: %d of %d values unchanged; chi-square masked %.1f, quantised %.1f", i, same, len(plain), chiSquare(masked), chiSquare(plain))
 		if x := chiSquare(masked); x > limit {
 			t.Errorf("client %d: masked vector's chi-square %.1f, above %.1f", i, x, limit)
 		}
