@@ -12,6 +12,7 @@ import (
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/fed"
 	"github.com/kiln-ml/kiln/fed/client"
+	"github.com/kiln-ml/kiln/fed/secure"
 	"github.com/kiln-ml/kiln/fed/strategy"
 	"github.com/kiln-ml/kiln/run"
 )
@@ -36,6 +37,10 @@ type Config struct {
 	// SecureAggregation sums the updates with SecAgg+ (fed/secure): the
 	// server sees only the sum. Strategies that need each update refuse it.
 	SecureAggregation bool `json:"secure_aggregation,omitempty"`
+	// Secure holds secure aggregation's settings (threshold, neighbours,
+	// quantisation, stage timeout); zero values take fed/secure's
+	// defaults, and a zero MaxWeight the largest client's example count.
+	Secure secure.Options `json:"secure,omitempty"`
 
 	// Local training, sent to the clients every round.
 	Model           string  `json:"model"`
@@ -91,9 +96,6 @@ func (c *Config) Validate() error {
 	s, err := c.newStrategy()
 	if err != nil {
 		return fmt.Errorf("server: --strategy: %w", err)
-	}
-	if c.SecureAggregation && !secureBuilt {
-		return errNoSecure
 	}
 	if c.SecureAggregation && s.NeedsEach() {
 		return fmt.Errorf("server: --strategy %s needs each client's update, and secure aggregation gives only their sum; pick fedavg, fedavgm, fedprox or fedadam, or leave secure aggregation off", s.Name())

@@ -20,7 +20,8 @@
 // round), fed.json (the server's settings) and fed_state.safetensors
 // (round, global parameters, strategy state, sampling generator and the
 // rounds so far), written after every round. Resume with the same clients
-// continues with the same bits as a run never stopped.
+// continues with the same bits as a run never stopped (not under secure
+// aggregation, whose stochastic rounding draws from crypto/rand).
 //
 // It leaves out the transport (fed.Manager holds whatever connects:
 // fed/fedgrpc's streams or fed.Local), the clients (fed/client), and

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/kiln-ml/kiln/data/synth"
 	"github.com/kiln-ml/kiln/fed"
 	"github.com/kiln-ml/kiln/fed/client"
+	"github.com/kiln-ml/kiln/fed/secure"
 	"github.com/kiln-ml/kiln/run"
 )
 
@@ -315,6 +317,7 @@ func TestConfigRefuses(t *testing.T) {
 		want string
 	}{
 		{func(c *Config) { c.Strategy = "fedsgd" }, "unknown strategy"},
+		{func(c *Config) { c.SecureAggregation, c.Strategy = true, "krum" }, "krum needs each client's update"},
 		{func(c *Config) { c.Rounds = 0 }, "--rounds 0"},
 		{func(c *Config) { c.Fraction = 1.5 }, "--fraction 1.5"},
 		{func(c *Config) { c.Optimizer = "lbfgs" }, `optimizer "lbfgs"`},
@@ -326,4 +329,48 @@ func TestConfigRefuses(t *testing.T) {
 			t.Errorf("%v, want %q", err, tc.want)
 		}
 	}
+}
+
+// TestSecureAggregationMatchesPlain runs one FedAvg round of 4 clients in
+// the clear and one through secure aggregation: the global parameters
+// agree to within the quantisation (a step of 16/2^22, about 3.8e-6).
+func TestSecureAggregationMatchesPlain(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.Rounds, cfg.MinClients = 1, 4
+	e, _ := env(t, clients(t, 4))
+	plain, err := New(cfg, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hs := clients(t, 4)
+	for i := range hs {
+		hs[i] = secure.Wrap(hs[i])
+	}
+	cfg.SecureAggregation, cfg.Data.Name = true, "secure"
+	e2, _ := env(t, hs)
+	var log strings.Builder
+	e2.Log = &log
+	sec, err := New(cfg, e2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := sec.Run(context.Background())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if got := sum.Rounds[0].Clients; len(got) != 4 {
+		t.Fatalf("secure round aggregated %v", got)
+	}
+	a, b := plain.Global(), sec.Global()
+	worst := 0.0
+	for i := range a {
+		worst = max(worst, math.Abs(float64(a[i]-b[i])))
+	}
+	if worst > 1e-5 || worst == 0 {
+		t.Fatalf("secure and plain FedAvg differ by up to %g; want above 0 (quantised) and within 1e-5", worst)
+	}
+	t.Logf("secure vs plain FedAvg: largest difference %.3g", worst)
 }
