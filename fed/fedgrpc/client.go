@@ -123,6 +123,11 @@ func session(ctx context.Context, addr, name string, h fed.Handler, o Options) (
 			o.logf("fed/fedgrpc: client %q joined %s", name, addr)
 		case msgInstruction:
 			joined = true
+			what := string(f.In.Kind)
+			if f.In.Stage != "" {
+				what += " " + f.In.Stage
+			}
+			o.logf("fed/fedgrpc: client %q: round %d: %s", name, f.In.Round, what)
 			w.push(ctx, &f)
 		case msgCancel:
 			w.cancel(f.ID)
