@@ -149,7 +149,9 @@ func fedServerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		lis.Close()
 		return err
 	}
-	o.Logf = func(format string, args ...any) { fmt.Fprintf(stdout, strings.TrimPrefix(format, "fed/fedgrpc: ")+"\n", args...) }
+	o.Logf = func(format string, args ...any) {
+		fmt.Fprintf(stdout, strings.TrimPrefix(format, "fed/fedgrpc: ")+"\n", args...)
+	}
 	g := fedgrpc.NewServer(mgr, o)
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(lis) }()
@@ -242,7 +244,9 @@ func fedClientCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "kiln fed client: warning: no --ca or --tls: parameters and token cross the network in plaintext")
 	}
 	o.GiveUpAfter = *giveUp
-	o.Logf = func(format string, args ...any) { fmt.Fprintf(stdout, strings.TrimPrefix(format, "fed/fedgrpc: ")+"\n", args...) }
+	o.Logf = func(format string, args ...any) {
+		fmt.Fprintf(stdout, strings.TrimPrefix(format, "fed/fedgrpc: ")+"\n", args...)
+	}
 	h, err := cd.handler(*name, stdout, stderr)
 	if err != nil {
 		return err
