@@ -18,12 +18,19 @@ type event struct {
 }
 
 // Step records one step with noise multiplier sigma and sample rate q.
-func (a *Accountant) Step(sigma, q float64) {
-	if n := len(a.history); n > 0 && a.history[n-1].sigma == sigma && a.history[n-1].q == q {
-		a.history[n-1].steps++
+func (a *Accountant) Step(sigma, q float64) { a.Record(sigma, q, 1) }
+
+// Record records steps steps with noise multiplier sigma and sample rate
+// q: a resumed run restores its account with it.
+func (a *Accountant) Record(sigma, q float64, steps int) {
+	if steps <= 0 {
 		return
 	}
-	a.history = append(a.history, event{sigma, q, 1})
+	if n := len(a.history); n > 0 && a.history[n-1].sigma == sigma && a.history[n-1].q == q {
+		a.history[n-1].steps += steps
+		return
+	}
+	a.history = append(a.history, event{sigma, q, steps})
 }
 
 // Steps returns the number of steps recorded.
