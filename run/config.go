@@ -49,6 +49,7 @@ type Config struct {
 	Init            string  `json:"init,omitempty"`        // safetensors state_dict to start from instead of random weights drawn from Seed
 	SyncBN          bool    `json:"sync_bn,omitempty"`     // data-parallel runs: batch norm with the statistics of the global batch (SyncBatchNorm)
 	ExtraTrain      string  `json:"extra_train,omitempty"` // image class folders (names path-escaped) whose images join the training data: kiln train --finetune's feedback
+	Device          string  `json:"device,omitempty"`      // where the step runs: cpu (""), cpu-backend or cuda (device.go)
 	Out             string  `json:"out"`                   // parent folder of run directories
 	Name            string  `json:"name"`                  // run directory name; "" picks one from the time
 
@@ -126,6 +127,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateDP(); err != nil {
+		return err
+	}
+	if err := c.validateDevice(); err != nil {
 		return err
 	}
 	switch c.TaskName() {

@@ -17,6 +17,7 @@ import (
 	"github.com/kiln-ml/kiln/optim"
 	"github.com/kiln-ml/kiln/run"
 	"github.com/kiln-ml/kiln/source"
+	"github.com/kiln-ml/kiln/train"
 	"github.com/kiln-ml/kiln/train/tfevents"
 )
 
@@ -80,6 +81,9 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 		if err := s.restore(st, extended); err != nil {
 			return nil, fmt.Errorf("task: %s: %w", statePath, err)
 		}
+		if err := train.SyncFromHost(s.learner); err != nil {
+			return nil, err
+		}
 		if s.trained && (s.ds.Test == nil || run.Exists(filepath.Join(dir, run.ReportFile))) {
 			return nil, fmt.Errorf("task: run %s is finished (%d epochs); to train it further, resume it with a larger --epochs", dir, s.loop.Pos.Epoch)
 		}
@@ -103,6 +107,7 @@ func checkResume(saved, cfg run.Config) (extended bool, err error) {
 	a, b := saved, cfg
 	for _, c := range []*run.Config{&a, &b} {
 		c.Data, c.Workers, c.CheckpointEvery, c.Out, c.Name = "", 0, 0, "", ""
+		c.Device = "" // the device changes where the steps run, not what they compute
 	}
 	if b.Epochs != a.Epochs {
 		if sch := strings.ToLower(saved.Scheduler); sch != "" && sch != "none" {

@@ -25,6 +25,7 @@ import (
 	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/dist"
+	"github.com/kiln-ml/kiln/internal/backend"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/nn"
 	"github.com/kiln-ml/kiln/optim"
@@ -57,6 +58,11 @@ type Options struct {
 	// (0: DDP's 1 MiB first bucket, then 25 MiB). Smaller buckets start
 	// all-reducing earlier in backward, in more calls.
 	BucketBytes int
+
+	// Backend runs the step when the config names a Device; nil opens
+	// it by name (backend.Open). The command line opens it first, so that
+	// a missing GPU fails before the data are loaded.
+	Backend backend.Backend
 }
 
 // Summary is what a run reports.
@@ -140,14 +146,12 @@ func newSession(cfg run.Config, opt Options) (*session, error) {
 	ps := s.model.ParamSet()
 	s.optim = NewOptimizer(cfg, ps.Data, ps.Grad)
 	s.task, s.learner = newKind(s.model, s.ds, s.optim, cfg, s.gens, rankSeed(cfg.Seed, s.rank()))
+	if err := s.useDevice(); err != nil {
+		return nil, err
+	}
 	if s.trainL, err = data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: cfg.BatchSize * s.ranks(), Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers,
 		Shard: s.rank(), Shards: s.ranks()}); err != nil {
 		return nil, err
-	}
-	if cfg.DP {
-		if err := s.useDP(); err != nil { // Poisson batches and the DP-SGD step (dp.go)
-			return nil, err
-		}
 	}
 	if s.sched, s.batch, err = newScheduler(cfg, s.optim, s.trainL.NumBatches()); err != nil {
 		return nil, err
@@ -315,12 +319,11 @@ func (s *session) newLoop() {
 				fmt.Fprintf(s.log, "%s, %s\n", s.task.epochLine(st, s.cfg, val), s.task.speed(st, s.cfg))
 				return nil
 			}},
-			run.Metrics{Dir: s.dir, Extra: extraColumns(s.task)},
+			run.Metrics{Dir: s.dir},
 			run.Scalars{W: s.events, Val: val, Accuracy: s.task.accuracy(), Extra: s.task.scalars(val)},
 			run.Curves{Dir: s.dir, Model: s.cfg.Model, LossLabel: s.task.lossLabel(), Val: val, Accuracy: s.task.accuracy()},
 		}
 	}
-	cbs = append([]train.Callback{dpCheck(s.learner)}, cbs...)
 	cbs = append(cbs,
 		s.best,
 		progress,
@@ -357,6 +360,9 @@ func (s *session) newLoop() {
 // model and, last of all, the training state. A kill between these writes
 // leaves the previous state, which the resumed run redoes.
 func (s *session) checkpoint() error {
+	if err := train.SyncToHost(s.learner); err != nil {
+		return err
+	}
 	rankRNG, err := s.rankGenerators()
 	if err != nil {
 		return err
@@ -423,6 +429,9 @@ func (s *session) loadBest() (string, error) {
 			return "", err
 		}
 		return "last", nil
+	}
+	if err := train.SyncFromHost(s.learner); err != nil {
+		return "", err
 	}
 	return "best", nil
 }

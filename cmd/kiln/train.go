@@ -71,7 +71,7 @@ run's config.json, e.g. {"epochs": 20, "lr": 0.0005}; flags override it.
 
 // resumeFlags may be given with --resume; every other setting is the run's.
 var resumeFlags = map[string]bool{"resume": true, "workers": true, "data": true, "checkpoint-every": true, "epochs": true,
-	"dist-timeout": true, "dist-check": true, "dist-bucket-kb": true}
+	"dist-timeout": true, "dist-check": true, "dist-bucket-kb": true, "device": true}
 
 // trainCmd parses the train flags over the defaults (and a --config file,
 // which the flags override) and runs or resumes training.
@@ -122,6 +122,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
+		if opt.Backend, err = openDevice(cfg); err != nil {
+			return err
+		}
 		p := newProgress(stdout)
 		if !j.quiet() {
 			opt.Log, opt.OnStep = p, p.step
@@ -158,6 +161,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	j, err := joinJob(df, &opt)
 	if err != nil {
+		return err
+	}
+	if opt.Backend, err = openDevice(cfg); err != nil {
 		return err
 	}
 	p := newProgress(stdout)
@@ -220,6 +226,8 @@ func applyFlag(dst, src *run.Config, name string) {
 		dst.Decode = src.Decode
 	case "init":
 		dst.Init = src.Init
+	case "device":
+		dst.Device = src.Device
 	case "out":
 		dst.Out = src.Out
 	case "name":

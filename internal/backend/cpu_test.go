@@ -1,6 +1,8 @@
 package backend_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kiln-ml/kiln/internal/backend"
@@ -58,5 +60,21 @@ func TestCPUCrossEntropyValues(t *testing.T) {
 	}
 	if o[1] != 1 || p[0] != 0 || p[1] != 0 {
 		t.Errorf("correct %v, preds %v; want 1, [0 0]", o[1], p)
+	}
+}
+
+func TestOpen(t *testing.T) {
+	b, err := backend.Open("cpu")
+	if err != nil || b.Name() != "cpu" {
+		t.Fatalf("Open(cpu) = %v, %v", b, err)
+	}
+	_, err = backend.Open("tpu")
+	var nb *backend.NotBuiltError
+	if !errors.As(err, &nb) || !strings.Contains(err.Error(), "go build -tags tpu ./cmd/kiln") {
+		t.Fatalf("Open(tpu) = %v, want a NotBuiltError saying how to build one", err)
+	}
+	backend.Register("test-fails", func() (backend.Backend, error) { return nil, errors.New("no device") })
+	if _, err := backend.Open("test-fails"); err == nil || errors.As(err, &nb) || !strings.Contains(err.Error(), "no device") {
+		t.Fatalf("a registered backend's failure: %v", err)
 	}
 }

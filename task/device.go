@@ -1,0 +1,62 @@
+package task
+
+// This file moves a run's training step onto a device (--device
+// cpu-backend or cuda): the classifier's learner and optimizer become
+// package device's, over the same model and ParamSet, so checkpoints,
+// training states and the run directory are unchanged. It leaves out
+// opening a GPU early, which the command line does (Options.Backend);
+// without one the backend is opened here by name (backend.Open).
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kiln-ml/kiln/device"
+	"github.com/kiln-ml/kiln/internal/backend"
+	"github.com/kiln-ml/kiln/optim"
+	"github.com/kiln-ml/kiln/run"
+)
+
+// useDevice replaces the session's learner and optimizer with a
+// device.Classifier when the config asks for a device.
+func (s *session) useDevice() error {
+	cfg := s.cfg
+	if !cfg.OnDevice() {
+		return nil
+	}
+	if s.rep != nil {
+		return fmt.Errorf("--device %s: data-parallel runs train on the CPU path only", cfg.Device)
+	}
+	b := s.opt.Backend
+	if b == nil {
+		var err error
+		if b, err = backend.Open(BackendName(cfg.Device)); err != nil {
+			return fmt.Errorf("--device %s: %w", cfg.Device, err)
+		}
+	}
+	c, err := device.NewClassifier(s.model, s.model.ParamSet(), deviceOptimizer(cfg), b)
+	if err != nil {
+		return fmt.Errorf("--device %s: %w", cfg.Device, err)
+	}
+	s.learner, s.optim = c, c.Optimizer()
+	return nil
+}
+
+// BackendName is the backend.Open name of a config's Device.
+func BackendName(dev string) string {
+	if dev == run.DeviceCPUBackend {
+		return "cpu"
+	}
+	return dev
+}
+
+// deviceOptimizer is NewOptimizer's choice as device settings.
+func deviceOptimizer(cfg run.Config) device.OptimizerSettings {
+	name := strings.ToLower(cfg.Optimizer)
+	if name == "" {
+		name = "adam"
+	}
+	return device.OptimizerSettings{Name: name,
+		Adam: optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay},
+		SGD:  optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay}}
+}
