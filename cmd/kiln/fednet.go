@@ -149,9 +149,7 @@ func fedServerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		lis.Close()
 		return err
 	}
-	o.Logf = func(format string, args ...any) {
-		fmt.Fprintf(stdout, strings.TrimPrefix(format, "fed/fedgrpc: ")+"\n", args...)
-	}
+	o.Logf = transportLog(stdout)
 	g := fedgrpc.NewServer(mgr, o)
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(lis) }()
@@ -171,6 +169,14 @@ func fedServerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "kiln fed server: %d rounds done; the global model's test accuracy is %.2f%%; run directory %s\n",
 		len(sum.Rounds), 100*last.TestAcc, sum.Dir)
 	return nil
+}
+
+// transportLog prints the transport's lines (clients joining and leaving,
+// instructions) without its package prefix.
+func transportLog(w io.Writer) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		fmt.Fprintf(w, strings.TrimPrefix(format, "fed/fedgrpc: ")+"\n", args...)
+	}
 }
 
 // readFedConfig reads a federated run's settings, which say where its
@@ -244,9 +250,7 @@ func fedClientCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "kiln fed client: warning: no --ca or --tls: parameters and token cross the network in plaintext")
 	}
 	o.GiveUpAfter = *giveUp
-	o.Logf = func(format string, args ...any) {
-		fmt.Fprintf(stdout, strings.TrimPrefix(format, "fed/fedgrpc: ")+"\n", args...)
-	}
+	o.Logf = transportLog(stdout)
 	h, err := cd.handler(*name, stdout, stderr)
 	if err != nil {
 		return err
