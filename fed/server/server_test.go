@@ -374,3 +374,30 @@ func TestSecureAggregationMatchesPlain(t *testing.T) {
 	}
 	t.Logf("secure vs plain FedAvg: largest difference %.3g", worst)
 }
+
+// TestFitConfigCarriesStrategyAndDP checks what the clients are told: the
+// strategy's keys (FedProx's mu) and DP's settings, and that a DP round
+// records the largest epsilon the clients report.
+func TestFitConfigCarriesStrategyAndDP(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.Rounds, cfg.Strategy, cfg.DP, cfg.MaxGradNorm, cfg.NoiseMultiplier = 1, "fedprox", true, 1, 1.1
+	e, _ := env(t, clients(t, 3))
+	s, err := New(cfg, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := client.ParseConfig(s.fitConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc.ProximalMu != 0.01 || !cc.DP || cc.NoiseMultiplier != 1.1 || cc.Delta != 1e-5 || cc.Model != "mlp" {
+		t.Fatalf("the clients are told %+v", cc)
+	}
+	sum, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eps := sum.Rounds[0].Epsilon; !(eps > 0) {
+		t.Fatalf("a DP round recorded epsilon %v", eps)
+	}
+}
