@@ -62,6 +62,9 @@ func (s *session) useDP() error {
 	if s.rep != nil {
 		return fmt.Errorf("--dp: data-parallel DP-SGD is not supported (each rank would sample and noise its own batch); train with --dp in one process")
 	}
+	if cfg.OnDevice() {
+		return fmt.Errorf("--dp with --device %s: DP-SGD's per-example gradients run on the CPU engine only; leave out --device", cfg.Device)
+	}
 	n := s.ds.Train.Len()
 	ticks, err := data.NewLoader(ticks{n: n, rank: len(s.ds.Shape)}, data.LoaderOptions{BatchSize: cfg.BatchSize})
 	if err != nil {

@@ -157,6 +157,11 @@ func TestDPRefusals(t *testing.T) {
 			t.Errorf("rank %d: %v", r, err)
 		}
 	}
+	dev := dpConfig(out, "device")
+	dev.Device = run.DeviceCPUBackend
+	if _, err := Run(context.Background(), dev, Options{Datasets: synthDatasets(32)}); err == nil || !strings.Contains(err.Error(), "--device") {
+		t.Errorf("--device: %v", err)
+	}
 	if ents, _ := os.ReadDir(out); len(ents) != 0 {
 		t.Errorf("refused runs left %d entries in the output folder", len(ents))
 	}

@@ -153,6 +153,11 @@ func newSession(cfg run.Config, opt Options) (*session, error) {
 		Shard: s.rank(), Shards: s.ranks()}); err != nil {
 		return nil, err
 	}
+	if cfg.DP {
+		if err := s.useDP(); err != nil { // Poisson batches and the DP-SGD step (dp.go)
+			return nil, err
+		}
+	}
 	if s.sched, s.batch, err = newScheduler(cfg, s.optim, s.trainL.NumBatches()); err != nil {
 		return nil, err
 	}
@@ -319,11 +324,12 @@ func (s *session) newLoop() {
 				fmt.Fprintf(s.log, "%s, %s\n", s.task.epochLine(st, s.cfg, val), s.task.speed(st, s.cfg))
 				return nil
 			}},
-			run.Metrics{Dir: s.dir},
+			run.Metrics{Dir: s.dir, Extra: extraColumns(s.task)},
 			run.Scalars{W: s.events, Val: val, Accuracy: s.task.accuracy(), Extra: s.task.scalars(val)},
 			run.Curves{Dir: s.dir, Model: s.cfg.Model, LossLabel: s.task.lossLabel(), Val: val, Accuracy: s.task.accuracy()},
 		}
 	}
+	cbs = append([]train.Callback{dpCheck(s.learner)}, cbs...)
 	cbs = append(cbs,
 		s.best,
 		progress,
