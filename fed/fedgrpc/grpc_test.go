@@ -313,3 +313,79 @@ func TestLargeParams(t *testing.T) {
 		t.Fatalf("a message over MaxMessageBytes: %v", err)
 	}
 }
+
+// freezer forwards TCP connections to target until frozen, after which it
+// keeps them open and silent: a peer that vanished without closing its
+// connection (a cable pulled, a machine powered off).
+type freezer struct {
+	lis    net.Listener
+	frozen atomic.Bool
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{lis: lis}
+	t.Cleanup(func() { lis.Close() })
+	go func() {
+		for {
+			in, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			t.Cleanup(func() { in.Close(); out.Close() })
+			go f.pipe(in, out)
+			go f.pipe(out, in)
+		}
+	}()
+	return f
+}
+
+func (f *freezer) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		if f.frozen.Load() {
+			continue // swallowed: nothing reaches the other side any more
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// TestKeepaliveNoticesSilentClient: a client whose connection stays open
+// but goes silent is dropped by the server's keepalive ping, failing the
+// call waiting on it with fed.ErrDisconnected.
+func TestKeepaliveNoticesSilentClient(t *testing.T) {
+	addr, mgr, _ := startServer(t, Options{Keepalive: time.Second, KeepaliveTimeout: 500 * time.Millisecond})
+	proxy := newFreezer(t, addr)
+	startClient(t, proxy.lis.Addr().String(), "vanishing", fed.HandlerFunc(func(ctx context.Context, in *fed.Instruction) (*fed.Reply, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}), Options{})
+	waitFor(t, mgr, 1)
+	c, _ := mgr.Get("vanishing")
+	proxy.frozen.Store(true)
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // without keepalive, Do would wait for ever
+	defer cancel()
+	_, err := c.Do(ctx, &fed.Instruction{Round: 1, Kind: fed.KindFit})
+	if !errors.Is(err, fed.ErrDisconnected) {
+		t.Fatalf("Do on a silent client: %v", err)
+	}
+	if d := time.Since(t0); d > 10*time.Second {
+		t.Fatalf("the silent client was noticed after %v; keepalive is 1 s + 0.5 s", d)
+	}
+	t.Logf("a silent client noticed after %v (keepalive 1 s, timeout 0.5 s)", time.Since(t0))
+}
