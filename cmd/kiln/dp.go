@@ -1,8 +1,9 @@
 package main
 
-// This file holds "kiln dp": the privacy accountant from the command line.
-// It leaves out DP training itself (package privacy; kiln train --dp is
-// not wired yet).
+// This file holds "kiln dp": the privacy accountant from the command line,
+// and the flags of differentially private training that kiln train, cv and
+// tune share (--dp and its settings). It leaves out DP training itself
+// (packages privacy and task).
 
 import (
 	"flag"
@@ -11,7 +12,58 @@ import (
 	"math"
 
 	"github.com/kiln-ml/kiln/privacy"
+	"github.com/kiln-ml/kiln/run"
 )
+
+// dpHelp is kiln train's paragraph on --dp.
+const dpHelp = `
+Differential privacy: --dp trains with DP-SGD as Opacus does. Batches are
+Poisson-sampled (every training example joins each step's batch with
+probability 1/ceil(N/--batch-size), so --batch-size is the expected size);
+each example's gradient is clipped to --max-grad-norm (computed from one
+batched backward pass for models whose layers with weights are linear and
+convolutional: mlp, lenet5, seed-cnn; other models take a pass per example);
+Gaussian noise of --noise-multiplier times --max-grad-norm is added to their
+sum. Give --noise-multiplier, or --target-epsilon to have it chosen so that
+the run's epochs spend at most that epsilon. The epsilon spent (RDP
+accountant, Opacus's orders, --delta) is in every epoch line, metrics.csv,
+TensorBoard (privacy/epsilon) and test_report.txt. Models with batch
+normalisation and data-parallel runs are refused; kiln dp epsilon computes
+epsilon for other settings.
+`
+
+// addDPFlags defines --dp and its settings over cfg.
+func addDPFlags(fs *flag.FlagSet, cfg *run.Config) {
+	fs.BoolVar(&cfg.DP, "dp", cfg.DP, "train with differential privacy (DP-SGD on Poisson-sampled batches)")
+	fs.Float64Var(&cfg.MaxGradNorm, "max-grad-norm", cfg.MaxGradNorm, fmt.Sprintf("--dp: clip each example's gradient to this L2 norm (0 means %g)", run.DefaultMaxGradNorm))
+	fs.Float64Var(&cfg.NoiseMultiplier, "noise-multiplier", cfg.NoiseMultiplier, "--dp: Gaussian noise of this times --max-grad-norm on the clipped sum")
+	fs.Float64Var(&cfg.TargetEpsilon, "target-epsilon", cfg.TargetEpsilon, "--dp: instead of --noise-multiplier, the epsilon the run's epochs may spend; the noise multiplier is chosen for it")
+	fs.Float64Var(&cfg.Delta, "delta", cfg.Delta, fmt.Sprintf("--dp: delta of the (epsilon, delta) guarantee (0 means %g)", run.DefaultDelta))
+}
+
+// applyDPFlag copies the setting behind one DP flag from src to dst.
+func applyDPFlag(dst, src *run.Config, name string) {
+	switch name {
+	case "dp":
+		dst.DP = src.DP
+	case "max-grad-norm":
+		dst.MaxGradNorm = src.MaxGradNorm
+	case "noise-multiplier":
+		dst.NoiseMultiplier = src.NoiseMultiplier
+	case "target-epsilon":
+		dst.TargetEpsilon = src.TargetEpsilon
+	case "delta":
+		dst.Delta = src.Delta
+	}
+}
+
+// dpFlagsAgree refuses --noise-multiplier and --target-epsilon together.
+func dpFlagsAgree(set map[string]bool) error {
+	if set["noise-multiplier"] && set["target-epsilon"] {
+		return fmt.Errorf("--noise-multiplier and --target-epsilon: give one (--target-epsilon chooses the noise multiplier)")
+	}
+	return nil
+}
 
 const dpHead = `Usage: kiln dp epsilon --n N --batch B --sigma S --epochs E [--delta D]
        kiln dp epsilon --n N --batch B --epochs E --target-epsilon T [--delta D]

@@ -88,7 +88,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
-			printHelp(fs, trainHead+distHelp, stdout)
+			printHelp(fs, trainHead+dpHelp+distHelp, stdout)
 			return nil
 		}
 		return usageError{err}
@@ -156,6 +156,10 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Model = "conv-ae" // the classifier default means "not chosen" here
 	}
 	textDefaults(&cfg, set)
+	cfg.SetDPDefaults()
+	if err := dpFlagsAgree(set); err != nil {
+		return usageError{err}
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -226,6 +230,8 @@ func applyFlag(dst, src *run.Config, name string) {
 		dst.Decode = src.Decode
 	case "init":
 		dst.Init = src.Init
+	case "dp", "max-grad-norm", "noise-multiplier", "target-epsilon", "delta":
+		applyDPFlag(dst, src, name)
 	case "device":
 		dst.Device = src.Device
 	case "out":

@@ -52,6 +52,7 @@ func addTrainFlags(fs *flag.FlagSet, cfg *run.Config) {
 	fs.IntVar(&cfg.EmbedDim, "embed-dim", cfg.EmbedDim, "text models: embedding size (0: the model's default)")
 	fs.IntVar(&cfg.Hidden, "hidden", cfg.Hidden, "text models: recurrent units per layer and direction (0: the model's default)")
 	fs.IntVar(&cfg.Layers, "layers", cfg.Layers, "text models: stacked recurrent layers (0: the model's default)")
+	addDPFlags(fs, cfg)
 }
 
 // mergeConfig returns the settings of a --config file (path, if given)
@@ -62,6 +63,7 @@ func mergeConfig(fs *flag.FlagSet, cfg run.Config, path string) (run.Config, map
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if path == "" {
 		textDefaults(&cfg, set)
+		cfg.SetDPDefaults()
 		return cfg, set, nil
 	}
 	fileCfg, err := run.LoadConfig(path, run.DefaultConfig())
@@ -72,5 +74,6 @@ func mergeConfig(fs *flag.FlagSet, cfg run.Config, path string) (run.Config, map
 	cfg = fileCfg
 	fs.Visit(func(f *flag.Flag) { applyFlag(&cfg, &flagCfg, f.Name) })
 	textDefaults(&cfg, set)
+	cfg.SetDPDefaults()
 	return cfg, set, nil
 }
