@@ -299,3 +299,28 @@ func TestFedUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFedSecAggOverGRPC: with --secagg, SecAgg+'s stages travel as
+// instructions to client processes, and the round aggregates their sum.
+func TestFedSecAggOverGRPC(t *testing.T) {
+	out := t.TempDir()
+	srv, addr := fedServer(t, "--rounds", "1", "--min-clients", "3", "--secagg", "--out", out, "--name", "fed")
+	var clients []*kilnProc
+	for i := 1; i <= 3; i++ {
+		clients = append(clients, fedClient(t, addr, i, 3))
+	}
+	if code := srv.exit(t, 2*time.Minute); code != 0 {
+		t.Fatalf("server: status %d\n%s", code, srv.out.String())
+	}
+	for _, c := range clients {
+		if code := c.exit(t, 30*time.Second); code != 0 {
+			t.Fatalf("client: status %d\n%s", code, c.out.String())
+		}
+		if got := regexp.MustCompile(`round 1: secagg \w+`).FindAllString(c.out.String(), -1); len(got) < 3 {
+			t.Fatalf("the client answered secure aggregation's stages %v:\n%s", got, c.out.String())
+		}
+	}
+	if rows := roundRows(t, filepath.Join(out, "fed")); len(rows) != 1 || rows[0]["updates"] != "3" {
+		t.Fatalf("metrics: %v", rows)
+	}
+}
