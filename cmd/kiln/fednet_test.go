@@ -183,9 +183,11 @@ func TestFedClientKilledMidRound(t *testing.T) {
 			t.Fatalf("a round after the kill: %v", r)
 		}
 	}
-	if acc, _ := strconv.ParseFloat(rows[3]["test_acc"], 64); acc < 0.5 {
+	acc, _ := strconv.ParseFloat(rows[3]["test_acc"], 64)
+	if acc < 0.5 {
 		t.Errorf("test accuracy after 4 rounds: %v, want above 0.5", acc)
 	}
+	t.Logf("c3 killed in round %d; test accuracy after 4 rounds %.1f%%", killed, 100*acc)
 	code, stdout, stderr := kiln(t, context.Background(), "eval", dir)
 	if code != 0 || !strings.Contains(stdout, "Accuracy: ") {
 		t.Fatalf("kiln eval: status %d\n%s%s", code, stdout, stderr)
