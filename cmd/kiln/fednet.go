@@ -108,9 +108,11 @@ func fedServerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if len(kept) > 0 {
 			return usageError{fmt.Errorf("%s: a resumed run keeps its own settings (%s)", strings.Join(kept, ", "), filepath.Join(*resume, server.ConfigFile))}
 		}
+		workers := cfg.Data.Workers
 		if cfg, err = readFedConfig(*resume); err != nil {
 			return usageError{fmt.Errorf("--resume: %w", err)}
 		}
+		cfg.Data.Workers = workers // how the test set is decoded, not a setting of the run
 	} else {
 		if !cfg.DP {
 			cfg.MaxGradNorm, cfg.NoiseMultiplier = 0, 0
