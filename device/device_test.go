@@ -102,6 +102,13 @@ var optimizers = []struct {
 // correct counts, weights and optimizer state to the bit, then the same
 // evaluation.
 func TestStepsMatchEngine(t *testing.T) {
+	stepsMatch(t, func() backend.Backend { return backend.NewCPU() }, 0)
+}
+
+// stepsMatch is TestStepsMatchEngine on the backends open makes: tol 0
+// asks for the same bits, else agreement within tol relative to
+// max(1, |engine's value|).
+func stepsMatch(t *testing.T, open func() backend.Backend, tol float64) {
 	for _, zc := range zoo {
 		for _, oc := range optimizers {
 			t.Run(zc.name+"/"+oc.name, func(t *testing.T) {
@@ -109,7 +116,7 @@ func TestStepsMatchEngine(t *testing.T) {
 				rp, dp := ref.ParamSet(), dm.ParamSet()
 				ropt := oc.host(rp.Data, rp.Grad)
 				rc := train.NewClassifier(ref, rp, nil, ropt)
-				dc, err := device.NewClassifier(dm, dp, oc.dev, backend.NewCPU())
+				dc, err := device.NewClassifier(dm, dp, oc.dev, open())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -121,20 +128,20 @@ func TestStepsMatchEngine(t *testing.T) {
 					if err := dc.Err(); err != nil {
 						t.Fatal(err)
 					}
-					if math.Float32bits(rl) != math.Float32bits(dl) || rk != dk {
+					if !within(float64(dl), float64(rl), tol) || (tol == 0 && rk != dk) {
 						t.Fatalf("step %d: device loss %v (%d right), engine %v (%d right)", i, dl, dk, rl, rk)
 					}
 				}
 				if err := dc.SyncToHost(); err != nil {
 					t.Fatal(err)
 				}
-				sameBits(t, "parameters", dp.Data, rp.Data)
+				near(t, "parameters", dp.Data, rp.Data, tol)
 				rs, ds := ropt.State(), dc.Optimizer().State()
 				if len(rs) != len(ds) {
 					t.Fatalf("optimizer state has %d entries, engine's %d", len(ds), len(rs))
 				}
 				for k, v := range rs {
-					sameBits(t, "optimizer state "+k, ds[k], v)
+					near(t, "optimizer state "+k, ds[k], v, tol)
 				}
 				nn.SetTraining(ref, false)
 				nn.SetTraining(dm, false)
@@ -142,15 +149,43 @@ func TestStepsMatchEngine(t *testing.T) {
 				rpred, dpred := make([]int, 11), make([]int, 11)
 				rls, rk := rc.EvalBatch(eb, rpred)
 				dls, dk := dc.EvalBatch(eb, dpred)
-				if rls != dls || rk != dk {
+				if !within(dls, rls, tol) || (tol == 0 && rk != dk) {
 					t.Fatalf("evaluation: device %v (%d right), engine %v (%d right)", dls, dk, rls, rk)
 				}
 				for i := range rpred {
+					if tol != 0 {
+						break // near-ties may go either way
+					}
 					if rpred[i] != dpred[i] {
 						t.Fatalf("prediction %d: device %d, engine %d", i, dpred[i], rpred[i])
 					}
 				}
 			})
+		}
+	}
+}
+
+// within reports whether got is within tol of want (relative to
+// max(1, |want|)), or the same bits when tol is 0.
+func within(got, want, tol float64) bool {
+	if tol == 0 {
+		return math.Float64bits(got) == math.Float64bits(want)
+	}
+	return math.Abs(got-want) <= tol*math.Max(1, math.Abs(want))
+}
+
+func near(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	if tol == 0 {
+		sameBits(t, what, got, want)
+		return
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if !within(float64(got[i]), float64(want[i]), tol) {
+			t.Fatalf("%s[%d] = %v, engine %v (of %d)", what, i, got[i], want[i], len(want))
 		}
 	}
 }

@@ -1,0 +1,36 @@
+//go:build cuda
+
+package device_test
+
+import (
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/kiln-ml/kiln/internal/backend"
+	"github.com/kiln-ml/kiln/internal/backend/cuda"
+)
+
+// -gpu says a GPU is expected: without one the test fails instead of
+// skipping.
+var gpuFlag = flag.Bool("gpu", false, "expect an NVIDIA GPU: fail, not skip, when there is none")
+
+// TestStepsMatchEngineCUDA is TestStepsMatchEngine on the GPU: 5 steps of
+// every model and optimizer agree with the engine to 1e-4 (1e-3 with
+// KILN_TF32=1).
+func TestStepsMatchEngineCUDA(t *testing.T) {
+	tf32 := os.Getenv("KILN_TF32") == "1"
+	b, err := cuda.Open(0, tf32)
+	if err != nil {
+		if *gpuFlag {
+			t.Fatalf("-gpu given but no usable GPU: %v", err)
+		}
+		t.Skipf("no GPU: %v", err)
+	}
+	defer b.Close()
+	tol := 1e-4
+	if tf32 {
+		tol = 1e-3
+	}
+	stepsMatch(t, func() backend.Backend { return b }, tol)
+}
