@@ -27,6 +27,8 @@ import (
 // Report is one run's figures; it marshals to the JSON of `kiln bench --json`.
 type Report struct {
 	GOOS, GOARCH   string  `json:"-"`
+	Device         string  `json:"device,omitempty"`      // RunOn: the backend ("cuda", "cpu")
+	DeviceName     string  `json:"device_name,omitempty"` // RunOn: the device, when the backend names it
 	CPU            string  `json:"cpu"`
 	Microarch      string  `json:"microarch"`
 	Kernel         string  `json:"gemm_kernel"`
@@ -293,16 +295,24 @@ func SeedCNNInfer(ctx context.Context, batch, images int) (float64, error) {
 // String formats the report for a terminal.
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "kiln bench (%s: %s, %s, GEMM kernel %s, %d threads)\n", r.CPU, r.Microarch, runtime.GOARCH, r.Kernel, r.Threads)
-	if r.FMABits > 0 {
-		fmt.Fprintf(&b, "FMA units: %d bits wide (measured: %.1f GFLOPS with 512-bit FMAs, %.1f with 256-bit, per core)\n",
-			r.FMABits, r.PeakGFLOPS, r.PeakYMMGFLOPS)
+	if r.Device != "" {
+		fmt.Fprintf(&b, "kiln bench --device %s", r.Device)
+		if r.DeviceName != "" {
+			fmt.Fprintf(&b, " (%s)", r.DeviceName)
+		}
+		b.WriteString("\n")
+	} else {
+		fmt.Fprintf(&b, "kiln bench (%s: %s, %s, GEMM kernel %s, %d threads)\n", r.CPU, r.Microarch, runtime.GOARCH, r.Kernel, r.Threads)
+		if r.FMABits > 0 {
+			fmt.Fprintf(&b, "FMA units: %d bits wide (measured: %.1f GFLOPS with 512-bit FMAs, %.1f with 256-bit, per core)\n",
+				r.FMABits, r.PeakGFLOPS, r.PeakYMMGFLOPS)
+		}
+		fmt.Fprintf(&b, "SGEMM %dx%dx%d, 1 thread: %.1f GFLOPS = %.0f%% of the core's measured FMA peak (%.1f GFLOPS)\n",
+			r.SgemmN, r.SgemmN, r.SgemmN, r.SgemmGFLOPS, r.SgemmPctPeak, r.PeakGFLOPS)
 	}
-	fmt.Fprintf(&b, `SGEMM %dx%dx%d, 1 thread: %.1f GFLOPS = %.0f%% of the core's measured FMA peak (%.1f GFLOPS)
-seed CNN training, batch %d, Adam:  %.0f images/s
+	fmt.Fprintf(&b, `seed CNN training, batch %d, Adam:  %.0f images/s
 seed CNN inference, batch %d:       %.0f images/s
-`, r.SgemmN, r.SgemmN, r.SgemmN, r.SgemmGFLOPS, r.SgemmPctPeak, r.PeakGFLOPS,
-		r.TrainBatch, r.TrainImgPerSec, r.InferBatch, r.InferImgPerSec)
+`, r.TrainBatch, r.TrainImgPerSec, r.InferBatch, r.InferImgPerSec)
 	for _, l := range r.Latency {
 		fmt.Fprintf(&b, "seed CNN inference latency, batch %d: %.3f ms median, %.3f ms p99 (%d runs)\n", l.Batch, l.MedianMS, l.P99MS, l.Runs)
 	}

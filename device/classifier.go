@@ -53,6 +53,12 @@ var (
 // optimizer state on b and uploads params (the model's ParamSet). A model
 // with a layer the device path lacks gives an *UnsupportedError naming it.
 func NewClassifier(model models.Model, params *nn.ParamSet, opt OptimizerSettings, b backend.Backend) (*Classifier, error) {
+	return newClassifier(model, params, &opt, b)
+}
+
+// newClassifier is NewClassifier; with opt nil it makes an inference
+// program (no gradients, no optimizer) for Predictor.
+func newClassifier(model models.Model, params *nn.ParamSet, opt *OptimizerSettings, b backend.Backend) (*Classifier, error) {
 	layers, shape, err := compile(model)
 	if err != nil {
 		return nil, err
@@ -60,18 +66,20 @@ func NewClassifier(model models.Model, params *nn.ParamSet, opt OptimizerSetting
 	if last := layers[len(layers)-1]; last.out != shape.Classes {
 		return nil, fmt.Errorf("device: %T gives %d outputs per example for %d classes", model, last.out, shape.Classes)
 	}
-	c := &Classifier{Model: model, Params: params, b: b, prog: newProgram(b, layers), classes: shape.Classes}
+	c := &Classifier{Model: model, Params: params, b: b, prog: newProgram(b, layers, opt == nil), classes: shape.Classes}
 	if c.p, err = b.Alloc(params.Len()); err != nil {
-		return nil, err
-	}
-	if c.g, err = b.Alloc(params.Len()); err != nil {
 		return nil, err
 	}
 	if c.out, err = b.Alloc(2); err != nil {
 		return nil, err
 	}
-	if c.opt, err = newOptimizer(opt, b, c.p, c.g); err != nil {
-		return nil, err
+	if opt != nil {
+		if c.g, err = b.Alloc(params.Len()); err != nil {
+			return nil, err
+		}
+		if c.opt, err = newOptimizer(*opt, b, c.p, c.g); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.SyncFromHost(); err != nil {
 		return nil, err
@@ -130,10 +138,8 @@ func (c *Classifier) load(b *data.Batch) (int, error) {
 	if want := n * c.prog.layers[0].in; len(b.X) != want {
 		return 0, fmt.Errorf("device: batch of %d examples has %d inputs, want %d", n, len(b.X), want)
 	}
-	if err := c.reserve(n); err != nil {
-		return 0, err
-	}
-	if err := c.b.Upload(c.x.Slice(0, len(b.X)), b.X); err != nil {
+	logits, err := c.forward(b.X, n)
+	if err != nil {
 		return 0, err
 	}
 	for i, y := range b.Y {
@@ -145,12 +151,20 @@ func (c *Classifier) load(b *data.Batch) (int, error) {
 	if err := c.b.UploadInts(c.labels.Slice(0, n), c.hostLab[:n]); err != nil {
 		return 0, err
 	}
-	logits, err := c.prog.forward(n, c.x.Slice(0, len(b.X)), c.p)
-	if err != nil {
-		return 0, err
-	}
 	c.b.CrossEntropy(logits, c.labels.Slice(0, n), n, c.classes, c.logp.Slice(0, n*c.classes), c.preds.Slice(0, n), c.out)
 	return n, nil
+}
+
+// forward uploads n examples x and queues the forward pass; it returns the
+// logits' buffer.
+func (c *Classifier) forward(x []float32, n int) (backend.Buffer, error) {
+	if err := c.reserve(n); err != nil {
+		return backend.Buffer{}, err
+	}
+	if err := c.b.Upload(c.x.Slice(0, len(x)), x); err != nil {
+		return backend.Buffer{}, err
+	}
+	return c.prog.forward(n, c.x.Slice(0, len(x)), c.p)
 }
 
 // TrainStep runs one step on the device: forward, cross-entropy, backward
@@ -237,6 +251,9 @@ func (c *Classifier) SyncToHost() error {
 func (c *Classifier) SyncFromHost() error {
 	if err := c.b.Upload(c.p, c.Params.Data); err != nil {
 		return fmt.Errorf("device: copying the parameters to the device: %w", err)
+	}
+	if c.opt == nil {
+		return nil
 	}
 	if err := c.opt.upload(); err != nil {
 		return fmt.Errorf("device: copying the optimizer state to the device: %w", err)

@@ -34,3 +34,22 @@ func TestStepsMatchEngineCUDA(t *testing.T) {
 	}
 	stepsMatch(t, func() backend.Backend { return b }, tol)
 }
+
+// TestPredictorMatchesEngineCUDA is TestPredictorMatchesEngine on the GPU
+// (1e-4; 1e-3 with KILN_TF32=1).
+func TestPredictorMatchesEngineCUDA(t *testing.T) {
+	tf32 := os.Getenv("KILN_TF32") == "1"
+	b, err := cuda.Open(0, tf32)
+	if err != nil {
+		if *gpuFlag {
+			t.Fatalf("-gpu given but no usable GPU: %v", err)
+		}
+		t.Skipf("no GPU: %v", err)
+	}
+	defer b.Close()
+	tol := 1e-4
+	if tf32 {
+		tol = 1e-3
+	}
+	predictorMatches(t, func() backend.Backend { return b }, tol)
+}

@@ -19,6 +19,7 @@ type program struct {
 	bufs   []layerBufs
 	cap    int
 	needDx []bool // layer i passes a gradient to its input
+	infer  bool   // forward only: no gradient buffers
 }
 
 // layerBufs are one layer's buffers (for cap examples) and, during a step,
@@ -33,8 +34,8 @@ type layerBufs struct {
 	active     bool           // the layer computes (false: dropout off, flatten)
 }
 
-func newProgram(b backend.Backend, layers []*layer) *program {
-	p := &program{b: b, layers: layers, bufs: make([]layerBufs, len(layers)), needDx: make([]bool, len(layers))}
+func newProgram(b backend.Backend, layers []*layer, infer bool) *program {
+	p := &program{b: b, layers: layers, bufs: make([]layerBufs, len(layers)), needDx: make([]bool, len(layers)), infer: infer}
 	seen := false
 	for i, l := range layers {
 		p.needDx[i] = seen
@@ -55,8 +56,10 @@ func (p *program) reserve(n int) error {
 		if lb.y, err = p.b.Alloc(n * l.out); err != nil {
 			return err
 		}
-		if lb.dy, err = p.b.Alloc(n * l.out); err != nil {
-			return err
+		if !p.infer {
+			if lb.dy, err = p.b.Alloc(n * l.out); err != nil {
+				return err
+			}
 		}
 		switch l.kind {
 		case opPool:
@@ -79,6 +82,8 @@ func (p *program) free() {
 		lb := &p.bufs[i]
 		if !lb.y.IsNil() {
 			p.b.Free(lb.y)
+		}
+		if !lb.dy.IsNil() {
 			p.b.Free(lb.dy)
 		}
 		if lb.idx.Mem() != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/kiln-ml/kiln/data/imagefolder"
 	"github.com/kiln-ml/kiln/data/text"
 	"github.com/kiln-ml/kiln/data/transform"
+	"github.com/kiln-ml/kiln/device"
 	"github.com/kiln-ml/kiln/models"
 	"github.com/kiln-ml/kiln/nn"
 	"github.com/kiln-ml/kiln/quantize"
@@ -45,6 +46,7 @@ type Trained struct {
 	enc   *text.Encoder       // text runs only
 	tf    *transform.Compose
 	x     []float32
+	dev   *device.Predictor // with UseDevice: the forward pass on a device
 }
 
 // LoadTrained loads the run in dir with the weights of which: "best"
@@ -144,6 +146,13 @@ func (t *Trained) Logits(x []float32) ([]float32, error) {
 	if len(x) == 0 || len(x)%size != 0 {
 		return nil, fmt.Errorf("predict: %d input values are not a whole number of %v examples", len(x), s)
 	}
+	if t.dev != nil {
+		y, err := t.dev.Logits(x)
+		if err != nil {
+			return nil, fmt.Errorf("predict: %w", err)
+		}
+		return append([]float32(nil), y...), nil
+	}
 	g := autograd.NewTape()
 	g.SetGradEnabled(false)
 	y := t.model.Forward(g, g.Const(tensor.FromSlice(append([]float32(nil), x...), append([]int{len(x) / size}, s...)...)))
@@ -163,6 +172,13 @@ func (t *Trained) Predict(img *transform.Image) ([]float64, error) {
 	c, err := t.classifier()
 	if err != nil {
 		return nil, err
+	}
+	if t.dev != nil {
+		logits, err := t.dev.Logits(t.x)
+		if err != nil {
+			return nil, fmt.Errorf("predict: %w", err)
+		}
+		return softmax64(logits), nil
 	}
 	logits := c.Logits(&data.Batch{X: t.x, Shape: []int{1, s[0], s[1], s[2]}})
 	return softmax64(logits), nil
@@ -245,7 +261,11 @@ func (t *Trained) Evaluate(ctx context.Context, dataDir string, workers int, log
 	if err != nil {
 		return train.Result{}, "", err
 	}
-	r, err := train.Evaluate(ctx, clf, l, t.Info.Classes)
+	var ev train.Evaluator = clf
+	if t.dev != nil {
+		ev = t.dev
+	}
+	r, err := train.Evaluate(ctx, ev, l, t.Info.Classes)
 	return r, what, err
 }
 

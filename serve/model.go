@@ -60,6 +60,9 @@ func FromTrained(name string, t *predict.Trained) (*Model, error) {
 	m := &Model{Name: name, Shape: append([]int(nil), t.Info.InputShape...), Classes: t.Info.Classes,
 		FeedbackDir: filepath.Join(t.Dir, FeedbackFolder)}
 	m.Logits = reusedTape(t.Model(), m.Shape)
+	if t.Device() != nil { // kiln serve --device: the run's device program
+		m.Logits = t.Logits
+	}
 	if enc := t.Encoder(); enc != nil {
 		m.Text = func(s string, x []float32) error {
 			enc.Encode(s, x)

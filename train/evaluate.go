@@ -20,15 +20,16 @@ type Result struct {
 
 // Evaluate runs c's model in evaluation mode over every batch of l and
 // returns the mean loss and accuracy; with classes it also fills a confusion
-// matrix. The model is left in evaluation mode.
-func Evaluate(ctx context.Context, c Learner, l *data.Loader, classes []string) (Result, error) {
+// matrix. The model is left in evaluation mode. c is any Evaluator: a
+// Learner, or an inference-only model such as a device.Predictor.
+func Evaluate(ctx context.Context, c Evaluator, l *data.Loader, classes []string) (Result, error) {
 	return EvaluateOn(ctx, c, l, classes, nil)
 }
 
 // EvaluateOn is Evaluate for data-parallel ranks, each evaluating its own
 // shard (l): with rep, the sums of every rank make the result, which every
 // rank gets.
-func EvaluateOn(ctx context.Context, c Learner, l *data.Loader, classes []string, rep Replicas) (Result, error) {
+func EvaluateOn(ctx context.Context, c Evaluator, l *data.Loader, classes []string, rep Replicas) (Result, error) {
 	nn.SetTraining(c.Module(), false)
 	var r Result
 	if classes != nil {

@@ -37,9 +37,10 @@ func SyncFromHost(l Learner) error {
 	return nil
 }
 
-// stepErr returns l's step error when l is a HostSyncer.
-func stepErr(l Learner) error {
-	if h, ok := l.(HostSyncer); ok {
+// stepErr returns l's step error when l is a HostSyncer or, like an
+// inference-only device model, has an Err method.
+func stepErr(l Evaluator) error {
+	if h, ok := l.(interface{ Err() error }); ok {
 		return h.Err()
 	}
 	return nil

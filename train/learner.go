@@ -28,7 +28,18 @@ type Learner interface {
 	EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int)
 }
 
-var _ Learner = (*Classifier)(nil)
+// Evaluator is what evaluation needs of a model: the mode switch and a
+// batch's loss, correct count and predictions (Learner's EvalBatch). Every
+// Learner is one; so is an inference-only model on a device.
+type Evaluator interface {
+	Module() nn.Module
+	EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int)
+}
+
+var (
+	_ Learner   = (*Classifier)(nil)
+	_ Evaluator = Learner(nil)
+)
 
 // Module returns the classifier's model.
 func (c *Classifier) Module() nn.Module { return c.Model }

@@ -15,7 +15,8 @@ import (
 	"github.com/kiln-ml/kiln/bench"
 )
 
-const benchHead = `Usage: kiln bench [--json] [--images N] [--threads 1,2,...]
+const benchHead = `Usage: kiln bench [--json] [--images N] [--threads 1,2,...] [--train-batch 32] [--infer-batch 256]
+       kiln bench --device cpu-backend|cuda [--json] [--images N] [--train-batch 32] [--infer-batch 256]
        kiln bench --data DIR [--workers N] [--batch-size 32] [--image-size 32] [--json]
 
 Measures single-precision matrix multiplication (512x512x512, one thread)
@@ -28,13 +29,17 @@ units). With --threads, it also prints a table of training and inference
 throughput on each thread count. Other work on the machine lowers the
 figures.
 
+With --device, it times the same training and inference (and latency) on
+that device, through the device path: each step ends with its loss, each
+inference with its logits copied back. SGEMM and the FMA peak are left out.
+
 With --data, it times instead one shuffled epoch of the input pipeline on an
 image folder: decoding, Resize((size, size)) and ToTensor through the
 loader with the given number of workers, the pipeline of seed_pytorch.py's
 ImageFolder + DataLoader (bench/loader_compare.py is its torchvision side).
 `
 
-func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
+func benchCmd(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs := newFlagSet("bench")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	images := fs.Int("images", 2000, "images timed for each of training and inference")
@@ -43,6 +48,9 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	batch := fs.Int("batch-size", 32, "with --data: images per batch")
 	size := fs.Int("image-size", 32, "with --data: images are resized to this square size")
 	threads := fs.String("threads", "", "also measure training and inference on each of these comma-separated thread `counts` (e.g. 1,2,4)")
+	trainBatch := fs.Int("train-batch", 32, "the seed CNN's training batch")
+	inferBatch := fs.Int("infer-batch", 256, "the seed CNN's inference batch")
+	dev := fs.String("device", "cpu", "where the seed CNN runs: cpu (default: the engine, with SGEMM and the FMA peak), cpu-backend (the device path on the CPU) or cuda (an NVIDIA GPU: a kiln built with go build -tags cuda ./cmd/kiln)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -58,6 +66,28 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{fmt.Errorf("--images %d: want at least 1", *images)}
 	case *workers < 0 || *batch < 1 || *size < 1:
 		return usageError{fmt.Errorf("--workers %d, --batch-size %d, --image-size %d: want workers >= 0, the others >= 1", *workers, *batch, *size)}
+	case *trainBatch < 1 || *inferBatch < 1:
+		return usageError{fmt.Errorf("--train-batch %d, --infer-batch %d: want at least 1", *trainBatch, *inferBatch)}
+	case *dev != "cpu" && (*dir != "" || *threads != ""):
+		return usageError{fmt.Errorf("--device %s: --data and --threads time the CPU; leave them out", *dev)}
+	}
+	o := bench.Options{Images: *images, TrainBatch: *trainBatch, InferBatch: *inferBatch}
+	if *dev != "cpu" {
+		b, err := openDeviceName(*dev)
+		if err != nil {
+			return err
+		}
+		defer closeDevice(b, &err)
+		r, err := bench.RunOn(ctx, b, o)
+		if err != nil {
+			return err
+		}
+		r.Device = *dev // cpu-backend, not the backend's own name cpu
+		if *asJSON {
+			return writeJSON(stdout, r)
+		}
+		_, err = fmt.Fprint(stdout, r.String())
+		return err
 	}
 	if *dir != "" {
 		r, err := bench.Loader(ctx, *dir, *size, *workers, *batch)
@@ -81,7 +111,8 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			counts = append(counts, n)
 		}
 	}
-	r, err := bench.Run(ctx, bench.Options{Images: *images, Threads: counts})
+	o.Threads = counts
+	r, err := bench.Run(ctx, o)
 	if err != nil {
 		return err
 	}

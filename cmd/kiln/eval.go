@@ -16,7 +16,7 @@ import (
 	"github.com/kiln-ml/kiln/train"
 )
 
-const evalHead = `Usage: kiln eval RUN [--data DIR] [--checkpoint best|last|FILE] [--json]
+const evalHead = `Usage: kiln eval RUN [--data DIR] [--checkpoint best|last|FILE] [--json] [--device cpu|cpu-backend|cuda]
 
 Evaluates a run's model and prints the accuracy, the loss, each class's
 precision, recall and F1, and the confusion matrix. DIR is a folder with a
@@ -43,12 +43,13 @@ type evalReport struct {
 	Confusion  [][]int            `json:"confusion"` // [true][predicted]
 }
 
-func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("eval")
 	data := fs.String("data", "", "`folder` to evaluate on (DIR/test/<class>/* or DIR/<class>/*); default: the run's test set")
 	which := fs.String("checkpoint", "best", "weights to use: best, last, or a safetensors `file` of the same model")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "image decoding goroutines")
+	dev := deviceFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -65,9 +66,19 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *workers < 0:
 		return usageError{fmt.Errorf("--workers %d: want 0 or more", *workers)}
 	}
+	b, err := openDeviceName(*dev)
+	if err != nil {
+		return err
+	}
+	defer closeDevice(b, &err)
 	m, err := predict.LoadTrained(pos[0], *which)
 	if err != nil {
 		return err
+	}
+	if b != nil {
+		if err := m.UseDevice(b); err != nil {
+			return fmt.Errorf("--device %s: %w", *dev, err)
+		}
 	}
 	log := stderr
 	if !*asJSON {

@@ -11,7 +11,7 @@ import (
 	"github.com/kiln-ml/kiln/predict"
 )
 
-const predictHead = `Usage: kiln predict RUN IMAGE... [--top-k K] [--json] [--checkpoint best|last|FILE]
+const predictHead = `Usage: kiln predict RUN IMAGE... [--top-k K] [--json] [--checkpoint best|last|FILE] [--device D]
        kiln predict RUN [--text TEXT]... [FILE.txt...]     (text runs)
 
 Prints the K most likely classes of each image with their probabilities.
@@ -29,13 +29,14 @@ type imageResult struct {
 	Error       string               `json:"error,omitempty"`
 }
 
-func predictCmd(args []string, stdout, stderr io.Writer) error {
+func predictCmd(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("predict")
 	topK := fs.Int("top-k", 3, "how many classes to print per image")
 	asJSON := fs.Bool("json", false, "print the predictions as JSON")
 	which := fs.String("checkpoint", "best", "weights to use: best, last, or a safetensors `file` of the same model")
 	var texts stringList
 	fs.Var(&texts, "text", "a `text` to classify, for text runs (repeat the flag for more)")
+	dev := deviceFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -52,9 +53,19 @@ func predictCmd(args []string, stdout, stderr io.Writer) error {
 	case *topK < 1:
 		return usageError{fmt.Errorf("--top-k %d: want at least 1", *topK)}
 	}
+	b, err := openDeviceName(*dev)
+	if err != nil {
+		return err
+	}
+	defer closeDevice(b, &err)
 	m, err := predict.LoadTrained(pos[0], *which)
 	if err != nil {
 		return err
+	}
+	if b != nil {
+		if err := m.UseDevice(b); err != nil {
+			return fmt.Errorf("--device %s: %w", *dev, err)
+		}
 	}
 	if len(texts) > 0 && !m.IsText() {
 		return usageError{fmt.Errorf("--text: %s is an image model (%s); give it images", pos[0], m.Info.Model)}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kiln-ml/kiln/predict"
@@ -49,7 +50,7 @@ type serveFlags struct {
 	drain                                    time.Duration
 }
 
-func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("serve")
 	var f serveFlags
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (port 0: any free port)")
@@ -65,6 +66,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM)")
 	fs.StringVar(&f.key, "tls-key", "", "the certificate's private key `file` (PEM)")
 	fs.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGTERM, how long to wait for requests in flight")
+	dev := deviceFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -88,6 +90,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
+	b, err := openDeviceName(*dev)
+	if err != nil {
+		return err
+	}
+	defer closeDevice(b, &err)
+	var devMu sync.Mutex // the models' batchers share the device
 	var models []*serve.Model
 	for _, p := range pos {
 		name, dir := runName(p)
@@ -95,9 +103,22 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
+		if b != nil {
+			if err := t.UseDevice(b); err != nil {
+				return fmt.Errorf("--device %s: %w", *dev, err)
+			}
+		}
 		m, err := serve.FromTrained(name, t)
 		if err != nil {
 			return err
+		}
+		if b != nil {
+			logits := m.Logits
+			m.Logits = func(x []float32) ([]float32, error) {
+				devMu.Lock()
+				defer devMu.Unlock()
+				return logits(x)
+			}
 		}
 		models = append(models, m)
 		fmt.Fprintf(stdout, "model %s: %s (%s, %d classes, input %v) from %s\n", name, dir, t.Info.Model, len(t.Info.Classes), t.Info.InputShape, t.Checkpoint)

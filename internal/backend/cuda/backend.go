@@ -64,6 +64,11 @@ func (*Backend) Name() string { return "cuda" }
 // Device returns the GPU, for reports.
 func (b *Backend) Device() *cu.Device { return b.d }
 
+// Describe names the GPU and its compute capability, for kiln bench.
+func (b *Backend) Describe() string {
+	return fmt.Sprintf("%s, sm_%d%d", b.d.Name, b.d.Major, b.d.Minor)
+}
+
 // mem is what a Buffer's Mem holds.
 type mem struct{ blk *cu.Block }
 
