@@ -148,12 +148,47 @@ type Backend interface {
 	// 1/n for the mean.
 	CrossEntropyGrad(logp Buffer, labels IntBuffer, n, c int, scale float32, dx Buffer)
 
+	// Add writes y = a + b: the residual sum. Its backward is Axpy(1, dy,
+	// da) and Axpy(1, dy, db).
+	Add(a, b, y Buffer)
+
+	// BatchNormForward normalises x (N x C x Spatial) per channel into y,
+	// as autograd's BatchNorm does (PyTorch's F.batch_norm): with
+	// p.Training by the batch's mean and biased variance, moving runMean
+	// and runVar (when not IsNil) toward the mean and the unbiased
+	// variance by p.Momentum; without it by runMean and runVar. weight
+	// and bias (C) may be none. saved (2C) receives each channel's mean
+	// and 1/sqrt(var+eps), for the backward.
+	BatchNormForward(p BatchNormParams, x, weight, bias, runMean, runVar, y, saved Buffer)
+	// BatchNormBackward adds the gradients for x, weight and bias into
+	// dx, dw and db (each skipped when IsNil), given the forward's saved.
+	BatchNormBackward(p BatchNormParams, x, dy, weight, saved, dx, dw, db Buffer)
+
+	// AdaptiveAvgPool2dForward overwrites y with the means of x's
+	// adaptive windows (global average pooling at 1x1).
+	AdaptiveAvgPool2dForward(p conv.AdaptiveAvgPool2dParams, x, y Buffer)
+	// AdaptiveAvgPool2dBackward adds each dy, spread evenly over its
+	// window, into dx.
+	AdaptiveAvgPool2dBackward(p conv.AdaptiveAvgPool2dParams, dy, dx Buffer)
+
 	// AdamStep is kernels.AdamStep over p, g, m and v.
 	AdamStep(mode kernels.AdamMode, p, g, m, v Buffer, c kernels.AdamCoef)
 	// SGDStep is kernels.SGDStep over p, g and buf (buf unused without
 	// momentum).
 	SGDStep(p, g, buf Buffer, c kernels.SGDCoef)
 }
+
+// BatchNormParams describe a batch normalisation: N examples of C
+// channels of Spatial values each (1 for BatchNorm1d on (N, C)), the mode,
+// and PyTorch's momentum and eps.
+type BatchNormParams struct {
+	N, C, Spatial int
+	Training      bool
+	Momentum, Eps float32
+}
+
+// Len returns the number of values normalised, N*C*Spatial.
+func (p BatchNormParams) Len() int { return p.N * p.C * p.Spatial }
 
 // MustLen panics unless b holds want elements: backends check every
 // operand with it.

@@ -83,7 +83,80 @@ func Cases(seed uint64) []Case {
 		cs = append(cs, poolCase(rng, p))
 	}
 	cs = append(cs, linearCase(rng, 5, 7, 3), reluCase(rng, 37), dropoutCase(rng, 41), crossEntropyCase(rng, 6, 5))
+	cs = append(cs, addCase(rng, 29),
+		batchNormCase(rng, backend.BatchNormParams{N: 3, C: 2, Spatial: 5, Training: true, Momentum: 0.1, Eps: 1e-5}, true, true),
+		batchNormCase(rng, backend.BatchNormParams{N: 2, C: 3, Spatial: 4, Momentum: 0.1, Eps: 1e-5}, true, true),
+		batchNormCase(rng, backend.BatchNormParams{N: 6, C: 4, Spatial: 1, Training: true, Eps: 1e-3}, false, false),
+		adaptiveCase(rng, conv.AdaptiveAvgPool2dParams{N: 2, C: 3, H: 5, W: 3, OutH: 2, OutW: 1}),
+		adaptiveCase(rng, conv.AdaptiveAvgPool2dParams{N: 2, C: 2, H: 4, W: 4, OutH: 1, OutW: 1}))
 	return cs
+}
+
+func addCase(rng *rand.Rand, n int) Case {
+	return Case{Name: "add", In: [][]float32{randn(rng, n), randn(rng, n)}, Out: n,
+		Forward: func(b backend.Backend, x *Bufs) { b.Add(x.In[0], x.In[1], x.Out) },
+		Backward: func(b backend.Backend, x *Bufs, dy backend.Buffer, dx []backend.Buffer) {
+			b.Axpy(1, dy, dx[0])
+			b.Axpy(1, dy, dx[1])
+		}}
+}
+
+// batchNormCase normalises N x C x Spatial values: with affine, inputs x,
+// weight, bias; with running statistics also the running mean and
+// variance (no gradient; training moves them).
+func batchNormCase(rng *rand.Rand, p backend.BatchNormParams, affine, running bool) Case {
+	in := [][]float32{randn(rng, p.Len())}
+	noGrad := []bool{false}
+	if affine {
+		w := randn(rng, p.C)
+		for i := range w {
+			w[i] += 1.5
+		}
+		in, noGrad = append(in, w, randn(rng, p.C)), append(noGrad, false, false)
+	}
+	if running {
+		rv := randn(rng, p.C)
+		for i := range rv {
+			rv[i] = rv[i]*rv[i] + 0.5
+		}
+		in, noGrad = append(in, randn(rng, p.C), rv), append(noGrad, true, true)
+	}
+	name := "batchnorm-eval"
+	if p.Training {
+		name = "batchnorm-train"
+	}
+	if !affine {
+		name += "-plain"
+	}
+	// arg returns input i, or none when the case lacks it.
+	arg := func(x *Bufs, i int, has bool) backend.Buffer {
+		if !has {
+			return backend.Buffer{}
+		}
+		if !affine {
+			i -= 2
+		}
+		return x.In[i]
+	}
+	return Case{Name: name, In: in, NoGrad: noGrad, Out: p.Len(), Tmp: 2 * p.C,
+		Forward: func(b backend.Backend, x *Bufs) {
+			b.BatchNormForward(p, x.In[0], arg(x, 1, affine), arg(x, 2, affine), arg(x, 3, running), arg(x, 4, running), x.Out, x.Tmp)
+		},
+		Backward: func(b backend.Backend, x *Bufs, dy backend.Buffer, dx []backend.Buffer) {
+			var dw, db backend.Buffer
+			if affine {
+				dw, db = dx[1], dx[2]
+			}
+			b.BatchNormBackward(p, x.In[0], dy, arg(x, 1, affine), x.Tmp, dx[0], dw, db)
+		}}
+}
+
+func adaptiveCase(rng *rand.Rand, p conv.AdaptiveAvgPool2dParams) Case {
+	return Case{Name: "adaptiveavgpool2d", In: [][]float32{randn(rng, p.N*p.C*p.H*p.W)}, Out: p.N * p.C * p.OutH * p.OutW,
+		Forward: func(b backend.Backend, x *Bufs) { b.AdaptiveAvgPool2dForward(p, x.In[0], x.Out) },
+		Backward: func(b backend.Backend, x *Bufs, dy backend.Buffer, dx []backend.Buffer) {
+			b.AdaptiveAvgPool2dBackward(p, dy, dx[0])
+		}}
 }
 
 func convCase(rng *rand.Rand, p conv.Conv2dParams, relu bool) Case {

@@ -202,6 +202,21 @@ func Compare(t *testing.T, got backend.Backend, tol float64, seed uint64) {
 		})
 	}
 	rng := rand.New(rand.NewPCG(seed, 29))
+	// Batch normalisation's other outputs: the running statistics it
+	// moves and the statistics it saves for the backward.
+	for _, training := range []bool{true, false} {
+		p := backend.BatchNormParams{N: 5, C: 3, Spatial: 7, Training: training, Momentum: 0.1, Eps: 1e-5}
+		x, rm, rv := randn(rng, p.Len()), randn(rng, p.C), randn(rng, p.C)
+		for i := range rv {
+			rv[i] = rv[i]*rv[i] + 0.5
+		}
+		run := func(be backend.Backend) []float32 {
+			brm, brv, saved := upload(t, be, rm), upload(t, be, rv), alloc(t, be, 2*p.C)
+			be.BatchNormForward(p, upload(t, be, x), backend.Buffer{}, backend.Buffer{}, brm, brv, alloc(t, be, p.Len()), saved)
+			return append(append(download(t, be, brm), download(t, be, brv)...), download(t, be, saved)...)
+		}
+		near(t, "batchnorm statistics", run(got), run(ref), tol)
+	}
 	for _, ta := range []bool{false, true} {
 		for _, tb := range []bool{false, true} {
 			m, n, k := 7, 9, 11

@@ -22,9 +22,16 @@ func TestBackendKernelParams(t *testing.T) {
 		"xent_rows":       {"float*", "int*", "float*", "float*", "const float*", "const int*", "int", "int"},
 		"xent_sum":        {"float*", "const float*", "const float*", "int"},
 		"xent_grad_acc":   {"float*", "const float*", "const int*", "float", "int", "int"},
+		"bn_stats":        {"float*", "float*", "float*", "const float*", "int", "int", "int", "int", "int", "float", "float"},
+		"bn_apply":        {"float*", "const float*", "const float*", "const float*", "const float*", "int", "int", "int", "int", "int"},
+		"bn_grad_sums": {"float*", "float*", "float*", "const float*", "const float*", "const float*", "const float*",
+			"int", "int", "int", "int", "int", "int", "int"},
+		"bn_dx_acc":                {"float*", "const float*", "const float*", "const float*", "const float*", "int", "int", "int"},
+		"adaptive_avgpool_fwd":     {"float*", "const float*", "int", "int", "int", "int", "int"},
+		"adaptive_avgpool_bwd_acc": {"float*", "const float*", "int", "int", "int", "int", "int"},
 	}
 	found := 0
-	for _, k := range backendOps {
+	for _, k := range append(append([]Kernel(nil), backendOps...), normOps...) {
 		w, ok := want[k.Name]
 		if !ok {
 			t.Errorf("kernel %s has no expected signature here", k.Name)
