@@ -7,8 +7,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/kiln-ml/kiln/fed/partition"
@@ -17,6 +19,7 @@ import (
 )
 
 const fedSimHead = `Usage: kiln fed simulate --clients N [--per-round M] [--iid | --dirichlet ALPHA | --shards S] [--strategy S1,S2,...] [flags]
+       kiln fed simulate --resume DIR [--workers N]
 
 Simulates federated training in one process: the training images of
 --data (any dataset kiln train reads; the embedded Fashion-MNIST subset
@@ -33,14 +36,18 @@ Each strategy of --strategy runs in turn over the same clients, into its
 own run directory inside the simulation's (--out/--name), which kiln eval
 and kiln predict read; acc_per_round.png draws every strategy's test
 accuracy per round, summary.csv their final and best accuracy, and
-partition.csv each client's examples per class.
+partition.csv each client's examples per class. After Ctrl-C or a kill,
+--resume DIR carries on with the settings the simulation started with
+(simulate.json): the strategy that was running continues after its last
+saved round, with the same bits as a simulation never stopped.
 `
 
 func fedSimulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("fed simulate")
 	cfg := server.DefaultConfig()
 	cfg.MaxGradNorm, cfg.NoiseMultiplier = 1, 1 // used with --dp only
-	addRoundFlags(fs, &cfg)
+	settings := addRoundFlags(fs, &cfg)
+	resume := fs.String("resume", "", "continue the simulation in this `directory` with its own settings")
 	clients := fs.Int("clients", 10, "simulated clients the training data are dealt to")
 	iid := fs.Bool("iid", false, "deal the examples at random (the default)")
 	alpha := fs.Float64("dirichlet", 0, "deal each class by Dirichlet(`ALPHA`) proportions (non-IID; 0.1 very skewed, 100 nearly IID)")
@@ -56,6 +63,20 @@ func fedSimulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if len(pos) > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	if *resume != "" {
+		var kept []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "resume" && f.Name != "workers" && (settings[f.Name] || simFlags[f.Name]) {
+				kept = append(kept, "--"+f.Name)
+			}
+		})
+		if len(kept) > 0 {
+			return usageError{fmt.Errorf("%s: a resumed simulation keeps its own settings (%s)", strings.Join(kept, ", "), filepath.Join(*resume, sim.OptionsFile))}
+		}
+		res, err := sim.Resume(ctx, *resume, sim.Options{Log: stderr, Workers: cfg.Data.Workers, Version: versionString()})
+		printSimulation(stdout, res)
+		return err
 	}
 	po := partition.Options{Method: "iid", MinSize: *minSize}
 	switch {
@@ -103,14 +124,24 @@ func fedSimulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	res, err := sim.Simulate(ctx, sim.Options{Clients: *clients, Partition: po, Strategies: strategies, Server: cfg, Secure: cfg.SecureAggregation,
 		Log: stderr, Workers: cfg.Data.Workers, Version: versionString()})
-	if res != nil && len(res.Runs) > 0 {
-		fmt.Fprintf(stdout, "%-12s %7s %9s %9s\n", "strategy", "rounds", "final", "best")
-		for _, r := range res.Runs {
-			fmt.Fprintf(stdout, "%-12s %7d %8.2f%% %8.2f%%\n", r.Strategy, len(r.Rounds), 100*r.Final(), 100*r.Best())
-		}
-		fmt.Fprintf(stdout, "simulation directory %s\n", res.Dir)
-	}
+	printSimulation(stdout, res)
 	return err
+}
+
+// simFlags are kiln fed simulate's own settings flags, besides the round
+// flags: a resumed simulation refuses them.
+var simFlags = map[string]bool{"clients": true, "iid": true, "dirichlet": true, "shards": true, "min-size": true}
+
+// printSimulation prints each strategy's final and best test accuracy.
+func printSimulation(stdout io.Writer, res *sim.Result) {
+	if res == nil || len(res.Runs) == 0 {
+		return
+	}
+	fmt.Fprintf(stdout, "%-12s %7s %9s %9s\n", "strategy", "rounds", "final", "best")
+	for _, r := range res.Runs {
+		fmt.Fprintf(stdout, "%-12s %7d %8.2f%% %8.2f%%\n", r.Strategy, len(r.Rounds), 100*r.Final(), 100*r.Best())
+	}
+	fmt.Fprintf(stdout, "simulation directory %s\n", res.Dir)
 }
 
 func btoi(b bool) int {

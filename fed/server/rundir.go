@@ -27,7 +27,8 @@ const (
 )
 
 // New creates cfg.Data.Out/cfg.Data.Name (a name from the time when
-// empty) and returns a Server ready to Run from round 1.
+// empty), saves the state of round 0 there, and returns a Server ready to
+// Run from round 1.
 func New(cfg Config, env Env) (*Server, error) {
 	s, err := newServer(cfg, env)
 	if err != nil {
@@ -46,6 +47,16 @@ func New(cfg Config, env Env) (*Server, error) {
 		host = "localhost"
 	}
 	s.events = tfevents.NewWriter(s.dir, time.Now(), host)
+	// The state of round 0 (the initial model, the sampling generator),
+	// so that a run killed in its first round resumes too.
+	if err := s.events.Flush(); err != nil {
+		run.UnlockRun(s.dir)
+		return nil, err
+	}
+	if err := s.saveState(); err != nil {
+		run.UnlockRun(s.dir)
+		return nil, err
+	}
 	fmt.Fprintf(s.log, "kiln: federated %s (%d parameters) over %s: %d rounds, strategy %s; test set %d examples of %v; run directory %s\n",
 		cfg.Model, len(s.global), clientsNote(cfg), cfg.Rounds, cfg.Strategy, env.Test.Len(), s.spec.Shape, s.dir)
 	return s, nil

@@ -134,8 +134,8 @@ func lines(t *testing.T, path string) []string {
 var errStop = errors.New("stop here")
 
 // TestResumeSameBits stops a FedAvgM run sampling 2 of 3 clients after
-// round 2 and resumes it: the global parameters after round 4 equal an
-// uninterrupted run's to the bit.
+// round 2 and resumes it, and another stopped in round 1: the global
+// parameters after round 4 equal an uninterrupted run's to the bit.
 func TestResumeSameBits(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.Rounds, cfg.PerRound, cfg.MinClients, cfg.Strategy = 4, 2, 2, "fedavgm"
@@ -189,6 +189,31 @@ func TestResumeSameBits(t *testing.T) {
 	}
 	if _, err := Resume(t.TempDir(), e3); err == nil {
 		t.Error("resumed an empty directory")
+	}
+
+	// Stopped inside round 1, before any round was saved: the state of
+	// round 0 resumes to the same bits too.
+	cfg.Data.Name = "stopped-early"
+	e4, _ := env(t, clients(t, 3))
+	early, err := New(cfg, e4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := early.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a run stopped in round 1: %v", err)
+	}
+	e5, _ := env(t, clients(t, 3))
+	again, err := Resume(early.Dir(), e5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(again.Global(), whole.Global()) {
+		t.Fatal("a run resumed from round 0 differs from the uninterrupted run")
 	}
 }
 

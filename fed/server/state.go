@@ -109,7 +109,7 @@ func Resume(dir string, env Env) (*Server, error) {
 	path := filepath.Join(dir, StateFile)
 	f, err := checkpoint.Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("server: %s has no finished round to resume from: %w", dir, err)
+		return nil, fmt.Errorf("server: %s has no state to resume from: %w", dir, err)
 	}
 	if got := f.Metadata["format"]; got != stateFormat {
 		return nil, fmt.Errorf("server: %s: format %q, want %q", path, got, stateFormat)

@@ -4,12 +4,15 @@ package sim
 // per strategy, then the comparison plot and table.
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -32,7 +35,17 @@ const (
 	AccPlot     = "acc_per_round.png" // test accuracy per round, one line per strategy
 	SummaryFile = "summary.csv"       // strategy, final and best test accuracy
 	PartFile    = "partition.csv"     // each client's examples per class
+	OptionsFile = "simulate.json"     // the simulation's settings, for Resume
 )
+
+// saved is what OptionsFile holds: the settings that fix a simulation.
+type saved struct {
+	Clients    int               `json:"clients"`
+	Partition  partition.Options `json:"partition"`
+	Strategies []string          `json:"strategies"`
+	Server     server.Config     `json:"server"`
+	Secure     bool              `json:"secure"`
+}
 
 // Options are a simulation's settings.
 type Options struct {
@@ -91,14 +104,41 @@ const partitionStream = 0x9a27
 // Simulate loads the data, deals it to the clients and runs every
 // strategy, writing the simulation's directory.
 func Simulate(ctx context.Context, o Options) (*Result, error) {
+	if len(o.Strategies) == 0 {
+		o.Strategies = []string{o.Server.Strategy}
+	}
+	return simulate(ctx, o, "")
+}
+
+// Resume continues the simulation in dir after a stop or a kill, with the
+// settings it was started with (OptionsFile): strategies that finished
+// are read back, the one that was running resumes after its last saved
+// round (the same bits as a simulation never stopped), and those not
+// started yet run. From o it takes only Datasets, Log, Workers and
+// Version.
+func Resume(ctx context.Context, dir string, o Options) (*Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, OptionsFile))
+	if err != nil {
+		return nil, fmt.Errorf("sim: %s is not a simulation's directory: %w", dir, err)
+	}
+	var sv saved
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sv); err != nil {
+		return nil, fmt.Errorf("sim: %s: %w", filepath.Join(dir, OptionsFile), err)
+	}
+	o.Clients, o.Partition, o.Strategies, o.Server, o.Secure = sv.Clients, sv.Partition, sv.Strategies, sv.Server, sv.Secure
+	return simulate(ctx, o, dir)
+}
+
+// simulate runs a new simulation (resume empty) or continues the one in
+// resume.
+func simulate(ctx context.Context, o Options, resume string) (*Result, error) {
 	log := o.Log
 	if log == nil {
 		log = io.Discard
 	}
 	strategies := o.Strategies
-	if len(strategies) == 0 {
-		strategies = []string{o.Server.Strategy}
-	}
 	if o.Clients < 1 {
 		return nil, fmt.Errorf("sim: --clients %d: want at least 1", o.Clients)
 	}
@@ -135,8 +175,18 @@ func Simulate(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
-	dir, err := run.NewRunDir(cfg.Data.Out, cfg.Data.Name)
-	if err != nil {
+	dir := resume
+	if dir == "" {
+		if dir, err = run.NewRunDir(cfg.Data.Out, cfg.Data.Name); err != nil {
+			return nil, err
+		}
+		sv := saved{Clients: o.Clients, Partition: o.Partition, Strategies: strategies, Server: o.Server, Secure: o.Secure}
+		sv.Server.Data.Out, sv.Server.Data.Name = filepath.Dir(dir), filepath.Base(dir)
+		if err := run.WriteJSON(filepath.Join(dir, OptionsFile), sv); err != nil {
+			run.UnlockRun(dir)
+			return nil, err
+		}
+	} else if err := run.LockRun(dir); err != nil {
 		return nil, err
 	}
 	defer run.UnlockRun(dir)
@@ -149,7 +199,7 @@ func Simulate(ctx context.Context, o Options) (*Result, error) {
 	for _, name := range strategies {
 		c := cfg
 		c.Strategy, c.Data.Out, c.Data.Name = name, dir, name
-		r, err := simulateOne(ctx, c, o, ds, test, parts, log)
+		r, err := simulateOne(ctx, c, o, ds, test, parts, resume != "" && run.Exists(filepath.Join(dir, name, server.ConfigFile)), log)
 		if r != nil {
 			res.Runs = append(res.Runs, *r)
 		}
@@ -163,8 +213,9 @@ func Simulate(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// simulateOne runs one strategy over fresh clients.
-func simulateOne(ctx context.Context, c server.Config, o Options, ds *source.Datasets, test data.Dataset, parts [][]int, log io.Writer) (*Run, error) {
+// simulateOne runs one strategy over fresh clients, or with resume
+// continues its run.
+func simulateOne(ctx context.Context, c server.Config, o Options, ds *source.Datasets, test data.Dataset, parts [][]int, resume bool, log io.Writer) (*Run, error) {
 	m := fed.NewManager()
 	for i, p := range parts {
 		sub, err := data.NewSubset(ds.Train, slices.Clone(p))
@@ -184,7 +235,14 @@ func simulateOne(ctx context.Context, c server.Config, o Options, ds *source.Dat
 			return nil, err
 		}
 	}
-	srv, err := server.New(c, server.Env{Clients: m, Test: test, Source: ds.Source, Workers: o.Workers, Log: log, Version: o.Version})
+	env := server.Env{Clients: m, Test: test, Source: ds.Source, Workers: o.Workers, Log: log, Version: o.Version}
+	var srv *server.Server
+	var err error
+	if resume {
+		srv, err = server.Resume(filepath.Join(c.Data.Out, c.Data.Name), env)
+	} else {
+		srv, err = server.New(c, env)
+	}
 	if err != nil {
 		return nil, err
 	}

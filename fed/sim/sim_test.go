@@ -97,3 +97,78 @@ func TestSimulateRefuses(t *testing.T) {
 		}
 	}
 }
+
+// cancelAt cancels a context once the log has shown a line count times.
+type cancelAt struct {
+	line   string
+	count  int
+	cancel context.CancelFunc
+	log    strings.Builder
+}
+
+func (c *cancelAt) Write(p []byte) (int, error) {
+	c.log.Write(p)
+	if strings.Count(c.log.String(), c.line) >= c.count {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+// TestResumeSameBits stops a simulation of two strategies in the second
+// one's third round and resumes it: both runs' models and metrics equal
+// an uninterrupted simulation's to the bit.
+func TestResumeSameBits(t *testing.T) {
+	cfg := server.DefaultConfig()
+	cfg.Rounds, cfg.PerRound, cfg.LR, cfg.BatchSize, cfg.Seed = 4, 3, 0.05, 16, 7
+	cfg.Data.Out = t.TempDir()
+	o := Options{Clients: 6, Partition: partition.Options{Method: "dirichlet", Alpha: 0.5, MinSize: 10},
+		Strategies: []string{"fedavgm", "fedprox"}, Datasets: shapes()}
+	cfg.Data.Name = "whole"
+	o.Server = cfg
+	whole, err := Simulate(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Data.Name = "cut"
+	o.Server = cfg
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := &cancelAt{line: "round 2/4", count: 2, cancel: cancel}
+	o.Log = stop
+	cut, err := Simulate(ctx, o)
+	if err == nil {
+		t.Fatalf("the simulation ran to its end though cancelled:\n%s", stop.log.String())
+	}
+	if len(cut.Runs) != 2 || len(cut.Runs[1].Rounds) != 2 {
+		t.Fatalf("stopped with %d runs; want fedprox stopped after round 2:\n%s", len(cut.Runs), stop.log.String())
+	}
+	if _, err := Resume(context.Background(), filepath.Join(cfg.Data.Out, "whole", "nope"), Options{Datasets: shapes()}); err == nil {
+		t.Error("resumed a directory that is no simulation")
+	}
+	res, err := Resume(context.Background(), cut.Dir, Options{Datasets: shapes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range o.Strategies {
+		if len(res.Runs[i].Rounds) != 4 {
+			t.Fatalf("%s: %d rounds after resuming", name, len(res.Runs[i].Rounds))
+		}
+		a, err := os.ReadFile(filepath.Join(whole.Dir, name, run.LastFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(res.Dir, name, run.LastFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a) != string(b) {
+			t.Errorf("%s: %s differs from the uninterrupted simulation's", name, run.LastFile)
+		}
+		for r := range 4 {
+			a, b := whole.Runs[i].Rounds[r], res.Runs[i].Rounds[r]
+			if a.TestAcc != b.TestAcc || a.TestLoss != b.TestLoss || a.TrainLoss != b.TrainLoss {
+				t.Errorf("%s round %d: %+v uninterrupted, %+v resumed", name, r+1, a, b)
+			}
+		}
+	}
+}
