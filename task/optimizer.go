@@ -12,15 +12,7 @@ import (
 
 // NewOptimizer builds cfg's optimizer over flat parameters and gradients.
 func NewOptimizer(cfg run.Config, params, grads []float32) optim.Optimizer {
-	switch strings.ToLower(cfg.Optimizer) {
-	case "sgd":
-		return optim.NewSGD(params, grads, optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
-	case "rmsprop":
-		return optim.NewRMSprop(params, grads, optim.RMSpropConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
-	case "adamw":
-		return optim.NewAdamW(params, grads, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
-	}
-	return optim.NewAdam(params, grads, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
+	return optim.New(cfg.Optimizer, params, grads, cfg.LR, cfg.Momentum, cfg.WeightDecay)
 }
 
 // newScheduler builds cfg's schedule; steps is the number of batches per

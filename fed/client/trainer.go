@@ -13,7 +13,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/kiln-ml/kiln/data"
@@ -110,7 +109,7 @@ func (t *Trainer) fit(ctx context.Context, round int, global []float32, cfg Conf
 	seed := roundSeed(cfg.Seed, round, t.opt.Name)
 	run.SeedDropout(model, seed)
 	ps := model.ParamSet()
-	opt := newOptimizer(cfg, ps.Data, ps.Grad)
+	opt := optim.New(cfg.Optimizer, ps.Data, ps.Grad, cfg.LR, cfg.Momentum, cfg.WeightDecay)
 	if cfg.ProximalMu > 0 {
 		opt = &proximal{Optimizer: opt, mu: float32(cfg.ProximalMu), global: slices.Clone(ps.Data), w: ps.Data, g: ps.Grad}
 	}
@@ -249,19 +248,4 @@ func roundSeed(seed uint64, round int, name string) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%d/%s", seed, round, name)
 	return h.Sum64()
-}
-
-// newOptimizer builds cfg's optimizer over the flat buffers, as kiln
-// train builds its own (package task's NewOptimizer, which fed must not
-// import).
-func newOptimizer(cfg Config, params, grads []float32) optim.Optimizer {
-	switch strings.ToLower(cfg.Optimizer) {
-	case "sgd":
-		return optim.NewSGD(params, grads, optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
-	case "rmsprop":
-		return optim.NewRMSprop(params, grads, optim.RMSpropConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
-	case "adamw":
-		return optim.NewAdamW(params, grads, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
-	}
-	return optim.NewAdam(params, grads, optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay})
 }
