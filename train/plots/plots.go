@@ -27,22 +27,27 @@ type Series struct {
 	X, Y []float64
 }
 
-// palette of the curves: matplotlib's first four "tab" colours, which
+// palette of the curves: matplotlib's "tab10", whose first colours
 // readers of training plots know.
 var lineColors = []color.Color{
-	color.RGBA{0x1f, 0x77, 0xb4, 0xff},
-	color.RGBA{0xff, 0x7f, 0x0e, 0xff},
-	color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
-	color.RGBA{0xd6, 0x27, 0x28, 0xff},
+	color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff}, color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
+	color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	color.RGBA{0xe3, 0x77, 0xc2, 0xff}, color.RGBA{0x7f, 0x7f, 0x7f, 0xff}, color.RGBA{0xbc, 0xbd, 0x22, 0xff},
+	color.RGBA{0x17, 0xbe, 0xcf, 0xff},
 }
 
 // Curves draws series as lines with points under title, with "epoch" along
 // x and ylabel along y, and writes the PNG to path atomically. Series with
 // no points are left out; a non-finite value breaks its line there.
 func Curves(path, title, ylabel string, series ...Series) error {
+	return CurvesOver(path, title, "epoch", ylabel, series...)
+}
+
+// CurvesOver is Curves with xlabel along x (whole numbers: epochs, rounds).
+func CurvesOver(path, title, xlabel, ylabel string, series ...Series) error {
 	p := plot.New()
 	p.Title.Text = title
-	p.X.Label.Text = "epoch"
+	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	p.Add(plotter.NewGrid())
 	p.X.Tick.Marker = integerTicks{}
