@@ -66,7 +66,10 @@ func newClassifier(model models.Model, params *nn.ParamSet, opt *OptimizerSettin
 	if last := layers[len(layers)-1]; last.out != shape.Classes {
 		return nil, fmt.Errorf("device: %T gives %d outputs per example for %d classes", model, last.out, shape.Classes)
 	}
-	c := &Classifier{Model: model, Params: params, b: b, prog: newProgram(b, layers, opt == nil), classes: shape.Classes}
+	c := &Classifier{Model: model, Params: params, b: b, classes: shape.Classes}
+	if c.prog, err = newProgram(b, layers, opt == nil); err != nil {
+		return nil, err
+	}
 	if c.p, err = b.Alloc(params.Len()); err != nil {
 		return nil, err
 	}
@@ -164,7 +167,9 @@ func (c *Classifier) forward(x []float32, n int) (backend.Buffer, error) {
 	if err := c.b.Upload(c.x.Slice(0, len(x)), x); err != nil {
 		return backend.Buffer{}, err
 	}
-	return c.prog.forward(n, c.x.Slice(0, len(x)), c.p)
+	y, err := c.prog.forward(n, c.x.Slice(0, len(x)), c.p)
+	c.dirty = c.dirty || c.prog.moved
+	return y, err
 }
 
 // TrainStep runs one step on the device: forward, cross-entropy, backward
@@ -237,9 +242,15 @@ func (c *Classifier) SyncToHost() error {
 		c.err = fmt.Errorf("device: copying the parameters to the host: %w", err)
 		return c.err
 	}
-	if err := c.opt.download(); err != nil {
-		c.err = fmt.Errorf("device: copying the optimizer state to the host: %w", err)
+	if err := c.prog.downloadStats(); err != nil {
+		c.err = fmt.Errorf("device: copying the running statistics to the host: %w", err)
 		return c.err
+	}
+	if c.opt != nil {
+		if err := c.opt.download(); err != nil {
+			c.err = fmt.Errorf("device: copying the optimizer state to the host: %w", err)
+			return c.err
+		}
 	}
 	c.dirty = false
 	return nil
@@ -251,6 +262,9 @@ func (c *Classifier) SyncToHost() error {
 func (c *Classifier) SyncFromHost() error {
 	if err := c.b.Upload(c.p, c.Params.Data); err != nil {
 		return fmt.Errorf("device: copying the parameters to the device: %w", err)
+	}
+	if err := c.prog.uploadStats(); err != nil {
+		return fmt.Errorf("device: copying the running statistics to the device: %w", err)
 	}
 	if c.opt == nil {
 		return nil

@@ -16,7 +16,7 @@ import (
 )
 
 // Supported names what NewClassifier compiles, for error messages.
-const Supported = "seed-cnn, mlp, lenet5 and architecture files of conv2d, maxpool2d, linear, relu, flatten and dropout layers"
+const Supported = "seed-cnn, mlp, lenet5, the CIFAR ResNets (resnet8, resnet20) and architecture files of conv2d, maxpool2d, adaptiveavgpool2d, batchnorm1d/2d, linear, relu, flatten and dropout layers"
 
 type opKind uint8
 
@@ -27,16 +27,22 @@ const (
 	opReLU
 	opFlatten
 	opDropout
+	opBN
+	opAdaptive
+	opAdd // the residual sum of the layers src and src2
 )
 
 // span is a parameter's place in the flat parameter buffer; n == 0 is none.
 type span struct{ off, n int }
 
 // layer is one step of the program. in and out are per-example sizes.
+// Its input is layer src's output (-1: the model's input); a sum adds
+// layer src2's too.
 type layer struct {
-	kind    opKind
-	name    string
-	in, out int
+	kind      opKind
+	name      string
+	in, out   int
+	src, src2 int
 
 	cp     conv.Conv2dParams // N = 1; the batch size is set per call
 	relu   bool              // opConv: the fused ReLU
@@ -45,7 +51,38 @@ type layer struct {
 	outF   int
 	w, b   span
 	drop   *nn.Dropout
-	params bool // the layer has parameters
+	bn     *nn.BatchNorm
+	bnC    int // opBN: channels, and values per channel per example
+	bnS    int
+	ap     conv.AdaptiveAvgPool2dParams // N = 1
+	params bool                         // the layer has parameters
+}
+
+// node is a module of the model's forward pass and where its input comes
+// from, before lowering: graph order is the engine's tape order, so the
+// backward pass adds gradients in the engine's order.
+type node struct {
+	name      string
+	mod       nn.Module // nil for a residual sum
+	src, src2 int       // -1: the model's input
+	fuse      bool      // a conv2d whose ReLU is fused
+}
+
+type graph []node
+
+// add appends mod, fed by the last node, and returns its index.
+func (g *graph) add(name string, mod nn.Module) int { return g.addFrom(len(*g)-1, name, mod) }
+
+// addFrom appends mod fed by node src.
+func (g *graph) addFrom(src int, name string, mod nn.Module) int {
+	*g = append(*g, node{name: name, mod: mod, src: src, src2: -1})
+	return len(*g) - 1
+}
+
+// sum appends the sum of nodes a and b.
+func (g *graph) sum(name string, a, b int) int {
+	*g = append(*g, node{name: name, src: a, src2: b})
+	return len(*g) - 1
 }
 
 // UnsupportedError says why a model has no device program.
@@ -64,50 +101,49 @@ func (e *UnsupportedError) Error() string {
 // compile returns m's layers and the shape of data they were built for.
 func compile(m models.Model) ([]*layer, models.Shape, error) {
 	ps := m.ParamSet()
-	var mods []nn.Module
-	var names []string
+	var g graph
 	var shape models.Shape
-	fused := map[int]bool{} // conv layers whose ReLU is fused
-	add := func(name string, mod nn.Module) {
-		names = append(names, name)
-		mods = append(mods, mod)
-	}
 	switch m := m.(type) {
 	case *models.SeedCNN:
 		shape = m.Shape
-		add("conv1", m.Conv1)
-		add("pool", m.Pool)
-		add("conv2", m.Conv2)
-		add("pool", m.Pool)
-		add("flatten", nn.NewFlatten(1, -1))
-		add("fc1", m.FC1)
-		add("relu", nn.NewReLU())
-		add("dropout", m.Dropout)
-		add("fc2", m.FC2)
-		fused[0], fused[2] = true, true
+		g.add("conv1", m.Conv1)
+		g.add("pool", m.Pool)
+		g.add("conv2", m.Conv2)
+		g.add("pool", m.Pool)
+		g.add("flatten", nn.NewFlatten(1, -1))
+		g.add("fc1", m.FC1)
+		g.add("relu", nn.NewReLU())
+		g.add("dropout", m.Dropout)
+		g.add("fc2", m.FC2)
+		g[0].fuse, g[2].fuse = true, true
 	case *models.LeNet5:
 		shape = m.Shape
-		add("conv1", m.Conv1)
-		add("pool", m.Pool)
-		add("conv2", m.Conv2)
-		add("pool", m.Pool)
-		add("flatten", nn.NewFlatten(1, -1))
-		add("fc1", m.FC1)
-		add("relu", nn.NewReLU())
-		add("fc2", m.FC2)
-		add("relu", nn.NewReLU())
-		add("fc3", m.FC3)
-		fused[0], fused[2] = true, true
+		g.add("conv1", m.Conv1)
+		g.add("pool", m.Pool)
+		g.add("conv2", m.Conv2)
+		g.add("pool", m.Pool)
+		g.add("flatten", nn.NewFlatten(1, -1))
+		g.add("fc1", m.FC1)
+		g.add("relu", nn.NewReLU())
+		g.add("fc2", m.FC2)
+		g.add("relu", nn.NewReLU())
+		g.add("fc3", m.FC3)
+		g[0].fuse, g[2].fuse = true, true
 	case *models.MLP:
 		shape = m.Shape
-		add("flatten", nn.NewFlatten(1, -1))
+		g.add("flatten", nn.NewFlatten(1, -1))
 		for i, l := range m.Layers.Layers {
-			add(fmt.Sprintf("layers.%d", i), l)
+			g.add(fmt.Sprintf("layers.%d", i), l)
+		}
+	case *models.ResNet:
+		shape = m.Shape
+		if err := resnetGraph(&g, m); err != nil {
+			return nil, shape, err
 		}
 	case *models.Stack:
 		shape = m.Shape
 		for i, l := range m.Layers.Layers {
-			add(fmt.Sprint(i), l)
+			g.add(fmt.Sprint(i), l)
 		}
 	default:
 		e := &UnsupportedError{Model: fmt.Sprintf("%T", m)}
@@ -116,18 +152,75 @@ func compile(m models.Model) ([]*layer, models.Shape, error) {
 		}
 		return nil, shape, e
 	}
-	in := []int{shape.Channels, shape.Height, shape.Width}
+	shapes := make([][]int, len(g))
+	inShape := func(src int) []int {
+		if src < 0 {
+			return []int{shape.Channels, shape.Height, shape.Width}
+		}
+		return shapes[src]
+	}
 	var out []*layer
-	for i, mod := range mods {
-		l, next, err := lower(names[i], mod, in, ps, fused[i])
+	for i, nd := range g {
+		in := inShape(nd.src)
+		var l *layer
+		var next []int
+		var err error
+		if nd.mod == nil {
+			if b := inShape(nd.src2); fmt.Sprint(b) != fmt.Sprint(in) {
+				err = fmt.Errorf("%s: sum of shapes %v and %v", nd.name, in, b)
+			}
+			l, next = &layer{kind: opAdd, name: nd.name, in: prod(in), out: prod(in)}, in
+		} else {
+			l, next, err = lower(nd.name, nd.mod, in, ps, nd.fuse)
+		}
 		if err != nil {
 			return nil, shape, &UnsupportedError{Model: fmt.Sprintf("%T", m), Layer: err.Error()}
 		}
+		l.src, l.src2 = nd.src, nd.src2
 		l.params = l.w.n > 0
 		out = append(out, l)
-		in = next
+		shapes[i] = next
 	}
 	return out, shape, nil
+}
+
+// resnetGraph spells out models.ResNet's forward pass: the stem, each
+// BasicBlock (its shortcut after its second batch normalisation, then the
+// sum, as the block's Forward records them), global average pooling and
+// the classifier.
+func resnetGraph(g *graph, m *models.ResNet) error {
+	relu := nn.NewReLU()
+	g.add("conv1", m.Conv1)
+	g.add("bn1", m.BN1)
+	g.add("relu", relu)
+	for li, seq := range m.Layers {
+		for bi, mod := range seq.Layers {
+			p := fmt.Sprintf("layer%d.%d.", li+1, bi)
+			blk, ok := mod.(*models.BasicBlock)
+			if !ok {
+				return &UnsupportedError{Model: "*models.ResNet", Layer: fmt.Sprintf("%s (%s): not a BasicBlock", p[:len(p)-1], typeName(mod))}
+			}
+			in := len(*g) - 1
+			g.add(p+"conv1", blk.Conv1)
+			g.add(p+"bn1", blk.BN1)
+			g.add(p+"relu", relu)
+			g.add(p+"conv2", blk.Conv2)
+			h, sc := g.add(p+"bn2", blk.BN2), in
+			if blk.Shortcut != nil {
+				if len(blk.Shortcut.Layers) != 2 {
+					return &UnsupportedError{Model: "*models.ResNet", Layer: p + "shortcut: not a convolution and a batch normalisation"}
+				}
+				g.addFrom(in, p+"shortcut.0", blk.Shortcut.Layers[0])
+				sc = g.add(p+"shortcut.1", blk.Shortcut.Layers[1])
+			}
+			g.sum(p+"add", h, sc)
+			g.add(p+"relu", relu)
+		}
+	}
+	g.add("avgpool", &nn.AdaptiveAvgPool2d{OutH: 1, OutW: 1})
+	g.add("flatten", nn.NewFlatten(1, -1))
+	g.add("fc", m.FC)
+	return nil
 }
 
 // firstUnknown names the first module under c, depth first, that has no
@@ -136,7 +229,7 @@ func firstUnknown(prefix string, c nn.Container) string {
 	for _, ch := range c.Children() {
 		name := prefix + ch.Name
 		switch ch.Module.(type) {
-		case *nn.Conv2d, *nn.MaxPool2d, *nn.Linear, *nn.ReLU, *nn.Flatten, *nn.Dropout:
+		case *nn.Conv2d, *nn.MaxPool2d, *nn.Linear, *nn.ReLU, *nn.Flatten, *nn.Dropout, *nn.BatchNorm, *nn.AdaptiveAvgPool2d:
 			continue
 		}
 		if cc, ok := ch.Module.(nn.Container); ok {
@@ -217,6 +310,25 @@ func lower(name string, mod nn.Module, in []int, ps *nn.ParamSet, fuseReLU bool)
 		return &layer{kind: opFlatten, name: name, in: size, out: size}, []int{size}, nil
 	case *nn.Dropout:
 		return &layer{kind: opDropout, name: name, in: size, out: size, drop: mod}, in, nil
+	case *nn.BatchNorm:
+		if len(in) < 1 || in[0] != mod.NumFeatures {
+			return nil, nil, bad(fmt.Sprintf("input of shape %v, want %d channels first", in, mod.NumFeatures))
+		}
+		l := &layer{kind: opBN, name: name, in: size, out: size, bn: mod, bnC: in[0], bnS: size / in[0]}
+		if mod.Weight != nil {
+			l.w, l.b = find(ps, mod.Weight.Data()), find(ps, mod.Bias.Data())
+		}
+		return l, in, nil
+	case *nn.AdaptiveAvgPool2d:
+		if len(in) != 3 {
+			return nil, nil, bad(fmt.Sprintf("input of shape %v, want (C, H, W)", in))
+		}
+		p := conv.AdaptiveAvgPool2dParams{N: 1, C: in[0], H: in[1], W: in[2], OutH: mod.OutH, OutW: mod.OutW}
+		if err := p.Validate(); err != nil {
+			return nil, nil, bad(err.Error())
+		}
+		out := []int{p.C, p.OutH, p.OutW}
+		return &layer{kind: opAdaptive, name: name, in: size, out: prod(out), ap: p}, out, nil
 	}
 	return nil, nil, bad("no device op")
 }

@@ -30,6 +30,11 @@ var zoo = []zooCase{
 	{name: "arch", shape: models.Shape{Channels: 2, Height: 9, Width: 9, Classes: 3},
 		arch: `[{"type":"conv2d","out":4,"kernel":3,"padding":1,"stride":2},{"type":"relu"},{"type":"maxpool2d","kernel":2},
 			{"type":"dropout","p":0.3},{"type":"flatten"},{"type":"linear","out":7},{"type":"relu"},{"type":"linear"}]`},
+	{name: "resnet8", shape: models.Shape{Channels: 3, Height: 8, Width: 8, Classes: 4}},
+	{name: "arch-bn", shape: models.Shape{Channels: 2, Height: 7, Width: 7, Classes: 3},
+		arch: `[{"type":"batchnorm2d","momentum":0.3},{"type":"conv2d","out":5,"kernel":3,"bias":false},{"type":"batchnorm2d","eps":0.001},
+			{"type":"relu"},{"type":"adaptiveavgpool2d","out":[2,3]},{"type":"flatten"},{"type":"linear","out":6},
+			{"type":"batchnorm1d"},{"type":"relu"},{"type":"linear"}]`},
 }
 
 // build makes zc's model from seed; the same seed gives the same weights
@@ -143,6 +148,13 @@ func stepsMatch(t *testing.T, open func() backend.Backend, tol float64) {
 				for k, v := range rs {
 					near(t, "optimizer state "+k, ds[k], v, tol)
 				}
+				// Batch normalisation's buffers: the running statistics
+				// and the batch count.
+				for i, p := range rp.All {
+					if p.Buffer {
+						near(t, p.Name, dp.All[i].Var.Data(), p.Var.Data(), tol)
+					}
+				}
 				nn.SetTraining(ref, false)
 				nn.SetTraining(dm, false)
 				eb := batches(zc.shape, []int{11}, 3)[0]
@@ -244,15 +256,7 @@ func TestSyncFromHost(t *testing.T) {
 func TestUnsupported(t *testing.T) {
 	cpu := backend.NewCPU()
 	set := device.OptimizerSettings{Name: "adam"}
-	rn, err := models.New("resnet8", models.Shape{Channels: 3, Height: 8, Width: 8, Classes: 3}, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = device.NewClassifier(rn, rn.ParamSet(), set, cpu)
 	var ue *device.UnsupportedError
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "bn1 (nn.BatchNorm)") || !strings.Contains(err.Error(), device.Supported) {
-		t.Fatalf("resnet8: %v, want an UnsupportedError naming bn1", err)
-	}
 	a, err := models.ParseArch([]byte(`[{"type":"conv2d","out":2,"kernel":3},{"type":"tanh"},{"type":"flatten"},{"type":"linear"}]`))
 	if err != nil {
 		t.Fatal(err)
@@ -262,8 +266,15 @@ func TestUnsupported(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = device.NewClassifier(st, st.ParamSet(), set, cpu)
-	if !errors.As(err, &ue) || ue.Layer == "" || !strings.HasPrefix(ue.Layer, "1 (nn.Tanh)") {
+	if !errors.As(err, &ue) || ue.Layer == "" || !strings.HasPrefix(ue.Layer, "1 (nn.Tanh)") || !strings.Contains(err.Error(), device.Supported) {
 		t.Fatalf("tanh architecture: %v, want layer 1 (nn.Tanh) named", err)
+	}
+	lm, err := models.New("mlp", models.Shape{Channels: 1, Height: 2, Width: 2, Classes: 2}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := device.NewClassifier(struct{ models.Model }{lm}, lm.ParamSet(), set, cpu); !errors.As(err, &ue) || ue.Layer != "" {
+		t.Fatalf("a model type the device path does not know: %v", err)
 	}
 	m, err := models.New("mlp", models.Shape{Channels: 1, Height: 2, Width: 2, Classes: 2}, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {

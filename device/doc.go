@@ -11,9 +11,17 @@
 // their format and a run can move between the engine's path and a device.
 // On the CPU backend a step gives the engine's bits (device_test.go).
 //
-// It leaves out the models whose layers have no backend ops (batch
-// normalisation, residual blocks, recurrent cells, average pooling),
-// optimizers other than Adam, AdamW and SGD, AMSGrad and maximize,
-// gradient clipping and data parallelism: NewClassifier refuses them with
-// what is missing named.
+// The program is a list of layers in the engine's tape order, each reading
+// an earlier layer's output, so residual blocks (a sum of two layers) run
+// too, and every input gradient is added in the engine's order. Batch
+// normalisation keeps its running statistics on the device (synced with
+// the module's buffers like the weights) and counts batches on the host.
+// Predictor runs the same program forward only, for evaluation and
+// inference.
+//
+// It leaves out the models whose layers have no backend ops (recurrent
+// cells, embeddings, average pooling with a kernel, activations other
+// than ReLU), optimizers other than Adam, AdamW and SGD, AMSGrad and
+// maximize, gradient clipping and data parallelism: NewClassifier refuses
+// them with what is missing named.
 package device

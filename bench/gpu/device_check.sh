@@ -57,7 +57,7 @@ run)
 	timeout 240 "$bin/cuda.test" -test.count=1 -test.v -test.run 'GPU' -gpu || rc=1
 	echo "== backend ops on the GPU against the CPU backend (1e-4), and their gradients by finite differences"
 	timeout 120 "$bin/backendcuda.test" -test.count=1 -test.v -gpu || rc=1
-	echo "== 5 steps of seed-cnn, mlp, lenet5 and an architecture file on the GPU against the engine (1e-4)"
+	echo "== 5 steps of seed-cnn, mlp, lenet5, resnet8 and two architecture files (one with batch norm) on the GPU against the engine (1e-4), and the inference program"
 	timeout 120 "$bin/device.test" -test.count=1 -test.v -test.run 'CUDA' -gpu || rc=1
 	echo "== the same with TF32 (1e-3)"
 	KILN_TF32=1 timeout 120 "$bin/device.test" -test.count=1 -test.run 'CUDA' -gpu || rc=1
@@ -66,6 +66,15 @@ run)
 	timeout 180 "$bin/kiln-cuda" train --device cuda --epochs 2 --batch-size 256 --out "$runs" --name cuda || rc=1
 	timeout 240 "$bin/kiln-cuda" train --device cpu --epochs 2 --batch-size 256 --out "$runs" --name cpu || rc=1
 	for r in cuda cpu; do echo "-- $r"; cat "$runs/$r/metrics.csv" "$runs/$r/test_report.txt" 2>/dev/null | head -8; done
+	echo "== kiln eval of the CUDA run on the GPU and on the CPU (the same accuracy expected; the loss to about 1e-4)"
+	for d in cuda cpu; do timeout 60 "$bin/kiln-cuda" eval --device $d "$runs/cuda" | head -3 || rc=1; done
+	echo "== resnet8 --device cuda, 1 epoch of the embedded set (batch norm, residual sums on the GPU)"
+	timeout 150 "$bin/kiln-cuda" train --device cuda --model resnet8 --epochs 1 --batch-size 128 --out "$runs" --name resnet8 || rc=1
+	echo "== kiln bench --device cuda at the issue's batches (training 32, 256, 1024; inference 256, 4096)"
+	for pair in "32 256" "256 4096" "1024 4096"; do
+		read -r tb ib <<<"$pair"
+		timeout 90 "$bin/kiln-cuda" bench --device cuda --images 20480 --train-batch "$tb" --infer-batch "$ib" || rc=1
+	done
 	echo "== nvidia-smi after"
 	nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv || true
 	echo "== device_check rc=$rc"

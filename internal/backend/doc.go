@@ -1,8 +1,9 @@
 // Package backend is the seam between the training step and the hardware
 // it runs on: a Backend owns device memory (Buffer, IntBuffer) and runs the
 // hot ops of a convolutional classifier's training step on it (SGEMM,
-// convolution forward and backward, max pooling, bias, ReLU, dropout,
-// softmax cross-entropy, the Adam and SGD updates).
+// convolution forward and backward, max and adaptive average pooling,
+// batch normalisation, the residual sum, bias, ReLU, dropout, softmax
+// cross-entropy, the Adam and SGD updates).
 //
 // # Conventions
 //
@@ -28,8 +29,8 @@
 //
 // # Left out
 //
-// Batch normalisation, average pooling, the recurrent cells, mixed
-// precision, gradient clipping and more than one device: a model that
-// needs them trains on the engine's own path (package device refuses it
-// with the layer named).
+// Synchronised batch normalisation, average pooling with a kernel, the
+// recurrent cells, mixed precision, gradient clipping and more than one
+// device: a model that needs them trains on the engine's own path
+// (package device refuses it with the layer named).
 package backend
