@@ -284,3 +284,37 @@ func TestUnsupported(t *testing.T) {
 		t.Fatalf("rmsprop: %v, want it refused by name", err)
 	}
 }
+
+// TestClipNormMatchesEngine: with gradient clipping (a bound low enough
+// to clip every step) 5 steps equal train.Classifier's with ClipNorm to
+// the bit.
+func TestClipNormMatchesEngine(t *testing.T) {
+	for _, zc := range []zooCase{zoo[0], zoo[4]} {
+		t.Run(zc.name, func(t *testing.T) {
+			ref, dm := build(t, zc, 3), build(t, zc, 3)
+			rp, dp := ref.ParamSet(), dm.ParamSet()
+			rc := train.NewClassifier(ref, rp, nil, optim.NewAdam(rp.Data, rp.Grad, optim.AdamConfig{LR: 1e-2}))
+			rc.ClipNorm = 0.05
+			dc, err := device.NewClassifier(dm, dp, device.OptimizerSettings{Name: "adam", Adam: optim.AdamConfig{LR: 1e-2}, ClipNorm: 0.05}, backend.NewCPU())
+			if err != nil {
+				t.Fatal(err)
+			}
+			nn.SetTraining(ref, true)
+			nn.SetTraining(dm, true)
+			for i, b := range batches(zc.shape, []int{8, 6, 8, 8, 5}, 4) {
+				rl, _ := rc.TrainStep(b)
+				if dl, _ := dc.TrainStep(b); dl != rl {
+					t.Fatalf("step %d: device loss %v, engine %v", i, dl, rl)
+				}
+				// Clipped, the engine's gradient has the bound's norm.
+				if n := optim.ClipGradNorm(append([]float32(nil), rp.Grad...), 1e9, 2); math.Abs(n-0.05) > 1e-4 {
+					t.Fatalf("step %d: the clipped gradient's norm is %v; the test clips nothing", i, n)
+				}
+			}
+			if err := dc.SyncToHost(); err != nil {
+				t.Fatal(err)
+			}
+			sameBits(t, "parameters", dp.Data, rp.Data)
+		})
+	}
+}

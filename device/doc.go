@@ -22,6 +22,6 @@
 // It leaves out the models whose layers have no backend ops (recurrent
 // cells, embeddings, average pooling with a kernel, activations other
 // than ReLU), optimizers other than Adam, AdamW and SGD, AMSGrad and
-// maximize, gradient clipping and data parallelism: NewClassifier refuses
+// maximize, differential privacy and data parallelism: NewClassifier refuses
 // them with what is missing named.
 package device

@@ -4,7 +4,8 @@ package device
 // the device over the flat parameter and gradient buffers, with the
 // coefficients optim computes for its own step; the learning rate, the
 // momentum and the step count stay on the host, where schedules and
-// training states read them. It leaves out RMSprop, AMSGrad and maximize.
+// training states read them. Gradient clipping runs on the device before
+// the update. It leaves out RMSprop, AMSGrad and maximize.
 
 import (
 	"fmt"
@@ -21,6 +22,9 @@ type OptimizerSettings struct {
 	Name string
 	Adam optim.AdamConfig
 	SGD  optim.SGDConfig
+	// ClipNorm clips the gradients to this global L2 norm before each
+	// update, as train.Classifier's ClipNorm does (0: off).
+	ClipNorm float64
 }
 
 // Optimizer is Adam, AdamW or SGD with PyTorch's semantics, stepping on a
@@ -83,6 +87,9 @@ func (o *Optimizer) sgd() bool { return strings.EqualFold(o.set.Name, "sgd") }
 // Step applies one update on the device to the parameters, from the
 // gradients the last backward pass left there.
 func (o *Optimizer) Step() {
+	if o.set.ClipNorm > 0 {
+		o.b.ClipGradNorm(o.g, o.set.ClipNorm)
+	}
 	if o.sgd() {
 		co := o.set.SGD.StepCoef(o.count[0] == 0)
 		o.b.SGDStep(o.p, o.g, o.m, co)

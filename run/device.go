@@ -34,8 +34,6 @@ func (c *Config) validateDevice() error {
 	switch {
 	case c.TaskName() != TaskClassify:
 		return fmt.Errorf("--device %s: only --task classify runs on a device, not %s", c.Device, c.TaskName())
-	case c.ClipNorm > 0:
-		return fmt.Errorf("--device %s: --clip-norm has no device op yet; train with --device cpu", c.Device)
 	case c.DP:
 		return fmt.Errorf("--device %s: --dp has no device op yet; train with --device cpu", c.Device)
 	}

@@ -56,7 +56,7 @@ func deviceOptimizer(cfg run.Config) device.OptimizerSettings {
 	if name == "" {
 		name = "adam"
 	}
-	return device.OptimizerSettings{Name: name,
+	return device.OptimizerSettings{Name: name, ClipNorm: cfg.ClipNorm,
 		Adam: optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay},
 		SGD:  optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay}}
 }

@@ -83,14 +83,15 @@ func sameRun(t *testing.T, dirA, dirB string) {
 }
 
 // TestTrainDeviceResNet trains resnet8 (batch normalisation, residual
-// sums, global average pooling) for two epochs on a small image folder
-// both ways: the same bits, running statistics included.
+// sums, global average pooling) with gradient clipping for two epochs on
+// a small image folder both ways: the same bits, running statistics
+// included.
 func TestTrainDeviceResNet(t *testing.T) {
 	data, _ := tinyData(t)
 	out := t.TempDir()
 	for _, dev := range []string{"cpu", "cpu-backend"} {
 		code, _, stderr := kiln(t, context.Background(), "train", "--model", "resnet8", "--data", data, "--image-size", "16", "--channels", "1",
-			"--epochs", "2", "--batch-size", "16", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.05",
+			"--epochs", "2", "--batch-size", "16", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.05", "--clip-norm", "0.5",
 			"--device", dev, "--out", out, "--name", dev, "--workers", "2")
 		if code != 0 {
 			t.Fatalf("--device %s: status %d\n%s", dev, code, stderr)

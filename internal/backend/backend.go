@@ -171,6 +171,11 @@ type Backend interface {
 	// window, into dx.
 	AdaptiveAvgPool2dBackward(p conv.AdaptiveAvgPool2dParams, dy, dx Buffer)
 
+	// ClipGradNorm scales g so that its L2 norm is at most maxNorm, as
+	// optim.ClipGradNorm(g, maxNorm, 2) does: by maxNorm/(norm+1e-6) when
+	// that is below 1. The norm stays on the device.
+	ClipGradNorm(g Buffer, maxNorm float64)
+
 	// AdamStep is kernels.AdamStep over p, g, m and v.
 	AdamStep(mode kernels.AdamMode, p, g, m, v Buffer, c kernels.AdamCoef)
 	// SGDStep is kernels.SGDStep over p, g and buf (buf unused without

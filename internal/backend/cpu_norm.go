@@ -1,7 +1,7 @@
 package backend
 
-// This file is the CPU backend's batch normalisation, residual sum and
-// adaptive average pooling. The batch normalisation repeats autograd's
+// This file is the CPU backend's batch normalisation, residual sum,
+// adaptive average pooling and gradient clipping. The batch normalisation repeats autograd's
 // BatchNorm and batchNormBackward loop for loop (float64 moments and
 // sums, the same float32 roundings), so its bits are the engine's; it
 // leaves out synchronised statistics across ranks, which the device path
@@ -173,4 +173,22 @@ func (*CPU) AdaptiveAvgPool2dForward(p conv.AdaptiveAvgPool2dParams, x, y Buffer
 // AdaptiveAvgPool2dBackward calls conv.AdaptiveAvgPool2dBackward.
 func (*CPU) AdaptiveAvgPool2dBackward(p conv.AdaptiveAvgPool2dParams, dy, dx Buffer) {
 	conv.AdaptiveAvgPool2dBackward(p, Floats(dy), Floats(dx))
+}
+
+// ClipGradNorm is optim.ClipGradNorm's L2 case, loop for loop: the squares
+// summed in float64, the coefficient in float64, the scaling in float32.
+func (*CPU) ClipGradNorm(g Buffer, maxNorm float64) {
+	gs := Floats(g)
+	var total float64
+	for _, v := range gs {
+		total += float64(v) * float64(v)
+	}
+	total = math.Sqrt(total)
+	coef := maxNorm / (total + 1e-6)
+	if coef < 1 {
+		c := float32(coef)
+		for i := range gs {
+			gs[i] *= c
+		}
+	}
 }

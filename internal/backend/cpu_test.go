@@ -2,11 +2,13 @@ package backend_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/kiln-ml/kiln/internal/backend"
 	"github.com/kiln-ml/kiln/internal/backend/backendtest"
+	"github.com/kiln-ml/kiln/optim"
 )
 
 // TestCPUGradients checks every backward op of the CPU backend against
@@ -76,5 +78,28 @@ func TestOpen(t *testing.T) {
 	backend.Register("test-fails", func() (backend.Backend, error) { return nil, errors.New("no device") })
 	if _, err := backend.Open("test-fails"); err == nil || errors.As(err, &nb) || !strings.Contains(err.Error(), "no device") {
 		t.Fatalf("a registered backend's failure: %v", err)
+	}
+}
+
+// TestCPUClipGradNorm: the CPU backend clips as optim.ClipGradNorm does,
+// to the bit, when the norm is above the bound and when it is not.
+func TestCPUClipGradNorm(t *testing.T) {
+	g := make([]float32, 1000)
+	for i := range g {
+		g[i] = float32(i%17)/8 - 1
+	}
+	for _, maxNorm := range []float64{0.3, 1e4} {
+		want := append([]float32(nil), g...)
+		optim.ClipGradNorm(want, maxNorm, 2)
+		got := append([]float32(nil), g...)
+		backend.NewCPU().ClipGradNorm(backend.Wrap(got), maxNorm)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("max norm %v: [%d] = %v, optim %v", maxNorm, i, got[i], want[i])
+			}
+		}
+		if maxNorm < 1 && got[3] == g[3] {
+			t.Fatal("the gradient was not clipped")
+		}
 	}
 }

@@ -3,7 +3,7 @@
 // hot ops of a convolutional classifier's training step on it (SGEMM,
 // convolution forward and backward, max and adaptive average pooling,
 // batch normalisation, the residual sum, bias, ReLU, dropout, softmax
-// cross-entropy, the Adam and SGD updates).
+// cross-entropy, gradient clipping, the Adam and SGD updates).
 //
 // # Conventions
 //
@@ -30,7 +30,6 @@
 // # Left out
 //
 // Synchronised batch normalisation, average pooling with a kernel, the
-// recurrent cells, mixed precision, gradient clipping and more than one
-// device: a model that needs them trains on the engine's own path
+// recurrent cells, mixed precision and more than one device: a model that needs them trains on the engine's own path
 // (package device refuses it with the layer named).
 package backend

@@ -179,7 +179,7 @@ func clone(in [][]float32) [][]float32 {
 }
 
 // Compare runs every case, SGEMM in its four transpositions, the Adam and
-// SGD updates, Fill and Axpy on got and on the CPU backend, and requires
+// SGD updates, gradient clipping, Fill and Axpy on got and on the CPU backend, and requires
 // every float to agree within tol relative to max(1, |reference|) and every
 // index to agree exactly.
 func Compare(t *testing.T, got backend.Backend, tol float64, seed uint64) {
@@ -258,6 +258,14 @@ func Compare(t *testing.T, got backend.Backend, tol float64, seed uint64) {
 			return append(download(t, be, bp), download(t, be, bb)...)
 		}
 		near(t, "sgd", run(got), run(ref), tol)
+	}
+	for _, maxNorm := range []float64{0.5, 1e3} { // clipped, and left alone
+		run := func(be backend.Backend) []float32 {
+			gb := upload(t, be, g)
+			be.ClipGradNorm(gb, maxNorm)
+			return download(t, be, gb)
+		}
+		near(t, "clip", run(got), run(ref), tol)
 	}
 	run := func(be backend.Backend) []float32 {
 		y := upload(t, be, p)

@@ -87,3 +87,20 @@ func (b *Backend) AdaptiveAvgPool2dBackward(p conv.AdaptiveAvgPool2dParams, dy, 
 	backend.MustLen("AdaptiveAvgPool2dBackward", "dx", dx.Len(), p.N*p.C*p.H*p.W)
 	b.launch("adaptive_avgpool_bwd_acc", dx.Len(), ptr(dx), ptr(dy), p.N*p.C, p.H, p.W, p.OutH, p.OutW)
 }
+
+// ClipGradNorm: sumsq_partial over up to 256 blocks, then clip_scale,
+// whose every block sums the partials and scales its part of g; the norm
+// never leaves the device.
+func (b *Backend) ClipGradNorm(g backend.Buffer, maxNorm float64) {
+	if g.Len() == 0 {
+		return
+	}
+	part := b.workspace(256)
+	if part == 0 {
+		return
+	}
+	blocks := min((g.Len()+255)/256, 256)
+	grid := cu.Dim3{X: uint32(blocks), Y: 1, Z: 1}
+	b.launchGrid("sumsq_partial", grid, normBlock, part, ptr(g), g.Len())
+	b.launchGrid("clip_scale", grid, normBlock, ptr(g), part, blocks, float32(maxNorm), g.Len())
+}

@@ -29,6 +29,8 @@ func TestBackendKernelParams(t *testing.T) {
 		"bn_dx_acc":                {"float*", "const float*", "const float*", "const float*", "const float*", "int", "int", "int"},
 		"adaptive_avgpool_fwd":     {"float*", "const float*", "int", "int", "int", "int", "int"},
 		"adaptive_avgpool_bwd_acc": {"float*", "const float*", "int", "int", "int", "int", "int"},
+		"sumsq_partial":            {"float*", "const float*", "int"},
+		"clip_scale":               {"float*", "const float*", "int", "float", "int"},
 	}
 	found := 0
 	for _, k := range append(append([]Kernel(nil), backendOps...), normOps...) {

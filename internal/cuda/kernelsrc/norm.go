@@ -150,4 +150,34 @@ var normOps = []Kernel{
 		dx[i] += s;
 	}
 }`},
+	// sumsq_partial writes each block's sum of squares of x to
+	// part[blockIdx.x] (blockDim a power of two up to 256): the first half
+	// of gradient clipping's norm.
+	{"sumsq_partial", `extern "C" __global__ void sumsq_partial(float* part, const float* x, int n) {
+	__shared__ float s[256];
+	float a = 0.f;
+	KILN_LOOP(i, n) { a += x[i] * x[i]; }
+	s[threadIdx.x] = a;
+	__syncthreads();
+	for (int w = blockDim.x / 2; w > 0; w /= 2) {
+		if (threadIdx.x < w) s[threadIdx.x] += s[threadIdx.x + w];
+		__syncthreads();
+	}
+	if (threadIdx.x == 0) part[blockIdx.x] = s[0];
+}`},
+	// clip_scale sums sumsq_partial's nparts partials (at most blockDim,
+	// 256, in every block alike), takes coef = maxnorm/(sqrt(sum)+1e-6)
+	// and, when it is below 1, scales g by it.
+	{"clip_scale", `extern "C" __global__ void clip_scale(float* g, const float* part, int nparts, float maxnorm, int n) {
+	__shared__ float s[256];
+	s[threadIdx.x] = threadIdx.x < nparts ? part[threadIdx.x] : 0.f;
+	__syncthreads();
+	for (int w = blockDim.x / 2; w > 0; w /= 2) {
+		if (threadIdx.x < w) s[threadIdx.x] += s[threadIdx.x + w];
+		__syncthreads();
+	}
+	float coef = maxnorm / (sqrtf(s[0]) + 1e-6f);
+	if (coef >= 1.f) return;
+	KILN_LOOP(i, n) { g[i] *= coef; }
+}`},
 }
