@@ -30,6 +30,7 @@
 // # Left out
 //
 // Synchronised batch normalisation, average pooling with a kernel, the
-// recurrent cells, mixed precision and more than one device: a model that needs them trains on the engine's own path
-// (package device refuses it with the layer named).
+// recurrent cells, mixed precision and more than one device: a model that
+// needs them trains on the engine's own path (package device refuses it
+// with the layer named).
 package backend
