@@ -38,6 +38,7 @@ type workspace struct {
 	aRaw, bRaw []float32
 	a, b       []float32 // 64-byte aligned windows into aRaw and bRaw
 	tile       []float32 // scratch tile for edge tiles
+	cols       []float32 // an mc x kc block of a ConvColumns A, before packing
 	wg         sync.WaitGroup
 }
 
@@ -74,6 +75,13 @@ func (ws *workspace) prepare(kn *microKernel, m, n, k int) {
 	}
 }
 
+// prepareCols sizes ws.cols for an A read from a ConvColumns.
+func (ws *workspace) prepareCols(kn *microKernel, m, k int) {
+	if n := min(kn.mc, roundUp(m, kn.mr)) * min(kn.kc, k); len(ws.cols) < n {
+		ws.cols = make([]float32, n)
+	}
+}
+
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 // sgemmBlocked runs the whole of g on one goroutine with kernel kn. Every C
@@ -81,14 +89,31 @@ func roundUp(x, to int) int { return (x + to - 1) / to * to }
 // N into blocks, as long as splits fall on mr and nr boundaries: only the KC
 // slicing of K changes rounding, and it depends on k alone.
 func sgemmBlocked(kn *microKernel, ws *workspace, g *gemmArgs) {
+	sgemmBlockedCols(kn, ws, g, nil, nil)
+}
+
+// sgemmBlockedCols is sgemmBlocked with A or B, where acols or bcols is
+// set, read from a convolution's images (untransposed) instead of g.a or
+// g.b. They travel beside g, not in it, so that they stay on the caller's
+// stack: g's slices leak to the assembly.
+func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols *ConvColumns) {
 	ws.prepare(kn, g.m, g.n, g.k)
-	direct := !g.transB && g.m <= kn.directBMaxM && rowsSpreadInL2(g.ldb, min(g.k, kn.kc))
-	for jc := 0; jc < g.n; jc += kn.nc {
-		nc := min(kn.nc, g.n-jc)
+	if acols != nil {
+		ws.prepareCols(kn, g.m, g.k)
+	}
+	ncb := kn.nc
+	if bcols != nil {
+		ncb = convBlockCols(kn, g.k)
+	}
+	direct := bcols == nil && !g.transB && g.m <= kn.directBMaxM && rowsSpreadInL2(g.ldb, min(g.k, kn.kc))
+	for jc := 0; jc < g.n; jc += ncb {
+		nc := min(ncb, g.n-jc)
 		for pc := 0; pc < g.k; pc += kn.kc {
 			kc := min(kn.kc, g.k-pc)
 			bb := bBlock{packed: ws.b, nr: kn.nr, kc: kc}
-			if direct {
+			if bcols != nil {
+				packConvB(ws.b, bcols, pc, jc, kc, nc, kn.nr)
+			} else if direct {
 				// Full panels are read in place; only the ragged last
 				// panel is packed, with zero padding, at the start of ws.b.
 				bb.direct = g.b[pc*g.ldb+jc:]
@@ -106,7 +131,11 @@ func sgemmBlocked(kn *microKernel, ws *workspace, g *gemmArgs) {
 			}
 			for ic := 0; ic < g.m; ic += kn.mc {
 				mc := min(kn.mc, g.m-ic)
-				packA(ws.a, g.transA, g.a, g.lda, ic, pc, mc, kc, kn.mr)
+				if acols != nil {
+					packConvA(ws, acols, ic, pc, mc, kc, kn.mr)
+				} else {
+					packA(ws.a, g.transA, g.a, g.lda, ic, pc, mc, kc, kn.mr)
+				}
 				macroKernel(kn, ws, &bb, mc, nc, g.alpha, beta, g.c[ic*g.ldc+jc:], g.ldc)
 			}
 		}

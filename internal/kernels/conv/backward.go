@@ -98,14 +98,22 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 	dwT, db := part[:len(part)-p.OutC], part[len(part)-p.OutC:]
 	n0, ld := l.n0, l.ld
 	src := l.gather()
-	cols := l.col
-	if p.pointwise() && l.cnt == 1 {
-		cols = c.x[n0*inImg : (n0+1)*inImg]
-	} else {
+	switch {
+	case p.pointwise() && l.cnt == 1:
+		cols := c.x[n0*inImg : (n0+1)*inImg]
+		for gi := range g {
+			kernels.SgemmSerial(false, true, kg, ocg, ld, 1, cols[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, 0, dwT[gi*kg*ocg:], ocg)
+		}
+	case implicitGEMM:
+		for gi := range g {
+			cols := l.columns(c.x, gi)
+			kernels.SgemmConvA(true, ocg, &cols, src[gi*ocg*ld:], ld, dwT[gi*kg*ocg:], ocg)
+		}
+	default:
 		l.run(stageIm2col)
-	}
-	for gi := range g {
-		kernels.SgemmSerial(false, true, kg, ocg, ld, 1, cols[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, 0, dwT[gi*kg*ocg:], ocg)
+		for gi := range g {
+			kernels.SgemmSerial(false, true, kg, ocg, ld, 1, l.col[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, 0, dwT[gi*kg*ocg:], ocg)
+		}
 	}
 	clear(db)
 	for n := n0; n < n0+l.cnt; n++ {

@@ -80,3 +80,23 @@ func BenchmarkMaxPool1(b *testing.B) {
 func BenchmarkMaxPool2(b *testing.B) {
 	benchMaxPool(b, mp(32, 64, 10, 10, 2, 2, 2, 2, 0, 0, 1, 1, false))
 }
+
+// BenchmarkConvLowering times the passes whose GEMMs can pack their panels
+// from the images, with the column matrix written first (materialised) and
+// without (implicit), for side-by-side ratios in one run.
+func BenchmarkConvLowering(b *testing.B) {
+	defer func(v bool) { implicitGEMM = v }(implicitGEMM)
+	for _, layer := range []struct {
+		name string
+		p    Conv2dParams
+	}{{"conv1", benchConv1}, {"conv2", benchConv2}} {
+		for _, pass := range []string{"forward-relu", "backward-weight"} {
+			for _, mode := range []string{"materialised", "implicit"} {
+				b.Run(layer.name+"/"+pass+"/"+mode, func(b *testing.B) {
+					implicitGEMM = mode == "implicit"
+					benchConv(b, layer.p, pass)
+				})
+			}
+		}
+	}
+}

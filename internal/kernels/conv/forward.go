@@ -36,18 +36,26 @@ func (c *call) forwardChunk(l *lowering) {
 	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
 	inImg, outImg := p.C*p.H*p.W, p.OutC*p.OutH()*p.OutW()
 	n0, ld := l.n0, l.ld
-	src := l.col
-	if p.pointwise() && l.cnt == 1 {
-		src = c.x[n0*inImg : (n0+1)*inImg]
-	} else {
-		l.run(stageIm2col)
-	}
 	dst := l.buf
 	if l.cnt == 1 {
 		dst = c.y[n0*outImg : (n0+1)*outImg]
 	}
-	for gi := range g {
-		kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
+	switch {
+	case p.pointwise() && l.cnt == 1:
+		src := c.x[n0*inImg : (n0+1)*inImg]
+		for gi := range g {
+			kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
+		}
+	case implicitGEMM:
+		for gi := range g {
+			cols := l.columns(c.x, gi)
+			kernels.SgemmConvB(ocg, c.w[gi*ocg*kg:], kg, &cols, dst[gi*ocg*ld:], ld)
+		}
+	default:
+		l.run(stageIm2col)
+		for gi := range g {
+			kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, l.col[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
+		}
 	}
 	if l.cnt > 1 || c.bias != nil || c.relu {
 		l.run(stageScatter)

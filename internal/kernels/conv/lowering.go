@@ -32,6 +32,25 @@ type lowering struct {
 	bias        []float32
 }
 
+// implicitGEMM makes the forward pass and the weight gradient pack their
+// GEMM panels straight from the images (kernels.ConvColumns) instead of
+// from a column matrix written by im2col first. Both give the same bits;
+// the switch is a variable so that tests and benchmarks can compare them.
+var implicitGEMM = false
+
+// columns describes the column matrix of group gi of the chunk's images
+// in x, for the implicit GEMMs.
+func (l *lowering) columns(x []float32, gi int) kernels.ConvColumns {
+	p := &l.p
+	cg, hw := p.C/p.Groups, p.H*p.W
+	return kernels.ConvColumns{
+		X: x[l.n0*p.C*hw+gi*cg*hw:], ImgStride: p.C * hw,
+		N: l.cnt, C: cg, H: p.H, W: p.W, KH: p.KH, KW: p.KW,
+		StrideH: p.StrideH, StrideW: p.StrideW, PadH: p.PadH, PadW: p.PadW,
+		DilH: p.DilH, DilW: p.DilW, OutH: p.OutH(), OutW: p.OutW(),
+	}
+}
+
 // perImage is how many units one image contributes to stage s.
 func (l *lowering) perImage(s stage) int {
 	switch s {

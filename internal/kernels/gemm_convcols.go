@@ -1,0 +1,88 @@
+package kernels
+
+// This file is the implicit-GEMM entry points: SGEMMs one of whose operands
+// is a convolution's column matrix, packed panel by panel from the images
+// (convcols.go) so that the whole matrix is never written. The blocked
+// driver (gemm_block.go) is the same as Sgemm's, so the packed panels, and
+// hence the bits of the product, are those of Sgemm on the materialised
+// matrix. It leaves out threads: the convolution already runs one GEMM per
+// goroutine.
+
+import "fmt"
+
+// convBlockFloats bounds a packed block of a ConvColumns B (kc x nc): small
+// enough to stay in L2 between being packed and being read by the
+// micro-kernels, which is the point of packing from the images.
+var convBlockFloats = 1 << 14
+
+// SgemmConvB computes C = A*B on the calling goroutine, overwriting C, where
+// B is the column matrix b describes (b.Rows() x b.Cols()) and A is m x
+// b.Rows() with row stride lda. C is m x b.Cols() with row stride ldc. The
+// result is the same to the bit as SgemmSerial(false, false, m, b.Cols(),
+// b.Rows(), 1, a, lda, cols, ld, 0, c, ldc) on the materialised matrix cols.
+func SgemmConvB(m int, a []float32, lda int, b *ConvColumns, c []float32, ldc int) {
+	g := gemmArgs{m: m, n: b.Cols(), k: b.Rows(), alpha: 1, a: a, lda: lda, c: c, ldc: ldc}
+	sgemmConv(activeKernel, &g, nil, b)
+}
+
+// SgemmConvA computes C = A*op(B) on the calling goroutine, overwriting C,
+// where A is the column matrix a describes (a.Rows() x a.Cols()) and op(B)
+// is a.Cols() x n, B stored transposed (n x a.Cols()) when transB is set,
+// with row stride ldb. C is a.Rows() x n with row stride ldc. The result is
+// the same to the bit as SgemmSerial on the materialised matrix.
+func SgemmConvA(transB bool, n int, a *ConvColumns, b []float32, ldb int, c []float32, ldc int) {
+	g := gemmArgs{transB: transB, m: a.Rows(), n: n, k: a.Cols(), alpha: 1, b: b, ldb: ldb, c: c, ldc: ldc}
+	sgemmConv(activeKernel, &g, a, nil)
+}
+
+// sgemmConv checks g's sizes and the operand that is not a column matrix,
+// then runs g with kernel kn on the calling goroutine.
+func sgemmConv(kn *microKernel, g *gemmArgs, acols, bcols *ConvColumns) {
+	if g.m < 0 || g.n < 0 {
+		panic(fmt.Sprintf("kernels: SgemmConv: negative size m=%d n=%d", g.m, g.n))
+	}
+	if acols != nil {
+		acols.check()
+		br, bc := g.k, g.n
+		if g.transB {
+			br, bc = bc, br
+		}
+		checkMatrix("B", br, bc, g.b, g.ldb, g.m > 0 && g.n > 0)
+	} else {
+		bcols.check()
+		checkMatrix("A", g.m, g.k, g.a, g.lda, g.m > 0 && g.n > 0)
+	}
+	checkMatrix("C", g.m, g.n, g.c, g.ldc, true)
+	if g.m == 0 || g.n == 0 {
+		return
+	}
+	ws := workspaces.Get().(*workspace)
+	sgemmBlockedCols(kn, ws, g, acols, bcols)
+	workspaces.Put(ws)
+}
+
+// convBlockCols is how many columns of a ConvColumns B one packed block
+// holds: a multiple of nr, at least nr.
+func convBlockCols(kn *microKernel, k int) int {
+	return max(convBlockFloats/min(k, kn.kc)/kn.nr, 1) * kn.nr
+}
+
+// packConvB packs the kc x nc block at (p0, j0) of the column matrix b into
+// dst as packB does: panel after panel of nr columns, the last one padded
+// with zero columns.
+func packConvB(dst []float32, b *ConvColumns, p0, j0, kc, nc, nr int) {
+	for cb := 0; cb < nc; cb += nr {
+		cols := min(nr, nc-cb)
+		panel := dst[cb*kc : cb*kc+nr*kc]
+		b.block(panel, nr, p0, kc, j0+cb, cols)
+		zeroPad(panel, nr, cols, kc)
+	}
+}
+
+// packConvA packs the mc x kc block at (i0, p0) of the column matrix a into
+// ws.a as packA does. The block is first written row-major to ws.cols, an
+// L2-sized scratch, because the panels want it transposed.
+func packConvA(ws *workspace, a *ConvColumns, i0, p0, mc, kc, mr int) {
+	a.block(ws.cols, kc, i0, mc, p0, kc)
+	packA(ws.a, false, ws.cols, kc, 0, 0, mc, kc, mr)
+}
