@@ -2,8 +2,8 @@ package autograd
 
 import (
 	"fmt"
-	"math"
 
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -64,49 +64,31 @@ func (g *Tape) BatchNorm(x *Var, runMean, runVar *tensor.Tensor, weight, bias *V
 	if synced {
 		m, syncMean, syncVar = g.syncedMoments(xs, n, c, spatial)
 	}
+	var rm, rv []float32
+	if runMean != nil {
+		rm, rv = runMean.Data(), runVar.Data()
+	}
 	if training {
 		for ch := 0; ch < c; ch++ {
 			var mu, v float64
 			if synced {
 				mu, v = syncMean[ch], syncVar[ch]
 			} else {
-				mu, v = channelMoments(xs, n, c, spatial, ch)
+				mu, v = kernels.ChannelMoments(xs, n, c, spatial, ch)
 			}
-			mean[ch] = float32(mu)
-			invstd[ch] = float32(1 / math.Sqrt(v+float64(eps)))
-			if runMean != nil {
-				rm, rv := runMean.Data(), runVar.Data()
-				unbiased := v * float64(m) / float64(m-1)
-				mom := float64(momentum)
-				rm[ch] = float32((1-mom)*float64(rm[ch]) + mom*mu)
-				rv[ch] = float32((1-mom)*float64(rv[ch]) + mom*unbiased)
-			}
+			kernels.BatchNormChannelStats(ch, mu, v, m, eps, momentum, mean, invstd, rm, rv)
 		}
 	} else {
-		rm, rv := runMean.Data(), runVar.Data()
-		for ch := 0; ch < c; ch++ {
-			mean[ch] = rm[ch]
-			invstd[ch] = float32(1 / math.Sqrt(float64(rv[ch])+float64(eps)))
-		}
+		kernels.BatchNormEvalStats(rm, rv, eps, mean, invstd)
 	}
-
-	ys := y.Data()
-	for ch := 0; ch < c; ch++ {
-		mu, scale, shift := mean[ch], invstd[ch], float32(0)
-		if weight != nil {
-			scale *= weight.Data()[ch]
-		}
-		if bias != nil {
-			shift = bias.Data()[ch]
-		}
-		for b := 0; b < n; b++ {
-			lo := (b*c + ch) * spatial
-			dst, src := ys[lo:lo+spatial], xs[lo:lo+spatial]
-			for i, v := range src {
-				dst[i] = (v-mu)*scale + shift
-			}
-		}
+	var ws, bs []float32
+	if weight != nil {
+		ws = weight.Data()
 	}
+	if bias != nil {
+		bs = bias.Data()
+	}
+	kernels.BatchNormNormalize(xs, y.Data(), n, c, spatial, mean, invstd, ws, bs)
 	if y.requiresGrad {
 		y.aux = stats
 		if training {
@@ -121,7 +103,7 @@ func (g *Tape) BatchNorm(x *Var, runMean, runVar *tensor.Tensor, weight, bias *V
 
 // syncedMoments returns the number of values per channel over every
 // rank (Tape.SetStatsSum) and each channel's mean and biased variance over
-// them, in two passes as channelMoments: the counts and sums, then the
+// them, in two passes as kernels.ChannelMoments: the counts and sums, then the
 // squares about the global mean.
 func (g *Tape) syncedMoments(xs []float32, n, c, spatial int) (int, []float64, []float64) {
 	vals := make([]float64, c+1)
@@ -162,29 +144,6 @@ func (g *Tape) syncedMoments(xs []float32, n, c, spatial int) (int, []float64, [
 	return int(total), mu, variance
 }
 
-// channelMoments returns the mean and biased variance of channel ch of a
-// contiguous (n, c, spatial) array, in two passes for accuracy.
-func channelMoments(xs []float32, n, c, spatial, ch int) (mean, variance float64) {
-	var s float64
-	for b := 0; b < n; b++ {
-		lo := (b*c + ch) * spatial
-		for _, v := range xs[lo : lo+spatial] {
-			s += float64(v)
-		}
-	}
-	m := float64(n * spatial)
-	mean = s / m
-	var ss float64
-	for b := 0; b < n; b++ {
-		lo := (b*c + ch) * spatial
-		for _, v := range xs[lo : lo+spatial] {
-			d := float64(v) - mean
-			ss += d * d
-		}
-	}
-	return mean, ss / m
-}
-
 // batchNormBackward applies, per channel with xhat = (x-mean)*invstd and
 // m values per channel:
 //
@@ -219,47 +178,11 @@ func batchNormBackward(g *Tape, n *Var) {
 	if n.needs(2) {
 		db = g.gradOf(b).Data()
 	}
-	for ch := 0; ch < c; ch++ {
-		mu, is := mean[ch], invstd[ch]
-		var sdy, sdyx float64 // sum(dy), sum(dy*xhat)
-		if training || dw != nil || db != nil {
-			for bi := 0; bi < nb; bi++ {
-				lo := (bi*c + ch) * spatial
-				src, d := xs[lo:lo+spatial], dy[lo:lo+spatial]
-				for i, v := range src {
-					sdy += float64(d[i])
-					sdyx += float64(d[i]) * float64((v-mu)*is)
-				}
-			}
-		}
-		if dw != nil {
-			dw[ch] += float32(sdyx)
-		}
-		if db != nil {
-			db[ch] += float32(sdy)
-		}
-		if dx == nil {
-			continue
-		}
-		k := is
-		if w != nil {
-			k *= w.Data()[ch]
-		}
-		var a, bcoef float32 // dx = k*(dy - a - xhat*bcoef)
-		if training {
-			if global != nil {
-				sdy, sdyx = global[ch], global[c+ch]
-			}
-			a, bcoef = float32(sdy/m), float32(sdyx/m)
-		}
-		for bi := 0; bi < nb; bi++ {
-			lo := (bi*c + ch) * spatial
-			src, d, out := xs[lo:lo+spatial], dy[lo:lo+spatial], dx[lo:lo+spatial]
-			for i, v := range src {
-				out[i] += k * (d[i] - a - (v-mu)*is*bcoef)
-			}
-		}
+	var ws []float32
+	if w != nil {
+		ws = w.Data()
 	}
+	kernels.BatchNormBackward(xs, dy, dx, dw, db, ws, nb, c, spatial, mean, invstd, training, m, global)
 }
 
 // syncedGradSums returns sum(dy) for every channel, then sum(dy*xhat),
