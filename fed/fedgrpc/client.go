@@ -105,7 +105,10 @@ func session(ctx context.Context, addr, name string, h fed.Handler, o Options) (
 	if err != nil {
 		return false, err
 	}
-	w := &worker{h: h, stream: stream, cancels: map[uint64]context.CancelFunc{}, wake: make(chan struct{}, 1)}
+	w := &worker{h: h, stream: stream, cancels: map[uint64]context.CancelFunc{}, wake: make(chan struct{}, 1),
+		failed: func(in *fed.Instruction, err error) {
+			o.logf("fed/fedgrpc: client %q: round %d: %s failed: %v", name, in.Round, in.Kind, err)
+		}}
 	if err := w.send(&frame{Type: msgJoin, Name: name}); err != nil {
 		return false, err
 	}
@@ -146,6 +149,7 @@ type worker struct {
 	h      fed.Handler
 	stream grpc.ClientStream
 	sendMu sync.Mutex
+	failed func(*fed.Instruction, error) // logs an instruction the handler failed, here as well as at the server
 
 	mu      sync.Mutex
 	queue   []job
@@ -219,6 +223,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		out := &frame{Type: msgReply, ID: j.f.ID, Re: re}
 		if err != nil {
+			w.failed(j.f.In, err)
 			out.Re, out.Err = nil, err.Error()
 			if out.Err == "" {
 				out.Err = "the handler failed without a message"
