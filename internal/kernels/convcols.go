@@ -67,22 +67,85 @@ func (g *ConvColumns) Block(dst []float32, ld, r0, rows, q0, cols int) {
 	g.block(dst, ld, r0, rows, q0, cols)
 }
 
-// block is Block without the checks: it walks the columns in runs that lie
-// on one output row of one image, whose entries for one tap are a strided
-// run of one input row.
+// block is Block without the checks. It walks the columns in runs of whole
+// output rows of one image, where each tap is one strided copy over the
+// rows for all channels (as conv's im2col does it), and partial rows
+// between them, where each kernel column is one copy over kernel rows and
+// channels.
 func (g *ConvColumns) block(dst []float32, ld, r0, rows, q0, cols int) {
 	ohw := g.OutH * g.OutW
 	n, rem := q0/ohw, q0%ohw
 	oy, ox := rem/g.OutW, rem%g.OutW
 	for d := 0; d < cols; {
-		seg := min(g.OutW-ox, cols-d)
-		g.run(dst[d:], ld, r0, rows, n, oy, ox, seg)
-		d += seg
-		if ox += seg; ox == g.OutW {
-			ox = 0
-			if oy++; oy == g.OutH {
-				oy = 0
-				n++
+		if k := min((cols-d)/g.OutW, g.OutH-oy); ox == 0 && k > 0 {
+			g.wholeRows(dst[d:], ld, r0, rows, n, oy, k)
+			d += k * g.OutW
+			oy += k
+		} else {
+			seg := min(g.OutW-ox, cols-d)
+			g.run(dst[d:], ld, r0, rows, n, oy, ox, seg)
+			d += seg
+			if ox += seg; ox == g.OutW {
+				ox = 0
+				oy++
+			}
+		}
+		if oy == g.OutH {
+			oy = 0
+			n++
+		}
+	}
+}
+
+// wholeRows writes rows [r0, r0+rows) of the k whole output rows from oy0
+// of image n into dst (column 0 is dst[0]).
+func (g *ConvColumns) wholeRows(dst []float32, ld, r0, rows, n, oy0, k int) {
+	hw, taps, ow := g.H*g.W, g.KH*g.KW, g.OutW
+	span := k * ow
+	for i := range g.KH {
+		iy0 := oy0*g.StrideH + i*g.DilH - g.PadH
+		ya, yb := validSpan(iy0, g.StrideH, g.H, 0, k)
+		for j := range g.KW {
+			t := i*g.KW + j
+			ca, cb := max(0, ceilDiv(r0-t, taps)), min(g.C, ceilDiv(r0+rows-t, taps))
+			if ca >= cb {
+				continue
+			}
+			ix0 := j*g.DilW - g.PadW
+			xa, xb := validSpan(ix0, g.StrideW, g.W, 0, ow)
+			first := (ca*taps + t - r0) * ld
+			ya, yb := ya, yb
+			if xa == xb {
+				yb = ya // every entry is padding
+			}
+			if ya > 0 || yb < k || xa > 0 || xb < ow {
+				for c := range cb - ca {
+					row := dst[first+c*taps*ld : first+c*taps*ld+span]
+					clear(row[:ya*ow])
+					clear(row[yb*ow:])
+					for y := ya; y < yb && (xa > 0 || xb < ow); y++ {
+						clear(row[y*ow : y*ow+xa])
+						clear(row[y*ow+xb : y*ow+ow])
+					}
+				}
+			}
+			if ya == yb {
+				continue
+			}
+			src := n*g.ImgStride + ca*hw + (iy0+ya*g.StrideH)*g.W + ix0 + xa*g.StrideW
+			d := first + ya*ow + xa
+			if g.StrideW == 1 {
+				CopyPlaneRows(dst[d:], g.X[src:], xb-xa, yb-ya, ow, g.StrideH*g.W, cb-ca, taps*ld, hw)
+				continue
+			}
+			for c := range cb - ca {
+				for y := range yb - ya {
+					dr := dst[d+c*taps*ld+y*ow : d+c*taps*ld+y*ow+xb-xa]
+					sr := g.X[src+c*hw+y*g.StrideH*g.W:]
+					for x := range dr {
+						dr[x] = sr[x*g.StrideW]
+					}
+				}
 			}
 		}
 	}
@@ -90,30 +153,30 @@ func (g *ConvColumns) block(dst []float32, ld, r0, rows, q0, cols int) {
 
 // run writes rows [r0, r0+rows) of the seg columns starting at output pixel
 // (oy, ox0) of image n into dst (column 0 is dst[0]). For each kernel column
-// j, the channels whose taps all fall inside the rows go through one
-// CopyPlaneRows call (kernel rows as its rows, channels as its planes); the
-// cut channels at either end of the rows, one kernel row at a time.
+// j, the channels whose taps all fall inside the rows go through one copy
+// (kernel rows as its rows, channels as its planes); the channels cut by
+// the ends of the rows, one each.
 func (g *ConvColumns) run(dst []float32, ld, r0, rows, n, oy, ox0, seg int) {
 	taps := g.KH * g.KW
 	cLo, cHi := r0/taps, (r0+rows+taps-1)/taps
+	f0, f1 := ceilDiv(r0, taps), (r0+rows)/taps // whole channels [f0, f1)
 	for j := range g.KW {
-		c := cLo
-		for c < cHi {
-			ia, ib := g.kernelRows(c, j, r0, rows)
-			c1 := c + 1
-			if ia == 0 && ib == g.KH {
-				for c1 < cHi {
-					if a, b := g.kernelRows(c1, j, r0, rows); a != 0 || b != g.KH {
-						break
-					}
-					c1++
-				}
-			}
-			if ia < ib {
-				g.taps(dst, ld, r0, n, oy, ox0, seg, c, c1, ia, ib, j)
-			}
-			c = c1
+		if f0 < f1 {
+			g.taps(dst, ld, r0, n, oy, ox0, seg, f0, f1, 0, g.KH, j)
 		}
+		if cLo < f0 {
+			g.partial(dst, ld, r0, rows, n, oy, ox0, seg, cLo, j)
+		}
+		if c := cHi - 1; c >= f1 && !(c == cLo && cLo < f0) {
+			g.partial(dst, ld, r0, rows, n, oy, ox0, seg, c, j)
+		}
+	}
+}
+
+// partial is run's part for channel c, whose taps the rows cut.
+func (g *ConvColumns) partial(dst []float32, ld, r0, rows, n, oy, ox0, seg, c, j int) {
+	if ia, ib := g.kernelRows(c, j, r0, rows); ia < ib {
+		g.taps(dst, ld, r0, n, oy, ox0, seg, c, c+1, ia, ib, j)
 	}
 }
 
@@ -151,7 +214,7 @@ func (g *ConvColumns) taps(dst []float32, ld, r0, n, oy, ox0, seg, ca, cb, ia, i
 		r := (c*g.KH+i)*g.KW + j - r0
 		clear(dst[r*ld+lo : r*ld+hi])
 	}
-	for c := ca; c < cb; c++ {
+	for c := ca; c < cb && (va > ia || vb < ib || xa > 0 || xb < seg); c++ {
 		for i := ia; i < ib; i++ {
 			if i < va || i >= vb {
 				zero(c, i, 0, seg)
@@ -188,10 +251,7 @@ func (g *ConvColumns) taps(dst []float32, ld, r0, n, oy, ox0, seg, ca, cb, ia, i
 // validSpan returns the steps [lo, hi) within [a, b) for which the position
 // off+k*step lies inside [0, n).
 func validSpan(off, step, n, a, b int) (lo, hi int) {
-	lo = max(a, ceilDiv(-off, step))
-	hi = min(b, ceilDiv(n-off, step))
-	if hi < lo {
-		hi = lo
-	}
+	lo = min(max(a, ceilDiv(-off, step)), b)
+	hi = max(min(b, ceilDiv(n-off, step)), lo)
 	return lo, hi
 }

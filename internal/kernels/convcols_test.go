@@ -141,37 +141,40 @@ func TestConvColumnsBlockPanics(t *testing.T) {
 // of K and (for A) MC blocks of rows.
 func TestSgemmConvBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(22, 0))
-	defer func(f int) { convBlockFloats = f }(convBlockFloats)
+	defer func(f, d int, direct bool) { convBlockFloats, convDirectFloats, convDirect = f, d, direct }(convBlockFloats, convDirectFloats, convDirect)
 	for _, blockFloats := range []int{convBlockFloats, 1 << 9} {
-		convBlockFloats = blockFloats
-		for _, g0 := range colGeoms() {
-			g := withImages(g0, rng)
-			col := g.materialise()
-			k, n := g.Rows(), g.Cols()
-			for _, kn := range availableKernels() {
-				name := fmt.Sprintf("%s %+v block %d", kn.name, g0, blockFloats)
-				// B: C (m x n) = W (m x k) * col.
-				for _, m := range []int{6, 32, 133} {
-					w := randSlice(rng, m*k)
-					want, got := make([]float32, m*n), make([]float32, m*n)
-					ref := gemmArgs{m: m, n: n, k: k, alpha: 1, a: w, lda: k, b: col, ldb: n, c: want, ldc: n}
-					sgemmParallel(kn, 1, &ref)
-					sgemmConv(kn, &gemmArgs{m: m, n: n, k: k, alpha: 1, a: w, lda: k, c: got, ldc: n}, nil, &g)
-					sameColBits(t, name+fmt.Sprintf(" B m=%d", m), got, want)
-				}
-				// A: C (k x o) = col * dy^T, and col * B untransposed.
-				for _, trans := range []bool{true, false} {
-					o := 40
-					b := randSlice(rng, o*n)
-					ldb := n
-					if !trans {
-						ldb = o
+		convBlockFloats, convDirectFloats = blockFloats, blockFloats
+		for _, direct := range []bool{true, false} {
+			convDirect = direct
+			for _, g0 := range colGeoms() {
+				g := withImages(g0, rng)
+				col := g.materialise()
+				k, n := g.Rows(), g.Cols()
+				for _, kn := range availableKernels() {
+					name := fmt.Sprintf("%s %+v block %d direct %v", kn.name, g0, blockFloats, direct)
+					// B: C (m x n) = W (m x k) * col.
+					for _, m := range []int{6, 32, 133} {
+						w := randSlice(rng, m*k)
+						want, got := make([]float32, m*n), make([]float32, m*n)
+						ref := gemmArgs{m: m, n: n, k: k, alpha: 1, a: w, lda: k, b: col, ldb: n, c: want, ldc: n}
+						sgemmParallel(kn, 1, &ref)
+						sgemmConv(kn, &gemmArgs{m: m, n: n, k: k, alpha: 1, a: w, lda: k, c: got, ldc: n}, nil, &g)
+						sameColBits(t, name+fmt.Sprintf(" B m=%d", m), got, want)
 					}
-					want, got := make([]float32, k*o), make([]float32, k*o)
-					ref := gemmArgs{transB: trans, m: k, n: o, k: n, alpha: 1, a: col, lda: n, b: b, ldb: ldb, c: want, ldc: o}
-					sgemmParallel(kn, 1, &ref)
-					sgemmConv(kn, &gemmArgs{transB: trans, m: k, n: o, k: n, alpha: 1, b: b, ldb: ldb, c: got, ldc: o}, &g, nil)
-					sameColBits(t, name+fmt.Sprintf(" A transB=%v", trans), got, want)
+					// A: C (k x o) = col * dy^T, and col * B untransposed.
+					for _, trans := range []bool{true, false} {
+						o := 40
+						b := randSlice(rng, o*n)
+						ldb := n
+						if !trans {
+							ldb = o
+						}
+						want, got := make([]float32, k*o), make([]float32, k*o)
+						ref := gemmArgs{transB: trans, m: k, n: o, k: n, alpha: 1, a: col, lda: n, b: b, ldb: ldb, c: want, ldc: o}
+						sgemmParallel(kn, 1, &ref)
+						sgemmConv(kn, &gemmArgs{transB: trans, m: k, n: o, k: n, alpha: 1, b: b, ldb: ldb, c: got, ldc: o}, &g, nil)
+						sameColBits(t, name+fmt.Sprintf(" A transB=%v", trans), got, want)
+					}
 				}
 			}
 		}

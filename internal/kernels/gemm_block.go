@@ -38,7 +38,7 @@ type workspace struct {
 	aRaw, bRaw []float32
 	a, b       []float32 // 64-byte aligned windows into aRaw and bRaw
 	tile       []float32 // scratch tile for edge tiles
-	cols       []float32 // an mc x kc block of a ConvColumns A, before packing
+	cols       []float32 // a block of a ConvColumns, written row-major
 	wg         sync.WaitGroup
 }
 
@@ -75,9 +75,9 @@ func (ws *workspace) prepare(kn *microKernel, m, n, k int) {
 	}
 }
 
-// prepareCols sizes ws.cols for an A read from a ConvColumns.
-func (ws *workspace) prepareCols(kn *microKernel, m, k int) {
-	if n := min(kn.mc, roundUp(m, kn.mr)) * min(kn.kc, k); len(ws.cols) < n {
+// prepareCols makes ws.cols at least n floats long.
+func (ws *workspace) prepareCols(n int) {
+	if len(ws.cols) < n {
 		ws.cols = make([]float32, n)
 	}
 }
@@ -98,12 +98,16 @@ func sgemmBlocked(kn *microKernel, ws *workspace, g *gemmArgs) {
 // stack: g's slices leak to the assembly.
 func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols *ConvColumns) {
 	ws.prepare(kn, g.m, g.n, g.k)
-	if acols != nil {
-		ws.prepareCols(kn, g.m, g.k)
-	}
 	ncb := kn.nc
-	if bcols != nil {
-		ncb = convBlockCols(kn, g.k)
+	colsDirect := false
+	switch {
+	case acols != nil:
+		ws.prepareCols(min(kn.mc, roundUp(g.m, kn.mr)) * min(kn.kc, g.k))
+	case bcols != nil:
+		ncb, colsDirect = convBlockCols(kn, g.m, g.n, g.k)
+		if colsDirect {
+			ws.prepareCols(ncb * min(kn.kc, g.k))
+		}
 	}
 	direct := bcols == nil && !g.transB && g.m <= kn.directBMaxM && rowsSpreadInL2(g.ldb, min(g.k, kn.kc))
 	for jc := 0; jc < g.n; jc += ncb {
@@ -111,7 +115,15 @@ func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols 
 		for pc := 0; pc < g.k; pc += kn.kc {
 			kc := min(kn.kc, g.k-pc)
 			bb := bBlock{packed: ws.b, nr: kn.nr, kc: kc}
-			if bcols != nil {
+			if colsDirect {
+				// The block is written row-major and its full panels read
+				// in place, as a materialised B would be.
+				bcols.block(ws.cols, nc, pc, kc, jc, nc)
+				bb.direct, bb.ldb, bb.full = ws.cols, nc, nc/kn.nr*kn.nr
+				if bb.full < nc {
+					packB(ws.b, false, ws.cols, nc, 0, bb.full, kc, nc-bb.full, kn.nr)
+				}
+			} else if bcols != nil {
 				packConvB(ws.b, bcols, pc, jc, kc, nc, kn.nr)
 			} else if direct {
 				// Full panels are read in place; only the ragged last

@@ -10,10 +10,17 @@ package kernels
 
 import "fmt"
 
-// convBlockFloats bounds a packed block of a ConvColumns B (kc x nc): small
-// enough to stay in L2 between being packed and being read by the
-// micro-kernels, which is the point of packing from the images.
-var convBlockFloats = 1 << 14
+// convBlockFloats bounds a block of a ConvColumns B (kc x nc) packed into
+// panels, and convDirectFloats one written row-major and read in place:
+// small enough to stay in L2 between being written and being read by the
+// micro-kernels, which is the point of reading the images directly.
+// convDirect picks the row-major form where Sgemm would read a
+// materialised B in place; it is a variable so that tests reach both.
+var (
+	convBlockFloats  = 1 << 14
+	convDirectFloats = 1 << 16
+	convDirect       = true
+)
 
 // SgemmConvB computes C = A*B on the calling goroutine, overwriting C, where
 // B is the column matrix b describes (b.Rows() x b.Cols()) and A is m x
@@ -61,10 +68,15 @@ func sgemmConv(kn *microKernel, g *gemmArgs, acols, bcols *ConvColumns) {
 	workspaces.Put(ws)
 }
 
-// convBlockCols is how many columns of a ConvColumns B one packed block
-// holds: a multiple of nr, at least nr.
-func convBlockCols(kn *microKernel, k int) int {
-	return max(convBlockFloats/min(k, kn.kc)/kn.nr, 1) * kn.nr
+// convBlockCols is how many columns of a ConvColumns B one block holds
+// (a multiple of nr, at least nr), and whether the block is written
+// row-major and read in place rather than packed into panels.
+func convBlockCols(kn *microKernel, m, n, k int) (nc int, direct bool) {
+	kc := min(k, kn.kc)
+	if convDirect && m <= kn.directBMaxM {
+		return min(max(convDirectFloats/kc/kn.nr, 1)*kn.nr, roundUp(n, kn.nr)), true
+	}
+	return max(convBlockFloats/kc/kn.nr, 1) * kn.nr, false
 }
 
 // packConvB packs the kc x nc block at (p0, j0) of the column matrix b into

@@ -104,7 +104,7 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 		for gi := range g {
 			kernels.SgemmSerial(false, true, kg, ocg, ld, 1, cols[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, 0, dwT[gi*kg*ocg:], ocg)
 		}
-	case implicitGEMM:
+	case implicitWeight(p):
 		for gi := range g {
 			cols := l.columns(c.x, gi)
 			kernels.SgemmConvA(true, ocg, &cols, src[gi*ocg*ld:], ld, dwT[gi*kg*ocg:], ocg)

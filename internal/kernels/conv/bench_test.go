@@ -85,7 +85,7 @@ func BenchmarkMaxPool2(b *testing.B) {
 // from the images, with the column matrix written first (materialised) and
 // without (implicit), for side-by-side ratios in one run.
 func BenchmarkConvLowering(b *testing.B) {
-	defer func(v bool) { implicitGEMM = v }(implicitGEMM)
+	defer func(v int) { implicitGEMM = v }(implicitGEMM)
 	for _, layer := range []struct {
 		name string
 		p    Conv2dParams
@@ -93,7 +93,10 @@ func BenchmarkConvLowering(b *testing.B) {
 		for _, pass := range []string{"forward-relu", "backward-weight"} {
 			for _, mode := range []string{"materialised", "implicit"} {
 				b.Run(layer.name+"/"+pass+"/"+mode, func(b *testing.B) {
-					implicitGEMM = mode == "implicit"
+					implicitGEMM = implicitNever
+					if mode == "implicit" {
+						implicitGEMM = implicitAlways
+					}
 					benchConv(b, layer.p, pass)
 				})
 			}

@@ -36,7 +36,11 @@
 // enough to run near peak on every core (see chunk in params.go); the chunk
 // size depends on the parameters alone, never on the thread count. A 1x1,
 // stride-1, unpadded convolution over one image at a time skips im2col and
-// hands the input to Sgemm as is. The data gradient is a transposed GEMM
+// hands the input to Sgemm as is. Where it measured faster (wide outputs,
+// see implicitForward in lowering.go), the forward GEMM instead packs its
+// panels straight from the images through kernels.ConvColumns (implicit
+// GEMM), so the column matrix is never written; the packed panels, and so
+// the bits, are the same. The data gradient is a transposed GEMM
 // into columns followed by col2im. The weight gradient is computed
 // transposed, as the column matrix times the transposed output gradient,
 // and added to dw transposed back.

@@ -46,7 +46,7 @@ func (c *call) forwardChunk(l *lowering) {
 		for gi := range g {
 			kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
 		}
-	case implicitGEMM:
+	case implicitForward(p):
 		for gi := range g {
 			cols := l.columns(c.x, gi)
 			kernels.SgemmConvB(ocg, c.w[gi*ocg*kg:], kg, &cols, dst[gi*ocg*ld:], ld)

@@ -36,7 +36,7 @@ var implicitCases = []struct {
 // values in the same order, so the sums cannot differ.
 func TestImplicitGEMMBitIdentical(t *testing.T) {
 	defer kernels.SetThreads(kernels.Threads())
-	defer func(v bool) { implicitGEMM = v }(implicitGEMM)
+	defer func(v int) { implicitGEMM = v }(implicitGEMM)
 	r := rand.New(rand.NewPCG(31, 0))
 	threads := []int{1, 2, 3, 4, 5, 6, 7}
 	if testing.Short() {
@@ -48,8 +48,8 @@ func TestImplicitGEMMBitIdentical(t *testing.T) {
 		w := randF32(r, p.OutC*(p.C/p.Groups)*p.KH*p.KW)
 		b := randF32(r, p.OutC)
 		dy := randF32(r, p.N*p.OutC*p.OutH()*p.OutW())
-		run := func(implicit bool, n int) [3][]float32 {
-			implicitGEMM = implicit
+		run := func(mode, n int) [3][]float32 {
+			implicitGEMM = mode
 			kernels.SetThreads(n)
 			ws := make([]float32, p.WorkspaceLen())
 			y, dw, db := make([]float32, len(dy)), make([]float32, len(w)), make([]float32, len(b))
@@ -57,9 +57,9 @@ func TestImplicitGEMMBitIdentical(t *testing.T) {
 			Conv2dBackwardWeight(p, x, dy, dw, db, ws)
 			return [3][]float32{y, dw, db}
 		}
-		want := run(false, 1)
+		want := run(implicitNever, 1)
 		for _, n := range threads {
-			got := run(true, n)
+			got := run(implicitAlways, n)
 			for i, name := range []string{"y", "dw", "db"} {
 				if k := firstBitDiff(got[i], want[i]); k >= 0 {
 					t.Errorf("%s %+v, %d threads: implicit %s[%d] = %g, materialised %g",

@@ -32,11 +32,39 @@ type lowering struct {
 	bias        []float32
 }
 
-// implicitGEMM makes the forward pass and the weight gradient pack their
-// GEMM panels straight from the images (kernels.ConvColumns) instead of
-// from a column matrix written by im2col first. Both give the same bits;
-// the switch is a variable so that tests and benchmarks can compare them.
-var implicitGEMM = false
+// implicitGEMM says when the forward pass and the weight gradient pack
+// their GEMM panels straight from the images (kernels.ConvColumns) instead
+// of from a column matrix that im2col writes first. Both give the same
+// bits. implicitAuto, the default, takes whichever measured faster for the
+// shape (implicitForward, implicitWeight); the others are for tests and
+// for timing the two side by side (the convmaterialised build tag).
+var implicitGEMM = implicitAuto
+
+const (
+	implicitAuto = iota
+	implicitNever
+	implicitAlways
+)
+
+// implicitMinOutW is the narrowest output for which the forward pass packs
+// from the images. On the 2-vCPU Zen 5, both cores busy, the seed CNN's
+// conv1 (28 wide, K = 75: a 1.2 MB column matrix per chunk, past L2, for
+// few flops per entry) ran 1.5x faster packed from the images, while conv2
+// (10 wide, K = 800) ran 4% slower: its copies are short and its KC slices
+// cut channels, so packing costs more calls than the L3 traffic it saves.
+const implicitMinOutW = 16
+
+// implicitForward reports whether the forward pass of p packs from the
+// images.
+func implicitForward(p *Conv2dParams) bool {
+	return implicitGEMM == implicitAlways || implicitGEMM == implicitAuto && p.OutW() >= implicitMinOutW
+}
+
+// implicitWeight reports whether the weight gradient of p packs from the
+// images. Its A panels are transposes, so a block is written row-major and
+// transposed either way; on the seed CNN's layers that ran 5-7% slower
+// than transposing from the whole column matrix, so only tests ask for it.
+func implicitWeight(*Conv2dParams) bool { return implicitGEMM == implicitAlways }
 
 // columns describes the column matrix of group gi of the chunk's images
 // in x, for the implicit GEMMs.
