@@ -14,6 +14,8 @@ package privacy
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/kiln-ml/kiln/autograd"
 	"github.com/kiln-ml/kiln/data"
@@ -74,19 +76,19 @@ const keepLimit = 16 << 20
 // vectorised computes per-example gradients, their norms and clipped sums
 // for one model from batched backward passes.
 type vectorised struct {
-	model  nn.Module
-	ps     *nn.ParamSet
-	loss   nn.CrossEntropyLoss // the classifier's, with sum reduction: each example's own loss
-	tape   *autograd.Tape
-	x      tensor.Tensor
-	offset map[*autograd.Var]int
-	layers []layerRec
-	bad    error // set by the hook: a node whose parameters are not in ps, or shared
-	normSq []float64
-	scale  []float32
-	dw, ws []float32
-	store  []float32 // backs the layers' kept gradients
-	preds  []int
+	model   nn.Module
+	ps      *nn.ParamSet
+	loss    nn.CrossEntropyLoss // the classifier's, with sum reduction: each example's own loss
+	tape    *autograd.Tape
+	x       tensor.Tensor
+	offset  map[*autograd.Var]int
+	layers  []layerRec
+	bad     error // set by the hook: a node whose parameters are not in ps, or shared
+	normSq  []float64
+	scale   []float32
+	scratch [][]float32 // per worker: a convolution's workspace, then one example's gradient
+	store   []float32   // backs the layers' kept gradients
+	preds   []int
 }
 
 func newVectorised(model nn.Module, ps *nn.ParamSet, loss *nn.CrossEntropyLoss) *vectorised {
@@ -184,27 +186,46 @@ func (v *vectorised) norms(n int) {
 			}
 			continue
 		}
-		wl, size := l.Weight.Value().Len(), v.layerLen(l)
-		v.ws = grow(v.ws, l.WorkspaceLen())
+		size := v.layerLen(l)
 		if len(v.store) > 0 {
 			l.kept, v.store = v.store[:n*size], v.store[n*size:]
-		} else {
-			v.dw = grow(v.dw, size)
 		}
-		for k := range n {
-			dw := v.dw
-			if l.kept != nil {
-				dw = l.kept[k*size : (k+1)*size]
-			}
-			clear(dw)
-			var db []float32
-			if size > wl {
-				db = dw[wl:]
-			}
-			l.ExampleGrad(k, dw[:wl], db, v.ws)
-			v.normSq[k] += sumSq(dw)
-		}
+		v.exampleGrads(l, n, size)
 	}
+}
+
+// exampleGrads adds each example's squared gradient norm of layer l to
+// v.normSq, keeping the gradients in l.kept when it has room. The examples
+// are shared among the cores, each with its own scratch; every example's
+// gradient is computed alone, so the bits do not depend on the count.
+func (v *vectorised) exampleGrads(l *layerRec, n, size int) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), n))
+	wl, wsLen := l.Weight.Value().Len(), l.WorkspaceLen()
+	for len(v.scratch) < workers {
+		v.scratch = append(v.scratch, nil)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		buf := grow(v.scratch[w], wsLen+size)
+		v.scratch[w] = buf
+		ws, own := buf[:wsLen], buf[wsLen:]
+		wg.Go(func() {
+			for k := w; k < n; k += workers {
+				dw := own
+				if l.kept != nil {
+					dw = l.kept[k*size : (k+1)*size]
+				}
+				clear(dw)
+				var db []float32
+				if size > wl {
+					db = dw[wl:]
+				}
+				l.ExampleGrad(k, dw[:wl], db, ws)
+				v.normSq[k] += sumSq(dw)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // layerLen returns the number of weight and bias values of l.
