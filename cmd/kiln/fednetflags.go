@@ -40,6 +40,7 @@ func addRoundFlags(fs *flag.FlagSet, c *server.Config) map[string]bool {
 	fs.IntVar(&c.PerRound, "per-round", c.PerRound, "clients sampled each round (0: --fraction of the connected ones)")
 	fs.Float64Var(&c.Fraction, "fraction", c.Fraction, "with --per-round 0: this fraction of the connected clients each round (0: all)")
 	fs.IntVar(&c.MinResults, "min-results", c.MinResults, "the fewest updates a round aggregates (0: --min-clients, or the clients sampled if fewer)")
+	fs.IntVar(&c.EvalClients, "evaluate-clients", c.EvalClients, "after each round, this many clients score the new global model on their own data (federated evaluation; 0: the server's test set alone)")
 	fs.DurationVar(&c.RoundTimeout, "round-timeout", c.RoundTimeout, "close a round after this long with the updates in hand if there are enough (0: wait for every sampled client)")
 	fs.IntVar(&c.Retries, "retries", c.Retries, "new samples a round with too few updates gets before the run stops")
 	fs.StringVar(&c.Strategy, "strategy", c.Strategy, "how updates combine: "+strings.Join(strategy.Names(), ", "))

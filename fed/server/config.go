@@ -31,6 +31,10 @@ type Config struct {
 	// retried. 0: wait for every sampled client to answer or leave.
 	RoundTimeout time.Duration `json:"round_timeout"`
 	Retries      int           `json:"retries"` // new samples a short round gets before the run stops
+	// EvalClients is how many clients each round asks to score the new
+	// global model on their own data (Flower's federated evaluation),
+	// besides the server's test set; 0: none.
+	EvalClients int `json:"eval_clients,omitempty"`
 
 	Strategy        string           `json:"strategy"`
 	StrategyOptions strategy.Options `json:"strategy_options"` // zero: strategy.DefaultOptions()
@@ -86,6 +90,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: --fraction %v: want a fraction in [0, 1]", c.Fraction)
 	case c.MinResults < 0 || (c.PerRound > 0 && c.MinResults > c.PerRound):
 		return fmt.Errorf("server: --min-results %d: want 0 (the default) up to --per-round %d", c.MinResults, c.PerRound)
+	case c.EvalClients < 0:
+		return fmt.Errorf("server: --evaluate-clients %d: want 0 (none) or more", c.EvalClients)
 	case c.RoundTimeout < 0:
 		return fmt.Errorf("server: --round-timeout %v: must not be negative", c.RoundTimeout)
 	case c.Retries < 0:

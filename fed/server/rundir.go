@@ -103,6 +103,10 @@ func (s *Server) save() error {
 	if s.cfg.DP {
 		s.events.Scalar("privacy/epsilon", st.Round, st.Epsilon, now)
 	}
+	if st.EvalClients > 0 {
+		s.events.Scalar("loss/clients_eval", st.Round, st.EvalLoss, now)
+		s.events.Scalar("accuracy/clients_eval", st.Round, st.EvalAcc, now)
+	}
 	if err := s.events.Flush(); err != nil {
 		return err
 	}
@@ -147,10 +151,10 @@ func (s *Server) plot() error {
 // writeMetrics rewrites metrics.csv and metrics.jsonl with every round.
 func writeMetrics(dir string, rounds []Round) error {
 	if err := checkpoint.WriteFileAtomic(filepath.Join(dir, run.MetricsCSV), func(w io.Writer) error {
-		fmt.Fprintln(w, "round,sampled,updates,dropped,examples,train_loss,train_acc,test_loss,test_acc,epsilon,seconds")
+		fmt.Fprintln(w, "round,sampled,updates,dropped,examples,train_loss,train_acc,test_loss,test_acc,epsilon,seconds,eval_clients,eval_loss,eval_acc")
 		for _, r := range rounds {
-			fmt.Fprintf(w, "%d,%d,%d,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f\n", r.Round, r.Sampled, len(r.Clients), r.Dropped, r.Examples,
-				r.TrainLoss, r.TrainAcc, r.TestLoss, r.TestAcc, r.Epsilon, r.Duration.Seconds())
+			fmt.Fprintf(w, "%d,%d,%d,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f,%d,%.6g,%.6g\n", r.Round, r.Sampled, len(r.Clients), r.Dropped, r.Examples,
+				r.TrainLoss, r.TrainAcc, r.TestLoss, r.TestAcc, r.Epsilon, r.Duration.Seconds(), r.EvalClients, r.EvalLoss, r.EvalAcc)
 		}
 		return nil
 	}); err != nil {

@@ -40,7 +40,12 @@ type Round struct {
 	TestLoss  float64 // the new global model on the server's test set
 	TestAcc   float64
 	Epsilon   float64 // DP: the largest epsilon a client reported; 0 without DP
-	Duration  time.Duration
+	// The clients' evaluation of the new global model on their own data
+	// (Config.EvalClients): how many answered, and their loss and
+	// accuracy weighted by their examples; zero without it.
+	EvalClients       int
+	EvalLoss, EvalAcc float64
+	Duration          time.Duration
 }
 
 // Summary is what Run reports.
@@ -137,7 +142,7 @@ func (s *Server) Run(ctx context.Context) (*Summary, error) {
 			return sum, err
 		}
 		fmt.Fprintf(s.log, "round %d/%d: test accuracy %.2f%%, loss %.4f; clients' train loss %.4f; %d updates (%d dropped), %d examples, %.1fs%s\n",
-			r, s.cfg.Rounds, 100*st.TestAcc, st.TestLoss, st.TrainLoss, len(st.Clients), st.Dropped, st.Examples, st.Duration.Seconds(), epsilonNote(st))
+			r, s.cfg.Rounds, 100*st.TestAcc, st.TestLoss, st.TrainLoss, len(st.Clients), st.Dropped, st.Examples, st.Duration.Seconds(), epsilonNote(st)+evalNote(st))
 		if s.env.OnRound != nil {
 			if err := s.env.OnRound(st); err != nil {
 				sum.Rounds = s.Rounds()
@@ -147,6 +152,13 @@ func (s *Server) Run(ctx context.Context) (*Summary, error) {
 	}
 	sum.Rounds = s.Rounds()
 	return sum, nil
+}
+
+func evalNote(st Round) string {
+	if st.EvalClients > 0 {
+		return fmt.Sprintf("; on %d clients' own data: accuracy %.2f%%, loss %.4f", st.EvalClients, 100*st.EvalAcc, st.EvalLoss)
+	}
+	return ""
 }
 
 func epsilonNote(st Round) string {
@@ -207,8 +219,43 @@ func (s *Server) round(ctx context.Context, r int) (Round, error) {
 	if err != nil {
 		return st, fmt.Errorf("server: round %d: evaluating the global model: %w", r, err)
 	}
-	st.TestLoss, st.TestAcc, st.Duration = res.Loss, res.Accuracy, time.Since(start)
+	st.TestLoss, st.TestAcc = res.Loss, res.Accuracy
+	if s.cfg.EvalClients > 0 {
+		if err := s.evaluateOnClients(ctx, r, &st); err != nil {
+			return st, err
+		}
+	}
+	st.Duration = time.Since(start)
 	return st, nil
+}
+
+// evaluateOnClients asks Config.EvalClients clients to score the new
+// global model on their own data and records their weighted loss and
+// accuracy in st. A client that fails or does not answer within the round
+// timeout is left out (and logged); none answering is not an error.
+func (s *Server) evaluateOnClients(ctx context.Context, r int, st *Round) error {
+	conns := s.env.Clients.Sample(s.cfg.EvalClients, s.rng)
+	in := &fed.Instruction{Round: r, Kind: fed.KindEvaluate, Params: s.global, Config: s.fitConfig(r)}
+	got, err := s.collect(ctx, conns, in, 1)
+	if err != nil {
+		return err
+	}
+	var wsum float64
+	for _, u := range got {
+		if u.err != nil {
+			fmt.Fprintf(s.log, "round %d: client %s did not evaluate: %v\n", r, u.id, u.err)
+			continue
+		}
+		w := float64(u.reply.NumExamples)
+		st.EvalClients++
+		st.EvalLoss += w * u.reply.Metrics[client.MetricLoss]
+		st.EvalAcc += w * u.reply.Metrics[client.MetricAccuracy]
+		wsum += w
+	}
+	if wsum > 0 {
+		st.EvalLoss, st.EvalAcc = st.EvalLoss/wsum, st.EvalAcc/wsum
+	}
+	return nil
 }
 
 // sample draws the round's clients from the connected ones.

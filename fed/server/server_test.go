@@ -426,3 +426,43 @@ func TestFitConfigCarriesStrategyAndDP(t *testing.T) {
 		t.Fatalf("a DP round recorded epsilon %v", eps)
 	}
 }
+
+// TestEvaluateOnClients asks every client to score each round's global
+// model on its own data: the round records their example-weighted loss
+// and accuracy, the same figures the clients give when asked directly.
+func TestEvaluateOnClients(t *testing.T) {
+	hs := clients(t, 3)
+	e, _ := env(t, hs)
+	cfg := testConfig(t.TempDir())
+	cfg.Rounds, cfg.EvalClients = 2, 3
+	s, err := New(cfg, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := sum.Rounds[1]
+	var loss, acc float64
+	for _, h := range hs {
+		r, err := h.Handle(context.Background(), &fed.Instruction{Round: 2, Kind: fed.KindEvaluate, Params: s.Global(), Config: s.fitConfig(2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss += r.Metrics[client.MetricLoss] / 3 // the clients hold perClient examples each
+		acc += r.Metrics[client.MetricAccuracy] / 3
+	}
+	if last.EvalClients != 3 || math.Abs(last.EvalLoss-loss) > 1e-12 || math.Abs(last.EvalAcc-acc) > 1e-12 {
+		t.Fatalf("round 2's clients' evaluation: %d clients, loss %v, accuracy %v; asked directly: loss %v, accuracy %v",
+			last.EvalClients, last.EvalLoss, last.EvalAcc, loss, acc)
+	}
+	rows := lines(t, filepath.Join(sum.Dir, run.MetricsCSV))
+	if !strings.HasSuffix(rows[0], "eval_clients,eval_loss,eval_acc") || !strings.Contains(rows[2], ",3,") {
+		t.Errorf("metrics.csv: %q", rows)
+	}
+	cfg.EvalClients = -1
+	if err := cfg.Validate(); err == nil {
+		t.Error("--evaluate-clients -1 was accepted")
+	}
+}

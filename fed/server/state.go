@@ -49,18 +49,24 @@ type roundRecord struct {
 	TestAcc    run.JSONFloat `json:"test_acc"`
 	Epsilon    run.JSONFloat `json:"epsilon"`
 	DurationNS int64         `json:"duration_ns"`
+
+	EvalClients int           `json:"eval_clients,omitempty"`
+	EvalLoss    run.JSONFloat `json:"eval_loss,omitempty"`
+	EvalAcc     run.JSONFloat `json:"eval_acc,omitempty"`
 }
 
 func recordOf(r Round) roundRecord {
 	return roundRecord{Round: r.Round, Sampled: r.Sampled, Attempts: r.Attempts, Clients: r.Clients, Dropped: r.Dropped, Examples: r.Examples,
 		TrainLoss: run.JSONFloat(r.TrainLoss), TrainAcc: run.JSONFloat(r.TrainAcc), TestLoss: run.JSONFloat(r.TestLoss),
-		TestAcc: run.JSONFloat(r.TestAcc), Epsilon: run.JSONFloat(r.Epsilon), DurationNS: int64(r.Duration)}
+		TestAcc: run.JSONFloat(r.TestAcc), Epsilon: run.JSONFloat(r.Epsilon), DurationNS: int64(r.Duration),
+		EvalClients: r.EvalClients, EvalLoss: run.JSONFloat(r.EvalLoss), EvalAcc: run.JSONFloat(r.EvalAcc)}
 }
 
 func (r roundRecord) round() Round {
 	return Round{Round: r.Round, Sampled: r.Sampled, Attempts: r.Attempts, Clients: r.Clients, Dropped: r.Dropped, Examples: r.Examples,
 		TrainLoss: float64(r.TrainLoss), TrainAcc: float64(r.TrainAcc), TestLoss: float64(r.TestLoss), TestAcc: float64(r.TestAcc),
-		Epsilon: float64(r.Epsilon), Duration: time.Duration(r.DurationNS)}
+		Epsilon: float64(r.Epsilon), Duration: time.Duration(r.DurationNS),
+		EvalClients: r.EvalClients, EvalLoss: float64(r.EvalLoss), EvalAcc: float64(r.EvalAcc)}
 }
 
 // saveState writes fed_state.safetensors atomically.
