@@ -47,11 +47,11 @@ const (
 )
 
 // implicitMinOutW is the narrowest output for which the forward pass packs
-// from the images. On the 2-vCPU Zen 5, both cores busy, the seed CNN's
-// conv1 (28 wide, K = 75: a 1.2 MB column matrix per chunk, past L2, for
-// few flops per entry) ran 1.5x faster packed from the images, while conv2
-// (10 wide, K = 800) ran 4% slower: its copies are short and its KC slices
-// cut channels, so packing costs more calls than the L3 traffic it saves.
+// from the images. On the shared 2-vCPU Zen 5 (docs/PERFORMANCE.md), with
+// two goroutines, the seed CNN's conv1 (28 wide, K = 75: a 1.2 MB column
+// matrix per chunk, past L2, for few flops per entry) ran 1.46-1.56x faster
+// packed from the images; conv2 (10 wide, K = 800: short copies, KC slices
+// that cut channels) ran between 0.96x and 1.10x, within the noise.
 const implicitMinOutW = 16
 
 // implicitForward reports whether the forward pass of p packs from the
@@ -62,8 +62,9 @@ func implicitForward(p *Conv2dParams) bool {
 
 // implicitWeight reports whether the weight gradient of p packs from the
 // images. Its A panels are transposes, so a block is written row-major and
-// transposed either way; on the seed CNN's layers that ran 5-7% slower
-// than transposing from the whole column matrix, so only tests ask for it.
+// transposed either way; on the seed CNN's layers that measured 0.76-1.20x
+// (one goroutine) and 0.93-1.11x (two) against the whole column matrix, no
+// clear gain, so only tests ask for it.
 func implicitWeight(*Conv2dParams) bool { return implicitGEMM == implicitAlways }
 
 // columns describes the column matrix of group gi of the chunk's images
