@@ -6,11 +6,15 @@ import "testing"
 // settings given: one step of each equals the directly built one's.
 func TestNewByName(t *testing.T) {
 	direct := map[string]func(p, g []float32) Optimizer{
-		"adam":    func(p, g []float32) Optimizer { return NewAdam(p, g, AdamConfig{LR: 0.1, WeightDecay: 0.01}) },
-		"AdamW":   func(p, g []float32) Optimizer { return NewAdamW(p, g, AdamConfig{LR: 0.1, WeightDecay: 0.01}) },
-		"sgd":     func(p, g []float32) Optimizer { return NewSGD(p, g, SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01}) },
-		"rmsprop": func(p, g []float32) Optimizer { return NewRMSprop(p, g, RMSpropConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01}) },
-		"":        func(p, g []float32) Optimizer { return NewAdam(p, g, AdamConfig{LR: 0.1, WeightDecay: 0.01}) },
+		"adam":  func(p, g []float32) Optimizer { return NewAdam(p, g, AdamConfig{LR: 0.1, WeightDecay: 0.01}) },
+		"AdamW": func(p, g []float32) Optimizer { return NewAdamW(p, g, AdamConfig{LR: 0.1, WeightDecay: 0.01}) },
+		"sgd": func(p, g []float32) Optimizer {
+			return NewSGD(p, g, SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
+		},
+		"rmsprop": func(p, g []float32) Optimizer {
+			return NewRMSprop(p, g, RMSpropConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
+		},
+		"": func(p, g []float32) Optimizer { return NewAdam(p, g, AdamConfig{LR: 0.1, WeightDecay: 0.01}) },
 	}
 	for name, build := range direct {
 		p1, p2 := []float32{1, -2, 3}, []float32{1, -2, 3}
