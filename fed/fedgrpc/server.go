@@ -233,7 +233,9 @@ func (c *streamConn) Do(ctx context.Context, in *fed.Instruction) (*fed.Reply, e
 			return nil, c.disconnected()
 		default:
 		}
-		return nil, fmt.Errorf("fed/fedgrpc: sending round %d's %s to client %q: %w", in.Round, in.Kind, c.id, err)
+		// A failed send ends the stream: the client is gone for this
+		// connection even if the stream's end has not been noticed yet.
+		return nil, fmt.Errorf("%w: sending round %d's %s to client %q: %w", fed.ErrDisconnected, in.Round, in.Kind, c.id, err)
 	}
 	select {
 	case f := <-ch:
