@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
@@ -80,11 +81,33 @@ func Open(ctx context.Context, target string) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: storage %s: %w", name, err)
 	}
 	s := &Store{db: db, d: d, target: name}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+	// SQLite can answer "database is locked" at once, without waiting on
+	// the busy timeout, while another connection turns a new file to WAL:
+	// workers started together open again after a pause.
+	for pause, waited := 5*time.Millisecond, time.Duration(0); ; pause = min(2*pause, 500*time.Millisecond) {
+		err := s.migrate(ctx)
+		if err == nil {
+			return s, nil
+		}
+		if d != sqlite || !busy(err) || waited >= 30*time.Second {
+			db.Close()
+			return nil, err
+		}
+		select {
+		case <-time.After(pause):
+			waited += pause
+		case <-ctx.Done():
+			db.Close()
+			return nil, err
+		}
 	}
-	return s, nil
+}
+
+// busy reports whether err is SQLite's SQLITE_BUSY (5), or an extended
+// code of it.
+func busy(err error) bool {
+	var c interface{ Code() int }
+	return errors.As(err, &c) && c.Code()&0xff == 5
 }
 
 // Close closes the database.
