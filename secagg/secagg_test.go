@@ -118,33 +118,17 @@ func TestMaskedSumIsPlainSum(t *testing.T) {
 	}
 }
 
-// chiSquare is Pearson's statistic of the bytes of v against uniform.
-func chiSquare(v []uint32) float64 {
-	var counts [256]float64
-	for _, w := range v {
-		for s := 0; s < 32; s += 8 {
-			counts[byte(w>>s)]++
-		}
-	}
-	e := float64(4*len(v)) / 256
-	var x float64
-	for _, c := range counts {
-		x += (c - e) * (c - e) / e
-	}
-	return x
-}
-
 // TestMaskedVectorIsUniform: one client's masked update passes a
 // chi-square test of uniform bytes (255 degrees of freedom; 330.5 is the
 // 0.1% tail), which its quantised update fails.
 func TestMaskedVectorIsUniform(t *testing.T) {
 	const limit = 330.5
 	_, _, updates, masked := round(t, tenClients(0), 10000, nil)
-	if x := chiSquare(masked); x > limit {
+	if x := ByteChiSquare(masked); x > limit {
 		t.Errorf("masked vector: chi-square %.1f, above %.1f", x, limit)
 	}
 	plain := FlowerQuantization().Quantize(updates[0], rand.New(rand.NewPCG(1, 1)))
-	if x := chiSquare(plain); x < limit {
+	if x := ByteChiSquare(plain); x < limit {
 		t.Errorf("plain quantised vector: chi-square %.1f, want above %.1f (the test must tell)", x, limit)
 	}
 }

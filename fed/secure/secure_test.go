@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kiln-ml/kiln/fed"
+	"github.com/kiln-ml/kiln/secagg"
 )
 
 // trainer is a client whose fit returns fixed parameters and example count.
@@ -235,23 +236,6 @@ func TestBelowThreshold(t *testing.T) {
 	}
 }
 
-// chiSquare is Pearson's statistic of the bytes of v against uniform
-// (as secagg's test computes it).
-func chiSquare(v []uint32) float64 {
-	var counts [256]float64
-	for _, w := range v {
-		for s := 0; s < 32; s += 8 {
-			counts[byte(w>>s)]++
-		}
-	}
-	e := float64(4*len(v)) / 256
-	var x float64
-	for _, c := range counts {
-		x += (c - e) * (c - e) / e
-	}
-	return x
-}
-
 // TestServerSeesOnlyMasked: what reaches the server from a client in the
 // masked stage is not its quantised vector, passes a chi-square test of
 // uniform bytes (255 degrees of freedom; 330.5 is the 0.1% tail) which
@@ -278,11 +262,11 @@ func TestServerSeesOnlyMasked(t *testing.T) {
 		if same > 2 {
 			t.Errorf("client %d: %d of %d masked values equal its quantised ones", i, same, len(plain))
 		}
-		t.Logf("client %d: %d of %d values unchanged; chi-square masked %.1f, quantised %.1f", i, same, len(plain), chiSquare(masked), chiSquare(plain))
-		if x := chiSquare(masked); x > limit {
+		t.Logf("client %d: %d of %d values unchanged; chi-square masked %.1f, quantised %.1f", i, same, len(plain), secagg.ByteChiSquare(masked), secagg.ByteChiSquare(plain))
+		if x := secagg.ByteChiSquare(masked); x > limit {
 			t.Errorf("client %d: masked vector's chi-square %.1f, above %.1f", i, x, limit)
 		}
-		if x := chiSquare(plain); x < limit {
+		if x := secagg.ByteChiSquare(plain); x < limit {
 			t.Errorf("client %d: quantised vector's chi-square %.1f, want above %.1f (the test must tell)", i, x, limit)
 		}
 	}
