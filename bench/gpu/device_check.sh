@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# device_check.sh: the GPU checks of issue 19, in two halves.
+# device_check.sh: the GPU checks of issue 19 and the 16-core table of
+# issue 13, built here and run on the device machine.
 #
 #   bench/gpu/device_check.sh build   # here, no GPU needed: CGO_ENABLED=0 test binaries into bench/gpu/bin
 #   bench/gpu/device_check.sh run     # on the device machine: nothing is built there
+#   bench/gpu/device_check.sh cores   # on the device machine: issue 13's 16-core table (about 2 minutes)
+#   bench/gpu/device_check.sh e2e     # on the device machine: CIFAR-10 epochs against PyTorch, 20 seed epochs
 #
 # The device machine is lent by the minute, so everything is compiled here
 # and carried: run the build half, then hand the run half to the device tool
@@ -10,6 +13,9 @@
 # a timeout that leaves room for a rerun (the binaries stay under the 64 MiB
 # that carry takes: they are built stripped), e.g.
 #   run(command="bench/gpu/device_check.sh run", carry=["bench/gpu/bin"], timeout_s=540)
+#   run(command="bench/gpu/device_check.sh cores", carry=["bench/gpu/bin"], timeout_s=300)
+#   run(command="bench/gpu/device_check.sh e2e", carry=["bench/gpu/bin/kiln-cuda",
+#       "bench/gpu/bin/torch_seed_bench.py", "bench/gpu/data"], timeout_s=540)
 # The run half prints the GPU (nvidia-smi), where the CUDA libraries are
 # (driver, cuBLAS, NVRTC: system paths and pip's nvidia wheels), then runs
 # the GPU tests with -gpu, which turns a missing GPU into a failure rather
@@ -17,6 +23,37 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bin=bench/gpu/bin
+
+# torchpy prints the path of a Python that imports torch ($PYTHON,
+# python3, then /usr/bin/python3), or fails.
+torchpy() {
+	local c
+	for c in ${PYTHON:-} python3 /usr/bin/python3; do
+		if "$c" -c 'import torch' 2>/dev/null; then command -v "$c"; return 0; fi
+	done
+	echo "no Python with torch found (set PYTHON)" >&2
+	return 1
+}
+
+# cores_table prints kiln's and PyTorch's seed CNN images/s at 1, 2, 4, 8
+# and 16 threads (training at batch 32 with Adam, inference at batch 256),
+# alternating the two programs at each count.
+cores_table() {
+	local rc=0 t
+	echo "== $(nproc) cores: $(lscpu | grep -m1 'Model name' | sed 's/  */ /g')"
+	echo "== kiln bench --threads 1,2,4,8,16 (its table is the last lines)"
+	timeout 240 "$bin/kiln-cuda" bench --images 8192 --threads 1,2,4,8,16 || rc=1
+	local py
+	if [ -f "$bin/seed_pytorch.py" ] && py=$(torchpy); then
+		for t in 1 2 4 8 16; do
+			echo "-- PyTorch, $t threads"
+			timeout 60 "$py" "$bin/seed_pytorch.py" --synthetic 8192 --threads "$t" || rc=1
+		done
+	else
+		rc=1
+	fi
+	return $rc
+}
 
 case "${1:-}" in
 build)
@@ -29,7 +66,45 @@ build)
 	CGO_ENABLED=0 go test -c -tags cuda -ldflags=-s -o "$bin/backendcuda.test" ./internal/backend/cuda
 	CGO_ENABLED=0 go test -c -tags cuda -ldflags=-s -o "$bin/device.test" ./device
 	CGO_ENABLED=0 go build -tags cuda -ldflags="-s -w" -trimpath -o "$bin/kiln-cuda" ./cmd/kiln
-	ls -l "$bin"
+	# The PyTorch side of the comparisons: the seed CNN on the GPU, and
+	# the reference CPU program (outside the repository, so carried in bin).
+	install -m 0755 bench/gpu/torch_seed_bench.py "$bin/"
+	install -m 0755 ../shared/bench/seed_pytorch.py "$bin/" 2>/dev/null || echo "warning: ../shared/bench/seed_pytorch.py not found: the 16-core table will lack PyTorch"
+	# The CIFAR-10 JPEGs for the end-to-end check (e2e), carried apart
+	# from the test binaries to stay under carry's 64 MiB.
+	mkdir -p bench/gpu/data
+	install -m 0644 ../shared/data/cifar10-jpg.tar.gz bench/gpu/data/ 2>/dev/null || echo "warning: ../shared/data/cifar10-jpg.tar.gz not found: e2e cannot run"
+	ls -l "$bin" bench/gpu/data
+	;;
+e2e)
+	# Issue 19's end-to-end figures: CIFAR-10 epochs (decoding and training)
+	# by kiln on the GPU against PyTorch's DataLoader at 8 workers, and the
+	# seed CNN's 20 epochs with the seed's settings on the GPU and on the CPU.
+	out="${OUT:-/tmp/kiln-device-check}"
+	mkdir -p "$out"
+	exec > >(tee "$out/e2e.log") 2>&1
+	rc=0
+	data=$(mktemp -d)
+	tar xzf bench/gpu/data/cifar10-jpg.tar.gz -C "$data" || exit 1
+	runs=$(mktemp -d)
+	echo "== $(nproc) cores; kiln, one epoch at batch 256, 8 decoding workers, on the GPU"
+	timeout 90 "$bin/kiln-cuda" train --device cuda --data "$data" --epochs 1 --batch-size 256 --workers 8 --out "$runs" --name e2e || rc=1
+	echo "== PyTorch, one epoch at batch 256, DataLoader with 8 workers, on the GPU"
+	py=$(torchpy) || rc=1
+	timeout 150 "${py:-python3}" "$bin/torch_seed_bench.py" --device cuda --data "$data" --epochs 1 --batch 256 --workers 8 || rc=1
+	echo "== the seed's settings (seed CNN, Adam 1e-3, batch 32), 20 epochs on the GPU, then on the CPU (the same seed)"
+	timeout 150 "$bin/kiln-cuda" train --device cuda --data "$data" --epochs 20 --workers 8 --out "$runs" --name seed-gpu || rc=1
+	timeout 150 "$bin/kiln-cuda" train --device cpu --data "$data" --epochs 20 --workers 8 --out "$runs" --name seed-cpu || rc=1
+	echo "== e2e rc=$rc"
+	exit $rc
+	;;
+cores)
+	# Issue 13's thread-scaling table on the device machine's 16 cores:
+	# kiln bench --threads and PyTorch's seed_pytorch.py --threads, side by side.
+	out="${OUT:-/tmp/kiln-device-check}"
+	mkdir -p "$out"
+	exec > >(tee "$out/cores.log") 2>&1
+	cores_table
 	;;
 run)
 	out="${OUT:-/tmp/kiln-device-check}"
@@ -75,13 +150,18 @@ run)
 		read -r tb ib <<<"$pair"
 		timeout 90 "$bin/kiln-cuda" bench --device cuda --images 20480 --train-batch "$tb" --infer-batch "$ib" || rc=1
 	done
+	echo "== PyTorch on the same GPU (seed CNN, the same batches; loss read back each step, logits copied back)"
+	py=$(torchpy) || rc=1
+	timeout 120 "${py:-python3}" "$bin/torch_seed_bench.py" --device cuda || rc=1
+	timeout 120 "${py:-python3}" "$bin/torch_seed_bench.py" --device cuda --tf32 || rc=1
+	KILN_TF32=1 timeout 90 "$bin/kiln-cuda" bench --device cuda --images 20480 --train-batch 256 --infer-batch 4096 || rc=1
 	echo "== nvidia-smi after"
 	nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv || true
 	echo "== device_check rc=$rc"
 	exit $rc
 	;;
 *)
-	echo "usage: $0 build|run" >&2
+	echo "usage: $0 build|run|cores|e2e" >&2
 	exit 2
 	;;
 esac
