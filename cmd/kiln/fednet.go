@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -109,7 +108,7 @@ func fedServerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return usageError{fmt.Errorf("%s: a resumed run keeps its own settings (%s)", strings.Join(kept, ", "), filepath.Join(*resume, server.ConfigFile))}
 		}
 		workers := cfg.Data.Workers
-		if cfg, err = readFedConfig(*resume); err != nil {
+		if cfg, err = server.ReadConfig(*resume); err != nil {
 			return usageError{fmt.Errorf("--resume: %w", err)}
 		}
 		cfg.Data.Workers = workers // how the test set is decoded, not a setting of the run
@@ -179,20 +178,6 @@ func transportLog(w io.Writer) func(format string, args ...any) {
 	return func(format string, args ...any) {
 		fmt.Fprintf(w, strings.TrimPrefix(format, "fed/fedgrpc: ")+"\n", args...)
 	}
-}
-
-// readFedConfig reads a federated run's settings, which say where its
-// test set comes from.
-func readFedConfig(dir string) (server.Config, error) {
-	var cfg server.Config
-	b, err := os.ReadFile(filepath.Join(dir, server.ConfigFile))
-	if err != nil {
-		return cfg, fmt.Errorf("%s is not a federated run directory: %w", dir, err)
-	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return cfg, fmt.Errorf("%s: %w", filepath.Join(dir, server.ConfigFile), err)
-	}
-	return cfg, nil
 }
 
 // loopback reports whether addr's host is a loopback address.

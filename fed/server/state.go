@@ -7,8 +7,10 @@ package server
 // finished round. Resume reads it with fed.json.
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -92,20 +94,46 @@ func (s *Server) saveState() error {
 	return checkpoint.Write(filepath.Join(s.dir, StateFile), f)
 }
 
+// ReadConfig reads the settings of the federated run in dir (ConfigFile).
+func ReadConfig(dir string) (Config, error) {
+	path := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("server: %s is not a federated run directory: %w", dir, err)
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("server: %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes a run's settings as ConfigFile holds them: one JSON
+// object of Config's fields and no others, valid as Validate says.
+func ParseConfig(b []byte) (Config, error) {
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, err
+	}
+	if dec.More() {
+		return Config{}, errors.New("more than one JSON value")
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
 // Resume reopens the run in dir, which a server wrote, to carry on after
 // its last saved round with the same settings (fed.json); env supplies
 // the clients, the test set and the log, as for New. With the same
 // clients, the rounds left give the same bits as a run never stopped.
 func Resume(dir string, env Env) (*Server, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	cfg, err := ReadConfig(dir)
 	if err != nil {
-		return nil, fmt.Errorf("server: %s is not a federated run directory: %w", dir, err)
-	}
-	var cfg Config
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("server: %s: %w", filepath.Join(dir, ConfigFile), err)
+		return nil, err
 	}
 	s, err := newServer(cfg, env)
 	if err != nil {
