@@ -121,14 +121,47 @@ func Resume(ctx context.Context, dir string, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: %s is not a simulation's directory: %w", dir, err)
 	}
-	var sv saved
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sv); err != nil {
+	sv, err := parseSaved(b)
+	if err != nil {
 		return nil, fmt.Errorf("sim: %s: %w", filepath.Join(dir, OptionsFile), err)
 	}
 	o.Clients, o.Partition, o.Strategies, o.Server, o.Secure = sv.Clients, sv.Partition, sv.Strategies, sv.Server, sv.Secure
 	return simulate(ctx, o, dir)
+}
+
+// parseSaved decodes OptionsFile: one JSON object of saved's fields and
+// no others, whose settings a simulation can run with.
+func parseSaved(b []byte) (saved, error) {
+	var sv saved
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sv); err != nil {
+		return saved{}, err
+	}
+	if dec.More() {
+		return saved{}, errors.New("more than one JSON value")
+	}
+	p := sv.Partition
+	switch {
+	case sv.Clients < 1:
+		return saved{}, fmt.Errorf("clients %d: want at least 1", sv.Clients)
+	case len(sv.Strategies) == 0:
+		return saved{}, errors.New("no strategies")
+	case p.Method != "" && !slices.Contains(partition.Methods, strings.ToLower(p.Method)):
+		return saved{}, fmt.Errorf("partition method %q: want one of %s", p.Method, strings.Join(partition.Methods, ", "))
+	case strings.EqualFold(p.Method, "dirichlet") && !(p.Alpha > 0):
+		return saved{}, fmt.Errorf("dirichlet alpha %v: want > 0", p.Alpha)
+	case p.MinSize < 0 || p.MaxTries < 0 || p.ShardsPerClient < 0:
+		return saved{}, fmt.Errorf("partition %+v: negative counts", p)
+	}
+	for _, name := range sv.Strategies {
+		c := sv.Server
+		c.Strategy, c.MinClients = name, sv.Clients
+		if err := c.Validate(); err != nil {
+			return saved{}, err
+		}
+	}
+	return sv, nil
 }
 
 // simulate runs a new simulation (resume empty) or continues the one in
