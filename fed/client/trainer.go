@@ -137,8 +137,12 @@ func (t *Trainer) fit(ctx context.Context, round int, global []float32, cfg Conf
 		loss, acc = last.TrainLoss, last.TrainAcc
 	}
 	metrics[MetricTrainLoss], metrics[MetricTrainAcc] = loss, acc
-	fmt.Fprintf(t.log, "client %s: round %d: trained %d local epochs on %d examples, loss %.4f, accuracy %.2f%%%s\n",
-		t.opt.Name, round, cfg.Epochs, ds.Len(), loss, 100*acc, epsNote(metrics))
+	epochs := fmt.Sprintf("%d local epochs", cfg.Epochs)
+	if cfg.Epochs == 1 {
+		epochs = "1 local epoch"
+	}
+	fmt.Fprintf(t.log, "client %s: round %d: trained %s on %d examples, loss %.4f, accuracy %.2f%%%s\n",
+		t.opt.Name, round, epochs, ds.Len(), loss, 100*acc, epsNote(metrics))
 	return &fed.Reply{NumExamples: ds.Len(), Params: Flatten(model), Metrics: metrics}, nil
 }
 
