@@ -119,6 +119,7 @@ type clientData struct {
 	method    *string
 	alpha     *float64
 	seed      *uint64
+	account   *string
 }
 
 func addClientDataFlags(fs *flag.FlagSet) *clientData {
@@ -133,6 +134,7 @@ func addClientDataFlags(fs *flag.FlagSet) *clientData {
 	c.method = fs.String("partition-method", "iid", "with --partition: "+strings.Join(partition.Methods, ", "))
 	c.alpha = fs.Float64("dirichlet", 0, "with --partition: split by label with Dirichlet(`ALPHA`) proportions (sets --partition-method dirichlet)")
 	c.seed = fs.Uint64("partition-seed", 1, "with --partition: the seed every client draws the same partition from")
+	c.account = fs.String("dp-account", "", "keep this client's DP account (the DP-SGD steps taken on its data) in this `file`, so that a restarted client goes on counting its epsilon")
 	return c
 }
 
@@ -190,7 +192,7 @@ func (c *clientData) handler(name string, stdout, stderr io.Writer) (fed.Handler
 		}
 		fmt.Fprintf(stdout, "kiln fed client %s: part %d of %d (%s) of %s: %d training examples\n", name, part, parts, method, ds.Source, train.Len())
 	}
-	t, err := client.NewTrainer(client.Options{Name: name, Train: train, Test: ds.Test, Workers: c.cfg.Workers, Log: stdout})
+	t, err := client.NewTrainer(client.Options{Name: name, Train: train, Test: ds.Test, Workers: c.cfg.Workers, Log: stdout, AccountFile: *c.account})
 	if err != nil {
 		return nil, err
 	}

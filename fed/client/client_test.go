@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -258,5 +260,37 @@ func TestFlattenCarriesBuffers(t *testing.T) {
 	}
 	if err := Unflatten(other, v[1:]); err == nil {
 		t.Fatal("a short vector was loaded")
+	}
+}
+
+// TestDPAccountSurvivesRestart: a client that keeps its DP account in a
+// file and is made anew (a restarted process) reports, after its next
+// round, the epsilon of both rounds; without the file it would report
+// one round's.
+func TestDPAccountSurvivesRestart(t *testing.T) {
+	c := testConfig()
+	c.DP, c.MaxGradNorm, c.NoiseMultiplier, c.Delta, c.BatchSize, c.Epochs = true, 1, 1.1, 1e-5, 10, 1
+	file := filepath.Join(t.TempDir(), "account.json")
+	mk := func() *Trainer {
+		tr, err := NewTrainer(Options{Name: "dp", Train: synth.New(60, 1, 12, 12, 3), AccountFile: file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	g := initial(t, c)
+	r1 := fit(t, mk(), 1, g, c)
+	r2 := fit(t, mk(), 2, r1.Params, c) // a new process, the same file
+	whole := newTrainer(t, "dp", 60)
+	fit(t, whole, 1, g, c)
+	w2 := fit(t, whole, 2, r1.Params, c)
+	if r2.Metrics[MetricEpsilon] != w2.Metrics[MetricEpsilon] || !(r2.Metrics[MetricEpsilon] > r1.Metrics[MetricEpsilon]) {
+		t.Fatalf("epsilon after a restart: %v, one process: %v (round 1: %v)", r2.Metrics[MetricEpsilon], w2.Metrics[MetricEpsilon], r1.Metrics[MetricEpsilon])
+	}
+	if err := os.WriteFile(file, []byte(`[{"noise_multiplier":1,"sample_rate":7,"steps":1}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewTrainer(Options{Name: "dp", Train: synth.New(60, 1, 12, 12, 3), AccountFile: file}); err == nil || !strings.Contains(err.Error(), "account.json") {
+		t.Fatalf("a corrupt account file: %v", err)
 	}
 }

@@ -7,14 +7,19 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sync"
 
+	"github.com/kiln-ml/kiln/checkpoint"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/fed"
 	"github.com/kiln-ml/kiln/models"
@@ -49,6 +54,12 @@ type Options struct {
 	Workers int
 	// Log gets one line per instruction; nil discards them.
 	Log io.Writer
+	// AccountFile, when set, keeps the client's DP account (the steps of
+	// DP-SGD it has taken on its data, every round and run) across
+	// restarts of its process: read when the Trainer is made, rewritten
+	// after every DP fit. Empty keeps it in memory, so a restarted client
+	// would count its epsilon from zero again.
+	AccountFile string
 }
 
 // Trainer is a federated client training a zoo model on its own data.
@@ -59,6 +70,7 @@ type Trainer struct {
 
 	mu         sync.Mutex
 	accountant privacy.Accountant // DP steps of every round trained so far
+	warned     bool               // said once that the account lives in memory only
 }
 
 var _ fed.Handler = (*Trainer)(nil)
@@ -76,7 +88,34 @@ func NewTrainer(o Options) (*Trainer, error) {
 	if t.log == nil {
 		t.log = io.Discard
 	}
+	if o.AccountFile != "" {
+		b, err := os.ReadFile(o.AccountFile)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("client: %s: DP account: %w", o.Name, err)
+		default:
+			if err := json.Unmarshal(b, &t.accountant); err != nil {
+				return nil, fmt.Errorf("client: %s: DP account %s: %w", o.Name, o.AccountFile, err)
+			}
+		}
+	}
 	return t, nil
+}
+
+// saveAccount writes the DP account to Options.AccountFile, atomically.
+func (t *Trainer) saveAccount() error {
+	if t.opt.AccountFile == "" {
+		return nil
+	}
+	b, err := json.Marshal(t.accountant)
+	if err != nil {
+		return err
+	}
+	return checkpoint.WriteFileAtomic(t.opt.AccountFile, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
 }
 
 // Handle answers fit and evaluate instructions.
@@ -157,7 +196,7 @@ func epsNote(m map[string]float64) string {
 // cfg.BatchSize, round(1/q) steps per epoch as Opacus's DPDataLoader
 // takes, the steps recorded by the client's accountant. It returns the
 // last epoch's mean loss and accuracy.
-func (t *Trainer) fitDP(ctx context.Context, ds data.Dataset, model nn.Module, ps *nn.ParamSet, opt optim.Optimizer, cfg Config, seed uint64) (float64, float64, error) {
+func (t *Trainer) fitDP(ctx context.Context, ds data.Dataset, model nn.Module, ps *nn.ParamSet, opt optim.Optimizer, cfg Config, seed uint64) (_, _ float64, err error) {
 	n := ds.Len()
 	q := math.Min(1, float64(cfg.BatchSize)/float64(n))
 	rng := rand.New(rand.NewPCG(seed, 0xd9))
@@ -167,7 +206,18 @@ func (t *Trainer) fitDP(ctx context.Context, ds data.Dataset, model nn.Module, p
 		return 0, 0, fmt.Errorf("client: %s: %w", t.opt.Name, err)
 	}
 	dpc.Accountant = t.accountant
-	defer func() { t.accountant = dpc.Accountant }()
+	if t.opt.AccountFile == "" && !t.warned {
+		t.warned = true
+		fmt.Fprintf(t.log, "client %s: the DP account is kept in memory only: a restarted client counts its epsilon from zero (kiln fed client --dp-account FILE keeps it)\n", t.opt.Name)
+	}
+	defer func() {
+		// Every step taken counts, a failed fit's too; an account that
+		// cannot be saved fails the fit, lest a restart count from less.
+		t.accountant = dpc.Accountant
+		if serr := t.saveAccount(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("client: %s: saving the DP account: %w", t.opt.Name, serr))
+		}
+	}()
 	steps := max(1, int(math.Round(1/q)))
 	nn.SetTraining(model, true)
 	var b data.Batch
