@@ -27,7 +27,11 @@ type Config struct {
 	Data            string  `json:"data"`                  // image folder (train/ and test/, or class folders), IDX or CIFAR folder; "" for the embedded Fashion-MNIST subset
 	Task            string  `json:"task"`                  // classify or autoencode
 	ClassNames      string  `json:"class_names,omitempty"` // IDX and CIFAR data: "a,b,c", or N for "0".."N-1"; "" takes them from the data
-	Model           string  `json:"model"`                 // zoo name
+	Model           string  `json:"model"`                 // zoo name, or an architecture file's base name (Architecture)
+	// Architecture is the JSON of an architecture file (--model FILE.json,
+	// read by ReadArchitecture), kept in config.json so that resume, eval
+	// and predict rebuild the model without the file.
+	Architecture string `json:"architecture,omitempty"`
 	Epochs          int     `json:"epochs"`                //
 	BatchSize       int     `json:"batch_size"`            //
 	Optimizer       string  `json:"optimizer"`             // adam, adamw, sgd, rmsprop
@@ -92,6 +96,16 @@ func DefaultConfig() Config {
 
 // Validate reports the first setting that cannot work, naming its flag.
 func (c *Config) Validate() error {
+	if c.Architecture != "" {
+		if _, err := models.ParseArch([]byte(c.Architecture)); err != nil {
+			return fmt.Errorf("--model %s: %w", c.Model, err)
+		}
+		if c.TaskName() != TaskClassify {
+			return fmt.Errorf("--model %s: architecture files build image classifiers; --task %s takes a zoo model", c.Model, c.TaskName())
+		}
+	} else if IsArchitectureFile(c.Model) {
+		return fmt.Errorf("--model %s: the architecture file was not read (Config.ReadArchitecture)", c.Model)
+	}
 	switch {
 	case c.Epochs < 1:
 		return fmt.Errorf("--epochs %d: want at least 1", c.Epochs)
@@ -259,4 +273,28 @@ func (c *Config) ValidateFolds(k int) error {
 	probe := *c
 	probe.Folds, probe.Fold, probe.NoTest = k, 1, true
 	return probe.Validate()
+}
+
+// IsArchitectureFile reports whether a --model value names an
+// architecture file (models.ParseArch's JSON) rather than a zoo model.
+func IsArchitectureFile(model string) bool {
+	return strings.HasSuffix(strings.ToLower(model), ".json")
+}
+
+// ReadArchitecture reads the architecture file that c.Model names, if it
+// names one and c holds none yet: c.Architecture gets its JSON and c.Model
+// its base name. Errors name the file and what is wrong in it.
+func (c *Config) ReadArchitecture() error {
+	if c.Architecture != "" || !IsArchitectureFile(c.Model) {
+		return nil
+	}
+	b, err := os.ReadFile(c.Model)
+	if err != nil {
+		return fmt.Errorf("--model %s: %w", c.Model, err)
+	}
+	if _, err := models.ParseArch(b); err != nil {
+		return fmt.Errorf("--model %s: %w", c.Model, err)
+	}
+	c.Architecture, c.Model = string(b), filepath.Base(c.Model)
+	return nil
 }

@@ -34,6 +34,7 @@ var untunable = map[string]string{
 	"folds":            "set by --objective cv and --folds",
 	"fold":             "set by --objective cv and --folds",
 	"no_test":          "trials never see the test set",
+	"architecture":     "name architecture files (FILE.json) among the values of model instead",
 }
 
 // configField returns the index of the Config field with JSON key key.
@@ -90,6 +91,12 @@ func ApplyParams(cfg run.Config, params map[string]any) (run.Config, error) {
 		if err := setField(v.Field(i), params[name]); err != nil {
 			return cfg, fmt.Errorf("parameter %q: %w", name, err)
 		}
+	}
+	if _, ok := params["model"]; ok {
+		// The trial's model: an architecture file is read again from
+		// its own path (run.Config.ReadArchitecture), not kept from the
+		// base settings' file.
+		cfg.Architecture = ""
 	}
 	return cfg, nil
 }

@@ -211,6 +211,9 @@ func (s *session) evalLoader(d data.Dataset) (*data.Loader, error) {
 // best model. Cancelling ctx stops training after the current step, saves
 // the state and returns an *InterruptedError; Resume carries on from there.
 func Run(ctx context.Context, cfg run.Config, opt Options) (*Summary, error) {
+	if err := cfg.ReadArchitecture(); err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -40,7 +40,24 @@ func NewModel(cfg run.Config, task, name string, shape []int, classes int, enc *
 		rc.EmbedDim, rc.Hidden, rc.Layers = cfg.EmbedDim, cfg.Hidden, cfg.Layers
 		return models.NewRNNClassifier(s, rc, rng)
 	}
+	if cfg.Architecture != "" {
+		return buildArchitecture(cfg.Architecture, name, shape, classes, rng)
+	}
 	return buildModel(task, name, shape, classes, rng)
+}
+
+// buildArchitecture builds an architecture file's model (run.Config's
+// Architecture, read from the file named name) for shape and classes.
+func buildArchitecture(arch, name string, shape []int, classes int, rng *rand.Rand) (models.Model, error) {
+	a, err := models.ParseArch([]byte(arch))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	st, err := a.Build(models.Shape{Channels: shape[0], Height: shape[1], Width: shape[2], Classes: classes}, rng)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return st, nil
 }
 
 // textClassifierConfig returns the zoo's configuration of a recurrent

@@ -95,6 +95,9 @@ func cvCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.Task == run.TaskAutoencode {
 		return usageError{errors.New("--task autoencode: cross-validation scores classifiers by accuracy; an autoencoder has none")}
 	}
+	if err := cfg.ReadArchitecture(); err != nil {
+		return usageError{err}
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}

@@ -160,6 +160,9 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := dpFlagsAgree(set); err != nil {
 		return usageError{err}
 	}
+	if err := cfg.ReadArchitecture(); err != nil {
+		return usageError{err}
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}

@@ -21,7 +21,7 @@ func addTrainFlags(fs *flag.FlagSet, cfg *run.Config) {
 	fs.StringVar(&cfg.Task, "task", cfg.Task, "classify, autoencode (reconstruct the images; no labels needed) or lm (a character-level language model of a text); cv and tune score classify only")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model `name`: "+strings.Join(models.Names(), ", ")+"; with --task autoencode: "+
 		strings.Join(models.AutoencoderNames(), ", ")+" (default conv-ae); text data: "+strings.Join(models.TextNames(), ", ")+
-		" (default lstm-classifier); --task lm: "+models.CharLMName)
+		" (default lstm-classifier); --task lm: "+models.CharLMName+"; or an architecture FILE.json of layers (conv2d, linear, relu, maxpool2d, batchnorm2d, dropout, flatten ...), kept in config.json")
 	fs.StringVar(&cfg.ClassNames, "classes", cfg.ClassNames, "class `names` for IDX or CIFAR data, comma-separated in label order, or a number N for 0..N-1")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "number of epochs")
 	fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "images per batch")

@@ -103,6 +103,9 @@ func tuneCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg, _, err = mergeConfig(fs, cfg, *configPath); err != nil {
 		return usageError{err}
 	}
+	if err := cfg.ReadArchitecture(); err != nil {
+		return usageError{err}
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
