@@ -116,6 +116,9 @@ func fedServerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if !cfg.DP {
 			cfg.MaxGradNorm, cfg.NoiseMultiplier = 0, 0
 		}
+		if err := readFedArchitecture(&cfg); err != nil {
+			return usageError{err}
+		}
 		if err := cfg.Validate(); err != nil {
 			return usageError{err}
 		}

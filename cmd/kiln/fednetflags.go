@@ -56,7 +56,7 @@ func addRoundFlags(fs *flag.FlagSet, c *server.Config) map[string]bool {
 	fs.Float64Var(&so.Beta2, "beta2", so.Beta2, "fedadam: the second moment's decay")
 	fs.Float64Var(&so.Tau, "tau", so.Tau, "fedadam: the adaptivity")
 	fs.BoolVar(&c.SecureAggregation, "secagg", c.SecureAggregation, "secure aggregation (SecAgg+): the server learns only the sum of the updates (fedavg, fedavgm, fedprox, fedadam)")
-	fs.StringVar(&c.Model, "model", c.Model, "model `name`: "+strings.Join(models.Names(), ", "))
+	fs.StringVar(&c.Model, "model", c.Model, "model `name`: "+strings.Join(models.Names(), ", ")+", or an architecture FILE.json (sent to the clients)")
 	fs.IntVar(&c.LocalEpochs, "local-epochs", c.LocalEpochs, "epochs each client trains per round")
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "the clients' batch size")
 	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "the clients' optimizer: adam, adamw, sgd or rmsprop")
@@ -197,4 +197,16 @@ func (c *clientData) handler(name string, stdout, stderr io.Writer) (fed.Handler
 		return nil, err
 	}
 	return secure.Wrap(t), nil
+}
+
+// readFedArchitecture reads the architecture file --model names, if it
+// names one, into c (run.Config.ReadArchitecture's rule): the server
+// sends its JSON to the clients with every fit.
+func readFedArchitecture(c *server.Config) error {
+	rc := run.Config{Model: c.Model, Architecture: c.Architecture}
+	if err := rc.ReadArchitecture(); err != nil {
+		return err
+	}
+	c.Model, c.Architecture = rc.Model, rc.Architecture
+	return nil
 }

@@ -115,6 +115,9 @@ func fedSimulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usageError{fmt.Errorf("--strategy %q: name at least one", cfg.Strategy)}
 	}
 	cfg.MinClients = *clients
+	if err := readFedArchitecture(&cfg); err != nil {
+		return usageError{err}
+	}
 	for _, s := range strategies {
 		c := cfg
 		c.Strategy = s

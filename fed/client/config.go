@@ -19,8 +19,9 @@ import (
 // The keys of fed.Instruction.Config that Config reads and writes.
 const (
 	KeyModel           = "model"
-	KeyInputShape      = "input_shape" // "C,H,W"
-	KeyClasses         = "classes"     // a JSON array of names
+	KeyArchitecture    = "architecture" // an architecture file's JSON, when the model is one
+	KeyInputShape      = "input_shape"  // "C,H,W"
+	KeyClasses         = "classes"      // a JSON array of names
 	KeyOptimizer       = "optimizer"
 	KeyLR              = "lr"
 	KeyMomentum        = "momentum"
@@ -41,6 +42,9 @@ type Spec struct {
 	Model   string
 	Shape   []int
 	Classes []string
+	// Architecture is an architecture file's JSON (models.ParseArch) when
+	// the model is one, Model its file's name; empty for a zoo model.
+	Architecture string
 }
 
 // Config is what a fit or evaluate instruction tells the client besides
@@ -65,8 +69,14 @@ type Config struct {
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
 	switch {
+	case c.Architecture != "":
+		if _, err := models.ParseArch([]byte(c.Architecture)); err != nil {
+			return fmt.Errorf("client: model %s: %w", c.Model, err)
+		}
 	case !slices.Contains(models.Names(), c.Model):
-		return fmt.Errorf("client: model %q: want one of %s", c.Model, strings.Join(models.Names(), ", "))
+		return fmt.Errorf("client: model %q: want one of %s, or an architecture file", c.Model, strings.Join(models.Names(), ", "))
+	}
+	switch {
 	case len(c.Shape) != 3 || c.Shape[0] < 1 || c.Shape[1] < 1 || c.Shape[2] < 1 || c.Shape[0]*c.Shape[1]*c.Shape[2] > 1<<26:
 		return fmt.Errorf("client: input shape %v: want [C, H, W] of positive sizes", c.Shape)
 	case len(c.Classes) < 2:
@@ -117,6 +127,9 @@ func (c Config) Encode() map[string]string {
 	if c.ProximalMu != 0 {
 		m[KeyProximalMu] = f(c.ProximalMu)
 	}
+	if c.Architecture != "" {
+		m[KeyArchitecture] = c.Architecture
+	}
 	if c.DP {
 		m[KeyDP], m[KeyMaxGradNorm], m[KeyNoiseMultiplier], m[KeyDelta] = "1", f(c.MaxGradNorm), f(c.NoiseMultiplier), f(c.Delta)
 	}
@@ -129,7 +142,7 @@ func (c Config) Encode() map[string]string {
 func ParseConfig(m map[string]string) (Config, error) {
 	var c Config
 	p := parser{m: m}
-	c.Model = m[KeyModel]
+	c.Model, c.Architecture = m[KeyModel], m[KeyArchitecture]
 	c.Shape = p.shape(KeyInputShape)
 	if s, ok := m[KeyClasses]; ok {
 		if err := json.Unmarshal([]byte(s), &c.Classes); err != nil && p.err == nil {

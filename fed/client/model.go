@@ -19,8 +19,19 @@ func (s Spec) Build(seed uint64) (models.Model, error) {
 	if len(s.Shape) != 3 {
 		return nil, fmt.Errorf("client: input shape %v: want [C, H, W]", s.Shape)
 	}
-	m, err := models.New(s.Model, models.Shape{Channels: s.Shape[0], Height: s.Shape[1], Width: s.Shape[2], Classes: len(s.Classes)},
-		rand.New(rand.NewPCG(seed, 0x1217)))
+	shape, rng := models.Shape{Channels: s.Shape[0], Height: s.Shape[1], Width: s.Shape[2], Classes: len(s.Classes)}, rand.New(rand.NewPCG(seed, 0x1217))
+	if s.Architecture != "" {
+		a, err := models.ParseArch([]byte(s.Architecture))
+		if err != nil {
+			return nil, fmt.Errorf("client: model %s: %w", s.Model, err)
+		}
+		st, err := a.Build(shape, rng)
+		if err != nil {
+			return nil, fmt.Errorf("client: model %s: %w", s.Model, err)
+		}
+		return st, nil
+	}
+	m, err := models.New(s.Model, shape, rng)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}

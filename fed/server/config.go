@@ -47,7 +47,10 @@ type Config struct {
 	Secure secure.Options `json:"secure,omitempty"`
 
 	// Local training, sent to the clients every round.
-	Model           string  `json:"model"`
+	Model string `json:"model"`
+	// Architecture is an architecture file's JSON when Model names one
+	// (its base name); the clients get it with every fit.
+	Architecture    string  `json:"architecture,omitempty"`
 	LocalEpochs     int     `json:"local_epochs"`
 	BatchSize       int     `json:"batch_size"`
 	Optimizer       string  `json:"optimizer"`
@@ -106,7 +109,7 @@ func (c *Config) Validate() error {
 	if c.SecureAggregation && s.NeedsEach() {
 		return fmt.Errorf("server: --strategy %s needs each client's update, and secure aggregation gives only their sum; pick fedavg, fedavgm, fedprox or fedadam, or leave secure aggregation off", s.Name())
 	}
-	cc := c.clientConfig(client.Spec{Model: c.Model, Shape: []int{1, 1, 1}, Classes: []string{"a", "b"}})
+	cc := c.clientConfig(client.Spec{Model: c.Model, Architecture: c.Architecture, Shape: []int{1, 1, 1}, Classes: []string{"a", "b"}})
 	if err := cc.Validate(); err != nil {
 		return fmt.Errorf("server: local training: %w", err)
 	}

@@ -78,7 +78,7 @@ func (s *Server) writeStatic() error {
 		return err
 	}
 	rc := s.cfg.Data
-	rc.Task, rc.Model, rc.Seed = run.TaskClassify, s.cfg.Model, s.cfg.Seed
+	rc.Task, rc.Model, rc.Architecture, rc.Seed = run.TaskClassify, s.cfg.Model, s.cfg.Architecture, s.cfg.Seed
 	rc.Epochs, rc.BatchSize, rc.Optimizer, rc.LR = s.cfg.Rounds*s.cfg.LocalEpochs, s.cfg.BatchSize, s.cfg.Optimizer, s.cfg.LR
 	rc.Momentum, rc.WeightDecay = s.cfg.Momentum, s.cfg.WeightDecay
 	if err := run.WriteJSON(filepath.Join(s.dir, run.ConfigFile), rc); err != nil {

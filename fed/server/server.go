@@ -94,7 +94,7 @@ func newServer(cfg Config, env Env) (*Server, error) {
 	if s.log == nil {
 		s.log = io.Discard
 	}
-	s.spec = client.Spec{Model: cfg.Model, Shape: env.Test.Shape(), Classes: env.Test.Classes()}
+	s.spec = client.Spec{Model: cfg.Model, Architecture: cfg.Architecture, Shape: env.Test.Shape(), Classes: env.Test.Classes()}
 	cc := s.cfg.clientConfig(s.spec)
 	if err := cc.Validate(); err != nil {
 		return nil, fmt.Errorf("server: the test set: %w", err)

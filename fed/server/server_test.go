@@ -466,3 +466,32 @@ func TestEvaluateOnClients(t *testing.T) {
 		t.Error("--evaluate-clients -1 was accepted")
 	}
 }
+
+// TestArchitectureFileModel federates an architecture file's model: the
+// clients build it from the fit's config, and the run directory's
+// config.json keeps it, so that kiln eval rebuilds it.
+func TestArchitectureFileModel(t *testing.T) {
+	e, _ := env(t, clients(t, 2))
+	cfg := testConfig(t.TempDir())
+	cfg.Rounds, cfg.MinClients = 2, 2
+	cfg.Model, cfg.Architecture = "tiny.json", `[{"type": "flatten"}, {"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}]`
+	s, err := New(cfg, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Rounds) != 2 || len(sum.Rounds[1].Clients) != 2 || len(s.Global()) != 144*16+16+16*len(synth.Classes)+len(synth.Classes) {
+		t.Fatalf("%d rounds, %d parameters", len(sum.Rounds), len(s.Global()))
+	}
+	rc, err := run.ReadRunConfig(sum.Dir)
+	if err != nil || rc.Architecture != cfg.Architecture || rc.Model != "tiny.json" {
+		t.Fatalf("config.json: model %q, architecture %q, %v", rc.Model, rc.Architecture, err)
+	}
+	cfg.Architecture = `[{"type": "linear", "out": -1}]`
+	if err := cfg.Validate(); err == nil {
+		t.Error("a broken architecture was accepted")
+	}
+}
