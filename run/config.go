@@ -24,14 +24,14 @@ import (
 // Config is everything a training run needs, and all that a run directory
 // records (config.json) so that the run can be repeated exactly.
 type Config struct {
-	Data            string  `json:"data"`                  // image folder (train/ and test/, or class folders), IDX or CIFAR folder; "" for the embedded Fashion-MNIST subset
-	Task            string  `json:"task"`                  // classify or autoencode
-	ClassNames      string  `json:"class_names,omitempty"` // IDX and CIFAR data: "a,b,c", or N for "0".."N-1"; "" takes them from the data
-	Model           string  `json:"model"`                 // zoo name, or an architecture file's base name (Architecture)
+	Data       string `json:"data"`                  // image folder (train/ and test/, or class folders), IDX or CIFAR folder; "" for the embedded Fashion-MNIST subset
+	Task       string `json:"task"`                  // classify or autoencode
+	ClassNames string `json:"class_names,omitempty"` // IDX and CIFAR data: "a,b,c", or N for "0".."N-1"; "" takes them from the data
+	Model      string `json:"model"`                 // zoo name, or an architecture file's base name (Architecture)
 	// Architecture is the JSON of an architecture file (--model FILE.json,
 	// read by ReadArchitecture), kept in config.json so that resume, eval
 	// and predict rebuild the model without the file.
-	Architecture string `json:"architecture,omitempty"`
+	Architecture    string  `json:"architecture,omitempty"`
 	Epochs          int     `json:"epochs"`                //
 	BatchSize       int     `json:"batch_size"`            //
 	Optimizer       string  `json:"optimizer"`             // adam, adamw, sgd, rmsprop
