@@ -44,14 +44,21 @@ func FromFile(path string, s Shape, rng *rand.Rand) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("models: architecture file: %w", err)
 	}
-	a, err := parseArch(data)
-	if err == nil {
-		var st *Stack
-		if st, err = a.build(s, rng, maxArchParams, maxArchActivations); err == nil {
-			return st, nil
-		}
+	st, err := FromJSON(data, s, rng)
+	if err != nil {
+		return nil, fmt.Errorf("models: %s: %w", path, err)
 	}
-	return nil, fmt.Errorf("models: %s: %w", path, err)
+	return st, nil
+}
+
+// FromJSON parses an architecture file's contents (see ParseArch) and
+// builds it for inputs of shape s, initialised from rng.
+func FromJSON(data []byte, s Shape, rng *rand.Rand) (*Stack, error) {
+	a, err := parseArch(data)
+	if err != nil {
+		return nil, err
+	}
+	return a.build(s, rng, maxArchParams, maxArchActivations)
 }
 
 // Build sizes a's layers for inputs of shape s and initialises them from

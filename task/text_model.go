@@ -49,11 +49,7 @@ func NewModel(cfg run.Config, task, name string, shape []int, classes int, enc *
 // buildArchitecture builds an architecture file's model (run.Config's
 // Architecture, read from the file named name) for shape and classes.
 func buildArchitecture(arch, name string, shape []int, classes int, rng *rand.Rand) (models.Model, error) {
-	a, err := models.ParseArch([]byte(arch))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	st, err := a.Build(models.Shape{Channels: shape[0], Height: shape[1], Width: shape[2], Classes: classes}, rng)
+	st, err := models.FromJSON([]byte(arch), models.Shape{Channels: shape[0], Height: shape[1], Width: shape[2], Classes: classes}, rng)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

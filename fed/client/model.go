@@ -21,11 +21,7 @@ func (s Spec) Build(seed uint64) (models.Model, error) {
 	}
 	shape, rng := models.Shape{Channels: s.Shape[0], Height: s.Shape[1], Width: s.Shape[2], Classes: len(s.Classes)}, rand.New(rand.NewPCG(seed, 0x1217))
 	if s.Architecture != "" {
-		a, err := models.ParseArch([]byte(s.Architecture))
-		if err != nil {
-			return nil, fmt.Errorf("client: model %s: %w", s.Model, err)
-		}
-		st, err := a.Build(shape, rng)
+		st, err := models.FromJSON([]byte(s.Architecture), shape, rng)
 		if err != nil {
 			return nil, fmt.Errorf("client: model %s: %w", s.Model, err)
 		}
