@@ -25,6 +25,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -88,7 +89,7 @@ func encode(f *frame) ([]byte, error) {
 		b = appendString(b, string(in.Kind))
 		b = appendString(b, in.Stage)
 		b = appendFloats(b, in.Params)
-		keys := sortedKeys(in.Config)
+		keys := slices.Sorted(maps.Keys(in.Config))
 		b = binary.AppendUvarint(b, uint64(len(keys)))
 		for _, k := range keys {
 			b = appendString(b, k)
@@ -102,7 +103,7 @@ func encode(f *frame) ([]byte, error) {
 		}
 		b = binary.AppendVarint(b, int64(re.NumExamples))
 		b = appendFloats(b, re.Params)
-		keys := sortedKeys(re.Metrics)
+		keys := slices.Sorted(maps.Keys(re.Metrics))
 		b = binary.AppendUvarint(b, uint64(len(keys)))
 		for _, k := range keys {
 			b = appendString(b, k)
@@ -190,15 +191,6 @@ func appendFloats(b []byte, x []float32) []byte {
 		binary.LittleEndian.PutUint32(b[n+4*i:], math.Float32bits(v))
 	}
 	return b
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // reader consumes a message; the first error sticks and later reads return
