@@ -19,6 +19,7 @@ import (
 
 	"github.com/kiln-ml/kiln/autograd"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/nn"
 	"github.com/kiln-ml/kiln/tensor"
 )
@@ -254,17 +255,9 @@ func (v *vectorised) clippedSum(sum []float32) {
 		size := len(dw) + len(db)
 		for k, f := range v.scale {
 			row := l.kept[k*size : (k+1)*size]
-			axpy(dw, row[:len(dw)], f)
-			axpy(db, row[len(dw):], f)
+			kernels.Axpy(f, row[:len(dw)], dw)
+			kernels.Axpy(f, row[len(dw):], db)
 		}
-	}
-}
-
-// axpy adds a*x to y.
-func axpy(y, x []float32, a float32) {
-	x = x[:len(y)]
-	for i, v := range x {
-		y[i] += a * v
 	}
 }
 
