@@ -98,13 +98,7 @@ func fedServerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	if *resume != "" {
-		var kept []string
-		fs.Visit(func(f *flag.Flag) {
-			if settings[f.Name] {
-				kept = append(kept, "--"+f.Name)
-			}
-		})
-		if len(kept) > 0 {
+		if kept := givenSettings(fs, settings); len(kept) > 0 {
 			return usageError{fmt.Errorf("%s: a resumed run keeps its own settings (%s)", strings.Join(kept, ", "), filepath.Join(*resume, server.ConfigFile))}
 		}
 		workers := cfg.Data.Workers
@@ -113,10 +107,7 @@ func fedServerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		cfg.Data.Workers = workers // how the test set is decoded, not a setting of the run
 	} else {
-		if !cfg.DP {
-			cfg.MaxGradNorm, cfg.NoiseMultiplier = 0, 0
-		}
-		if err := readFedArchitecture(&cfg); err != nil {
+		if err := finishRoundFlags(&cfg); err != nil {
 			return usageError{err}
 		}
 		if err := cfg.Validate(); err != nil {

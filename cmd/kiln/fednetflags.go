@@ -85,6 +85,32 @@ func addRoundFlags(fs *flag.FlagSet, c *server.Config) map[string]bool {
 	return names
 }
 
+// givenSettings returns, as "--name", the flags given on the command line
+// that are settings of a run (in any of sets): what a resumed run, which
+// keeps its own, refuses.
+func givenSettings(fs *flag.FlagSet, sets ...map[string]bool) []string {
+	var given []string
+	fs.Visit(func(f *flag.Flag) {
+		for _, set := range sets {
+			if set[f.Name] {
+				given = append(given, "--"+f.Name)
+				return
+			}
+		}
+	})
+	return given
+}
+
+// finishRoundFlags completes the round flags of a new run: the DP
+// settings drop out without --dp, and an architecture file --model names
+// is read.
+func finishRoundFlags(c *server.Config) error {
+	if !c.DP {
+		c.MaxGradNorm, c.NoiseMultiplier = 0, 0
+	}
+	return readFedArchitecture(c)
+}
+
 // transportFlags are the gRPC settings server and client share.
 type transportFlags struct {
 	token *string

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -65,13 +64,7 @@ func fedSimulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
 	if *resume != "" {
-		var kept []string
-		fs.Visit(func(f *flag.Flag) {
-			if f.Name != "resume" && f.Name != "workers" && (settings[f.Name] || simFlags[f.Name]) {
-				kept = append(kept, "--"+f.Name)
-			}
-		})
-		if len(kept) > 0 {
+		if kept := givenSettings(fs, settings, simFlags); len(kept) > 0 {
 			return usageError{fmt.Errorf("%s: a resumed simulation keeps its own settings (%s)", strings.Join(kept, ", "), filepath.Join(*resume, sim.OptionsFile))}
 		}
 		res, err := sim.Resume(ctx, *resume, sim.Options{Log: stderr, Workers: cfg.Data.Workers, Version: versionString()})
@@ -102,9 +95,6 @@ func fedSimulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if cfg.PerRound > *clients {
 		return usageError{fmt.Errorf("--per-round %d: more than the %d --clients", cfg.PerRound, *clients)}
 	}
-	if !cfg.DP {
-		cfg.MaxGradNorm, cfg.NoiseMultiplier = 0, 0
-	}
 	var strategies []string
 	for _, s := range strings.Split(cfg.Strategy, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -115,7 +105,7 @@ func fedSimulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usageError{fmt.Errorf("--strategy %q: name at least one", cfg.Strategy)}
 	}
 	cfg.MinClients = *clients
-	if err := readFedArchitecture(&cfg); err != nil {
+	if err := finishRoundFlags(&cfg); err != nil {
 		return usageError{err}
 	}
 	for _, s := range strategies {
