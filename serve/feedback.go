@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kiln-ml/kiln/checkpoint"
 )
@@ -50,19 +49,9 @@ func imageExt(b []byte) string {
 }
 
 func (s *Server) feedback(w http.ResponseWriter, r *http.Request) {
-	const route = "v1_feedback"
-	start := time.Now()
-	sv := s.model(w, r.PathValue("name"))
-	if sv == nil {
-		return
-	}
-	ans, code, msg := s.feedbackBody(w, r, sv)
-	sv.met.request(route, code, time.Since(start))
-	if code != http.StatusOK && code != http.StatusCreated {
-		s.fail(w, sv, route, code, msg)
-		return
-	}
-	writeJSON(w, code, ans)
+	s.answer(w, r.PathValue("name"), "v1_feedback", func(sv *served) (any, int, string) {
+		return s.feedbackBody(w, r, sv)
+	})
 }
 
 // feedbackBody checks and stores one feedback request.

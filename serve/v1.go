@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/kiln-ml/kiln/predict"
@@ -179,18 +178,9 @@ func (s *Server) v1Predict(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, nil, "", http.StatusNotFound, fmt.Sprintf("no endpoint POST %s (want /v1/models/NAME:predict)", r.URL.Path))
 		return
 	}
-	start := time.Now()
-	sv := s.model(w, name)
-	if sv == nil {
-		return
-	}
-	resp, code, msg := s.predictBody(w, r, sv)
-	sv.met.request(route, code, time.Since(start))
-	if code != http.StatusOK {
-		s.fail(w, sv, route, code, msg)
-		return
-	}
-	writeJSON(w, code, resp)
+	s.answer(w, name, route, func(sv *served) (any, int, string) {
+		return s.predictBody(w, r, sv)
+	})
 }
 
 // predictBody reads, decodes and runs one predict request.

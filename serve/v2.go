@@ -263,19 +263,29 @@ func flatten[T any](items []json.RawMessage, out *[]T, depth int) error {
 }
 
 func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
-	const route = "v2_infer"
+	s.answer(w, r.PathValue("name"), "v2_infer", func(sv *served) (any, int, string) {
+		code, resp, msg := s.inferBody(w, r, sv)
+		return resp, code, msg
+	})
+}
+
+// answer serves one request to the model called name under route: body
+// answers it with a value, a status and an error message; the request
+// is timed into the model's metrics, and a 2xx status writes the value
+// as JSON, any other the error.
+func (s *Server) answer(w http.ResponseWriter, name, route string, body func(sv *served) (any, int, string)) {
 	start := time.Now()
-	sv := s.model(w, r.PathValue("name"))
+	sv := s.model(w, name)
 	if sv == nil {
 		return
 	}
-	code, resp, msg := s.inferBody(w, r, sv)
+	ans, code, msg := body(sv)
 	sv.met.request(route, code, time.Since(start))
-	if code != http.StatusOK {
+	if code/100 != 2 {
 		s.fail(w, sv, route, code, msg)
 		return
 	}
-	writeJSON(w, code, resp)
+	writeJSON(w, code, ans)
 }
 
 // inferBody reads, decodes and runs one inference request.
