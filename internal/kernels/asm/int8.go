@@ -48,6 +48,23 @@ func genInt8Tile() {
 	k4 := Load(Param("k4"), GP64())
 	bs := Load(Param("bstride"), GP64())
 	ldc := Load(Param("ldc"), GP64())
+	acc := int8Accumulate(a, b, k4, bs, "int8_loop", "int8_done")
+	Label("int8_done")
+	for r := range acc {
+		VMOVDQU32(acc[r][0], Mem{Base: c})
+		VMOVDQU32(acc[r][1], Mem{Base: c, Disp: 64})
+		ADDQ(ldc, c)
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// int8Accumulate emits the tile's sums: zeroed accumulators, then k4
+// steps (looping at label loop, leaving for label done) that each add 8
+// broadcast weight rows times 32 pixels' four bytes, a moving 4*int8MR
+// bytes and b moving bstep (a register or an immediate). It returns the
+// accumulators, two ZMM registers of 16 int32 a row.
+func int8Accumulate(a, b, k4 Register, bstep Op, loop, done string) [int8MR][2]VecVirtual {
 	var acc [int8MR][2]VecVirtual
 	for r := range acc {
 		for v := range acc[r] {
@@ -55,9 +72,9 @@ func genInt8Tile() {
 			VPXORD(acc[r][v], acc[r][v], acc[r][v])
 		}
 	}
-	Label("int8_loop")
+	Label(loop)
 	TESTQ(k4, k4)
-	JZ(LabelRef("int8_done"))
+	JZ(LabelRef(done))
 	b0, b1 := ZMM(), ZMM()
 	VMOVDQU32(Mem{Base: b}, b0)
 	VMOVDQU32(Mem{Base: b, Disp: 64}, b1)
@@ -68,17 +85,10 @@ func genInt8Tile() {
 		vpdpbusd(w, b1, acc[r][1])
 	}
 	ADDQ(U8(4*int8MR), a)
-	ADDQ(bs, b)
+	ADDQ(bstep, b)
 	DECQ(k4)
-	JMP(LabelRef("int8_loop"))
-	Label("int8_done")
-	for r := range acc {
-		VMOVDQU32(acc[r][0], Mem{Base: c})
-		VMOVDQU32(acc[r][1], Mem{Base: c, Disp: 64})
-		ADDQ(ldc, c)
-	}
-	VZEROUPPER()
-	RET()
+	JMP(LabelRef(loop))
+	return acc
 }
 
 // genInt8F32 emits the same tile with its epilogue: each row's sums less
@@ -105,29 +115,7 @@ func genInt8F32(pool bool) {
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	k4 := Load(Param("k4"), GP64())
-	var acc [int8MR][2]VecVirtual
-	for r := range acc {
-		for v := range acc[r] {
-			acc[r][v] = ZMM()
-			VPXORD(acc[r][v], acc[r][v], acc[r][v])
-		}
-	}
-	Label(label + "_loop")
-	TESTQ(k4, k4)
-	JZ(LabelRef(label + "_epilogue"))
-	b0, b1 := ZMM(), ZMM()
-	VMOVDQU32(Mem{Base: b}, b0)
-	VMOVDQU32(Mem{Base: b, Disp: 64}, b1)
-	for r := range acc {
-		w := ZMM()
-		VPBROADCASTD(Mem{Base: a, Disp: 4 * r}, w)
-		vpdpbusd(w, b0, acc[r][0])
-		vpdpbusd(w, b1, acc[r][1])
-	}
-	ADDQ(U8(4*int8MR), a)
-	ADDQ(U32(int8NR*4), b)
-	DECQ(k4)
-	JMP(LabelRef(label + "_loop"))
+	acc := int8Accumulate(a, b, k4, U32(int8NR*4), label+"_loop", label+"_epilogue")
 
 	Label(label + "_epilogue")
 	out := Load(Param("out"), GP64())
