@@ -67,12 +67,10 @@ func env(t *testing.T, hs []fed.Handler) (Env, []*fed.LocalConn) {
 	return Env{Clients: m, Test: synth.New(120, 1, 12, 12, 77)}, conns
 }
 
-func TestFedAvgLearnsAndWritesTheRun(t *testing.T) {
-	e, _ := env(t, clients(t, 3))
-	var log strings.Builder
-	e.Log = &log
-	cfg := testConfig(t.TempDir())
-	cfg.Rounds, cfg.LocalEpochs = 5, 2
+// runToEnd makes a server of cfg over e and runs every round, failing the
+// test on any error.
+func runToEnd(t *testing.T, cfg Config, e Env) (*Server, *Summary) {
+	t.Helper()
 	s, err := New(cfg, e)
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +79,16 @@ func TestFedAvgLearnsAndWritesTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, sum
+}
+
+func TestFedAvgLearnsAndWritesTheRun(t *testing.T) {
+	e, _ := env(t, clients(t, 3))
+	var log strings.Builder
+	e.Log = &log
+	cfg := testConfig(t.TempDir())
+	cfg.Rounds, cfg.LocalEpochs = 5, 2
+	_, sum := runToEnd(t, cfg, e)
 	if len(sum.Rounds) != 5 {
 		t.Fatalf("%d rounds", len(sum.Rounds))
 	}
@@ -261,14 +269,7 @@ func TestDroppedClientsAndStragglers(t *testing.T) {
 	e, _ := env(t, hs)
 	var log strings.Builder
 	e.Log = &log
-	s, err := New(cfg, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := s.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sum := runToEnd(t, cfg, e)
 	r := sum.Rounds[0]
 	if !slices.Equal(r.Clients, []string{"a"}) || r.Dropped != 3 {
 		t.Fatalf("round 1 aggregated %v, dropped %d; want a alone, 3 dropped\n%s", r.Clients, r.Dropped, log.String())
@@ -435,14 +436,7 @@ func TestEvaluateOnClients(t *testing.T) {
 	e, _ := env(t, hs)
 	cfg := testConfig(t.TempDir())
 	cfg.Rounds, cfg.EvalClients = 2, 3
-	s, err := New(cfg, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := s.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, sum := runToEnd(t, cfg, e)
 	last := sum.Rounds[1]
 	var loss, acc float64
 	for _, h := range hs {
@@ -475,14 +469,7 @@ func TestArchitectureFileModel(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.Rounds, cfg.MinClients = 2, 2
 	cfg.Model, cfg.Architecture = "tiny.json", `[{"type": "flatten"}, {"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear"}]`
-	s, err := New(cfg, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := s.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, sum := runToEnd(t, cfg, e)
 	if len(sum.Rounds) != 2 || len(sum.Rounds[1].Clients) != 2 || len(s.Global()) != 144*16+16+16*len(synth.Classes)+len(synth.Classes) {
 		t.Fatalf("%d rounds, %d parameters", len(sum.Rounds), len(s.Global()))
 	}
