@@ -54,6 +54,7 @@ type Config struct {
 	SyncBN          bool    `json:"sync_bn,omitempty"`     // data-parallel runs: batch norm with the statistics of the global batch (SyncBatchNorm)
 	ExtraTrain      string  `json:"extra_train,omitempty"` // image class folders (names path-escaped) whose images join the training data: kiln train --finetune's feedback
 	Device          string  `json:"device,omitempty"`      // where the step runs: cpu (""), cpu-backend or cuda (device.go)
+	TF32            bool    `json:"tf32,omitempty"`        // cuda: matrix products on TF32 tensor cores
 	Out             string  `json:"out"`                   // parent folder of run directories
 	Name            string  `json:"name"`                  // run directory name; "" picks one from the time
 

@@ -24,6 +24,9 @@ func (c *Config) OnDevice() bool { return c.Device != "" && c.Device != DeviceCP
 
 // validateDevice reports a --device the device path cannot run.
 func (c *Config) validateDevice() error {
+	if c.TF32 && c.Device != DeviceCUDA {
+		return fmt.Errorf("--tf32: TF32 is a mode of NVIDIA tensor cores; it needs --device cuda, not %q", c.Device)
+	}
 	switch c.Device {
 	case "", DeviceCPU:
 		return nil

@@ -30,7 +30,7 @@ func (s *session) useDevice() error {
 	b := s.opt.Backend
 	if b == nil {
 		var err error
-		if b, err = backend.Open(BackendName(cfg.Device)); err != nil {
+		if b, err = backend.Open(BackendName(cfg.Device), backend.Options{TF32: cfg.TF32}); err != nil {
 			return fmt.Errorf("--device %s: %w", cfg.Device, err)
 		}
 	}

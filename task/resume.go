@@ -107,7 +107,7 @@ func checkResume(saved, cfg run.Config) (extended bool, err error) {
 	a, b := saved, cfg
 	for _, c := range []*run.Config{&a, &b} {
 		c.Data, c.Workers, c.CheckpointEvery, c.Out, c.Name = "", 0, 0, "", ""
-		c.Device = "" // the device changes where the steps run, not what they compute
+		c.Device, c.TF32 = "", false // where the steps run, and their matrix products' rounding
 	}
 	if b.Epochs != a.Epochs {
 		if sch := strings.ToLower(saved.Scheduler); sch != "" && sch != "none" {

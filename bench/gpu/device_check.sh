@@ -154,7 +154,7 @@ run)
 	py=$(torchpy) || rc=1
 	timeout 120 "${py:-python3}" "$bin/torch_seed_bench.py" --device cuda || rc=1
 	timeout 120 "${py:-python3}" "$bin/torch_seed_bench.py" --device cuda --tf32 || rc=1
-	KILN_TF32=1 timeout 90 "$bin/kiln-cuda" bench --device cuda --images 20480 --train-batch 256 --infer-batch 4096 || rc=1
+	timeout 90 "$bin/kiln-cuda" bench --device cuda --tf32 --images 20480 --train-batch 256 --infer-batch 4096 || rc=1
 	echo "== nvidia-smi after"
 	nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv || true
 	echo "== device_check rc=$rc"

@@ -51,6 +51,7 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) (err error) 
 	trainBatch := fs.Int("train-batch", 32, "the seed CNN's training batch")
 	inferBatch := fs.Int("infer-batch", 256, "the seed CNN's inference batch")
 	dev := fs.String("device", "cpu", "where the seed CNN runs: cpu (default: the engine, with SGEMM and the FMA peak), cpu-backend (the device path on the CPU) or cuda (an NVIDIA GPU: a kiln built with go build -tags cuda ./cmd/kiln)")
+	tf32 := fs.Bool("tf32", false, tf32Usage)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -72,8 +73,8 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) (err error) 
 		return usageError{fmt.Errorf("--device %s: --data and --threads time the CPU; leave them out", *dev)}
 	}
 	o := bench.Options{Images: *images, TrainBatch: *trainBatch, InferBatch: *inferBatch}
-	if *dev != "cpu" {
-		b, err := openDeviceName(*dev)
+	if *dev != "cpu" || *tf32 {
+		b, err := openDeviceName(*dev, *tf32)
 		if err != nil {
 			return err
 		}
@@ -83,6 +84,9 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) (err error) 
 			return err
 		}
 		r.Device = *dev // cpu-backend, not the backend's own name cpu
+		if *tf32 {
+			r.Device += " (tf32)"
+		}
 		if *asJSON {
 			return writeJSON(stdout, r)
 		}

@@ -18,10 +18,26 @@ import (
 // deviceUsage is the --device help of the inference commands.
 const deviceUsage = "where the model runs: cpu (default: the engine), cpu-backend (the device path on the CPU, the engine's bits) or cuda (an NVIDIA GPU: a kiln built with go build -tags cuda ./cmd/kiln)"
 
-// deviceFlag adds --device to an inference command's flags.
-func deviceFlag(fs *flag.FlagSet) *string {
-	return fs.String("device", run.DeviceCPU, deviceUsage)
+// tf32Usage is the --tf32 help of every command with --device.
+const tf32Usage = "with --device cuda: matrix products on TF32 tensor cores (PyTorch's allow_tf32: inputs rounded to 10 mantissa bits, about 1e-3 relative error, several times faster)"
+
+// deviceFlags are --device and --tf32 as an inference command has them.
+type deviceFlags struct {
+	name string
+	tf32 bool
 }
+
+// addDeviceFlags adds --device and --tf32 to an inference command's
+// flags.
+func addDeviceFlags(fs *flag.FlagSet) *deviceFlags {
+	d := &deviceFlags{}
+	fs.StringVar(&d.name, "device", run.DeviceCPU, deviceUsage)
+	fs.BoolVar(&d.tf32, "tf32", false, tf32Usage)
+	return d
+}
+
+// open opens the backend d names: nil for cpu (the engine's own path).
+func (d *deviceFlags) open() (backend.Backend, error) { return openDeviceName(d.name, d.tf32) }
 
 // openDevice opens cfg's --device backend, or returns nil for the
 // engine's own path.
@@ -29,14 +45,18 @@ func openDevice(cfg run.Config) (backend.Backend, error) {
 	if !cfg.OnDevice() {
 		return nil, nil
 	}
-	return openDeviceName(cfg.Device)
+	return openDeviceName(cfg.Device, cfg.TF32)
 }
 
-// openDeviceName opens the backend --device names: nil for cpu (the
-// engine's own path). An unknown name, or a backend this kiln was built
-// without, is a usage error (exit 2), the latter saying how to build one;
-// a backend that cannot start names what it did not find.
-func openDeviceName(name string) (backend.Backend, error) {
+// openDeviceName opens the backend --device names, with --tf32: nil for
+// cpu (the engine's own path). An unknown name, --tf32 off CUDA, or a
+// backend this kiln was built without is a usage error (exit 2), the last
+// saying how to build one; a backend that cannot start names what it did
+// not find.
+func openDeviceName(name string, tf32 bool) (backend.Backend, error) {
+	if tf32 && name != run.DeviceCUDA {
+		return nil, usageError{fmt.Errorf("--tf32: TF32 is a mode of NVIDIA tensor cores; it needs --device cuda, not %q", name)}
+	}
 	switch name {
 	case "", run.DeviceCPU:
 		return nil, nil
@@ -44,7 +64,7 @@ func openDeviceName(name string) (backend.Backend, error) {
 	default:
 		return nil, usageError{fmt.Errorf("--device %q: want cpu, cpu-backend or cuda", name)}
 	}
-	b, err := backend.Open(task.BackendName(name))
+	b, err := backend.Open(task.BackendName(name), backend.Options{TF32: tf32})
 	var nb *backend.NotBuiltError
 	if errors.As(err, &nb) {
 		return nil, usageError{fmt.Errorf("--device %s: %w", name, err)}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -108,6 +109,10 @@ func TestInferDeviceRefused(t *testing.T) {
 		{"serve", "--device", "tpu", missing},
 		{"bench", "--device", "tpu"},
 		{"bench", "--device", "cpu-backend", "--threads", "1"},
+		{"eval", "--tf32", missing},
+		{"predict", "--device", "cpu-backend", "--tf32", missing, "x.png"},
+		{"serve", "--tf32", missing},
+		{"bench", "--tf32"},
 	}
 	if cudaBuilt {
 		// A CUDA kiln: without a GPU the library not found is named;
@@ -124,6 +129,8 @@ func TestInferDeviceRefused(t *testing.T) {
 		code, _, stderr := kiln(t, context.Background(), args...)
 		want := `--device "tpu": want cpu, cpu-backend or cuda`
 		switch {
+		case slices.Contains(args, "--tf32"):
+			want = "--tf32: TF32 is a mode of NVIDIA tensor cores; it needs --device cuda"
 		case args[2] == "cuda":
 			want = "go build -tags cuda ./cmd/kiln"
 		case len(args) > 3 && args[3] == "--threads":

@@ -138,6 +138,12 @@ func TestTrainDeviceRefused(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, `--device "tpu"`) {
 		t.Fatalf("--device tpu: status %d\n%s", code, stderr)
 	}
+	for _, dev := range []string{"cpu", "cpu-backend"} {
+		code, _, stderr = kiln(t, context.Background(), "train", "--device", dev, "--tf32", "--epochs", "1", "--out", out)
+		if code != 2 || !strings.Contains(stderr, "--tf32: TF32 is a mode of NVIDIA tensor cores; it needs --device cuda") {
+			t.Fatalf("--device %s --tf32: status %d\n%s", dev, code, stderr)
+		}
+	}
 	code, _, stderr = kiln(t, context.Background(), "train", "--device", "cpu-backend", "--optimizer", "rmsprop", "--epochs", "1", "--out", out)
 	if code != 2 || !strings.Contains(stderr, "--optimizer rmsprop has no device update") {
 		t.Fatalf("--device cpu-backend --optimizer rmsprop: status %d\n%s", code, stderr)

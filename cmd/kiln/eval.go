@@ -49,7 +49,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	which := fs.String("checkpoint", "best", "weights to use: best, last, or a safetensors `file` of the same model")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "image decoding goroutines")
-	dev := deviceFlag(fs)
+	dev := addDeviceFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -66,7 +66,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	case *workers < 0:
 		return usageError{fmt.Errorf("--workers %d: want 0 or more", *workers)}
 	}
-	b, err := openDeviceName(*dev)
+	b, err := dev.open()
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	}
 	if b != nil {
 		if err := m.UseDevice(b); err != nil {
-			return fmt.Errorf("--device %s: %w", *dev, err)
+			return fmt.Errorf("--device %s: %w", dev.name, err)
 		}
 	}
 	log := stderr

@@ -36,7 +36,7 @@ func predictCmd(args []string, stdout, stderr io.Writer) (err error) {
 	which := fs.String("checkpoint", "best", "weights to use: best, last, or a safetensors `file` of the same model")
 	var texts stringList
 	fs.Var(&texts, "text", "a `text` to classify, for text runs (repeat the flag for more)")
-	dev := deviceFlag(fs)
+	dev := addDeviceFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -53,7 +53,7 @@ func predictCmd(args []string, stdout, stderr io.Writer) (err error) {
 	case *topK < 1:
 		return usageError{fmt.Errorf("--top-k %d: want at least 1", *topK)}
 	}
-	b, err := openDeviceName(*dev)
+	b, err := dev.open()
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func predictCmd(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	if b != nil {
 		if err := m.UseDevice(b); err != nil {
-			return fmt.Errorf("--device %s: %w", *dev, err)
+			return fmt.Errorf("--device %s: %w", dev.name, err)
 		}
 	}
 	if len(texts) > 0 && !m.IsText() {

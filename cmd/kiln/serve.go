@@ -66,7 +66,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM)")
 	fs.StringVar(&f.key, "tls-key", "", "the certificate's private key `file` (PEM)")
 	fs.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGTERM, how long to wait for requests in flight")
-	dev := deviceFlag(fs)
+	dev := addDeviceFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if isHelp(err) {
@@ -90,7 +90,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
-	b, err := openDeviceName(*dev)
+	b, err := dev.open()
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		}
 		if b != nil {
 			if err := t.UseDevice(b); err != nil {
-				return fmt.Errorf("--device %s: %w", *dev, err)
+				return fmt.Errorf("--device %s: %w", dev.name, err)
 			}
 		}
 		m, err := serve.FromTrained(name, t)

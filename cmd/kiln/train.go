@@ -71,7 +71,7 @@ run's config.json, e.g. {"epochs": 20, "lr": 0.0005}; flags override it.
 
 // resumeFlags may be given with --resume; every other setting is the run's.
 var resumeFlags = map[string]bool{"resume": true, "workers": true, "data": true, "checkpoint-every": true, "epochs": true,
-	"dist-timeout": true, "dist-check": true, "dist-bucket-kb": true, "device": true}
+	"dist-timeout": true, "dist-check": true, "dist-bucket-kb": true, "device": true, "tf32": true}
 
 // trainCmd parses the train flags over the defaults (and a --config file,
 // which the flags override) and runs or resumes training.
@@ -237,6 +237,8 @@ func applyFlag(dst, src *run.Config, name string) {
 		applyDPFlag(dst, src, name)
 	case "device":
 		dst.Device = src.Device
+	case "tf32":
+		dst.TF32 = src.TF32
 	case "out":
 		dst.Out = src.Out
 	case "name":

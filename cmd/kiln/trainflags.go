@@ -42,6 +42,7 @@ func addTrainFlags(fs *flag.FlagSet, cfg *run.Config) {
 	fs.BoolVar(&cfg.Strict, "strict", cfg.Strict, "image folders: stop on a file that does not decode instead of skipping and reporting it")
 	fs.StringVar(&cfg.Decode, "decode", cfg.Decode, "image files: view (default: 16-bit grey as an image viewer shows it) or pil (exactly as Pillow converts it, for parity with a torchvision pipeline)")
 	fs.StringVar(&cfg.Device, "device", cfg.Device, "where the training steps run: cpu (default: the engine), cpu-backend (the device path on the CPU, the engine's bits) or cuda (an NVIDIA GPU: a kiln built with go build -tags cuda ./cmd/kiln)")
+	fs.BoolVar(&cfg.TF32, "tf32", cfg.TF32, tf32Usage)
 	fs.StringVar(&cfg.Init, "init", cfg.Init, "start from the weights in this safetensors `file` (a kiln run's best/last.safetensors, or a PyTorch state_dict with the model's names and shapes) instead of random ones")
 	fs.StringVar(&cfg.Tokenize, "tokenize", cfg.Tokenize, "text data: split texts into char or word tokens (default char)")
 	fs.BoolVar(&cfg.Lowercase, "lowercase", cfg.Lowercase, "text data: lower-case texts before tokenising")

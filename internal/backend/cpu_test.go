@@ -71,19 +71,22 @@ func TestCPUCrossEntropyValues(t *testing.T) {
 var registerFailing sync.Once
 
 func TestOpen(t *testing.T) {
-	b, err := backend.Open("cpu")
+	b, err := backend.Open("cpu", backend.Options{})
 	if err != nil || b.Name() != "cpu" {
 		t.Fatalf("Open(cpu) = %v, %v", b, err)
 	}
-	_, err = backend.Open("tpu")
+	if _, err := backend.Open("cpu", backend.Options{TF32: true}); err == nil || !strings.Contains(err.Error(), "TF32") {
+		t.Fatalf("Open(cpu) with TF32 = %v, want an error naming TF32", err)
+	}
+	_, err = backend.Open("tpu", backend.Options{})
 	var nb *backend.NotBuiltError
 	if !errors.As(err, &nb) || !strings.Contains(err.Error(), "go build -tags tpu ./cmd/kiln") {
 		t.Fatalf("Open(tpu) = %v, want a NotBuiltError saying how to build one", err)
 	}
 	registerFailing.Do(func() {
-		backend.Register("test-fails", func() (backend.Backend, error) { return nil, errors.New("no device") })
+		backend.Register("test-fails", func(backend.Options) (backend.Backend, error) { return nil, errors.New("no device") })
 	})
-	if _, err := backend.Open("test-fails"); err == nil || errors.As(err, &nb) || !strings.Contains(err.Error(), "no device") {
+	if _, err := backend.Open("test-fails", backend.Options{}); err == nil || errors.As(err, &nb) || !strings.Contains(err.Error(), "no device") {
 		t.Fatalf("a registered backend's failure: %v", err)
 	}
 }

@@ -12,12 +12,20 @@ import (
 
 var (
 	regMu   sync.Mutex
-	openers = map[string]func() (Backend, error){}
+	openers = map[string]func(Options) (Backend, error){}
 )
+
+// Options are what a command line may ask of a backend as it opens.
+type Options struct {
+	// TF32 lets matrix products round their inputs to TensorFloat-32 on
+	// tensor cores (torch.backends.cuda.matmul.allow_tf32): about 1e-3
+	// relative error for several times the speed. Only CUDA has it.
+	TF32 bool
+}
 
 // Register makes a backend available to Open under name. Backend packages
 // call it from init; registering a name twice panics.
-func Register(name string, open func() (Backend, error)) {
+func Register(name string, open func(Options) (Backend, error)) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	if _, dup := openers[name]; dup || name == "cpu" {
@@ -51,11 +59,14 @@ func Names() []string {
 	return names
 }
 
-// Open returns the backend called name: "cpu", or one registered. A name
-// this binary lacks gives a *NotBuiltError; a registered backend that
-// cannot start (no GPU, no driver) gives its own error.
-func Open(name string) (Backend, error) {
+// Open returns the backend called name, "cpu" or one registered, set up
+// with opt. A name this binary lacks gives a *NotBuiltError; a registered
+// backend that cannot start (no GPU, no driver) gives its own error.
+func Open(name string, opt Options) (Backend, error) {
 	if name == "cpu" {
+		if opt.TF32 {
+			return nil, fmt.Errorf("backend: cpu has no TF32 mode; TF32 is for cuda")
+		}
 		return NewCPU(), nil
 	}
 	regMu.Lock()
@@ -64,7 +75,7 @@ func Open(name string) (Backend, error) {
 	if !ok {
 		return nil, &NotBuiltError{Name: name, Built: Names()}
 	}
-	b, err := open()
+	b, err := open(opt)
 	if err != nil {
 		return nil, fmt.Errorf("backend: %s: %w", name, err)
 	}

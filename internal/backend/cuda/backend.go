@@ -8,15 +8,14 @@ package cuda
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/kiln-ml/kiln/internal/backend"
 	cu "github.com/kiln-ml/kiln/internal/cuda"
 )
 
 func init() {
-	backend.Register("cuda", func() (backend.Backend, error) {
-		return Open(0, os.Getenv("KILN_TF32") == "1")
+	backend.Register("cuda", func(opt backend.Options) (backend.Backend, error) {
+		return Open(0, opt.TF32)
 	})
 }
 

@@ -64,7 +64,7 @@ func TestRegistered(t *testing.T) {
 	if !found {
 		t.Fatalf("backend names %v lack cuda", backend.Names())
 	}
-	b, err := backend.Open("cuda")
+	b, err := backend.Open("cuda", backend.Options{})
 	if err == nil {
 		b.Close()
 		return
