@@ -1,10 +1,6 @@
 package optim
 
-import (
-	"math"
-
-	"github.com/kiln-ml/kiln/internal/kernels"
-)
+import "github.com/kiln-ml/kiln/internal/kernels"
 
 // AdamConfig holds torch.optim.Adam's and AdamW's hyperparameters. Zero
 // Beta1, Beta2 and Eps take PyTorch's defaults 0.9, 0.999 and 1e-8.
@@ -66,48 +62,15 @@ func newAdam(params, grads []float32, cfg AdamConfig, decoupled bool) *Adam {
 // Step applies one update, in the order of PyTorch's single-tensor Adam.
 func (a *Adam) Step() {
 	a.step[0]++
-	t := float64(a.step[0])
-	c := a.cfg
 	// Coefficients are rounded from float64, as PyTorch rounds its Python
 	// scalars: 1-float32(0.999) would differ from float32(1-0.999).
-	co := c.StepCoef(t)
-	b1, b2, c1, c2 := co.B1, co.B2, co.C1, co.C2
-	bc2Sqrt, stepSize, eps, wd, decay := co.BC2Sqrt, -co.NegStep, co.Eps, co.WD, co.Decay
-	p, m, v := a.params, a.m, a.v
-	if !c.Maximize && a.vM == nil {
-		// The common case runs as one vector kernel with the same
-		// operations in the same order as the loop below.
-		mode := kernels.AdamPlain
-		switch {
-		case a.decoupled:
-			mode = kernels.AdamDecoupled
-		case wd != 0:
-			mode = kernels.AdamL2
-		}
-		kernels.AdamStep(mode, p, a.grads[:len(p)], m, v, &co)
+	co := a.cfg.StepCoef(float64(a.step[0]))
+	p := a.params
+	if a.vM != nil {
+		kernels.AdamAMSGradStep(a.cfg.Mode(a.decoupled), p, a.grads[:len(p)], a.m, a.v, a.vM, &co)
 		return
 	}
-	for i, g := range a.grads[:len(p)] {
-		if c.Maximize {
-			g = -g
-		}
-		if a.decoupled {
-			p[i] *= decay
-		} else if wd != 0 {
-			g += wd * p[i]
-		}
-		m[i] = m[i]*b1 + g*c1
-		v[i] = v[i]*b2 + c2*g*g
-		vv := v[i]
-		if a.vM != nil {
-			if vv > a.vM[i] || vv != vv {
-				a.vM[i] = vv
-			}
-			vv = a.vM[i]
-		}
-		denom := float32(math.Sqrt(float64(vv)))/bc2Sqrt + eps
-		p[i] += (-stepSize * m[i]) / denom // addcdiv: (value*m)/denom
-	}
+	kernels.AdamStep(a.cfg.Mode(a.decoupled), p, a.grads[:len(p)], a.m, a.v, &co)
 }
 
 // LR returns the learning rate.

@@ -26,7 +26,7 @@ func newFromCase(t *testing.T, c golden.Case, p, g []float32) Optimizer {
 		return NewAdam(p, g, cfg)
 	case "RMSprop":
 		return NewRMSprop(p, g, RMSpropConfig{LR: lr, Alpha: c.Float(t, "alpha"), Eps: c.Float(t, "eps"),
-			WeightDecay: wd, Momentum: c.Float(t, "momentum"), Centered: c.Bool(t, "centered")})
+			WeightDecay: wd, Momentum: c.Float(t, "momentum"), Centered: c.Bool(t, "centered"), Maximize: c.Bool(t, "maximize")})
 	}
 	t.Fatalf("unknown optimizer %q", c.String(t, "op"))
 	return nil

@@ -1,6 +1,6 @@
 package optim
 
-import "math"
+import "github.com/kiln-ml/kiln/internal/kernels"
 
 // RMSpropConfig holds torch.optim.RMSprop's hyperparameters. Zero Alpha and
 // Eps take PyTorch's defaults 0.99 and 1e-8.
@@ -11,6 +11,16 @@ type RMSpropConfig struct {
 	WeightDecay float64
 	Momentum    float64
 	Centered    bool
+	Maximize    bool
+}
+
+func (c *RMSpropConfig) defaults() {
+	if c.Alpha == 0 {
+		c.Alpha = 0.99
+	}
+	if c.Eps == 0 {
+		c.Eps = 1e-8
+	}
 }
 
 // RMSprop is torch.optim.RMSprop.
@@ -26,12 +36,7 @@ type RMSprop struct {
 // NewRMSprop returns RMSprop over the flat params and grads.
 func NewRMSprop(params, grads []float32, cfg RMSpropConfig) *RMSprop {
 	checkLen(params, grads)
-	if cfg.Alpha == 0 {
-		cfg.Alpha = 0.99
-	}
-	if cfg.Eps == 0 {
-		cfg.Eps = 1e-8
-	}
+	cfg.defaults()
 	r := &RMSprop{cfg: cfg, params: params, grads: grads, sq: make([]float32, len(params))}
 	if cfg.Centered {
 		r.avg = make([]float32, len(params))
@@ -42,32 +47,11 @@ func NewRMSprop(params, grads []float32, cfg RMSpropConfig) *RMSprop {
 	return r
 }
 
-// Step applies one update.
+// Step applies one update with kernels.RMSpropStep, which the CPU
+// backend runs too.
 func (r *RMSprop) Step() {
-	c := r.cfg
-	lr, alpha, eps := float32(c.LR), float32(c.Alpha), float32(c.Eps)
-	c1 := float32(1 - c.Alpha) // rounded from float64, as PyTorch does
-	wd, mom := float32(c.WeightDecay), float32(c.Momentum)
-	p := r.params
-	for i, g := range r.grads[:len(p)] {
-		if wd != 0 {
-			g += wd * p[i]
-		}
-		r.sq[i] = r.sq[i]*alpha + c1*g*g
-		var avg float32
-		if r.avg != nil {
-			r.avg[i] = r.avg[i]*alpha + g*c1
-			avg = float32(math.Sqrt(float64(r.sq[i]-r.avg[i]*r.avg[i]))) + eps
-		} else {
-			avg = float32(math.Sqrt(float64(r.sq[i]))) + eps
-		}
-		if r.buf != nil {
-			r.buf[i] = r.buf[i]*mom + g/avg
-			p[i] -= lr * r.buf[i]
-		} else {
-			p[i] += (-lr * g) / avg
-		}
-	}
+	co := r.cfg.StepCoef()
+	kernels.RMSpropStep(r.params, r.grads[:len(r.params)], r.sq, r.avg, r.buf, &co)
 }
 
 // LR returns the learning rate.

@@ -32,40 +32,11 @@ func NewSGD(params, grads []float32, cfg SGDConfig) *SGD {
 	return s
 }
 
-// Step applies one update.
+// Step applies one update with kernels.SGDStep (vector code, or a Go
+// loop with maximize).
 func (s *SGD) Step() {
-	lr, wd := float32(s.cfg.LR), float32(s.cfg.WeightDecay)
-	mom, damp := float32(s.cfg.Momentum), float32(1-s.cfg.Dampening)
-	first := s.started[0] == 0
-	p, buf := s.params, s.buf
-	if !s.cfg.Maximize {
-		// One vector kernel, with the loop's operations in its order.
-		co := s.cfg.StepCoef(first)
-		kernels.SGDStep(p, s.grads[:len(p)], buf, &co)
-		s.started[0] = 1
-		return
-	}
-	for i, g := range s.grads[:len(p)] {
-		if s.cfg.Maximize {
-			g = -g
-		}
-		if wd != 0 {
-			g += wd * p[i]
-		}
-		if mom != 0 {
-			if first {
-				buf[i] = g
-			} else {
-				buf[i] = mom*buf[i] + damp*g
-			}
-			if s.cfg.Nesterov {
-				g += mom * buf[i]
-			} else {
-				g = buf[i]
-			}
-		}
-		p[i] -= lr * g
-	}
+	co := s.cfg.StepCoef(s.started[0] == 0)
+	kernels.SGDStep(s.params, s.grads[:len(s.params)], s.buf, &co)
 	s.started[0] = 1
 }
 

@@ -46,16 +46,22 @@ type AdamCoef struct {
 	Eps            float32
 	WD             float32 // AdamL2's weight decay
 	Decay          float32 // AdamDecoupled's factor, 1 - lr*weight decay
+	Maximize       bool    // the gradient negated first (maximize=True)
 }
 
 // AdamStep applies one Adam update to p with gradient g and moments m and
 // v, in the operation order of PyTorch's single-tensor Adam:
 // m = m*b1 + g*c1; v = v*b2 + (c2*g)*g; p += (-step*m) / (sqrt(v)/bc2 + eps),
-// after g += wd*p (AdamL2) or p *= decay (AdamDecoupled). It panics when
-// the lengths differ.
+// after g += wd*p (AdamL2) or p *= decay (AdamDecoupled). With
+// c.Maximize the gradient is negated first, in update.go's Go loop. It
+// panics when the lengths differ.
 func AdamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
 	if len(g) != len(p) || len(m) != len(p) || len(v) != len(p) {
 		panic(fmt.Sprintf("kernels: AdamStep: lengths %d, %d, %d, %d differ", len(p), len(g), len(m), len(v)))
+	}
+	if c.Maximize {
+		adamStepFull(mode, p, g, m, v, nil, c)
+		return
 	}
 	adamStep(mode, p, g, m, v, c)
 }
@@ -128,13 +134,15 @@ func checkRows(name string, dst, src []float32, n, rows, dstStride, srcStride, p
 type SGDCoef struct {
 	LR, WD, Momentum, Damp float32 // Damp is 1 - dampening
 	First, Nesterov        bool    // the first step (the buffer starts as the gradient); Nesterov momentum
+	Maximize               bool    // the gradient negated first (maximize=True)
 }
 
 // SGDStep applies one torch.optim.SGD update to p with gradient g and, when
 // c.Momentum is not zero, the momentum buffer buf, in the operation order
 // of PyTorch's single-tensor SGD: g += wd*p (when wd is not zero); buf = g
 // on the first step, else momentum*buf + damp*g; g = buf, or g +
-// momentum*buf with Nesterov; p -= lr*g. It panics when the lengths
+// momentum*buf with Nesterov; p -= lr*g. With c.Maximize the gradient
+// is negated first, in update.go's Go loop. It panics when the lengths
 // differ.
 func SGDStep(p, g, buf []float32, c *SGDCoef) {
 	if len(g) != len(p) || (c.Momentum != 0 && len(buf) != len(p)) {
@@ -142,6 +150,10 @@ func SGDStep(p, g, buf []float32, c *SGDCoef) {
 	}
 	if c.Momentum == 0 {
 		buf = p // not read or written
+	}
+	if c.Maximize {
+		sgdStepFull(p, g, buf, c)
+		return
 	}
 	sgdStep(p, g, buf, c)
 }

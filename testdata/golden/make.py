@@ -524,15 +524,19 @@ def gen_optim(g):
         ("adam_amsgrad", torch.optim.Adam, dict(lr=0.05, amsgrad=True)),
         ("adam_amsgrad_weight_decay", torch.optim.Adam, dict(lr=0.05, betas=(0.5, 0.9), weight_decay=0.05, amsgrad=True)),
         ("adam_lr1e-3", torch.optim.Adam, dict(lr=1e-3)),
+        ("adam_maximize_weight_decay", torch.optim.Adam, dict(lr=0.05, weight_decay=0.05, maximize=True)),
         ("adamw_default_lr0.05", torch.optim.AdamW, dict(lr=0.05)),
         ("adamw_weight_decay0.1", torch.optim.AdamW, dict(lr=0.05, weight_decay=0.1)),
         ("adamw_amsgrad", torch.optim.AdamW, dict(lr=0.05, weight_decay=0.1, amsgrad=True)),
         ("adamw_betas_eps", torch.optim.AdamW, dict(lr=0.02, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.02)),
+        ("adamw_amsgrad_maximize", torch.optim.AdamW, dict(lr=0.05, weight_decay=0.1, amsgrad=True, maximize=True)),
         ("rmsprop_default", torch.optim.RMSprop, dict(lr=0.01)),
         ("rmsprop_alpha_eps_wd", torch.optim.RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.01)),
         ("rmsprop_momentum", torch.optim.RMSprop, dict(lr=0.01, momentum=0.9)),
         ("rmsprop_centered", torch.optim.RMSprop, dict(lr=0.01, centered=True)),
         ("rmsprop_centered_momentum_wd", torch.optim.RMSprop, dict(lr=0.01, alpha=0.95, momentum=0.5, centered=True, weight_decay=0.05)),
+        ("rmsprop_maximize", torch.optim.RMSprop, dict(lr=0.01, maximize=True)),
+        ("rmsprop_maximize_centered_momentum", torch.optim.RMSprop, dict(lr=0.01, momentum=0.9, centered=True, maximize=True)),
     ]
     for name, cls, kw in configs:
         p0 = torch.nn.Parameter(torch.zeros(3, 4))
