@@ -31,21 +31,26 @@ type Classifier struct {
 	p, g    backend.Buffer // the flat parameters and gradients
 	opt     *Optimizer
 
-	x       backend.Buffer
-	labels  backend.IntBuffer
+	x       backend.Buffer // Predictor's inputs
 	preds   backend.IntBuffer
 	logp    backend.Buffer
 	out     backend.Buffer
-	hostLab []int32
 	hostPrd []int32
 	hostOut [2]float32
 	dirty   bool // the device has steps the host copies lack
 	err     error
+
+	// Batches reach the device through two staging slots (stage.go): one
+	// being copied while the step that reads the other runs.
+	slots    [2]slot
+	staged   int // the slot holding a batch not yet trained on, or -1
+	launched int // the slot the last step read, or -1
 }
 
 var (
 	_ train.Learner    = (*Classifier)(nil)
 	_ train.HostSyncer = (*Classifier)(nil)
+	_ train.Stager     = (*Classifier)(nil)
 )
 
 // NewClassifier compiles model for the data shape it was built for,
@@ -66,7 +71,7 @@ func newClassifier(model models.Model, params *nn.ParamSet, opt *OptimizerSettin
 	if last := layers[len(layers)-1]; last.out != shape.Classes {
 		return nil, fmt.Errorf("device: %T gives %d outputs per example for %d classes", model, last.out, shape.Classes)
 	}
-	c := &Classifier{Model: model, Params: params, b: b, classes: shape.Classes}
+	c := &Classifier{Model: model, Params: params, b: b, classes: shape.Classes, staged: -1, launched: -1}
 	if c.prog, err = newProgram(b, layers, opt == nil); err != nil {
 		return nil, err
 	}
@@ -99,75 +104,59 @@ func (c *Classifier) Optimizer() optim.Optimizer { return c.opt }
 // Backend returns the backend the classifier runs on.
 func (c *Classifier) Backend() backend.Backend { return c.b }
 
-// reserve sizes the batch buffers for n examples.
+// reserve sizes the activation, loss and prediction buffers for n
+// examples. It waits for the queued ops first: the buffers they use may be
+// freed.
 func (c *Classifier) reserve(n int) error {
 	if n <= c.prog.cap {
 		return nil
 	}
+	if err := c.b.Sync(); err != nil {
+		return err
+	}
 	if err := c.prog.reserve(n); err != nil {
 		return err
 	}
-	in := c.prog.layers[0].in
-	if !c.x.IsNil() {
-		c.b.Free(c.x)
+	if !c.logp.IsNil() {
 		c.b.Free(c.logp)
-		c.b.FreeInts(c.labels)
 		c.b.FreeInts(c.preds)
 	}
 	var err error
-	if c.x, err = c.b.Alloc(n * in); err != nil {
-		return err
-	}
 	if c.logp, err = c.b.Alloc(n * c.classes); err != nil {
-		return err
-	}
-	if c.labels, err = c.b.AllocInts(n); err != nil {
 		return err
 	}
 	if c.preds, err = c.b.AllocInts(n); err != nil {
 		return err
 	}
-	c.hostLab, c.hostPrd = make([]int32, n), make([]int32, n)
+	c.hostPrd = make([]int32, n)
 	return nil
 }
 
-// load uploads a batch and runs the forward pass and the loss; it returns
-// the batch size.
-func (c *Classifier) load(b *data.Batch) (int, error) {
-	n := len(b.Y)
-	if n == 0 {
-		return 0, fmt.Errorf("device: empty batch")
-	}
-	if want := n * c.prog.layers[0].in; len(b.X) != want {
-		return 0, fmt.Errorf("device: batch of %d examples has %d inputs, want %d", n, len(b.X), want)
-	}
-	logits, err := c.forward(b.X, n)
-	if err != nil {
-		return 0, err
-	}
-	for i, y := range b.Y {
-		if y < 0 || y >= c.classes {
-			return 0, fmt.Errorf("device: label %d out of range [0, %d)", y, c.classes)
-		}
-		c.hostLab[i] = int32(y)
-	}
-	if err := c.b.UploadInts(c.labels.Slice(0, n), c.hostLab[:n]); err != nil {
-		return 0, err
-	}
-	c.b.CrossEntropy(logits, c.labels.Slice(0, n), n, c.classes, c.logp.Slice(0, n*c.classes), c.preds.Slice(0, n), c.out)
-	return n, nil
-}
-
-// forward uploads n examples x and queues the forward pass; it returns the
-// logits' buffer.
+// forward uploads n examples x (Predictor's inputs) and queues the forward
+// pass; it returns the logits' buffer.
 func (c *Classifier) forward(x []float32, n int) (backend.Buffer, error) {
 	if err := c.reserve(n); err != nil {
 		return backend.Buffer{}, err
 	}
+	if c.x.Len() < len(x) {
+		if !c.x.IsNil() {
+			c.b.Free(c.x)
+		}
+		var err error
+		if c.x, err = c.b.Alloc(len(x)); err != nil {
+			c.x = backend.Buffer{}
+			return backend.Buffer{}, err
+		}
+	}
 	if err := c.b.Upload(c.x.Slice(0, len(x)), x); err != nil {
 		return backend.Buffer{}, err
 	}
-	y, err := c.prog.forward(n, c.x.Slice(0, len(x)), c.p)
+	return c.run(c.x.Slice(0, len(x)), n)
+}
+
+// run queues the forward pass of n examples in x.
+func (c *Classifier) run(x backend.Buffer, n int) (backend.Buffer, error) {
+	y, err := c.prog.forward(n, x, c.p)
 	c.dirty = c.dirty || c.prog.moved
 	return y, err
 }
@@ -177,20 +166,29 @@ func (c *Classifier) forward(x []float32, n int) (backend.Buffer, error) {
 // the model got right before the update. A device error is kept for Err
 // (the loop checks it) and the step reports zeros.
 func (c *Classifier) TrainStep(b *data.Batch) (loss float32, correct int) {
+	c.Stage(b)
+	return c.TrainStaged(nil)
+}
+
+// TrainStaged is TrainStep on the batch Stage copied to the device. It
+// calls during (when not nil) once the step is queued and before waiting
+// for its loss, so that the host can stage the next batch while the device
+// computes; it calls it even when the step fails.
+func (c *Classifier) TrainStaged(during func()) (loss float32, correct int) {
+	s, n, err := c.take()
+	if err == nil && c.err == nil {
+		c.dirty = true
+		err = c.trainOn(s, n)
+	}
+	if during != nil {
+		during()
+	}
+	if c.err == nil {
+		c.err = err
+	}
 	if c.err != nil {
 		return 0, 0
 	}
-	n, err := c.load(b)
-	if err != nil {
-		c.err = err
-		return 0, 0
-	}
-	c.dirty = true
-	dlogits := c.prog.gradients(n)
-	c.b.Fill(c.g, 0)
-	c.b.CrossEntropyGrad(c.logp.Slice(0, n*c.classes), c.labels.Slice(0, n), n, c.classes, float32(1/float64(n)), dlogits)
-	c.prog.backward(n, c.p, c.g)
-	c.opt.Step()
 	if err := c.b.Download(c.hostOut[:], c.out); err != nil {
 		c.err = err
 		return 0, 0
@@ -198,14 +196,42 @@ func (c *Classifier) TrainStep(b *data.Batch) (loss float32, correct int) {
 	return c.hostOut[0], int(c.hostOut[1])
 }
 
+// trainOn queues the step on the n examples in slot s.
+func (c *Classifier) trainOn(s *slot, n int) error {
+	s.st.Acquire()
+	defer s.st.Release()
+	if err := c.lossOn(s, n); err != nil {
+		return err
+	}
+	dlogits := c.prog.gradients(n)
+	c.b.Fill(c.g, 0)
+	c.b.CrossEntropyGrad(c.logp.Slice(0, n*c.classes), s.labels.Slice(0, n), n, c.classes, float32(1/float64(n)), dlogits)
+	c.prog.backward(n, c.p, c.g)
+	c.opt.Step()
+	return nil
+}
+
+// lossOn queues the forward pass and the loss of the n examples in slot s.
+func (c *Classifier) lossOn(s *slot, n int) error {
+	logits, err := c.run(s.x.Slice(0, n*c.prog.layers[0].in), n)
+	if err != nil {
+		return err
+	}
+	c.b.CrossEntropy(logits, s.labels.Slice(0, n), n, c.classes, c.logp.Slice(0, n*c.classes), c.preds.Slice(0, n), c.out)
+	return nil
+}
+
 // EvalBatch returns a batch's summed loss and correct count, and each
 // example's predicted class in preds (len(b.Y) entries, or nil).
 func (c *Classifier) EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int) {
-	if c.err != nil {
-		return 0, 0
+	c.Stage(b)
+	s, n, err := c.take()
+	if err == nil && c.err == nil {
+		s.st.Acquire()
+		err = c.lossOn(s, n)
+		s.st.Release()
 	}
-	n, err := c.load(b)
-	if err == nil && preds != nil {
+	if err == nil && c.err == nil && preds != nil {
 		if len(preds) != n {
 			panic(fmt.Sprintf("device: %d predictions for a batch of %d", len(preds), n))
 		}
@@ -214,11 +240,13 @@ func (c *Classifier) EvalBatch(b *data.Batch, preds []int) (lossSum float64, cor
 			preds[i] = int(p)
 		}
 	}
-	if err == nil {
+	if err == nil && c.err == nil {
 		err = c.b.Download(c.hostOut[:], c.out)
 	}
-	if err != nil {
+	if c.err == nil {
 		c.err = err
+	}
+	if c.err != nil {
 		return 0, 0
 	}
 	return float64(c.hostOut[0]) * float64(n), int(c.hostOut[1])

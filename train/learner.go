@@ -28,6 +28,23 @@ type Learner interface {
 	EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int)
 }
 
+// Stager is a Learner that can copy the next batch to its device while a
+// step runs (a GPU's second stream). The loop stages each batch and trains
+// on it with a function that fetches and stages the next one, which the
+// learner calls once the step is queued and before it waits for the loss.
+type Stager interface {
+	Learner
+	// Stage starts copying b to the device for the next TrainStaged; b
+	// may be reused once Stage returns. Staging again before TrainStaged
+	// replaces the batch. What is wrong with b is reported by the
+	// TrainStaged that takes it, through the learner's Err.
+	Stage(b *data.Batch)
+	// TrainStaged is TrainStep on the staged batch. It calls during (when
+	// not nil) exactly once, after queuing the step and before waiting for
+	// its result, even when the step fails.
+	TrainStaged(during func()) (loss float32, correct int)
+}
+
 // Evaluator is what evaluation needs of a model: the mode switch and a
 // batch's loss, correct count and predictions (Learner's EvalBatch). Every
 // Learner is one; so is an inference-only model on a device.

@@ -184,13 +184,32 @@ func (l *Loop) epoch(ctx context.Context) (EpochStats, error) {
 	}
 	defer it.Close()
 	steps := l.Train.NumBatches()
-	for it.Next() {
+	// A Stager trains on a batch while the next is fetched and copied to
+	// its device: the next batch comes out of the iterator during the
+	// step, so b is not read after it.
+	sg, staged := l.Learner.(Stager)
+	more := it.Next()
+	if staged && more {
+		sg.Stage(it.Batch())
+	}
+	for more {
 		b := it.Batch()
-		loss, k := l.Learner.TrainStep(b)
+		var loss float32
+		var k, n int
+		if staged {
+			n = len(b.Y)
+			loss, k = sg.TrainStaged(func() {
+				if more = it.Next(); more {
+					sg.Stage(it.Batch())
+				}
+			})
+		} else {
+			loss, k = l.Learner.TrainStep(b)
+			n = len(b.Y) // after the step: a DP learner draws its Poisson batch into b
+		}
 		if err := stepErr(l.Learner); err != nil {
 			return st, fmt.Errorf("train: epoch %d, step %d: %w", e+1, pos.Step+1, err)
 		}
-		n := len(b.Y)
 		lossSum := float64(loss) * float64(n)
 		stop := false
 		if l.Replicas != nil {
@@ -225,6 +244,9 @@ func (l *Loop) epoch(ctx context.Context) (EpochStats, error) {
 		}
 		if err := ctx.Err(); err != nil {
 			return st, fmt.Errorf("train: epoch %d: %w", e+1, err)
+		}
+		if !staged {
+			more = it.Next()
 		}
 	}
 	if err := it.Err(); err != nil {

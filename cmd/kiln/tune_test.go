@@ -280,7 +280,7 @@ func TestTrainFlagsShared(t *testing.T) {
 	fs := flag.NewFlagSet("shared", flag.ContinueOnError)
 	cfg := run.DefaultConfig()
 	addTrainFlags(fs, &cfg)
-	flagLine := regexp.MustCompile(`(?m)^  -([a-z-]+)`)
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 	for _, m := range flagLine.FindAllStringSubmatch(trainHelp, -1) {
 		name := m[1]
 		switch name {

@@ -29,6 +29,7 @@ type Backend struct {
 	err   error
 	ws    *cu.Block // scratch: column matrices, staging
 	wsN   int
+	cs    *cu.Stream // the stages' copy stream (stage.go), made by the first NewStage
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -193,6 +194,12 @@ func (b *Backend) DownloadInts(dst []int32, src backend.IntBuffer) error {
 // Close releases the GPU.
 func (b *Backend) Close() error {
 	err := b.Sync()
+	if b.cs != nil {
+		if cerr := b.cs.Synchronize(); err == nil {
+			err = cerr
+		}
+		b.keep(b.cs.Destroy())
+	}
 	if b.blas != nil {
 		b.keep(b.blas.Destroy())
 	}
