@@ -151,7 +151,10 @@ func (c *Classifier) forward(x []float32, n int) (backend.Buffer, error) {
 	if err := c.b.Upload(c.x.Slice(0, len(x)), x); err != nil {
 		return backend.Buffer{}, err
 	}
-	return c.run(c.x.Slice(0, len(x)), n)
+	var y backend.Buffer
+	var err error
+	backend.Run(c.b, func() { y, err = c.run(c.x.Slice(0, len(x)), n) })
+	return y, err
 }
 
 // run queues the forward pass of n examples in x.
@@ -178,7 +181,7 @@ func (c *Classifier) TrainStaged(during func()) (loss float32, correct int) {
 	s, n, err := c.take()
 	if err == nil && c.err == nil {
 		c.dirty = true
-		err = c.trainOn(s, n)
+		backend.Run(c.b, func() { err = c.trainOn(s, n) })
 	}
 	if during != nil {
 		during()
@@ -227,9 +230,11 @@ func (c *Classifier) EvalBatch(b *data.Batch, preds []int) (lossSum float64, cor
 	c.Stage(b)
 	s, n, err := c.take()
 	if err == nil && c.err == nil {
-		s.st.Acquire()
-		err = c.lossOn(s, n)
-		s.st.Release()
+		backend.Run(c.b, func() {
+			s.st.Acquire()
+			err = c.lossOn(s, n)
+			s.st.Release()
+		})
 	}
 	if err == nil && c.err == nil && preds != nil {
 		if len(preds) != n {

@@ -209,3 +209,7 @@ func (d *Device) Download(dst []float32, b *Block) error {
 		return cuCheck("cuMemcpyDtoH", d.api.cuMemcpyDtoH(unsafe.Pointer(&dst[0]), b.Ptr, uint64(len(dst))*4))
 	})
 }
+
+// Run runs fn on the thread that owns the device's context, so that the
+// driver calls fn makes are direct calls (executor.Run).
+func (d *Device) Run(fn func()) error { return d.exec.Run(fn) }

@@ -90,3 +90,33 @@ func (e *executor) Close() error {
 	})
 	return err
 }
+
+// Run runs fn on the executor's thread, where every Do it makes is a plain
+// call: a stretch of many driver calls (a training step's launches) then
+// costs one hop to the thread instead of one each. A panic in fn is raised
+// again in the caller, and the executor goes on. Where the thread's id is
+// unknown, nested calls could not be told apart, so fn runs in the caller
+// and each call hops as before.
+func (e *executor) Run(fn func()) error {
+	if e.tid == 0 || gettid() == e.tid {
+		fn()
+		return nil
+	}
+	var p any
+	panicked := false
+	err := e.Do(func() error {
+		panicked = true
+		defer func() {
+			if panicked {
+				p = recover()
+			}
+		}()
+		fn()
+		panicked = false
+		return nil
+	})
+	if panicked {
+		panic(p)
+	}
+	return err
+}

@@ -80,3 +80,46 @@ func TestExecutorErrors(t *testing.T) {
 		t.Errorf("nested Do: %v, ran %v", err, ran)
 	}
 }
+
+// TestExecutorRun: Run puts fn on the executor's thread, where Do runs
+// inline; a panic in fn comes back to the caller and the executor goes on;
+// after Close, Run reports the closed executor.
+func TestExecutorRun(t *testing.T) {
+	e, err := newExecutor(func() error { return nil }, func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, threads := 0, map[int]bool{}
+	if err := e.Run(func() {
+		for range 100 {
+			if err := e.Do(func() error { calls++; threads[gettid()] = true; return nil }); err != nil {
+				t.Error(err)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 100 || len(threads) != 1 || e.tid != 0 && !threads[e.tid] {
+		t.Errorf("%d calls on threads %v, want 100 on the executor's %d", calls, threads, e.tid)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want boom", p)
+			}
+		}()
+		e.Run(func() { panic("boom") })
+		t.Error("Run returned after fn panicked")
+	}()
+	if err := e.Do(func() error { return nil }); err != nil {
+		t.Errorf("Do after a panicking Run: %v", err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if e.tid != 0 {
+		if err := e.Run(func() { t.Error("ran after Close") }); !errors.Is(err, errClosed) {
+			t.Errorf("Run after Close: %v", err)
+		}
+	}
+}

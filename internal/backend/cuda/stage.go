@@ -5,8 +5,8 @@ package cuda
 // This file holds the backend's staging slots: a batch is copied from
 // pinned host memory on a second stream, so that the next batch's upload
 // overlaps the kernels of the step before it, with two events ordering the
-// streams. It leaves out the learner that alternates two slots (package
-// device).
+// streams; and Run, which puts a step's host code on the context's thread.
+// It leaves out the learner that alternates two slots (package device).
 
 import (
 	"unsafe"
@@ -146,3 +146,10 @@ func (s *stage) free() error {
 	*s = stage{b: s.b}
 	return first
 }
+
+var _ backend.Runner = (*Backend)(nil)
+
+// Run runs fn on the thread that owns the GPU's context, where each
+// driver call fn makes is a direct call. A closed device's error is kept
+// for Sync.
+func (b *Backend) Run(fn func()) { b.keep(b.d.Run(fn)) }
