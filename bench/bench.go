@@ -41,9 +41,13 @@ type Report struct {
 	SgemmPctPeak   float64 `json:"sgemm_percent_of_peak"`
 	TrainImgPerSec float64 `json:"train_img_per_s"`
 	InferImgPerSec float64 `json:"infer_img_per_s"`
-	TrainBatch     int     `json:"train_batch"`
-	InferBatch     int     `json:"infer_batch"`
-	Images         int     `json:"images"`
+	// RunOn: training with each batch copied before its step
+	// (Classifier.TrainStep) rather than during the step before
+	// (the loop's staging, TrainImgPerSec).
+	TrainUnstagedImgPerSec float64 `json:"train_unstaged_img_per_s,omitempty"`
+	TrainBatch             int     `json:"train_batch"`
+	InferBatch             int     `json:"infer_batch"`
+	Images                 int     `json:"images"`
 
 	Scaling []ThreadRow  `json:"scaling,omitempty"` // with Options.Threads
 	Latency []LatencyRow `json:"latency"`           // inference at small batches
@@ -313,6 +317,10 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, `seed CNN training, batch %d, Adam:  %.0f images/s
 seed CNN inference, batch %d:       %.0f images/s
 `, r.TrainBatch, r.TrainImgPerSec, r.InferBatch, r.InferImgPerSec)
+	if r.TrainUnstagedImgPerSec > 0 {
+		fmt.Fprintf(&b, "seed CNN training, each batch copied before its step instead of during the one before: %.0f images/s (staging: %.2fx)\n",
+			r.TrainUnstagedImgPerSec, r.TrainImgPerSec/r.TrainUnstagedImgPerSec)
+	}
 	for _, l := range r.Latency {
 		fmt.Fprintf(&b, "seed CNN inference latency, batch %d: %.3f ms median, %.3f ms p99 (%d runs)\n", l.Batch, l.MedianMS, l.P99MS, l.Runs)
 	}
