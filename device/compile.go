@@ -16,7 +16,7 @@ import (
 )
 
 // Supported names what NewClassifier compiles, for error messages.
-const Supported = "seed-cnn, mlp, lenet5, the CIFAR ResNets (resnet8, resnet20) and architecture files of conv2d, maxpool2d, adaptiveavgpool2d, batchnorm1d/2d, linear, relu, flatten and dropout layers"
+const Supported = "seed-cnn, mlp, lenet5, the CIFAR ResNets (resnet8, resnet20) and architecture files of conv2d, maxpool2d, avgpool2d, adaptiveavgpool2d, batchnorm1d/2d, linear, relu, sigmoid, tanh, flatten and dropout layers"
 
 type opKind uint8
 
@@ -30,6 +30,9 @@ const (
 	opBN
 	opAdaptive
 	opAdd // the residual sum of the layers src and src2
+	opSigmoid
+	opTanh
+	opAvgPool
 )
 
 // span is a parameter's place in the flat parameter buffer; n == 0 is none.
@@ -55,6 +58,7 @@ type layer struct {
 	bnC    int // opBN: channels, and values per channel per example
 	bnS    int
 	ap     conv.AdaptiveAvgPool2dParams // N = 1
+	avg    conv.AvgPool2dParams         // N = 1
 	params bool                         // the layer has parameters
 }
 
@@ -229,7 +233,8 @@ func firstUnknown(prefix string, c nn.Container) string {
 	for _, ch := range c.Children() {
 		name := prefix + ch.Name
 		switch ch.Module.(type) {
-		case *nn.Conv2d, *nn.MaxPool2d, *nn.Linear, *nn.ReLU, *nn.Flatten, *nn.Dropout, *nn.BatchNorm, *nn.AdaptiveAvgPool2d:
+		case *nn.Conv2d, *nn.MaxPool2d, *nn.AvgPool2d, *nn.Linear, *nn.ReLU, *nn.Sigmoid, *nn.Tanh, *nn.Flatten, *nn.Dropout,
+			*nn.BatchNorm, *nn.AdaptiveAvgPool2d:
 			continue
 		}
 		if cc, ok := ch.Module.(nn.Container); ok {
@@ -301,8 +306,31 @@ func lower(name string, mod nn.Module, in []int, ps *nn.ParamSet, fuseReLU bool)
 		}
 		out := append(append([]int(nil), in[:len(in)-1]...), mod.Out)
 		return l, out, nil
+	case *nn.AvgPool2d:
+		if len(in) != 3 {
+			return nil, nil, bad(fmt.Sprintf("input of shape %v, want (C, H, W)", in))
+		}
+		o := mod.Options
+		p := conv.AvgPool2dParams{N: 1, C: in[0], H: in[1], W: in[2], KH: o.Kernel[0], KW: o.Kernel[1],
+			StrideH: o.Stride[0], StrideW: o.Stride[1], PadH: o.Padding[0], PadW: o.Padding[1],
+			CeilMode: o.CeilMode, ExcludePad: o.ExcludePad, DivisorOverride: o.Divisor}
+		if p.StrideH == 0 {
+			p.StrideH = p.KH
+		}
+		if p.StrideW == 0 {
+			p.StrideW = p.KW
+		}
+		if err := p.Validate(); err != nil {
+			return nil, nil, bad(err.Error())
+		}
+		out := []int{p.C, p.OutH(), p.OutW()}
+		return &layer{kind: opAvgPool, name: name, in: size, out: prod(out), avg: p}, out, nil
 	case *nn.ReLU:
 		return &layer{kind: opReLU, name: name, in: size, out: size}, in, nil
+	case *nn.Sigmoid:
+		return &layer{kind: opSigmoid, name: name, in: size, out: size}, in, nil
+	case *nn.Tanh:
+		return &layer{kind: opTanh, name: name, in: size, out: size}, in, nil
 	case *nn.Flatten:
 		if s, e := mod.StartDim, mod.EndDim; s != 1 || (e != -1 && e != len(in)) {
 			return nil, nil, bad(fmt.Sprintf("flatten(start_dim=%d, end_dim=%d): only flatten(1, -1) runs", s, e))

@@ -19,9 +19,12 @@
 // Predictor runs the same program forward only, for evaluation and
 // inference.
 //
+// The optimizer is Adam, AdamW, SGD or RMSprop with every option optim
+// has (amsgrad, maximize, Nesterov, centered...), its update one backend
+// op over the flat buffers and its state under optim's names.
+//
 // It leaves out the models whose layers have no backend ops (recurrent
-// cells, embeddings, average pooling with a kernel, activations other
-// than ReLU), optimizers other than Adam, AdamW and SGD, AMSGrad and
-// maximize, differential privacy and data parallelism: NewClassifier refuses
-// them with what is missing named.
+// cells, embeddings, activations other than ReLU, sigmoid and tanh),
+// optimizers optim lacks, differential privacy and data parallelism:
+// NewClassifier refuses them with what is missing named.
 package device

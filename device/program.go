@@ -219,6 +219,14 @@ func (p *program) forward(n int, x, w backend.Buffer) (backend.Buffer, error) {
 			}
 		case opReLU:
 			p.b.ReLU(in, y)
+		case opSigmoid:
+			p.b.Sigmoid(in, y)
+		case opTanh:
+			p.b.Tanh(in, y)
+		case opAvgPool:
+			ap := l.avg
+			ap.N = n
+			p.b.AvgPool2dForward(ap, in, y)
 		case opFlatten:
 			lb.active = false
 		case opDropout:
@@ -342,6 +350,20 @@ func (p *program) backward(n int, w, g backend.Buffer) {
 		case opReLU:
 			if p.needDx[i] {
 				p.b.ReLUGrad(lb.ay, dy, target(l.src))
+			}
+		case opSigmoid:
+			if p.needDx[i] {
+				p.b.SigmoidGrad(lb.ay, dy, target(l.src))
+			}
+		case opTanh:
+			if p.needDx[i] {
+				p.b.TanhGrad(lb.ay, dy, target(l.src))
+			}
+		case opAvgPool:
+			if p.needDx[i] {
+				ap := l.avg
+				ap.N = n
+				p.b.AvgPool2dBackward(ap, dy, target(l.src))
 			}
 		case opDropout:
 			if p.needDx[i] {

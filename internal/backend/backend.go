@@ -131,6 +131,14 @@ type Backend interface {
 	ReLU(x, y Buffer)
 	// ReLUGrad adds dy to dx wherever y > 0.
 	ReLUGrad(y, dy, dx Buffer)
+	// Sigmoid writes 1/(1+exp(-x)) to y; SigmoidGrad adds dy*y*(1-y),
+	// given the output y, to dx.
+	Sigmoid(x, y Buffer)
+	SigmoidGrad(y, dy, dx Buffer)
+	// Tanh writes tanh(x) to y; TanhGrad adds dy*(1-y*y), given the
+	// output y, to dx.
+	Tanh(x, y Buffer)
+	TanhGrad(y, dy, dx Buffer)
 
 	// Dropout writes y = x*mask (the mask holds 0 or 1/(1-p)).
 	Dropout(x, mask, y Buffer)
@@ -170,17 +178,28 @@ type Backend interface {
 	// AdaptiveAvgPool2dBackward adds each dy, spread evenly over its
 	// window, into dx.
 	AdaptiveAvgPool2dBackward(p conv.AdaptiveAvgPool2dParams, dy, dx Buffer)
+	// AvgPool2dForward overwrites y with the window means of x, padding,
+	// ceil mode and divisor as conv.AvgPool2dForward has them.
+	AvgPool2dForward(p conv.AvgPool2dParams, x, y Buffer)
+	// AvgPool2dBackward adds each dy, divided as the forward divides,
+	// into every in-bounds input of its window.
+	AvgPool2dBackward(p conv.AvgPool2dParams, dy, dx Buffer)
 
 	// ClipGradNorm scales g so that its L2 norm is at most maxNorm, as
 	// optim.ClipGradNorm(g, maxNorm, 2) does: by maxNorm/(norm+1e-6) when
 	// that is below 1. The norm stays on the device.
 	ClipGradNorm(g Buffer, maxNorm float64)
 
-	// AdamStep is kernels.AdamStep over p, g, m and v.
-	AdamStep(mode kernels.AdamMode, p, g, m, v Buffer, c kernels.AdamCoef)
+	// AdamStep is kernels.AdamStep over p, g, m and v, or with vmax
+	// (not IsNil: amsgrad's running maximum of v)
+	// kernels.AdamAMSGradStep. c.Maximize negates the gradient.
+	AdamStep(mode kernels.AdamMode, p, g, m, v, vmax Buffer, c kernels.AdamCoef)
 	// SGDStep is kernels.SGDStep over p, g and buf (buf unused without
 	// momentum).
 	SGDStep(p, g, buf Buffer, c kernels.SGDCoef)
+	// RMSpropStep is kernels.RMSpropStep over p, g and sq, with avg
+	// (centered) and buf (momentum) each none when unused.
+	RMSpropStep(p, g, sq, avg, buf Buffer, c kernels.RMSpropCoef)
 }
 
 // BatchNormParams describe a batch normalisation: N examples of C

@@ -1,7 +1,7 @@
 package backend
 
 // This file is the CPU backend's batch normalisation, residual sum,
-// adaptive average pooling and gradient clipping. The batch normalisation
+// average and adaptive average pooling and gradient clipping. The batch normalisation
 // runs the loops the engine's BatchNorm runs (internal/kernels'
 // batchnorm.go), so its bits are the engine's; it leaves out synchronised
 // statistics across ranks, which the device path refuses.
@@ -82,6 +82,16 @@ func (*CPU) AdaptiveAvgPool2dForward(p conv.AdaptiveAvgPool2dParams, x, y Buffer
 // AdaptiveAvgPool2dBackward calls conv.AdaptiveAvgPool2dBackward.
 func (*CPU) AdaptiveAvgPool2dBackward(p conv.AdaptiveAvgPool2dParams, dy, dx Buffer) {
 	conv.AdaptiveAvgPool2dBackward(p, Floats(dy), Floats(dx))
+}
+
+// AvgPool2dForward calls conv.AvgPool2dForward.
+func (*CPU) AvgPool2dForward(p conv.AvgPool2dParams, x, y Buffer) {
+	conv.AvgPool2dForward(p, Floats(x), Floats(y))
+}
+
+// AvgPool2dBackward calls conv.AvgPool2dBackward.
+func (*CPU) AvgPool2dBackward(p conv.AvgPool2dParams, dy, dx Buffer) {
+	conv.AvgPool2dBackward(p, Floats(dy), Floats(dx))
 }
 
 // ClipGradNorm is optim.ClipGradNorm's L2 case, loop for loop: the squares

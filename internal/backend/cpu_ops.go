@@ -2,7 +2,8 @@ package backend
 
 // This file is the CPU backend's ops. Each calls the kernel the engine
 // calls for the same step, or repeats autograd's loop for it expression for
-// expression (bias, dropout, the loss), so the bits are the engine's.
+// expression (bias, dropout, the activations' backward, the loss), so the
+// bits are the engine's. The updates are in cpu_optim.go.
 
 import (
 	"math"
@@ -107,6 +108,42 @@ func (*CPU) ReLUGrad(y, dy, dx Buffer) {
 	tensor.ReLUGradSlice(Floats(dx), Floats(dy), Floats(y))
 }
 
+// unary runs one of tensor's elementwise ops (the engine's forward loop)
+// from x into y, as flat tensors.
+func unary(op string, f func(dst, src *tensor.Tensor) *tensor.Tensor, x, y Buffer) {
+	MustLen(op, "y", y.Len(), x.Len())
+	var xt, yt tensor.Tensor
+	xt.Init(Floats(x), x.Len())
+	yt.Init(Floats(y), y.Len())
+	f(&yt, &xt)
+}
+
+// Sigmoid calls tensor.Sigmoid, autograd's forward.
+func (*CPU) Sigmoid(x, y Buffer) { unary("Sigmoid", tensor.Sigmoid, x, y) }
+
+// SigmoidGrad is autograd's sigmoid backward: dx += dy*y*(1-y).
+func (*CPU) SigmoidGrad(y, dy, dx Buffer) {
+	MustLen("SigmoidGrad", "dy", dy.Len(), y.Len())
+	MustLen("SigmoidGrad", "dx", dx.Len(), y.Len())
+	ys, g := Floats(y), Floats(dx)
+	for i, d := range Floats(dy) {
+		g[i] += d * ys[i] * (1 - ys[i])
+	}
+}
+
+// Tanh calls tensor.Tanh, autograd's forward.
+func (*CPU) Tanh(x, y Buffer) { unary("Tanh", tensor.Tanh, x, y) }
+
+// TanhGrad is autograd's tanh backward: dx += dy*(1-y*y).
+func (*CPU) TanhGrad(y, dy, dx Buffer) {
+	MustLen("TanhGrad", "dy", dy.Len(), y.Len())
+	MustLen("TanhGrad", "dx", dx.Len(), y.Len())
+	ys, g := Floats(y), Floats(dx)
+	for i, d := range Floats(dy) {
+		g[i] += d * (1 - ys[i]*ys[i])
+	}
+}
+
 // Dropout writes y = x*mask.
 func (*CPU) Dropout(x, mask, y Buffer) {
 	MustLen("Dropout", "mask", mask.Len(), x.Len())
@@ -185,14 +222,4 @@ func (*CPU) CrossEntropyGrad(logp Buffer, labels IntBuffer, n, c int, scale floa
 			g[j] += dl - float32(math.Exp(float64(y[j]))*s)
 		}
 	}
-}
-
-// AdamStep calls kernels.AdamStep.
-func (*CPU) AdamStep(mode kernels.AdamMode, p, g, m, v Buffer, c kernels.AdamCoef) {
-	kernels.AdamStep(mode, Floats(p), Floats(g), Floats(m), Floats(v), &c)
-}
-
-// SGDStep calls kernels.SGDStep.
-func (*CPU) SGDStep(p, g, buf Buffer, c kernels.SGDCoef) {
-	kernels.SGDStep(Floats(p), Floats(g), Floats(buf), &c)
 }

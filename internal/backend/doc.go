@@ -1,9 +1,10 @@
 // Package backend is the seam between the training step and the hardware
 // it runs on: a Backend owns device memory (Buffer, IntBuffer) and runs the
 // hot ops of a convolutional classifier's training step on it (SGEMM,
-// convolution forward and backward, max and adaptive average pooling,
-// batch normalisation, the residual sum, bias, ReLU, dropout, softmax
-// cross-entropy, gradient clipping, the Adam and SGD updates).
+// convolution forward and backward, max, average and adaptive average
+// pooling, batch normalisation, the residual sum, bias, ReLU, sigmoid,
+// tanh, dropout, softmax cross-entropy, gradient clipping, the Adam, SGD
+// and RMSprop updates).
 //
 // # Conventions
 //
@@ -21,16 +22,16 @@
 // Wrong sizes are programmer errors and panic.
 //
 // CPU is the reference backend. It calls the very kernels the engine uses
-// (internal/kernels, internal/kernels/conv, and tensor's ReLU and softmax
-// loops), in the same order and with the same arguments as autograd's
+// (internal/kernels, internal/kernels/conv, and tensor's ReLU, sigmoid,
+// tanh and softmax loops), in the same order and with the same arguments as autograd's
 // backward rules, so a training step run through it gives the engine's
 // bits. The CUDA backend lives in internal/backend/cuda behind the cuda
 // build tag.
 //
 // # Left out
 //
-// Synchronised batch normalisation, average pooling with a kernel, the
-// recurrent cells, mixed precision and more than one device: a model that
-// needs them trains on the engine's own path (package device refuses it
-// with the layer named).
+// Synchronised batch normalisation, the activations besides ReLU, sigmoid
+// and tanh, the recurrent cells, mixed precision and more than one
+// device: a model that needs them trains on the engine's own path
+// (package device refuses it with the layer named).
 package backend

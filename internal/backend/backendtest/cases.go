@@ -89,7 +89,47 @@ func Cases(seed uint64) []Case {
 		batchNormCase(rng, backend.BatchNormParams{N: 6, C: 4, Spatial: 1, Training: true, Eps: 1e-3}, false, false),
 		adaptiveCase(rng, conv.AdaptiveAvgPool2dParams{N: 2, C: 3, H: 5, W: 3, OutH: 2, OutW: 1}),
 		adaptiveCase(rng, conv.AdaptiveAvgPool2dParams{N: 2, C: 2, H: 4, W: 4, OutH: 1, OutW: 1}))
+	cs = append(cs, activationCase(rng, "sigmoid", 31), activationCase(rng, "tanh", 33))
+	for _, p := range []conv.AvgPool2dParams{
+		{N: 2, C: 3, H: 6, W: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+		{N: 1, C: 2, H: 7, W: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 1, PadH: 1, PadW: 1, CeilMode: true},
+		{N: 2, C: 1, H: 5, W: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, ExcludePad: true, CeilMode: true},
+		{N: 1, C: 2, H: 4, W: 6, KH: 2, KW: 3, StrideH: 1, StrideW: 2, PadH: 1, DivisorOverride: 5},
+	} {
+		cs = append(cs, avgPoolCase(rng, p))
+	}
 	return cs
+}
+
+// activationCase is sigmoid or tanh, whose backward reads the output.
+func activationCase(rng *rand.Rand, name string, n int) Case {
+	in := randn(rng, n)
+	for i := range in {
+		in[i] *= 4 // reach the flat tails too
+	}
+	return Case{Name: name, In: [][]float32{in}, Out: n,
+		Forward: func(b backend.Backend, x *Bufs) {
+			if name == "sigmoid" {
+				b.Sigmoid(x.In[0], x.Out)
+			} else {
+				b.Tanh(x.In[0], x.Out)
+			}
+		},
+		Backward: func(b backend.Backend, x *Bufs, dy backend.Buffer, dx []backend.Buffer) {
+			if name == "sigmoid" {
+				b.SigmoidGrad(x.Out, dy, dx[0])
+			} else {
+				b.TanhGrad(x.Out, dy, dx[0])
+			}
+		}}
+}
+
+func avgPoolCase(rng *rand.Rand, p conv.AvgPool2dParams) Case {
+	return Case{Name: "avgpool2d", In: [][]float32{randn(rng, p.N*p.C*p.H*p.W)}, Out: p.N * p.C * p.OutH() * p.OutW(),
+		Forward: func(b backend.Backend, x *Bufs) { b.AvgPool2dForward(p, x.In[0], x.Out) },
+		Backward: func(b backend.Backend, x *Bufs, dy backend.Buffer, dx []backend.Buffer) {
+			b.AvgPool2dBackward(p, dy, dx[0])
+		}}
 }
 
 func addCase(rng *rand.Rand, n int) Case {

@@ -5,6 +5,7 @@ package backendtest
 // CPU reference (Compare).
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -178,8 +179,9 @@ func clone(in [][]float32) [][]float32 {
 	return out
 }
 
-// Compare runs every case, SGEMM in its four transpositions, the Adam and
-// SGD updates, gradient clipping, Fill and Axpy on got and on the CPU backend, and requires
+// Compare runs every case, SGEMM in its four transpositions, the Adam,
+// SGD and RMSprop updates, gradient clipping, Fill and Axpy on got and on
+// the CPU backend, and requires
 // every float to agree within tol relative to max(1, |reference|) and every
 // index to agree exactly.
 func Compare(t *testing.T, got backend.Backend, tol float64, seed uint64) {
@@ -237,28 +239,8 @@ func Compare(t *testing.T, got backend.Backend, tol float64, seed uint64) {
 		}
 	}
 	n := 1000
-	p, g, m, v := randn(rng, n), randn(rng, n), randn(rng, n), randn(rng, n)
-	for i := range v {
-		v[i] *= v[i]
-	}
-	for _, mode := range []kernels.AdamMode{kernels.AdamPlain, kernels.AdamL2, kernels.AdamDecoupled} {
-		co := kernels.AdamCoef{B1: 0.9, B2: 0.999, C1: 0.1, C2: 0.001, BC2Sqrt: 0.1, NegStep: -0.01, Eps: 1e-8, WD: 0.01, Decay: 0.999}
-		run := func(be backend.Backend) []float32 {
-			bp, bm, bv := upload(t, be, p), upload(t, be, m), upload(t, be, v)
-			be.AdamStep(mode, bp, upload(t, be, g), bm, bv, co)
-			return append(append(download(t, be, bp), download(t, be, bm)...), download(t, be, bv)...)
-		}
-		near(t, "adam", run(got), run(ref), tol)
-	}
-	for _, co := range []kernels.SGDCoef{{LR: 0.1}, {LR: 0.1, WD: 0.01, Momentum: 0.9, Damp: 1, First: true},
-		{LR: 0.1, Momentum: 0.9, Damp: 0.5}, {LR: 0.1, WD: 0.001, Momentum: 0.9, Damp: 1, Nesterov: true}} {
-		run := func(be backend.Backend) []float32 {
-			bp, bb := upload(t, be, p), upload(t, be, m)
-			be.SGDStep(bp, upload(t, be, g), bb, co)
-			return append(download(t, be, bp), download(t, be, bb)...)
-		}
-		near(t, "sgd", run(got), run(ref), tol)
-	}
+	p, g, m := randn(rng, n), randn(rng, n), randn(rng, n)
+	compareUpdates(t, got, ref, p, g, m, tol)
 	for _, maxNorm := range []float64{0.5, 1e3} { // clipped, and left alone
 		run := func(be backend.Backend) []float32 {
 			gb := upload(t, be, g)
@@ -296,5 +278,74 @@ func near(t testing.TB, what string, got, want []float32, tol float64) {
 	}
 	if bad > 5 {
 		t.Errorf("%s: %d of %d values differ", what, bad, len(want))
+	}
+}
+
+// compareUpdates runs the optimizer updates, every mode and option, from
+// the same state on got and ref: three steps each, so that momentum
+// buffers and running averages are read after being written.
+func compareUpdates(t *testing.T, got, ref backend.Backend, p, g, m []float32, tol float64) {
+	v := make([]float32, len(m))
+	for i, x := range m {
+		v[i] = x * x
+	}
+	steps := func(be backend.Backend, step func(g backend.Buffer), bufs ...backend.Buffer) []float32 {
+		gb := upload(t, be, g)
+		for range 3 {
+			step(gb)
+		}
+		var out []float32
+		for _, b := range bufs {
+			if !b.IsNil() {
+				out = append(out, download(t, be, b)...)
+			}
+		}
+		return out
+	}
+	for _, mode := range []kernels.AdamMode{kernels.AdamPlain, kernels.AdamL2, kernels.AdamDecoupled} {
+		for _, opt := range []struct{ amsgrad, maximize bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+			co := kernels.AdamCoef{B1: 0.9, B2: 0.999, C1: 0.1, C2: 0.001, BC2Sqrt: 0.1, NegStep: -0.01, Eps: 1e-8, WD: 0.01, Decay: 0.999,
+				Maximize: opt.maximize}
+			run := func(be backend.Backend) []float32 {
+				bp, bm, bv := upload(t, be, p), upload(t, be, m), upload(t, be, v)
+				var bvm backend.Buffer
+				if opt.amsgrad {
+					bvm = alloc(t, be, len(p))
+				}
+				return steps(be, func(gb backend.Buffer) { be.AdamStep(mode, bp, gb, bm, bv, bvm, co) }, bp, bm, bv, bvm)
+			}
+			near(t, fmt.Sprintf("adam mode %d %+v", mode, opt), run(got), run(ref), tol)
+		}
+	}
+	for _, co := range []kernels.SGDCoef{{LR: 0.1}, {LR: 0.1, WD: 0.01, Momentum: 0.9, Damp: 1, First: true},
+		{LR: 0.1, Momentum: 0.9, Damp: 0.5}, {LR: 0.1, WD: 0.001, Momentum: 0.9, Damp: 1, Nesterov: true},
+		{LR: 0.1, Maximize: true}, {LR: 0.1, WD: 0.01, Momentum: 0.9, Damp: 1, Maximize: true}} {
+		run := func(be backend.Backend) []float32 {
+			bp, bb := upload(t, be, p), upload(t, be, m)
+			return steps(be, func(gb backend.Buffer) { be.SGDStep(bp, gb, bb, co) }, bp, bb)
+		}
+		near(t, fmt.Sprintf("sgd %+v", co), run(got), run(ref), tol)
+	}
+	for _, o := range []struct {
+		centered, momentum bool
+		co                 kernels.RMSpropCoef
+	}{
+		{false, false, kernels.RMSpropCoef{LR: 0.01, Alpha: 0.99, C1: float32(1 - 0.99), Eps: 1e-8}},
+		{true, true, kernels.RMSpropCoef{LR: 0.01, Alpha: 0.9, C1: float32(1 - 0.9), Eps: 1e-6, WD: 0.01, Momentum: 0.9}},
+		{false, true, kernels.RMSpropCoef{LR: 0.01, Alpha: 0.95, C1: float32(1 - 0.95), Eps: 1e-8, Momentum: 0.5, Maximize: true}},
+		{true, false, kernels.RMSpropCoef{LR: 0.01, Alpha: 0.99, C1: float32(1 - 0.99), Eps: 1e-8, WD: 0.1, Maximize: true}},
+	} {
+		run := func(be backend.Backend) []float32 {
+			bp, bsq := upload(t, be, p), upload(t, be, v)
+			var avg, buf backend.Buffer
+			if o.centered {
+				avg = alloc(t, be, len(p))
+			}
+			if o.momentum {
+				buf = upload(t, be, m)
+			}
+			return steps(be, func(gb backend.Buffer) { be.RMSpropStep(bp, gb, bsq, avg, buf, o.co) }, bp, bsq, avg, buf)
+		}
+		near(t, fmt.Sprintf("rmsprop centered %v momentum %v %+v", o.centered, o.momentum, o.co), run(got), run(ref), tol)
 	}
 }

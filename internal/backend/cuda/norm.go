@@ -2,8 +2,9 @@
 
 package cuda
 
-// This file is the backend's batch normalisation, residual sum and
-// adaptive average pooling, over kernelsrc's norm kernels.
+// This file is the backend's batch normalisation, residual sum, average
+// and adaptive average pooling and gradient clipping, over kernelsrc's
+// norm and pool kernels.
 
 import (
 	"github.com/kiln-ml/kiln/internal/backend"
@@ -86,6 +87,33 @@ func (b *Backend) AdaptiveAvgPool2dBackward(p conv.AdaptiveAvgPool2dParams, dy, 
 	}
 	backend.MustLen("AdaptiveAvgPool2dBackward", "dx", dx.Len(), p.N*p.C*p.H*p.W)
 	b.launch("adaptive_avgpool_bwd_acc", dx.Len(), ptr(dx), ptr(dy), p.N*p.C, p.H, p.W, p.OutH, p.OutW)
+}
+
+// avgArgs are the geometry avgpool_fwd and avgpool_bwd_acc take.
+func avgArgs(p *conv.AvgPool2dParams) []any {
+	return []any{p.N * p.C, p.H, p.W, p.OutH(), p.OutW(), p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW,
+		boolArg(p.ExcludePad), p.DivisorOverride}
+}
+
+// AvgPool2dForward averages each output's window.
+func (b *Backend) AvgPool2dForward(p conv.AvgPool2dParams, x, y backend.Buffer) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	backend.MustLen("AvgPool2dForward", "x", x.Len(), p.N*p.C*p.H*p.W)
+	backend.MustLen("AvgPool2dForward", "y", y.Len(), p.N*p.C*p.OutH()*p.OutW())
+	b.launch("avgpool_fwd", y.Len(), append([]any{ptr(y), ptr(x)}, avgArgs(&p)...)...)
+}
+
+// AvgPool2dBackward adds each input's share of its windows' gradients
+// into dx.
+func (b *Backend) AvgPool2dBackward(p conv.AvgPool2dParams, dy, dx backend.Buffer) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	backend.MustLen("AvgPool2dBackward", "dy", dy.Len(), p.N*p.C*p.OutH()*p.OutW())
+	backend.MustLen("AvgPool2dBackward", "dx", dx.Len(), p.N*p.C*p.H*p.W)
+	b.launch("avgpool_bwd_acc", dx.Len(), append([]any{ptr(dx), ptr(dy)}, avgArgs(&p)...)...)
 }
 
 // ClipGradNorm: sumsq_partial over up to 256 blocks, then clip_scale,

@@ -3,12 +3,12 @@
 package cuda
 
 // This file is the backend's ops: cuBLAS for the GEMMs, kernelsrc's
-// kernels for the rest, all queued on the backend's stream.
+// kernels for the rest, all queued on the backend's stream. The
+// normalisation and pooling ops are in norm.go, the updates in update.go.
 
 import (
 	"github.com/kiln-ml/kiln/internal/backend"
 	cu "github.com/kiln-ml/kiln/internal/cuda"
-	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/internal/kernels/conv"
 )
 
@@ -190,6 +190,32 @@ func (b *Backend) ReLUGrad(y, dy, dx backend.Buffer) {
 	b.launch("relu_grad_acc", y.Len(), ptr(dx), ptr(y), ptr(dy), y.Len())
 }
 
+// Sigmoid writes 1/(1+exp(-x)) to y.
+func (b *Backend) Sigmoid(x, y backend.Buffer) {
+	backend.MustLen("Sigmoid", "y", y.Len(), x.Len())
+	b.launch("sigmoid_fwd", x.Len(), ptr(y), ptr(x), x.Len())
+}
+
+// SigmoidGrad adds dy*y*(1-y) to dx.
+func (b *Backend) SigmoidGrad(y, dy, dx backend.Buffer) {
+	backend.MustLen("SigmoidGrad", "dy", dy.Len(), y.Len())
+	backend.MustLen("SigmoidGrad", "dx", dx.Len(), y.Len())
+	b.launch("sigmoid_grad_acc", y.Len(), ptr(dx), ptr(y), ptr(dy), y.Len())
+}
+
+// Tanh writes tanh(x) to y.
+func (b *Backend) Tanh(x, y backend.Buffer) {
+	backend.MustLen("Tanh", "y", y.Len(), x.Len())
+	b.launch("tanh_fwd", x.Len(), ptr(y), ptr(x), x.Len())
+}
+
+// TanhGrad adds dy*(1-y*y) to dx.
+func (b *Backend) TanhGrad(y, dy, dx backend.Buffer) {
+	backend.MustLen("TanhGrad", "dy", dy.Len(), y.Len())
+	backend.MustLen("TanhGrad", "dx", dx.Len(), y.Len())
+	b.launch("tanh_grad_acc", y.Len(), ptr(dx), ptr(y), ptr(dy), y.Len())
+}
+
 // Dropout writes y = x*mask.
 func (b *Backend) Dropout(x, mask, y backend.Buffer) {
 	backend.MustLen("Dropout", "y", y.Len(), x.Len())
@@ -220,21 +246,4 @@ func (b *Backend) CrossEntropy(logits backend.Buffer, labels backend.IntBuffer, 
 func (b *Backend) CrossEntropyGrad(logp backend.Buffer, labels backend.IntBuffer, n, c int, scale float32, dx backend.Buffer) {
 	backend.MustLen("CrossEntropyGrad", "dx", dx.Len(), n*c)
 	b.launch("xent_grad_acc", n*c, ptr(dx), ptr(logp), iptr(labels), scale, n, c)
-}
-
-// AdamStep runs adam_step with kernels.AdamStep's coefficients.
-func (b *Backend) AdamStep(mode kernels.AdamMode, p, g, m, v backend.Buffer, c kernels.AdamCoef) {
-	backend.MustLen("AdamStep", "g", g.Len(), p.Len())
-	b.launch("adam_step", p.Len(), ptr(p), ptr(g), ptr(m), ptr(v), p.Len(), int32(mode),
-		c.B1, c.B2, c.C1, c.C2, c.BC2Sqrt, c.NegStep, c.Eps, c.WD, c.Decay)
-}
-
-// SGDStep runs sgd_step.
-func (b *Backend) SGDStep(p, g, buf backend.Buffer, c kernels.SGDCoef) {
-	backend.MustLen("SGDStep", "g", g.Len(), p.Len())
-	bp := ptr(buf)
-	if c.Momentum == 0 || bp == 0 {
-		bp = ptr(p) // not read or written
-	}
-	b.launch("sgd_step", p.Len(), ptr(p), ptr(g), bp, p.Len(), c.LR, c.WD, c.Momentum, c.Damp, boolArg(c.First), boolArg(c.Nesterov))
 }

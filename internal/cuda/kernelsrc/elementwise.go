@@ -2,7 +2,7 @@ package kernelsrc
 
 // This file holds the elementwise kernels: binary arithmetic on same-shape
 // operands (broadcasting is the caller's job), scaling, accumulation, fill,
-// ReLU and bias. Every kernel is a grid-stride loop, so any grid covers any
+// the activations (ReLU, sigmoid, tanh) and bias. Every kernel is a grid-stride loop, so any grid covers any
 // n.
 
 func binary(name, op string) Kernel {
@@ -37,6 +37,31 @@ var activations = []Kernel{
 	// or NaN), as kernels.ReLUMask does.
 	{"relu_bwd", `extern "C" __global__ void relu_bwd(float* dx, const float* y, const float* dy, int n) {
 	KILN_LOOP(i, n) { dx[i] = y[i] > 0.f ? dy[i] : 0.f; }
+}`},
+	// sigmoid_fwd is tensor.SigmoidScalar's form, which never overflows:
+	// 1/(1+exp(-x)) for x >= 0, else e/(1+e) with e = exp(x).
+	{"sigmoid_fwd", `extern "C" __global__ void sigmoid_fwd(float* y, const float* x, int n) {
+	KILN_LOOP(i, n) {
+		float v = x[i];
+		if (v >= 0.f) {
+			y[i] = 1.f / (1.f + expf(-v));
+		} else {
+			float e = expf(v);
+			y[i] = e / (1.f + e);
+		}
+	}
+}`},
+	// sigmoid_grad_acc adds dy*y*(1-y) to dx, given the output y, as
+	// autograd's sigmoid backward does.
+	{"sigmoid_grad_acc", `extern "C" __global__ void sigmoid_grad_acc(float* dx, const float* y, const float* dy, int n) {
+	KILN_LOOP(i, n) { dx[i] += dy[i] * y[i] * (1.f - y[i]); }
+}`},
+	{"tanh_fwd", `extern "C" __global__ void tanh_fwd(float* y, const float* x, int n) {
+	KILN_LOOP(i, n) { y[i] = tanhf(x[i]); }
+}`},
+	// tanh_grad_acc adds dy*(1-y*y) to dx, given the output y.
+	{"tanh_grad_acc", `extern "C" __global__ void tanh_grad_acc(float* dx, const float* y, const float* dy, int n) {
+	KILN_LOOP(i, n) { dx[i] += dy[i] * (1.f - y[i] * y[i]); }
 }`},
 	// bias_add_nchw adds a per-channel bias to an N x C x HW tensor in place.
 	{"bias_add_nchw", `extern "C" __global__ void bias_add_nchw(float* y, const float* bias, int c, int hw, int n) {

@@ -13,6 +13,9 @@ var required = []string{
 	"relu_fwd", "relu_bwd", "bias_add_nchw", "bias_add_rows", "bias_grad_nchw", "bias_grad_rows",
 	"maxpool2x2_fwd", "maxpool2x2_bwd", "softmax_xent_fwd", "softmax_xent_bwd",
 	"adam_step", "sgd_step", "im2col", "col2im",
+	// and for the device path's wider coverage
+	"adam_amsgrad_step", "rmsprop_step", "sigmoid_fwd", "sigmoid_grad_acc", "tanh_fwd", "tanh_grad_acc",
+	"avgpool_fwd", "avgpool_bwd_acc",
 }
 
 func TestNamesUniqueAndComplete(t *testing.T) {
@@ -41,7 +44,21 @@ func TestParams(t *testing.T) {
 		"relu_bwd":         {"float*", "const float*", "const float*", "int"},
 		"maxpool2x2_fwd":   {"float*", "int*", "const float*", "int", "int", "int"},
 		"softmax_xent_fwd": {"float*", "float*", "const float*", "const int*", "int", "int"},
-		"sgd_step":         {"float*", "const float*", "float*", "int", "float", "float", "float", "float", "int", "int"},
+		"sgd_step":         {"float*", "const float*", "float*", "int", "float", "float", "float", "float", "int", "int", "int"},
+		"adam_step": {"float*", "const float*", "float*", "float*", "int", "int",
+			"float", "float", "float", "float", "float", "float", "float", "float", "float"},
+		"adam_amsgrad_step": {"float*", "const float*", "float*", "float*", "float*", "int", "int",
+			"float", "float", "float", "float", "float", "float", "float", "float", "float"},
+		"rmsprop_step": {"float*", "const float*", "float*", "float*", "float*", "int",
+			"float", "float", "float", "float", "float", "float", "int", "int", "int"},
+		"sigmoid_fwd":      {"float*", "const float*", "int"},
+		"sigmoid_grad_acc": {"float*", "const float*", "const float*", "int"},
+		"tanh_fwd":         {"float*", "const float*", "int"},
+		"tanh_grad_acc":    {"float*", "const float*", "const float*", "int"},
+		"avgpool_fwd": {"float*", "const float*", "int", "int", "int", "int", "int",
+			"int", "int", "int", "int", "int", "int", "int", "int"},
+		"avgpool_bwd_acc": {"float*", "const float*", "int", "int", "int", "int", "int",
+			"int", "int", "int", "int", "int", "int", "int", "int"},
 	}
 	for _, k := range All() {
 		ps, err := k.Params()
