@@ -113,3 +113,9 @@ func TestCPUClipGradNorm(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUGolden: the CPU backend's ops give PyTorch's values in the
+// golden files, as the engine's layers do.
+func TestCPUGolden(t *testing.T) {
+	backendtest.Golden(t, backend.NewCPU(), 1e-4)
+}

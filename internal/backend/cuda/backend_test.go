@@ -54,6 +54,16 @@ func TestGPUGradients(t *testing.T) {
 	backendtest.CheckGrads(t, b, 1)
 }
 
+// TestGPUGolden checks the GPU's ops against PyTorch's values in the
+// golden files (1e-4; 1e-3 with TF32).
+func TestGPUGolden(t *testing.T) {
+	b, tol := openGPU(t)
+	backendtest.Golden(t, b, tol)
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRegistered: importing the package makes "cuda" a backend name;
 // without a GPU, opening it names what was not found.
 func TestRegistered(t *testing.T) {
