@@ -49,3 +49,10 @@ func TestPredictorMatchesEngineCUDA(t *testing.T) {
 	b, tol := openGPU(t)
 	predictorMatches(t, func() backend.Backend { return b }, tol)
 }
+
+// TestOptimizersGoldenCUDA is TestOptimizersGolden on the GPU (1e-5: the
+// update is elementwise, so TF32 does not touch it).
+func TestOptimizersGoldenCUDA(t *testing.T) {
+	b, _ := openGPU(t)
+	optimizersGolden(t, b, 1e-5)
+}

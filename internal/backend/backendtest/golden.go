@@ -24,7 +24,8 @@ func Golden(t *testing.T, b backend.Backend, rtol float64) {
 	t.Run("maxpool2d", func(t *testing.T) { g.each(t, "maxpool2d", g.maxPool2d) })
 	t.Run("adaptiveavgpool2d", func(t *testing.T) { g.each(t, "adaptiveavgpool2d", g.adaptiveAvgPool2d) })
 	t.Run("linear", func(t *testing.T) { g.each(t, "linear", g.linear) })
-	t.Run("relu", func(t *testing.T) { g.each(t, "activations", g.relu) })
+	t.Run("avgpool2d", func(t *testing.T) { g.each(t, "avgpool2d", g.avgPool2d) })
+	t.Run("activations", func(t *testing.T) { g.each(t, "activations", g.activation) })
 	t.Run("batchnorm", func(t *testing.T) { g.each(t, "batchnorm", g.batchNorm) })
 	t.Run("cross_entropy", func(t *testing.T) { g.each(t, "losses", g.crossEntropy) })
 }
@@ -176,15 +177,43 @@ func (g *goldenRun) linear(t *testing.T, c golden.Case) bool {
 	return true
 }
 
-func (g *goldenRun) relu(t *testing.T, c golden.Case) bool {
-	if c.String(t, "op") != "relu" {
+func (g *goldenRun) activation(t *testing.T, c golden.Case) bool {
+	var fwd func(x, y backend.Buffer)
+	var bwd func(y, dy, dx backend.Buffer)
+	switch c.String(t, "op") {
+	case "relu":
+		fwd, bwd = g.b.ReLU, g.b.ReLUGrad
+	case "sigmoid":
+		fwd, bwd = g.b.Sigmoid, g.b.SigmoidGrad
+	case "tanh":
+		fwd, bwd = g.b.Tanh, g.b.TanhGrad
+	default:
 		return false
 	}
 	n := len(c.T(t, "x").Data)
 	y, dx := g.zeros(t, n), g.zeros(t, n)
-	g.b.ReLU(g.up(t, c, "x"), y)
+	fwd(g.up(t, c, "x"), y)
 	g.close(t, c, "y", y)
-	g.b.ReLUGrad(y, g.up(t, c, "dy"), dx)
+	bwd(y, g.up(t, c, "dy"), dx)
+	g.close(t, c, "grad.x", dx)
+	return true
+}
+
+func (g *goldenRun) avgPool2d(t *testing.T, c golden.Case) bool {
+	x := c.T(t, "x")
+	p := conv.AvgPool2dParams{N: x.Shape[0], C: x.Shape[1], H: x.Shape[2], W: x.Shape[3], CeilMode: c.Bool(t, "ceil_mode"),
+		ExcludePad: !c.Bool(t, "count_include_pad")}
+	p.KH, p.KW = pairAttr(t, c, "kernel_size")
+	p.StrideH, p.StrideW = pairAttr(t, c, "stride")
+	p.PadH, p.PadW = pairAttr(t, c, "padding")
+	if c.HasAttr("divisor_override") && c.Attrs["divisor_override"] != nil {
+		p.DivisorOverride = c.Int(t, "divisor_override")
+	}
+	y := g.zeros(t, len(c.T(t, "y").Data))
+	g.b.AvgPool2dForward(p, g.up(t, c, "x"), y)
+	g.close(t, c, "y", y)
+	dx := g.zeros(t, len(x.Data))
+	g.b.AvgPool2dBackward(p, g.up(t, c, "dy"), dx)
 	g.close(t, c, "grad.x", dx)
 	return true
 }
