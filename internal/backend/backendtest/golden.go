@@ -299,4 +299,3 @@ func (g *goldenRun) crossEntropy(t *testing.T, c golden.Case) bool {
 	g.close(t, c, "grad.x", dx)
 	return true
 }
-
