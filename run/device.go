@@ -5,7 +5,6 @@ package run
 
 import (
 	"fmt"
-	"strings"
 )
 
 // The devices a run may name. DeviceCPU ("" too) is the engine's own
@@ -39,11 +38,6 @@ func (c *Config) validateDevice() error {
 		return fmt.Errorf("--device %s: only --task classify runs on a device, not %s", c.Device, c.TaskName())
 	case c.DP:
 		return fmt.Errorf("--device %s: --dp has no device op yet; train with --device cpu", c.Device)
-	}
-	switch strings.ToLower(c.Optimizer) {
-	case "adam", "adamw", "sgd", "":
-	default:
-		return fmt.Errorf("--device %s: --optimizer %s has no device update (adam, adamw and sgd have)", c.Device, c.Optimizer)
 	}
 	return nil
 }

@@ -57,6 +57,7 @@ func deviceOptimizer(cfg run.Config) device.OptimizerSettings {
 		name = "adam"
 	}
 	return device.OptimizerSettings{Name: name, ClipNorm: cfg.ClipNorm,
-		Adam: optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay},
-		SGD:  optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay}}
+		Adam:    optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay},
+		SGD:     optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay},
+		RMSprop: optim.RMSpropConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay}}
 }

@@ -123,8 +123,7 @@ func dropColumn(csv []byte, name string) []byte {
 
 // TestTrainDeviceRefused: --device cuda in a kiln built without CUDA
 // fails at once (exit 2, before any data are read) saying how to build
-// one; an unknown device and an optimizer without a device update are
-// refused too.
+// one; an unknown device and --tf32 off CUDA are refused too.
 func TestTrainDeviceRefused(t *testing.T) {
 	out := t.TempDir()
 	code, _, stderr := kiln(t, context.Background(), "train", "--device", "cuda", "--data", filepath.Join(out, "missing"), "--out", out)
@@ -144,8 +143,19 @@ func TestTrainDeviceRefused(t *testing.T) {
 			t.Fatalf("--device %s --tf32: status %d\n%s", dev, code, stderr)
 		}
 	}
-	code, _, stderr = kiln(t, context.Background(), "train", "--device", "cpu-backend", "--optimizer", "rmsprop", "--epochs", "1", "--out", out)
-	if code != 2 || !strings.Contains(stderr, "--optimizer rmsprop has no device update") {
-		t.Fatalf("--device cpu-backend --optimizer rmsprop: status %d\n%s", code, stderr)
+}
+
+// TestTrainDeviceRMSprop: RMSprop with momentum and weight decay runs on
+// the device path and gives the engine's bits.
+func TestTrainDeviceRMSprop(t *testing.T) {
+	out := t.TempDir()
+	for _, dev := range []string{"cpu", "cpu-backend"} {
+		code, _, stderr := kiln(t, context.Background(), "train", "--model", "mlp", "--epochs", "1", "--batch-size", "128",
+			"--optimizer", "rmsprop", "--lr", "1e-3", "--momentum", "0.5", "--weight-decay", "1e-4",
+			"--device", dev, "--out", out, "--name", dev, "--workers", "2")
+		if code != 0 {
+			t.Fatalf("--device %s: status %d\n%s", dev, code, stderr)
+		}
 	}
+	sameRun(t, filepath.Join(out, "cpu"), filepath.Join(out, "cpu-backend"))
 }
