@@ -142,8 +142,7 @@ type SGDCoef struct {
 // of PyTorch's single-tensor SGD: g += wd*p (when wd is not zero); buf = g
 // on the first step, else momentum*buf + damp*g; g = buf, or g +
 // momentum*buf with Nesterov; p -= lr*g. With c.Maximize the gradient
-// is negated first, in update.go's Go loop. It panics when the lengths
-// differ.
+// is negated first, in the Go loop. It panics when the lengths differ.
 func SGDStep(p, g, buf []float32, c *SGDCoef) {
 	if len(g) != len(p) || (c.Momentum != 0 && len(buf) != len(p)) {
 		panic(fmt.Sprintf("kernels: SGDStep: lengths %d, %d, %d differ", len(p), len(g), len(buf)))
@@ -152,7 +151,7 @@ func SGDStep(p, g, buf []float32, c *SGDCoef) {
 		buf = p // not read or written
 	}
 	if c.Maximize {
-		sgdStepFull(p, g, buf, c)
+		sgdStepGo(p, g, buf, c)
 		return
 	}
 	sgdStep(p, g, buf, c)

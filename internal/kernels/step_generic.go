@@ -35,19 +35,7 @@ func biasEpilogueGo(out, in []float32, b float32, relu bool) {
 }
 
 func adamStepGo(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
-	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
-	for i, gi := range g {
-		switch mode {
-		case AdamL2:
-			gi += c.WD * p[i]
-		case AdamDecoupled:
-			p[i] *= c.Decay
-		}
-		m[i] = m[i]*c.B1 + gi*c.C1
-		v[i] = v[i]*c.B2 + c.C2*gi*gi
-		denom := float32(math.Sqrt(float64(v[i])))/c.BC2Sqrt + c.Eps
-		p[i] += (c.NegStep * m[i]) / denom
-	}
+	adamStepFull(mode, p, g, m, v, nil, c) // update.go: one loop for every option
 }
 
 // gt returns all ones when a > b and zero otherwise, without a branch; the
@@ -94,6 +82,9 @@ func moveRowsGo(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPl
 func sgdStepGo(p, g, buf []float32, c *SGDCoef) {
 	g, buf = g[:len(p)], buf[:len(p)]
 	for i, gi := range g {
+		if c.Maximize {
+			gi = -gi
+		}
 		if c.WD != 0 {
 			gi += c.WD * p[i]
 		}

@@ -1,10 +1,11 @@
 package kernels
 
 // This file holds the optimizer updates step.go's vector kernels leave
-// out: Adam and AdamW with amsgrad or maximize, SGD with maximize, and
-// RMSprop. They are plain Go loops in PyTorch 1.13's single-tensor
-// operation order, shared by package optim and the CPU backend so the two
-// give the same bits. It leaves out assembly: these settings are rare.
+// out: Adam and AdamW with amsgrad or maximize (SGD's maximize is in
+// step_generic.go's loop), and RMSprop. They are plain Go loops in
+// PyTorch 1.13's single-tensor operation order, shared by package optim
+// and the CPU backend so the two give the same bits. It leaves out
+// assembly: these settings are rare.
 
 import (
 	"fmt"
@@ -23,7 +24,7 @@ func AdamAMSGradStep(mode AdamMode, p, g, m, v, vmax []float32, c *AdamCoef) {
 }
 
 // adamStepFull is Adam's loop with maximize and, when vmax is not nil,
-// amsgrad; without them it computes what adamStepGo does.
+// amsgrad; without them it is adamStepGo, the assembly's reference.
 func adamStepFull(mode AdamMode, p, g, m, v, vmax []float32, c *AdamCoef) {
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
 	for i, gi := range g {
@@ -47,33 +48,6 @@ func adamStepFull(mode AdamMode, p, g, m, v, vmax []float32, c *AdamCoef) {
 		}
 		denom := float32(math.Sqrt(float64(vv)))/c.BC2Sqrt + c.Eps
 		p[i] += (c.NegStep * m[i]) / denom // addcdiv: (value*m)/denom
-	}
-}
-
-// sgdStepFull is SGDStep's loop with c.Maximize: the gradient negated
-// before anything else.
-func sgdStepFull(p, g, buf []float32, c *SGDCoef) {
-	g = g[:len(p)]
-	for i, gi := range g {
-		if c.Maximize {
-			gi = -gi
-		}
-		if c.WD != 0 {
-			gi += c.WD * p[i]
-		}
-		if c.Momentum != 0 {
-			if c.First {
-				buf[i] = gi
-			} else {
-				buf[i] = c.Momentum*buf[i] + c.Damp*gi
-			}
-			if c.Nesterov {
-				gi += c.Momentum * buf[i]
-			} else {
-				gi = buf[i]
-			}
-		}
-		p[i] -= c.LR * gi
 	}
 }
 
