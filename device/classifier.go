@@ -227,8 +227,10 @@ func (c *Classifier) lossOn(s *slot, n int) error {
 // EvalBatch returns a batch's summed loss and correct count, and each
 // example's predicted class in preds (len(b.Y) entries, or nil).
 func (c *Classifier) EvalBatch(b *data.Batch, preds []int) (lossSum float64, correct int) {
-	c.Stage(b)
-	s, n, err := c.take()
+	// The spare slot: a training batch staged meanwhile stays staged.
+	i := c.spare()
+	c.load(i, b)
+	s, n, err := c.use(i)
 	if err == nil && c.err == nil {
 		backend.Run(c.b, func() {
 			s.st.Acquire()

@@ -32,12 +32,27 @@ type slot struct {
 func (c *Classifier) Stage(b *data.Batch) {
 	i := c.staged
 	if i < 0 {
-		i = 0
-		if c.launched == 0 {
-			i = 1
-		}
+		i = c.spare()
 	}
 	c.staged = i
+	c.load(i, b)
+}
+
+// spare returns the slot a batch goes into that must not disturb the
+// staged one: the other slot, or with none staged the one the last step
+// did not read.
+func (c *Classifier) spare() int {
+	if c.staged >= 0 {
+		return 1 - c.staged
+	}
+	if c.launched == 0 {
+		return 1
+	}
+	return 0
+}
+
+// load fills slot i with b and sends it.
+func (c *Classifier) load(i int, b *data.Batch) {
 	s := &c.slots[i]
 	err := c.err
 	if err == nil {
@@ -52,7 +67,13 @@ func (c *Classifier) take() (*slot, int, error) {
 	if i < 0 {
 		panic("device: a staged step without a staged batch")
 	}
-	c.staged, c.launched = -1, i
+	c.staged = -1
+	return c.use(i)
+}
+
+// use marks slot i as the one the step being queued reads.
+func (c *Classifier) use(i int) (*slot, int, error) {
+	c.launched = i
 	s := &c.slots[i]
 	return s, s.n, s.err
 }

@@ -200,3 +200,34 @@ func TestStageErrors(t *testing.T) {
 		t.Fatalf("during called %d times, want 2", calls)
 	}
 }
+
+// TestEvalKeepsStaged: evaluating a batch between staging a training
+// batch and training on it leaves the staged batch alone.
+func TestEvalKeepsStaged(t *testing.T) {
+	zc := zoo[0]
+	bs := batches(zc.shape, []int{4, 6, 5}, 8)
+	run := func(staged bool) []float32 {
+		m := build(t, zc, 3)
+		c, err := device.NewClassifier(m, m.ParamSet(), optimizers[0].dev, backend.NewCPU())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.TrainStep(bs[0])
+		if staged {
+			c.Stage(bs[1])
+			c.EvalBatch(bs[2], nil)
+			c.TrainStaged(nil)
+		} else {
+			c.EvalBatch(bs[2], nil)
+			c.TrainStep(bs[1])
+		}
+		if err := c.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SyncToHost(); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(m.ParamSet().Data)
+	}
+	sameBits(t, "weights", run(true), run(false))
+}
