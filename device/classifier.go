@@ -99,7 +99,14 @@ func newClassifier(model models.Model, params *nn.ParamSet, opt *OptimizerSettin
 func (c *Classifier) Module() nn.Module { return c.Model }
 
 // Optimizer returns the device optimizer.
-func (c *Classifier) Optimizer() optim.Optimizer { return c.opt }
+func (c *Classifier) Optimizer() optim.Optimizer {
+	if c.opt != nil && c.opt.kind == "rmsprop" {
+		// optim's RMSprop is no optim.Momentum: no schedule cycles its
+		// momentum and training states record none, on either path.
+		return struct{ optim.Optimizer }{c.opt}
+	}
+	return c.opt
+}
 
 // Backend returns the backend the classifier runs on.
 func (c *Classifier) Backend() backend.Backend { return c.b }

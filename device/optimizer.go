@@ -166,7 +166,8 @@ func (o *Optimizer) Momentum() float64 {
 
 // SetMomentum sets SGD's momentum or Adam's beta1 (OneCycle cycles it).
 // RMSprop's stays: optim's RMSprop is no optim.Momentum, so no schedule
-// cycles it on the host, and the device steps as the host does.
+// cycles it on the host, and Classifier.Optimizer hides these methods
+// for it.
 func (o *Optimizer) SetMomentum(m float64) {
 	switch o.kind {
 	case "sgd":

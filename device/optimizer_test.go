@@ -69,29 +69,28 @@ func TestResumeOnDevice(t *testing.T) {
 	}
 }
 
-// TestRMSpropMomentumNotCycled: a schedule's SetMomentum leaves the
-// device RMSprop's momentum alone, as the engine's RMSprop (no
-// optim.Momentum) is never cycled; SGD's is set.
+// TestRMSpropMomentumNotCycled: the device RMSprop is, like the engine's,
+// no optim.Momentum, so schedules leave it alone and training states
+// record no momentum for it; SGD's is one, and is set.
 func TestRMSpropMomentumNotCycled(t *testing.T) {
 	m := build(t, zoo[1], 1)
-	for _, c := range []struct {
-		set  device.OptimizerSettings
-		want float64
-	}{
-		{device.OptimizerSettings{Name: "rmsprop", RMSprop: optim.RMSpropConfig{LR: 0.01, Momentum: 0.5}}, 0.5},
-		{device.OptimizerSettings{Name: "sgd", SGD: optim.SGDConfig{LR: 0.01, Momentum: 0.5}}, 0.9},
-	} {
-		dc, err := device.NewClassifier(m, m.ParamSet(), c.set, backend.NewCPU())
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := dc.Optimizer().(optim.Momentum)
-		o.SetMomentum(0.9)
-		if got := o.Momentum(); got != c.want {
-			t.Errorf("%s: momentum %v after SetMomentum(0.9), want %v", c.set.Name, got, c.want)
-		}
-		if _, ok := optim.Optimizer(optim.NewRMSprop(make([]float32, 1), make([]float32, 1), optim.RMSpropConfig{})).(optim.Momentum); ok {
-			t.Fatal("optim's RMSprop is an optim.Momentum now: the device's SetMomentum should follow it")
-		}
+	if _, ok := optim.Optimizer(optim.NewRMSprop(make([]float32, 1), make([]float32, 1), optim.RMSpropConfig{})).(optim.Momentum); ok {
+		t.Fatal("optim's RMSprop is an optim.Momentum now: the device's should follow it")
+	}
+	rms, err := device.NewClassifier(m, m.ParamSet(), device.OptimizerSettings{Name: "rmsprop", RMSprop: optim.RMSpropConfig{LR: 0.01, Momentum: 0.5}}, backend.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rms.Optimizer().(optim.Momentum); ok {
+		t.Error("the device RMSprop is an optim.Momentum; the engine's is not")
+	}
+	sgd, err := device.NewClassifier(m, m.ParamSet(), device.OptimizerSettings{Name: "sgd", SGD: optim.SGDConfig{LR: 0.01, Momentum: 0.5}}, backend.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := sgd.Optimizer().(optim.Momentum)
+	o.SetMomentum(0.9)
+	if got := o.Momentum(); got != 0.9 {
+		t.Errorf("sgd: momentum %v after SetMomentum(0.9)", got)
 	}
 }
