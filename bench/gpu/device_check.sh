@@ -92,9 +92,15 @@ e2e)
 	echo "== PyTorch, one epoch at batch 256, DataLoader with 8 workers, on the GPU"
 	py=$(torchpy) || rc=1
 	timeout 150 "${py:-python3}" "$bin/torch_seed_bench.py" --device cuda --data "$data" --epochs 1 --batch 256 --workers 8 || rc=1
-	echo "== the seed's settings (seed CNN, Adam 1e-3, batch 32), 20 epochs on the GPU, then on the CPU (the same seed)"
-	timeout 150 "$bin/kiln-cuda" train --device cuda --data "$data" --epochs 20 --workers 8 --out "$runs" --name seed-gpu || rc=1
-	timeout 150 "$bin/kiln-cuda" train --device cpu --data "$data" --epochs 20 --workers 8 --out "$runs" --name seed-cpu || rc=1
+	# The CPU side of the accuracy check ran on the 2-vCPU machine (the
+	# CPU path gives the same bits on any number of threads): seeds 0-6,
+	# --val-split 0, 66.69% +- 0.93 (docs/WORKFLOW.md). One run moves by
+	# about a point from seed to seed, so the GPU runs three seeds.
+	echo "== the seed's settings (seed CNN, Adam 1e-3, batch 32), 20 epochs on the GPU, seeds 0, 1, 2"
+	for s in 0 1 2; do
+		timeout 150 "$bin/kiln-cuda" train --device cuda --data "$data" --epochs 20 --val-split 0 --workers 8 --seed $s --out "$runs" --name seed-gpu-$s || rc=1
+		grep -h -i -m2 "accuracy" "$runs/seed-gpu-$s/test_report.txt" 2>/dev/null
+	done
 	echo "== e2e rc=$rc"
 	exit $rc
 	;;
