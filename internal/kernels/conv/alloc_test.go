@@ -37,7 +37,7 @@ func testConvAllocs(t *testing.T, path string) {
 			"backward data":   func() { Conv2dBackwardData(p, y, w, dx, ws) },
 			"backward weight": func() { Conv2dBackwardWeight(p, x, y, dw, db, ws) },
 		} {
-			if a := testing.AllocsPerRun(3, f); a != 0 {
+			if a := allocsPerRun(f); a != 0 {
 				t.Errorf("%s, %s %+v: %v allocations per run", path, name, p, a)
 			}
 		}
@@ -53,28 +53,41 @@ func testPoolAllocs(t *testing.T) {
 		x := randF32(r, p.N*p.C*p.H*p.W)
 		y := make([]float32, p.N*p.C*p.OutH()*p.OutW())
 		idx := make([]int32, len(y))
-		if a := testing.AllocsPerRun(3, func() { MaxPool2dForward(p, x, y, idx) }); a != 0 {
+		if a := allocsPerRun(func() { MaxPool2dForward(p, x, y, idx) }); a != 0 {
 			t.Errorf("max pool forward: %v allocations", a)
 		}
-		if a := testing.AllocsPerRun(3, func() { MaxPool2dBackward(p, y, idx, x) }); a != 0 {
+		if a := allocsPerRun(func() { MaxPool2dBackward(p, y, idx, x) }); a != 0 {
 			t.Errorf("max pool backward: %v allocations", a)
 		}
 	}
 	avg := ap(2, 3, 9, 8, 3, 2, 1, true, false, 0)
 	x := randF32(r, 2*3*9*8)
 	y := make([]float32, 2*3*avg.OutH()*avg.OutW())
-	if a := testing.AllocsPerRun(3, func() { AvgPool2dForward(avg, x, y) }); a != 0 {
+	if a := allocsPerRun(func() { AvgPool2dForward(avg, x, y) }); a != 0 {
 		t.Errorf("avg pool forward: %v allocations", a)
 	}
-	if a := testing.AllocsPerRun(3, func() { AvgPool2dBackward(avg, y, x) }); a != 0 {
+	if a := allocsPerRun(func() { AvgPool2dBackward(avg, y, x) }); a != 0 {
 		t.Errorf("avg pool backward: %v allocations", a)
 	}
 	ad := AdaptiveAvgPool2dParams{N: 2, C: 3, H: 9, W: 8, OutH: 3, OutW: 3}
 	ya := make([]float32, 2*3*3*3)
-	if a := testing.AllocsPerRun(3, func() { AdaptiveAvgPool2dForward(ad, x, ya) }); a != 0 {
+	if a := allocsPerRun(func() { AdaptiveAvgPool2dForward(ad, x, ya) }); a != 0 {
 		t.Errorf("adaptive pool forward: %v allocations", a)
 	}
-	if a := testing.AllocsPerRun(3, func() { AdaptiveAvgPool2dBackward(ad, ya, x) }); a != 0 {
+	if a := allocsPerRun(func() { AdaptiveAvgPool2dBackward(ad, ya, x) }); a != 0 {
 		t.Errorf("adaptive pool backward: %v allocations", a)
 	}
+}
+
+// allocsPerRun is testing.AllocsPerRun(3, f), the least of three tries: a
+// goroutine that parks in a parallel call may make the runtime refill its
+// cache of wait records (sudogs) from the heap when the machine is busy,
+// which is the scheduler's allocation, not the kernel's. A kernel that
+// allocates does so on every try.
+func allocsPerRun(f func()) float64 {
+	least := testing.AllocsPerRun(3, f)
+	for range 2 {
+		least = min(least, testing.AllocsPerRun(3, f))
+	}
+	return least
 }
