@@ -284,12 +284,7 @@ func lower(name string, mod nn.Module, in []int, ps *nn.ParamSet, fuseReLU bool)
 		p := conv.MaxPool2dParams{N: 1, C: in[0], H: in[1], W: in[2], KH: o.Kernel[0], KW: o.Kernel[1],
 			StrideH: o.Stride[0], StrideW: o.Stride[1], PadH: o.Padding[0], PadW: o.Padding[1],
 			DilH: or1(o.Dilation[0]), DilW: or1(o.Dilation[1]), CeilMode: o.CeilMode}
-		if p.StrideH == 0 {
-			p.StrideH = p.KH
-		}
-		if p.StrideW == 0 {
-			p.StrideW = p.KW
-		}
+		defaultStride(&p.StrideH, &p.StrideW, p.KH, p.KW)
 		if err := p.Validate(); err != nil {
 			return nil, nil, bad(err.Error())
 		}
@@ -314,12 +309,7 @@ func lower(name string, mod nn.Module, in []int, ps *nn.ParamSet, fuseReLU bool)
 		p := conv.AvgPool2dParams{N: 1, C: in[0], H: in[1], W: in[2], KH: o.Kernel[0], KW: o.Kernel[1],
 			StrideH: o.Stride[0], StrideW: o.Stride[1], PadH: o.Padding[0], PadW: o.Padding[1],
 			CeilMode: o.CeilMode, ExcludePad: o.ExcludePad, DivisorOverride: o.Divisor}
-		if p.StrideH == 0 {
-			p.StrideH = p.KH
-		}
-		if p.StrideW == 0 {
-			p.StrideW = p.KW
-		}
+		defaultStride(&p.StrideH, &p.StrideW, p.KH, p.KW)
 		if err := p.Validate(); err != nil {
 			return nil, nil, bad(err.Error())
 		}
@@ -371,6 +361,17 @@ func find(ps *nn.ParamSet, v []float32) span {
 		}
 	}
 	panic("device: a layer's parameter is not in the model's ParamSet")
+}
+
+// defaultStride sets a pooling's stride to its kernel where it is 0
+// (PyTorch's stride=None).
+func defaultStride(sh, sw *int, kh, kw int) {
+	if *sh == 0 {
+		*sh = kh
+	}
+	if *sw == 0 {
+		*sw = kw
+	}
 }
 
 func or1(v int) int {

@@ -74,6 +74,19 @@ func (g *goldenRun) close(t *testing.T, c golden.Case, want string, got backend.
 	golden.Close(t, want, host, c.T(t, want).Data, g.rtol, 1e-5)
 }
 
+// pass runs fwd from the case's x into a new y and bwd from its dy (and
+// that y) into a new dx, and compares y and dx with PyTorch's y and
+// grad.x.
+func (g *goldenRun) pass(t *testing.T, c golden.Case, fwd func(x, y backend.Buffer), bwd func(y, dy, dx backend.Buffer)) bool {
+	t.Helper()
+	y, dx := g.zeros(t, len(c.T(t, "y").Data)), g.zeros(t, len(c.T(t, "x").Data))
+	fwd(g.up(t, c, "x"), y)
+	g.close(t, c, "y", y)
+	bwd(y, g.up(t, c, "dy"), dx)
+	g.close(t, c, "grad.x", dx)
+	return true
+}
+
 func pairAttr(t *testing.T, c golden.Case, key string) (int, int) {
 	t.Helper()
 	v, ok := c.Attrs[key].([]any)
@@ -124,31 +137,20 @@ func (g *goldenRun) maxPool2d(t *testing.T, c golden.Case) bool {
 	p.StrideH, p.StrideW = pairAttr(t, c, "stride")
 	p.PadH, p.PadW = pairAttr(t, c, "padding")
 	p.DilH, p.DilW = pairAttr(t, c, "dilation")
-	n := len(c.T(t, "y").Data)
-	y := g.zeros(t, n)
-	idx, err := g.b.AllocInts(n)
+	idx, err := g.b.AllocInts(len(c.T(t, "y").Data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.b.MaxPool2dForward(p, g.up(t, c, "x"), y, idx)
-	g.close(t, c, "y", y)
-	dx := g.zeros(t, len(x.Data))
-	g.b.MaxPool2dBackward(p, g.up(t, c, "dy"), idx, dx)
-	g.close(t, c, "grad.x", dx)
-	return true
+	return g.pass(t, c, func(x, y backend.Buffer) { g.b.MaxPool2dForward(p, x, y, idx) },
+		func(_, dy, dx backend.Buffer) { g.b.MaxPool2dBackward(p, dy, idx, dx) })
 }
 
 func (g *goldenRun) adaptiveAvgPool2d(t *testing.T, c golden.Case) bool {
 	x := c.T(t, "x")
 	p := conv.AdaptiveAvgPool2dParams{N: x.Shape[0], C: x.Shape[1], H: x.Shape[2], W: x.Shape[3]}
 	p.OutH, p.OutW = pairAttr(t, c, "output_size")
-	y := g.zeros(t, len(c.T(t, "y").Data))
-	g.b.AdaptiveAvgPool2dForward(p, g.up(t, c, "x"), y)
-	g.close(t, c, "y", y)
-	dx := g.zeros(t, len(x.Data))
-	g.b.AdaptiveAvgPool2dBackward(p, g.up(t, c, "dy"), dx)
-	g.close(t, c, "grad.x", dx)
-	return true
+	return g.pass(t, c, func(x, y backend.Buffer) { g.b.AdaptiveAvgPool2dForward(p, x, y) },
+		func(_, dy, dx backend.Buffer) { g.b.AdaptiveAvgPool2dBackward(p, dy, dx) })
 }
 
 // linear is nn.Linear as the device runs it: y = x W^T (+ b) by Sgemm and
@@ -190,13 +192,7 @@ func (g *goldenRun) activation(t *testing.T, c golden.Case) bool {
 	default:
 		return false
 	}
-	n := len(c.T(t, "x").Data)
-	y, dx := g.zeros(t, n), g.zeros(t, n)
-	fwd(g.up(t, c, "x"), y)
-	g.close(t, c, "y", y)
-	bwd(y, g.up(t, c, "dy"), dx)
-	g.close(t, c, "grad.x", dx)
-	return true
+	return g.pass(t, c, fwd, bwd)
 }
 
 func (g *goldenRun) avgPool2d(t *testing.T, c golden.Case) bool {
@@ -209,13 +205,8 @@ func (g *goldenRun) avgPool2d(t *testing.T, c golden.Case) bool {
 	if c.HasAttr("divisor_override") && c.Attrs["divisor_override"] != nil {
 		p.DivisorOverride = c.Int(t, "divisor_override")
 	}
-	y := g.zeros(t, len(c.T(t, "y").Data))
-	g.b.AvgPool2dForward(p, g.up(t, c, "x"), y)
-	g.close(t, c, "y", y)
-	dx := g.zeros(t, len(x.Data))
-	g.b.AvgPool2dBackward(p, g.up(t, c, "dy"), dx)
-	g.close(t, c, "grad.x", dx)
-	return true
+	return g.pass(t, c, func(x, y backend.Buffer) { g.b.AvgPool2dForward(p, x, y) },
+		func(_, dy, dx backend.Buffer) { g.b.AvgPool2dBackward(p, dy, dx) })
 }
 
 // batchNorm runs the training-mode cases forward (output and running
