@@ -27,6 +27,7 @@ type Module struct {
 // Function is one kernel of a loaded module, ready to launch.
 type Function struct {
 	Name   string
+	d      *Device // the device whose context loaded it
 	h      uintptr
 	params []string // the C parameter types when the kernel is kernelsrc's; nil: unchecked
 }
@@ -174,7 +175,7 @@ func (m *Module) Function(name string) (*Function, error) {
 	if f, ok := m.funcs[name]; ok {
 		return f, nil
 	}
-	f := &Function{Name: name}
+	f := &Function{Name: name, d: m.d}
 	for _, k := range kernelsrc.All() {
 		if k.Name == name && strings.Contains(m.src, k.Src) {
 			f.params, _ = k.Params()

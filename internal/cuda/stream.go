@@ -201,8 +201,14 @@ func (s *Stream) Launch(f *Function, grid, block Dim3, shared uint32, args ...an
 		pin.Pin(&params[0])
 		pp = unsafe.Pointer(&params[0])
 	}
-	return s.d.exec.Do(func() error {
-		return cuCheck("cuLaunchKernel("+f.Name+")", s.d.api.cuLaunchKernel(f.h, grid.X, grid.Y, grid.Z,
+	// The function's device, not the stream's: a nil *Stream (the default
+	// stream) has none.
+	d := f.d
+	if s != nil && s.d != d {
+		panic(fmt.Sprintf("cuda: launch %s on a stream of another device", f.Name))
+	}
+	return d.exec.Do(func() error {
+		return cuCheck("cuLaunchKernel("+f.Name+")", d.api.cuLaunchKernel(f.h, grid.X, grid.Y, grid.Z,
 			block.X, block.Y, block.Z, shared, s.handle(), pp, nil))
 	})
 }

@@ -1,0 +1,407 @@
+// kiln CUDA emulator: the prelude of every unit the fake NVRTC compiles.
+// It defines what NVRTC provides to CUDA C (the qualifiers, the thread
+// indices, __syncthreads, the warp shuffles, atomics, the intrinsics) for
+// a host C++ compiler, and the launcher that runs a grid on the host.
+//
+// A block's threads are fibers (ucontext) on the launching thread: each
+// runs until it finishes or reaches a barrier (__syncthreads, or a warp
+// operation for its warp), and a barrier releases when every thread of the
+// block (of the warp) that has not returned has reached it. Blocks run one
+// after another. A kernel that uses no barrier runs its threads as plain
+// calls, without fibers. Launches are serialised by the driver, so the
+// indices and __shared__ arrays are plain statics of this unit.
+#include <cmath>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline __attribute__((always_inline))
+#define __noinline__ __attribute__((noinline))
+#define __restrict__ __restrict
+#define __shared__ static
+#define __constant__ static
+#define __launch_bounds__(...)
+
+struct uint3 {
+	unsigned x, y, z;
+};
+struct dim3 {
+	unsigned x = 1, y = 1, z = 1;
+};
+static uint3 threadIdx, blockIdx;
+static dim3 blockDim, gridDim;
+static const int warpSize = 32;
+
+namespace kiln_emu {
+
+enum State { RUN, WAIT_BLOCK, WAIT_WARP, DONE };
+
+struct Fiber {
+	ucontext_t ctx;
+	State state;
+	unsigned mask;  // the warp operation's member mask
+	char* stack;
+};
+
+const size_t stackSize = 256 << 10;
+const int maxThreads = 1024;
+
+static ucontext_t sched;
+static Fiber fibers[maxThreads];
+static int cur;            // the running thread's linear index in its block
+static bool fiberMode;     // threads are fibers (the kernel has barriers)
+static bool failed;        // the launch failed; err says why
+static char err[1024];
+static const char* kname;  // the kernel being run
+static void (*body)(void*);
+static void* bodyArg;
+static uint32_t xbuf[maxThreads / 32][2][32];  // warp exchange, double-buffered
+static unsigned char xpar[maxThreads / 32];    // each warp's current buffer
+
+static void fail(const char* fmt, ...) {
+	if (failed) return;
+	failed = true;
+	int n = snprintf(err, sizeof err, "kernel %s, block (%u,%u,%u), thread (%u,%u,%u): ", kname, blockIdx.x,
+	                 blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y, threadIdx.z);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err + n, sizeof err - n, fmt, ap);
+	va_end(ap);
+}
+
+static void setThread(int t) {
+	cur = t;
+	threadIdx.x = t % blockDim.x;
+	threadIdx.y = (t / blockDim.x) % blockDim.y;
+	threadIdx.z = t / (blockDim.x * blockDim.y);
+}
+
+// wait parks the running fiber at a barrier until the scheduler releases
+// it; a failed launch never resumes it.
+static void wait(State s) {
+	if (!fiberMode) {
+		fail("%s in a kernel the emulator classified as barrier-free", s == WAIT_BLOCK ? "__syncthreads" : "a warp operation");
+		return;
+	}
+	fibers[cur].state = s;
+	int me = cur;
+	swapcontext(&fibers[me].ctx, &sched);
+	setThread(me);
+}
+
+static void entry() {
+	body(bodyArg);
+	fibers[cur].state = DONE;  // uc_link returns to the scheduler
+}
+
+static bool stacks() {
+	for (int t = 0; t < maxThreads; t++) {
+		if (fibers[t].stack) continue;
+		void* p = mmap(nullptr, stackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED) return false;
+		mprotect(p, 4096, PROT_NONE);  // a guard page: an overflow faults
+		fibers[t].stack = static_cast<char*>(p);
+	}
+	return true;
+}
+
+// releaseWarps frees each warp whose live lanes all wait at a warp
+// operation, checking that no mask names a lane that has returned or does
+// not exist. It reports whether any warp was released.
+static bool releaseWarps(int n) {
+	bool released = false;
+	for (int w = 0; w * 32 < n; w++) {
+		int lo = w * 32, hi = lo + 32 < n ? lo + 32 : n;
+		bool any = false, all = true;
+		for (int t = lo; t < hi; t++) {
+			if (fibers[t].state == WAIT_WARP) any = true;
+			else if (fibers[t].state != DONE) all = false;
+		}
+		if (!any || !all) continue;
+		for (int t = lo; t < hi; t++) {
+			if (fibers[t].state != WAIT_WARP) continue;
+			for (int l = 0; l < 32; l++) {
+				if (!(fibers[t].mask >> l & 1)) continue;
+				if (lo + l >= n || fibers[lo + l].state != WAIT_WARP) {
+					setThread(t);
+					fail("warp operation with mask %#x names lane %d, which %s", fibers[t].mask, l,
+					     lo + l >= n ? "does not exist (the block is not a whole number of warps)" : "has returned");
+					return false;
+				}
+			}
+		}
+		for (int t = lo; t < hi; t++)
+			if (fibers[t].state == WAIT_WARP) fibers[t].state = RUN;
+		xpar[w] ^= 1;
+		released = true;
+	}
+	return released;
+}
+
+static void runBlock(int n) {
+	if (!fiberMode) {
+		for (int t = 0; t < n && !failed; t++) {
+			setThread(t);
+			body(bodyArg);
+		}
+		return;
+	}
+	for (int t = 0; t < n; t++) {
+		Fiber& f = fibers[t];
+		getcontext(&f.ctx);
+		f.ctx.uc_stack.ss_sp = f.stack;
+		f.ctx.uc_stack.ss_size = stackSize;
+		f.ctx.uc_link = &sched;
+		makecontext(&f.ctx, entry, 0);
+		f.state = RUN;
+	}
+	for (int w = 0; w < maxThreads / 32; w++) xpar[w] = 0;
+	for (;;) {
+		for (int t = 0; t < n; t++) {
+			if (fibers[t].state != RUN) continue;
+			setThread(t);
+			swapcontext(&sched, &fibers[t].ctx);
+			if (failed) return;
+		}
+		int done = 0, atBlock = 0;
+		for (int t = 0; t < n; t++) {
+			done += fibers[t].state == DONE;
+			atBlock += fibers[t].state == WAIT_BLOCK;
+		}
+		if (done == n) return;
+		if (releaseWarps(n)) continue;
+		if (failed) return;
+		if (atBlock + done == n) {
+			for (int t = 0; t < n; t++)
+				if (fibers[t].state == WAIT_BLOCK) fibers[t].state = RUN;
+			continue;
+		}
+		for (int t = 0; t < n; t++) {
+			if (fibers[t].state == WAIT_WARP) {
+				setThread(t);
+				fail("deadlock: this thread waits at a warp operation while others of its warp wait at __syncthreads");
+				return;
+			}
+		}
+		fail("deadlock: no thread can go on");
+		return;
+	}
+}
+
+// runGrid runs every block of the grid; it returns 0, or 1 with err set.
+static int runGrid(void (*fn)(void*), void* arg, const unsigned* g, const unsigned* b, int useFibers, const char* name,
+                   char* out, int outLen) {
+	failed = false;
+	err[0] = 0;
+	kname = name;
+	body = fn;
+	bodyArg = arg;
+	fiberMode = useFibers != 0;
+	gridDim.x = g[0], gridDim.y = g[1], gridDim.z = g[2];
+	blockDim.x = b[0], blockDim.y = b[1], blockDim.z = b[2];
+	int n = b[0] * b[1] * b[2];
+	if (n > maxThreads) {
+		snprintf(out, outLen, "kernel %s: block of %d threads", name, n);
+		return 1;
+	}
+	if (fiberMode && !stacks()) {
+		snprintf(out, outLen, "kernel %s: no memory for the fibers' stacks", name);
+		return 1;
+	}
+	for (unsigned z = 0; z < g[2] && !failed; z++)
+		for (unsigned y = 0; y < g[1] && !failed; y++)
+			for (unsigned x = 0; x < g[0] && !failed; x++) {
+				blockIdx.x = x, blockIdx.y = y, blockIdx.z = z;
+				runBlock(n);
+			}
+	if (failed) {
+		snprintf(out, outLen, "%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+template <typename T>
+struct Sig;
+template <typename... A>
+struct Sig<void (*)(A...)> {
+	using Tuple = std::tuple<std::decay_t<A>...>;
+	static constexpr int n = sizeof...(A);
+	static constexpr unsigned sizes[sizeof...(A) + 1] = {unsigned(sizeof(std::decay_t<A>))..., 0};
+};
+
+// Launcher unpacks cuLaunchKernel's void** params by the kernel's own
+// parameter types and runs the grid.
+template <auto F>
+struct Launcher {
+	using S = Sig<decltype(F)>;
+	using Tuple = typename S::Tuple;
+	template <size_t... I>
+	static Tuple unpack(void** a, std::index_sequence<I...>) {
+		return Tuple{*static_cast<std::tuple_element_t<I, Tuple>*>(a[I])...};
+	}
+	static void run(void* p) { std::apply(F, *static_cast<Tuple*>(p)); }
+	static int launch(void** args, const unsigned* g, const unsigned* b, int useFibers, const char* name, char* out,
+	                  int outLen) {
+		Tuple t = unpack(args, std::make_index_sequence<S::n>{});
+		return runGrid(&run, &t, g, b, useFibers, name, out, outLen);
+	}
+};
+
+}  // namespace kiln_emu
+
+// kiln_emu_kernel describes one kernel to the emulated driver: the driver
+// copies nparams arguments of sizes[i] bytes at launch and calls launch.
+struct kiln_emu_kernel {
+	int abi;
+	const char* name;
+	int nparams;
+	const unsigned* sizes;
+	int fibers;
+	int (*launch)(void** args, const unsigned* grid, const unsigned* block, int fibers, const char* name, char* err,
+	              int errLen);
+};
+
+#define KILN_EMU_KERNEL(NAME, FIBERS)                                                                        \
+	extern "C" __attribute__((visibility("default"))) const kiln_emu_kernel kiln_emu_k_##NAME = {              \
+	    1, #NAME, kiln_emu::Launcher<&NAME>::S::n, kiln_emu::Launcher<&NAME>::S::sizes, FIBERS,               \
+	    &kiln_emu::Launcher<&NAME>::launch};
+
+// The barriers and the warp operations.
+static inline void __syncthreads() { kiln_emu::wait(kiln_emu::WAIT_BLOCK); }
+static inline void __syncwarp(unsigned mask = 0xffffffffu) {
+	kiln_emu::fibers[kiln_emu::cur].mask = mask;
+	kiln_emu::wait(kiln_emu::WAIT_WARP);
+}
+
+namespace kiln_emu {
+// shfl exchanges v across the warp: every lane publishes its value, waits
+// for the warp, then reads lane src's (its own when src is out of range).
+template <typename T>
+static T shfl(unsigned mask, T v, int src, bool keep) {
+	static_assert(sizeof(T) == 4, "the emulator's shuffles take 4-byte values");
+	int lane = cur % 32, w = cur / 32;
+	if (!(mask >> lane & 1)) fail("warp operation with mask %#x, which does not name the calling lane %d", mask, lane);
+	int par = xpar[w];
+	std::memcpy(&xbuf[w][par][lane], &v, 4);
+	fibers[cur].mask = mask;
+	wait(WAIT_WARP);
+	if (keep) return v;
+	T out;
+	std::memcpy(&out, &xbuf[w][par][src], 4);
+	return out;
+}
+}  // namespace kiln_emu
+
+template <typename T>
+static inline T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+	int lane = kiln_emu::cur % 32;
+	return kiln_emu::shfl(mask, v, (lane / width) * width + ((src % width) + width) % width, false);
+}
+template <typename T>
+static inline T __shfl_xor_sync(unsigned mask, T v, int lm, int width = 32) {
+	int lane = kiln_emu::cur % 32, src = lane ^ lm;
+	return kiln_emu::shfl(mask, v, src, src / width != lane / width || src > 31);
+}
+template <typename T>
+static inline T __shfl_down_sync(unsigned mask, T v, unsigned d, int width = 32) {
+	int lane = kiln_emu::cur % 32, src = lane + int(d);
+	return kiln_emu::shfl(mask, v, src, src / width != lane / width || src > 31);
+}
+template <typename T>
+static inline T __shfl_up_sync(unsigned mask, T v, unsigned d, int width = 32) {
+	int lane = kiln_emu::cur % 32, src = lane - int(d);
+	return kiln_emu::shfl(mask, v, src, src < 0 || src / width != lane / width);
+}
+
+// Atomics: blocks and threads never run at once, so a plain update is
+// atomic.
+static inline float atomicAdd(float* a, float v) {
+	float o = *a;
+	*a = o + v;
+	return o;
+}
+static inline int atomicAdd(int* a, int v) {
+	int o = *a;
+	*a = o + v;
+	return o;
+}
+static inline unsigned atomicAdd(unsigned* a, unsigned v) {
+	unsigned o = *a;
+	*a = o + v;
+	return o;
+}
+static inline int atomicMax(int* a, int v) {
+	int o = *a;
+	if (v > o) *a = v;
+	return o;
+}
+static inline int atomicMin(int* a, int v) {
+	int o = *a;
+	if (v < o) *a = v;
+	return o;
+}
+static inline int atomicExch(int* a, int v) {
+	int o = *a;
+	*a = v;
+	return o;
+}
+static inline int atomicCAS(int* a, int cmp, int v) {
+	int o = *a;
+	if (o == cmp) *a = v;
+	return o;
+}
+static inline void __threadfence() {}
+static inline void __threadfence_block() {}
+
+// The intrinsics and the integer min/max CUDA C has at global scope.
+static inline float __int_as_float(int v) {
+	float f;
+	std::memcpy(&f, &v, 4);
+	return f;
+}
+static inline int __float_as_int(float v) {
+	int i;
+	std::memcpy(&i, &v, 4);
+	return i;
+}
+static inline float __uint_as_float(unsigned v) {
+	float f;
+	std::memcpy(&f, &v, 4);
+	return f;
+}
+static inline unsigned __float_as_uint(float v) {
+	unsigned i;
+	std::memcpy(&i, &v, 4);
+	return i;
+}
+// glibc declares __expf, __logf and __powf itself: CUDA's fast forms are
+// the plain functions here.
+#define __expf(x) expf(x)
+#define __logf(x) logf(x)
+#define __powf(x, y) powf(x, y)
+static inline float __fdividef(float x, float y) { return x / y; }
+static inline float rsqrtf(float x) { return 1.f / sqrtf(x); }
+static inline float __saturatef(float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : x); }
+template <typename T>
+static inline T __ldg(const T* p) {
+	return *p;
+}
+static inline int min(int a, int b) { return a < b ? a : b; }
+static inline int max(int a, int b) { return a > b ? a : b; }
+static inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+static inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }
+static inline long long min(long long a, long long b) { return a < b ? a : b; }
+static inline long long max(long long a, long long b) { return a > b ? a : b; }
+static inline float min(float a, float b) { return fminf(a, b); }
+static inline float max(float a, float b) { return fmaxf(a, b); }
