@@ -89,21 +89,29 @@ func lastWeights(t *testing.T, dir string) []float32 {
 	return all
 }
 
-// TestMPIMatchesOneProcess: two ranks at --batch-size 16 end 20 steps with
-// the parameters of one process at --batch-size 32, to 1e-5 relative, and
-// hold the same bits after every step (--dist-check 1): LeNet-5 with
-// Adam, and a ResNet (batch norm) with SGD and --sync-bn.
+// TestMPIMatchesOneProcess: two ranks at --batch-size 16 end an epoch
+// with the parameters of one process at --batch-size 32, to tol relative,
+// and hold the same bits after every step (--dist-check 1): LeNet-5 with
+// Adam for 20 steps, and a ResNet (batch norm) with SGD and --sync-bn for
+// 3. The ranks add their gradients in another order than one process, and
+// on the ResNet a difference in the last bits can tip a near-zero
+// activation a few steps in, which momentum carries (train's
+// TestSyncBatchNormMatchesOneProcess), so it is compared early.
 func TestMPIMatchesOneProcess(t *testing.T) {
 	data, out := patterns(t), t.TempDir()
+	few := t.TempDir() // 96 training images: 3 steps
+	writeFolder(t, filepath.Join(few, "train"), 96, 1, 6)
+	writeFolder(t, filepath.Join(few, "test"), 32, 2, 6)
 	for _, tc := range []struct {
-		name  string
-		flags []string
+		name, data string
+		tol        float64
+		flags      []string
 	}{
-		{"lenet5", nil},
-		{"resnet8", []string{"--model", "resnet8", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--sync-bn"}},
+		{"lenet5", data, 1e-5, nil},
+		{"resnet8", few, 1e-6, []string{"--model", "resnet8", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--sync-bn"}},
 	} {
 		flags := func(name string) []string {
-			return append(append(lenetFlags(data, out, tc.name+"-"+name), "--epochs", "1"), tc.flags...)
+			return append(append(lenetFlags(tc.data, out, tc.name+"-"+name), "--epochs", "1"), tc.flags...)
 		}
 		code, stdout, stderr := kiln(t, context.Background(), append(flags("one"), "--batch-size", "32")...)
 		if code != 0 {
@@ -123,9 +131,9 @@ func TestMPIMatchesOneProcess(t *testing.T) {
 			n += float64(a[i]) * float64(a[i])
 		}
 		rel := math.Sqrt(d / n)
-		t.Logf("%s after 20 steps: relative L2 distance %.2g", tc.name, rel)
-		if rel > 1e-5 {
-			t.Errorf("%s: two ranks end %.3g (relative L2) from one process, want <= 1e-5", tc.name, rel)
+		t.Logf("%s after an epoch: relative L2 distance %.2g", tc.name, rel)
+		if rel > tc.tol {
+			t.Errorf("%s: two ranks end %.3g (relative L2) from one process, want <= %g", tc.name, rel, tc.tol)
 		}
 		info, err := run.ReadRunInfo(filepath.Join(out, tc.name+"-two"))
 		if err != nil || info.Ranks != 2 {

@@ -62,7 +62,7 @@ func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	runChunks(&c)
 	g := p.Groups
 	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
-	part, chunks := p.partialLen(), p.chunks()
+	part, chunks := p.partialLen(), p.weightChunks()
 	parts := c.partials()
 	// Sum the partials into chunk 0's, in chunk order, whole vectors at a
 	// time; then add the sum, transposed back, to dw.

@@ -238,7 +238,7 @@ func TestConv2dPanicsOnBadLengths(t *testing.T) {
 		"short x":     func() { Conv2dForward(p, x[1:], w, nil, y, ws) },
 		"long y":      func() { Conv2dForward(p, x, w, nil, append(y, 0), ws) },
 		"short bias":  func() { Conv2dForward(p, x, w, make([]float32, 3), y, ws) },
-		"short ws":    func() { Conv2dForward(p, x, w, nil, y, ws[:len(ws)-1]) },
+		"short ws":    func() { Conv2dForward(p, x, w, nil, y, ws[:p.workspaceLen(1)-1]) },
 		"short w":     func() { Conv2dBackwardData(p, y, w[1:], x, ws) },
 		"short dbias": func() { Conv2dBackwardWeight(p, x, y, w, make([]float32, 1), ws) },
 		"invalid":     func() { q := p; q.Groups = 0; Conv2dForward(q, x, w, nil, y, ws) },

@@ -45,6 +45,7 @@ type call struct {
 	y, dy, dx  []float32
 	ws         []float32
 	relu       bool
+	nb         int             // images per chunk (runChunks sets it)
 	mp         MaxPool2dParams // the pooling ops'
 	idx        []int32
 }
@@ -53,7 +54,7 @@ type call struct {
 // planes one pooling chunk holds.
 func (c *call) chunks() (n, planes int) {
 	if c.op < opMaxPoolForward {
-		return c.p.chunks(), 0
+		return ceilDiv(c.p.N, c.nb), 0
 	}
 	total := c.mp.N * c.mp.C
 	planes = max(poolChunkFloats/max(c.mp.H*c.mp.W, 1), 1)
@@ -65,12 +66,18 @@ func (c *call) chunks() (n, planes int) {
 func (c *call) partials() []float32 {
 	p := &c.p
 	off := p.slotsIn(len(c.ws)) * p.slotLen()
-	return c.ws[off : off+p.chunks()*p.partialLen()]
+	return c.ws[off : off+p.weightChunks()*p.partialLen()]
 }
 
 // runChunks runs every chunk of c, on up to kernels.Threads() goroutines
 // (the caller's included) when the workspace has room for them.
 func runChunks(c *call) {
+	switch c.op {
+	case opForward, opBackwardData:
+		c.nb = c.p.runChunk(kernels.Threads())
+	case opBackwardWeight:
+		c.nb = c.p.weightChunk()
+	}
 	chunks, _ := c.chunks()
 	threads := min(kernels.Threads(), chunks)
 	if c.op < opMaxPoolForward {
@@ -101,7 +108,7 @@ func (c *call) work(slot int, next *atomic.Int64) {
 		return
 	}
 	p := &c.p
-	nb, ohw := p.chunk(), p.OutH()*p.OutW()
+	nb, ohw := c.nb, p.OutH()*p.OutW()
 	colLen, bufLen := p.workspaceSplit()
 	ws := c.ws[slot*(colLen+bufLen):]
 	l := lowering{p: *p, x: c.x, y: c.y, dy: c.dy, dx: c.dx, bias: c.bias, relu: c.relu,

@@ -90,7 +90,9 @@ func (p Conv2dParams) Validate() error {
 // down to what one goroutine needs, makes the kernels use fewer; the results
 // are the same to the bit.
 func (p Conv2dParams) WorkspaceLen() int {
-	return p.workspaceLen(min(kernels.Threads(), p.chunks()))
+	t := kernels.Threads()
+	most := max(ceilDiv(p.N, p.runChunk(t)), p.weightChunks())
+	return p.workspaceLen(min(t, most))
 }
 
 // workspaceLen is the scratch for slots goroutines: a column matrix and a
@@ -98,7 +100,7 @@ func (p Conv2dParams) WorkspaceLen() int {
 // (the transposed weight gradient and the bias gradient of each chunk),
 // which Conv2dBackwardWeight adds up in chunk order.
 func (p Conv2dParams) workspaceLen(slots int) int {
-	return max(slots, 1)*p.slotLen() + p.chunks()*p.partialLen()
+	return max(slots, 1)*p.slotLen() + p.weightChunks()*p.partialLen()
 }
 
 // slotLen is one goroutine's share of the workspace.
@@ -116,16 +118,43 @@ func (p Conv2dParams) partialLen() int {
 func (p Conv2dParams) slotsIn(n int) int {
 	per := p.slotLen()
 	if per == 0 {
-		return p.chunks()
+		return p.N
 	}
-	return max((n-p.chunks()*p.partialLen())/per, 1)
+	return max((n-p.weightChunks()*p.partialLen())/per, 1)
 }
 
-// chunks is how many chunks a batch of p.N images makes.
-func (p Conv2dParams) chunks() int {
-	nb := p.chunk()
-	return (p.N + nb - 1) / nb
+// chunks is how many chunks of chunk() images a batch of p.N makes.
+func (p Conv2dParams) chunks() int { return ceilDiv(p.N, p.chunk()) }
+
+// minWeightChunks is how many chunks, at the least, a weight gradient
+// splits a batch of that many images or more into, so that as many
+// goroutines share it: at chunk() alone the seed CNN's layers make 6 and 7
+// chunks of a batch of 32, which leaves most of a 16-core machine idle.
+const minWeightChunks = 16
+
+// weightChunk is how many images each chunk of a weight gradient holds:
+// chunk(), or fewer so that the batch makes minWeightChunks chunks. Like
+// chunk() it depends on p alone, never on the thread count: the partial
+// sums are added in chunk order, so the chunks fix the bits.
+func (p Conv2dParams) weightChunk() int {
+	if chunkOverride > 0 {
+		return p.chunk()
+	}
+	return max(min(p.chunk(), ceilDiv(p.N, minWeightChunks)), 1)
 }
+
+// weightChunks is how many chunks a weight gradient makes.
+func (p Conv2dParams) weightChunks() int { return ceilDiv(p.N, p.weightChunk()) }
+
+// runChunk is how many images each chunk of a forward pass or data
+// gradient on threads goroutines holds: chunk(), or fewer so that every
+// goroutine gets one. An output and an input gradient depend on their own
+// image alone, so the chunk size leaves no trace in their bits.
+func (p Conv2dParams) runChunk(threads int) int {
+	return max(min(p.chunk(), ceilDiv(p.N, max(threads, 1))), 1)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // workspaceSplit sizes the two scratch regions: the column matrix, and a
 // channel-major staging buffer for outputs or output gradients of a chunk of

@@ -51,7 +51,7 @@ func TestThreadCountLeavesNoTrace(t *testing.T) {
 		if p.chunks() < 2 {
 			t.Fatalf("%+v: %d chunk; the test needs several", p, p.chunks())
 		}
-		for _, threads := range []int{2, 3, 4, 7} {
+		for _, threads := range []int{2, 3, 4, 7, 16} {
 			for _, short := range []bool{false, true} {
 				got := run(threads, short)
 				for _, c := range []struct {
@@ -96,6 +96,24 @@ func TestPoolThreadsLeaveNoTrace(t *testing.T) {
 			if !slices.Equal(y, wy) || !slices.Equal(idx, wi) || !slices.Equal(dx, wdx) {
 				t.Errorf("%+v on %d threads differs from one thread", p, threads)
 			}
+		}
+	}
+}
+
+// TestSixteenWays: at the seed CNN's batch of 32, each of its
+// convolutions splits into 16 chunks on 16 goroutines, forward, data and
+// weight gradient alike, while two goroutines keep chunk()'s larger
+// chunks for the forward pass and the data gradient.
+func TestSixteenWays(t *testing.T) {
+	for _, p := range []Conv2dParams{cp(32, 3, 32, 32, 32, 5, 5), cp(32, 32, 14, 14, 64, 5, 5)} {
+		if got := ceilDiv(p.N, p.runChunk(16)); got != 16 {
+			t.Errorf("%+v: %d forward chunks on 16 goroutines, want 16", p, got)
+		}
+		if got := p.weightChunks(); got != 16 {
+			t.Errorf("%+v: %d weight-gradient chunks, want 16", p, got)
+		}
+		if got := p.runChunk(2); got != p.chunk() || p.chunks() >= 16 {
+			t.Errorf("%+v: %d images a chunk on 2 goroutines, want chunk()'s %d (of %d chunks)", p, got, p.chunk(), p.chunks())
 		}
 	}
 }
