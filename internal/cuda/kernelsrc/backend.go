@@ -125,7 +125,10 @@ var backendOps = []Kernel{
 }`},
 	// xent_rows: one warp per row of k logits. It writes the row's
 	// log-probabilities, its arg-max (the first maximum; a NaN wins),
-	// its loss -logp[label] and whether the arg-max is the label.
+	// its loss -logp[label] and whether the arg-max is the label. Lane 0
+	// computes the loss from the logits, not from lp: the other lanes'
+	// writes of lp are not ordered before its read without a __syncwarp
+	// (threads of a warp are scheduled independently since Volta).
 	{"xent_rows", `extern "C" __global__ void xent_rows(float* logp, int* pred, float* rowloss, float* rowright, const float* logits,
 	const int* labels, int rows, int k) {
 	int row = (blockIdx.x * blockDim.x + threadIdx.x) / 32;
@@ -150,7 +153,7 @@ var backendOps = []Kernel{
 		}
 		int y = labels[row];
 		pred[row] = best;
-		rowloss[row] = -lp[y];
+		rowloss[row] = lse - x[y];
 		rowright[row] = best == y ? 1.f : 0.f;
 	}
 }`},
