@@ -18,8 +18,13 @@ import (
 // Golden runs every golden case the backend's ops cover on b, within
 // rtol (and atol 1e-5) of PyTorch's values: 1e-4 is what the engine's
 // own layer tests take.
-func Golden(t *testing.T, b backend.Backend, rtol float64) {
-	g := &goldenRun{b: b, rtol: rtol}
+func Golden(t *testing.T, b backend.Backend, rtol float64) { GoldenTol(t, b, rtol, 1e-5) }
+
+// GoldenTol is Golden with an absolute tolerance too: TF32 rounds every
+// product's inputs, so a sum that cancels is off by the magnitude of its
+// terms times 2^-11, not by a fraction of its own.
+func GoldenTol(t *testing.T, b backend.Backend, rtol, atol float64) {
+	g := &goldenRun{b: b, rtol: rtol, atol: atol}
 	t.Run("conv2d", func(t *testing.T) { g.each(t, "conv2d", g.conv2d) })
 	t.Run("maxpool2d", func(t *testing.T) { g.each(t, "maxpool2d", g.maxPool2d) })
 	t.Run("adaptiveavgpool2d", func(t *testing.T) { g.each(t, "adaptiveavgpool2d", g.adaptiveAvgPool2d) })
@@ -31,8 +36,8 @@ func Golden(t *testing.T, b backend.Backend, rtol float64) {
 }
 
 type goldenRun struct {
-	b    backend.Backend
-	rtol float64
+	b          backend.Backend
+	rtol, atol float64
 }
 
 // each runs check on every case of group; check reports whether the case
@@ -71,7 +76,7 @@ func (g *goldenRun) close(t *testing.T, c golden.Case, want string, got backend.
 	if err := g.b.Download(host, got); err != nil {
 		t.Fatal(err)
 	}
-	golden.Close(t, want, host, c.T(t, want).Data, g.rtol, 1e-5)
+	golden.Close(t, want, host, c.T(t, want).Data, g.rtol, g.atol)
 }
 
 // pass runs fwd from the case's x into a new y and bwd from its dy (and
@@ -284,7 +289,7 @@ func (g *goldenRun) crossEntropy(t *testing.T, c golden.Case) bool {
 	} else {
 		scale /= float32(n)
 	}
-	golden.Close(t, "y", []float32{loss}, c.T(t, "y").Data, g.rtol, 1e-5)
+	golden.Close(t, "y", []float32{loss}, c.T(t, "y").Data, g.rtol, g.atol)
 	dx := g.zeros(t, n*k)
 	g.b.CrossEntropyGrad(logp, lb, n, k, scale, dx)
 	g.close(t, c, "grad.x", dx)

@@ -46,8 +46,52 @@ namespace kiln_emu {
 
 enum State { RUN, WAIT_BLOCK, WAIT_WARP, DONE };
 
+// Context switches: on x86-64 a few instructions that keep the
+// callee-saved registers and the FP control words on the fiber's stack
+// (ucontext's swapcontext makes a system call for the signal mask at every
+// switch, which dominated the emulated reductions); elsewhere ucontext.
+#if defined(__x86_64__)
+extern "C" void kiln_emu_swap(void** save, void* to);
+asm(R"(
+	.text
+	.hidden kiln_emu_swap
+	.globl kiln_emu_swap
+	.type kiln_emu_swap, @function
+kiln_emu_swap:
+	pushq %rbp
+	pushq %rbx
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	subq $8, %rsp
+	stmxcsr (%rsp)
+	fnstcw 4(%rsp)
+	movq %rsp, (%rdi)
+	movq %rsi, %rsp
+	ldmxcsr (%rsp)
+	fldcw 4(%rsp)
+	addq $8, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
+	popq %rbp
+	ret
+	.size kiln_emu_swap, .-kiln_emu_swap
+)");
+struct Ctx {
+	void* sp;
+};
+#else
+struct Ctx {
+	ucontext_t uc;
+};
+#endif
+
 struct Fiber {
-	ucontext_t ctx;
+	Ctx ctx;
 	State state;
 	unsigned mask;  // the warp operation's member mask
 	char* stack;
@@ -56,7 +100,7 @@ struct Fiber {
 const size_t stackSize = 256 << 10;
 const int maxThreads = 1024;
 
-static ucontext_t sched;
+static Ctx sched;
 static Fiber fibers[maxThreads];
 static int cur;            // the running thread's linear index in its block
 static bool fiberMode;     // threads are fibers (the kernel has barriers)
@@ -86,6 +130,49 @@ static void setThread(int t) {
 	threadIdx.z = t / (blockDim.x * blockDim.y);
 }
 
+#if defined(__x86_64__)
+static void toSched(int me) { kiln_emu_swap(&fibers[me].ctx.sp, sched.sp); }
+static void toFiber(int t) { kiln_emu_swap(&sched.sp, fibers[t].ctx.sp); }
+[[noreturn]] static void entry() {
+	body(bodyArg);
+	fibers[cur].state = DONE;
+	kiln_emu_swap(&fibers[cur].ctx.sp, sched.sp);
+	__builtin_trap();  // a finished fiber is never resumed
+}
+// start prepares fiber t to run entry on its stack: the frame
+// kiln_emu_swap pops (the control words, six registers) and entry as the
+// return address, with the stack aligned as at a call.
+static void start(int t) {
+	uintptr_t top = (uintptr_t(fibers[t].stack) + stackSize) & ~uintptr_t(15);
+	void** sp = reinterpret_cast<void**>(top);
+	*--sp = nullptr;                          // entry's return address: none
+	*--sp = reinterpret_cast<void*>(&entry);  // kiln_emu_swap's ret
+	for (int i = 0; i < 6; i++) *--sp = nullptr;
+	uint32_t cw[2] = {__builtin_ia32_stmxcsr(), 0};
+	uint16_t fcw;
+	asm volatile("fnstcw %0" : "=m"(fcw));
+	cw[1] = fcw;
+	*--sp = nullptr;
+	std::memcpy(sp, cw, 8);
+	fibers[t].ctx.sp = sp;
+}
+#else
+static void toSched(int me) { swapcontext(&fibers[me].ctx.uc, &sched.uc); }
+static void toFiber(int t) { swapcontext(&sched.uc, &fibers[t].ctx.uc); }
+static void entry() {
+	body(bodyArg);
+	fibers[cur].state = DONE;  // uc_link returns to the scheduler
+}
+static void start(int t) {
+	Fiber& f = fibers[t];
+	getcontext(&f.ctx.uc);
+	f.ctx.uc.uc_stack.ss_sp = f.stack;
+	f.ctx.uc.uc_stack.ss_size = stackSize;
+	f.ctx.uc.uc_link = &sched.uc;
+	makecontext(&f.ctx.uc, entry, 0);
+}
+#endif
+
 // wait parks the running fiber at a barrier until the scheduler releases
 // it; a failed launch never resumes it.
 static void wait(State s) {
@@ -95,13 +182,8 @@ static void wait(State s) {
 	}
 	fibers[cur].state = s;
 	int me = cur;
-	swapcontext(&fibers[me].ctx, &sched);
+	toSched(me);
 	setThread(me);
-}
-
-static void entry() {
-	body(bodyArg);
-	fibers[cur].state = DONE;  // uc_link returns to the scheduler
 }
 
 static bool stacks() {
@@ -157,20 +239,15 @@ static void runBlock(int n) {
 		return;
 	}
 	for (int t = 0; t < n; t++) {
-		Fiber& f = fibers[t];
-		getcontext(&f.ctx);
-		f.ctx.uc_stack.ss_sp = f.stack;
-		f.ctx.uc_stack.ss_size = stackSize;
-		f.ctx.uc_link = &sched;
-		makecontext(&f.ctx, entry, 0);
-		f.state = RUN;
+		start(t);
+		fibers[t].state = RUN;
 	}
 	for (int w = 0; w < maxThreads / 32; w++) xpar[w] = 0;
 	for (;;) {
 		for (int t = 0; t < n; t++) {
 			if (fibers[t].state != RUN) continue;
 			setThread(t);
-			swapcontext(&sched, &fibers[t].ctx);
+			toFiber(t);
 			if (failed) return;
 		}
 		int done = 0, atBlock = 0;
