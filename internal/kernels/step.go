@@ -59,11 +59,11 @@ func AdamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
 	if len(g) != len(p) || len(m) != len(p) || len(v) != len(p) {
 		panic(fmt.Sprintf("kernels: AdamStep: lengths %d, %d, %d, %d differ", len(p), len(g), len(m), len(v)))
 	}
+	kind := updateAdam
 	if c.Maximize {
-		adamStepFull(mode, p, g, m, v, nil, c)
-		return
+		kind = updateAdamFull
 	}
-	adamStep(mode, p, g, m, v, c)
+	runUpdate(rangeTask{kind: kind, mode: mode, p: p, g: g, m: m, v: v, noVmax: true, adam: *c}, len(p))
 }
 
 // MaxPool2x2Row pools input rows r0 and r1 (each at least 2*len(y) long)
@@ -150,9 +150,5 @@ func SGDStep(p, g, buf []float32, c *SGDCoef) {
 	if c.Momentum == 0 {
 		buf = p // not read or written
 	}
-	if c.Maximize {
-		sgdStepGo(p, g, buf, c)
-		return
-	}
-	sgdStep(p, g, buf, c)
+	runUpdate(rangeTask{kind: updateSGD, p: p, g: g, m: buf, sgd: *c}, len(p))
 }

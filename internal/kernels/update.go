@@ -20,7 +20,7 @@ func AdamAMSGradStep(mode AdamMode, p, g, m, v, vmax []float32, c *AdamCoef) {
 	if len(g) != len(p) || len(m) != len(p) || len(v) != len(p) || len(vmax) != len(p) {
 		panic(fmt.Sprintf("kernels: AdamAMSGradStep: lengths %d, %d, %d, %d, %d differ", len(p), len(g), len(m), len(v), len(vmax)))
 	}
-	adamStepFull(mode, p, g, m, v, vmax, c)
+	runUpdate(rangeTask{kind: updateAdamFull, mode: mode, p: p, g: g, m: m, v: v, vmax: vmax, adam: *c}, len(p))
 }
 
 // adamStepFull is Adam's loop with maximize and, when vmax is not nil,
@@ -73,6 +73,11 @@ func RMSpropStep(p, g, sq, avg, buf []float32, c *RMSpropCoef) {
 	if len(g) != len(p) || len(sq) != len(p) || (avg != nil && len(avg) != len(p)) || (buf != nil && len(buf) != len(p)) {
 		panic(fmt.Sprintf("kernels: RMSpropStep: lengths %d, %d, %d, %d, %d differ", len(p), len(g), len(sq), len(avg), len(buf)))
 	}
+	runUpdate(rangeTask{kind: updateRMSprop, p: p, g: g, m: sq, v: avg, vmax: buf, noAvg: avg == nil, noBuf: buf == nil, rms: *c}, len(p))
+}
+
+// rmspropStep is RMSpropStep's loop.
+func rmspropStep(p, g, sq, avg, buf []float32, c *RMSpropCoef) {
 	g, sq = g[:len(p)], sq[:len(p)]
 	for i, gi := range g {
 		if c.Maximize {

@@ -62,13 +62,12 @@ func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	runChunks(&c)
 	g := p.Groups
 	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
-	part, chunks := p.partialLen(), p.weightChunks()
+	// Sum the partials into chunk 0's, each element in chunk order (in
+	// blocks of elements on several goroutines); then add the sum,
+	// transposed back, to dw.
+	c.op = opReducePartials
+	runChunks(&c)
 	parts := c.partials()
-	// Sum the partials into chunk 0's, in chunk order, whole vectors at a
-	// time; then add the sum, transposed back, to dw.
-	for k := 1; k < chunks; k++ {
-		kernels.AddRows(parts[:part], parts[k*part:(k+1)*part], part, 1, 0, 0)
-	}
 	for gi := range g {
 		t := parts[gi*kg*ocg : (gi+1)*kg*ocg]
 		for o := range ocg {

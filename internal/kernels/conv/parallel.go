@@ -28,6 +28,7 @@ const (
 	opForward op = iota
 	opBackwardData
 	opBackwardWeight
+	opReducePartials // the weight gradient's partial sums, added in chunk order
 	opMaxPoolForward
 	opMaxPoolBackward
 )
@@ -53,6 +54,9 @@ type call struct {
 // chunks is how many pieces of work c splits into, and planes how many
 // planes one pooling chunk holds.
 func (c *call) chunks() (n, planes int) {
+	if c.op == opReducePartials {
+		return ceilDiv(c.p.partialLen(), reduceBlock), 0
+	}
 	if c.op < opMaxPoolForward {
 		return ceilDiv(c.p.N, c.nb), 0
 	}
@@ -80,7 +84,7 @@ func runChunks(c *call) {
 	}
 	chunks, _ := c.chunks()
 	threads := min(kernels.Threads(), chunks)
-	if c.op < opMaxPoolForward {
+	if c.op < opReducePartials {
 		threads = min(threads, c.p.slotsIn(len(c.ws)))
 	}
 	if threads < 2 || !pool.mu.TryLock() {
@@ -107,6 +111,10 @@ func (c *call) work(slot int, next *atomic.Int64) {
 		c.poolWork(next)
 		return
 	}
+	if c.op == opReducePartials {
+		c.reduceWork(next)
+		return
+	}
 	p := &c.p
 	nb, ohw := c.nb, p.OutH()*p.OutW()
 	colLen, bufLen := p.workspaceSplit()
@@ -129,6 +137,31 @@ func (c *call) work(slot int, next *atomic.Int64) {
 			c.backwardDataChunk(&l)
 		case opBackwardWeight:
 			c.backwardWeightChunk(&l, k)
+		}
+	}
+}
+
+// reduceBlock is how many floats of the partial sums one goroutine adds
+// up at a time.
+const reduceBlock = 1 << 14
+
+// reduceWork adds the later chunks' partials into chunk 0's, one block of
+// elements at a time, each element over the chunks in chunk order, so the
+// blocks leave no trace in the bits.
+func (c *call) reduceWork(next *atomic.Int64) {
+	part, chunks := c.p.partialLen(), c.p.weightChunks()
+	parts := c.partials()
+	for k := 0; ; k++ {
+		if next != nil {
+			k = int(next.Add(1) - 1)
+		}
+		lo := k * reduceBlock
+		if lo >= part {
+			return
+		}
+		hi := min(lo+reduceBlock, part)
+		for j := 1; j < chunks; j++ {
+			kernels.AddRows(parts[lo:hi], parts[j*part+lo:j*part+hi], hi-lo, 1, 0, 0)
 		}
 	}
 }

@@ -1,0 +1,123 @@
+package kernels
+
+// This file spreads the optimizer updates over goroutines: each element's
+// update reads and writes that element alone, so cutting the flat buffers
+// into ranges leaves no trace in the bits. Workers are long-lived and find
+// the call in the pool, as the GEMM's and the convolutions' do, so a
+// parallel update allocates nothing. It leaves out the updates themselves
+// (step.go, update.go).
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// rangeBlock is how many elements one goroutine takes at a time: enough
+// that waking a worker pays (an Adam update of 32K floats touches 512 KB).
+const rangeBlock = 1 << 15
+
+// updateKind is which update a rangeTask runs.
+type updateKind uint8
+
+const (
+	updateAdam updateKind = iota
+	updateAdamFull
+	updateSGD
+	updateRMSprop
+)
+
+// rangeTask is one update call over whole buffers; run does elements
+// [lo, hi).
+type rangeTask struct {
+	kind                 updateKind
+	mode                 AdamMode
+	p, g, m, v, vmax     []float32 // Adam's; SGD's buffer in m; RMSprop's sq, avg, buf in m, v, vmax
+	adam                 AdamCoef
+	sgd                  SGDCoef
+	rms                  RMSpropCoef
+	noAvg, noBuf, noVmax bool // which optional buffers are nil
+}
+
+func opt(s []float32, lo, hi int, none bool) []float32 {
+	if none {
+		return nil
+	}
+	return s[lo:hi]
+}
+
+func (t *rangeTask) run(lo, hi int) {
+	p, g := t.p[lo:hi], t.g[lo:hi]
+	switch t.kind {
+	case updateAdam:
+		adamStep(t.mode, p, g, t.m[lo:hi], t.v[lo:hi], &t.adam)
+	case updateAdamFull:
+		adamStepFull(t.mode, p, g, t.m[lo:hi], t.v[lo:hi], opt(t.vmax, lo, hi, t.noVmax), &t.adam)
+	case updateSGD:
+		if t.sgd.Maximize {
+			sgdStepGo(p, g, t.m[lo:hi], &t.sgd)
+		} else {
+			sgdStep(p, g, t.m[lo:hi], &t.sgd)
+		}
+	case updateRMSprop:
+		rmspropStep(p, g, t.m[lo:hi], opt(t.v, lo, hi, t.noAvg), opt(t.vmax, lo, hi, t.noBuf), &t.rms)
+	}
+}
+
+// rangePool is the updates' workers and the one call they work on.
+type rangePool struct {
+	mu    sync.Mutex // held by the call that owns the pool
+	task  rangeTask
+	n     int
+	next  atomic.Int64 // the next block to take
+	wg    sync.WaitGroup
+	jobs  chan struct{}
+	count int
+}
+
+var updates rangePool
+
+// runUpdate runs t over n elements: in blocks on up to Threads()
+// goroutines when there are blocks enough and no other update holds the
+// workers, else at once on the caller's.
+func runUpdate(t rangeTask, n int) {
+	threads := min(Threads(), (n+rangeBlock-1)/rangeBlock)
+	if threads < 2 || !updates.mu.TryLock() {
+		t.run(0, n)
+		return
+	}
+	defer updates.mu.Unlock()
+	u := &updates
+	if u.jobs == nil {
+		u.jobs = make(chan struct{}, 64)
+	}
+	for ; u.count < threads-1; u.count++ {
+		go u.worker()
+	}
+	u.task, u.n = t, n
+	u.next.Store(0)
+	u.wg.Add(threads - 1)
+	for range threads - 1 {
+		u.jobs <- struct{}{}
+	}
+	u.work()
+	u.wg.Wait()
+	u.task = rangeTask{} // let the buffers go
+}
+
+func (u *rangePool) worker() {
+	for range u.jobs {
+		u.work()
+		u.wg.Done()
+	}
+}
+
+// work takes blocks until none is left.
+func (u *rangePool) work() {
+	for {
+		lo := int(u.next.Add(1)-1) * rangeBlock
+		if lo >= u.n {
+			return
+		}
+		u.task.run(lo, min(lo+rangeBlock, u.n))
+	}
+}
