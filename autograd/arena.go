@@ -1,6 +1,9 @@
 package autograd
 
-import "github.com/kiln-ml/kiln/tensor"
+import (
+	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/tensor"
+)
 
 // arena hands out buffers in request order and takes them all back on reset.
 // A step that asks for the same sizes in the same order every time gets the
@@ -62,7 +65,7 @@ func (g *Tape) Tensor(shape ...int) *tensor.Tensor {
 // zeros is Tensor filled with zeros.
 func (g *Tape) zeros(shape ...int) *tensor.Tensor {
 	t := g.Tensor(shape...)
-	clear(t.Data())
+	kernels.Zero(t.Data()) // an activation's gradient can be megabytes: every core clears it
 	return t
 }
 

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -52,7 +53,7 @@ func Pack(m Module) *ParamSet {
 }
 
 // ZeroGrad clears every gradient.
-func (ps *ParamSet) ZeroGrad() { clear(ps.Grad) }
+func (ps *ParamSet) ZeroGrad() { kernels.Zero(ps.Grad) }
 
 // Len returns the number of trainable scalars.
 func (ps *ParamSet) Len() int { return len(ps.Data) }

@@ -1,6 +1,6 @@
 package kernels
 
-// This file spreads the optimizer updates over goroutines: each element's
+// This file spreads the optimizer updates (and clearing long buffers) over goroutines: each element's
 // update reads and writes that element alone, so cutting the flat buffers
 // into ranges leaves no trace in the bits. Workers are long-lived and find
 // the call in the pool, as the GEMM's and the convolutions' do, so a
@@ -24,6 +24,7 @@ const (
 	updateAdamFull
 	updateSGD
 	updateRMSprop
+	updateZero
 )
 
 // rangeTask is one update call over whole buffers; run does elements
@@ -46,7 +47,7 @@ func opt(s []float32, lo, hi int, none bool) []float32 {
 }
 
 func (t *rangeTask) run(lo, hi int) {
-	p, g := t.p[lo:hi], t.g[lo:hi]
+	p, g := t.p[lo:hi], opt(t.g, lo, hi, t.kind == updateZero)
 	switch t.kind {
 	case updateAdam:
 		adamStep(t.mode, p, g, t.m[lo:hi], t.v[lo:hi], &t.adam)
@@ -60,7 +61,15 @@ func (t *rangeTask) run(lo, hi int) {
 		}
 	case updateRMSprop:
 		rmspropStep(p, g, t.m[lo:hi], opt(t.v, lo, hi, t.noAvg), opt(t.vmax, lo, hi, t.noBuf), &t.rms)
+	case updateZero:
+		clear(p)
 	}
+}
+
+// Zero sets every element of s to +0, on every core when s is long (a
+// megabyte of gradients, an activation's gradient buffer).
+func Zero(s []float32) {
+	runUpdate(rangeTask{kind: updateZero, p: s}, len(s))
 }
 
 // rangePool is the updates' workers and the one call they work on.

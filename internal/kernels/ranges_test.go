@@ -70,3 +70,28 @@ func TestUpdatesSplitLeaveNoTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestZero clears buffers of every length around the block size on 3
+// goroutines, -0 and NaN included, without allocating.
+func TestZero(t *testing.T) {
+	defer SetThreads(Threads())
+	SetThreads(3)
+	for _, n := range []int{0, 1, rangeBlock - 1, 2 * rangeBlock, 5*rangeBlock + 3} {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(math.Copysign(float64(i%7), -1))
+		}
+		if n > 2 {
+			s[n/2] = float32(math.NaN())
+		}
+		Zero(s)
+		for i, v := range s {
+			if math.Float32bits(v) != 0 {
+				t.Fatalf("n %d: s[%d] = %v after Zero", n, i, v)
+			}
+		}
+		if a := testing.AllocsPerRun(3, func() { Zero(s) }); a != 0 && !raceEnabled {
+			t.Errorf("n %d: %v allocations", n, a)
+		}
+	}
+}
