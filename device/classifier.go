@@ -40,6 +40,10 @@ type Classifier struct {
 	dirty   bool // the device has steps the host copies lack
 	err     error
 
+	// gradSync combines the gradients of data-parallel ranks in the
+	// model's host gradient buffer (SetGradSync).
+	gradSync func(local, global int) error
+
 	// Batches reach the device through two staging slots (stage.go): one
 	// being copied while the step that reads the other runs.
 	slots    [2]slot
@@ -217,8 +221,36 @@ func (c *Classifier) trainOn(s *slot, n int) error {
 	c.b.Fill(c.g, 0)
 	c.b.CrossEntropyGrad(c.logp.Slice(0, n*c.classes), s.labels.Slice(0, n), n, c.classes, float32(1/float64(n)), dlogits)
 	c.prog.backward(n, c.p, c.g)
+	if c.gradSync != nil && !c.combine(n, s.global) {
+		return nil // the ranks failed to combine: no update; the loop's Replicas.Sum reports it
+	}
 	c.opt.Step()
 	return nil
+}
+
+// SetGradSync makes every training step combine its gradients with the
+// other data-parallel ranks' before the update: the device's gradients
+// are copied into the model's host gradient buffer (Params.Grad), sync
+// combines them there (dist.GradReducer.ReduceAll: each rank's weighted
+// by its share local of the global batch), and they are copied back.
+// When sync fails the step does not update the model; sync's owner
+// reports the error. nil turns it off.
+func (c *Classifier) SetGradSync(sync func(local, global int) error) { c.gradSync = sync }
+
+// combine runs the gradient sync of a step on n of global examples.
+func (c *Classifier) combine(n, global int) bool {
+	if err := c.b.Download(c.Params.Grad, c.g); err != nil {
+		c.err = err
+		return false
+	}
+	if c.gradSync(n, max(global, n)) != nil {
+		return false
+	}
+	if err := c.b.Upload(c.g, c.Params.Grad); err != nil {
+		c.err = err
+		return false
+	}
+	return true
 }
 
 // lossOn queues the forward pass and the loss of the n examples in slot s.

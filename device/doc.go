@@ -23,8 +23,12 @@
 // has (amsgrad, maximize, Nesterov, centered...), its update one backend
 // op over the flat buffers and its state under optim's names.
 //
+// Data-parallel ranks combine their gradients on the host
+// (Classifier.SetGradSync): after backward the gradients are copied into
+// the model's gradient buffer, all-reduced there and copied back.
+//
 // It leaves out the models whose layers have no backend ops (recurrent
 // cells, embeddings, activations other than ReLU, sigmoid and tanh),
-// optimizers optim lacks, differential privacy and data parallelism:
-// NewClassifier refuses them with what is missing named.
+// optimizers optim lacks and differential privacy: NewClassifier refuses
+// them with what is missing named.
 package device

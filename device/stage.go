@@ -21,6 +21,7 @@ type slot struct {
 	labels backend.IntBuffer
 	cap    int   // examples x and labels hold
 	n      int   // examples staged
+	global int   // the global batch the staged batch is a shard of (data.Batch.Global)
 	err    error // why the staged batch cannot be trained on
 }
 
@@ -58,7 +59,7 @@ func (c *Classifier) load(i int, b *data.Batch) {
 	if err == nil {
 		err = c.fill(s, b) // may replace *s
 	}
-	s.n, s.err = len(b.Y), err
+	s.n, s.global, s.err = len(b.Y), b.Global, err
 }
 
 // take hands the staged batch's slot to a step.

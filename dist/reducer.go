@@ -149,6 +149,14 @@ func (r *GradReducer) reduce() {
 // weighted by local/global before the sum. It installs the leaf hook on g,
 // on which the step's backward must run.
 func (r *GradReducer) Begin(g *autograd.Tape, local, global int) {
+	r.prepare(local, global)
+	r.tape = g
+	g.SetLeafHook(r.leafDone)
+}
+
+// prepare readies every bucket for a step of a shard of local of global
+// examples.
+func (r *GradReducer) prepare(local, global int) {
 	if global <= 0 || local < 0 || local > global {
 		panic(fmt.Sprintf("dist: a shard of %d examples of a global batch of %d", local, global))
 	}
@@ -161,9 +169,16 @@ func (r *GradReducer) Begin(g *autograd.Tape, local, global int) {
 		b.pending, b.sent = b.leaves, false
 	}
 	r.sent = 0
-	r.tape = g
-	g.SetLeafHook(r.leafDone)
 	r.began = time.Now()
+}
+
+// ReduceAll combines a step's gradients, already whole in the flat
+// buffer, with no tape to follow: a device's step, whose gradients were
+// copied to the host after its backward pass. Every bucket is weighted and
+// all-reduced as Begin and End do it, so the sums are the same to the bit.
+func (r *GradReducer) ReduceAll(local, global int) error {
+	r.prepare(local, global)
+	return r.finish()
 }
 
 // leafDone is the tape's hook: one parameter's gradient is final.
@@ -188,8 +203,13 @@ func (r *GradReducer) send(i int) {
 // loss does not depend on), waits for every bucket and removes the leaf
 // hook. The gradients are then the global batch's mean on every rank.
 func (r *GradReducer) End() error {
-	r.stats.Backward += time.Since(r.began)
 	r.tape.SetLeafHook(nil)
+	return r.finish()
+}
+
+// finish all-reduces the buckets not sent yet and waits for every one.
+func (r *GradReducer) finish() error {
+	r.stats.Backward += time.Since(r.began)
 	for i := range r.buckets {
 		if !r.buckets[i].sent {
 			r.send(i)

@@ -24,9 +24,6 @@ func (s *session) useDevice() error {
 	if !cfg.OnDevice() {
 		return nil
 	}
-	if s.rep != nil {
-		return fmt.Errorf("--device %s: data-parallel runs train on the CPU path only", cfg.Device)
-	}
 	b := s.opt.Backend
 	if b == nil {
 		var err error

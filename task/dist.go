@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kiln-ml/kiln/device"
 	"io"
 	"maps"
 	"slices"
@@ -121,6 +122,15 @@ func (s *session) joinReplicas() error {
 		l.Sync, stats = red, l.SyncStats
 	case *LanguageModel:
 		l.Sync = red // no batch norm
+	case *device.Classifier:
+		// The device took its weights before rank 0's were broadcast.
+		if err := l.SyncFromHost(); err != nil {
+			return err
+		}
+		l.SetGradSync(red.ReduceAll)
+		if s.syncBuffers() != nil {
+			return fmt.Errorf("--device %s: data-parallel training of a model with batch normalisation (its running statistics are broadcast from rank 0's host copy every step) runs on the CPU path only", s.cfg.Device)
+		}
 	default:
 		return fmt.Errorf("task: data-parallel training of a %T is not supported", s.learner)
 	}
@@ -222,6 +232,9 @@ func (s *session) restoreRank(st *run.State) error {
 // ranks hold the same parameters to the bit (dist.SameBits).
 func (s *session) checkReplicas(n int) train.Callback {
 	return train.EveryNSteps(n, func(l *train.Loop) error {
+		if err := train.SyncToHost(s.learner); err != nil { // a device's weights
+			return err
+		}
 		r, err := dist.SameBits(s.rep.comm, s.model.ParamSet().Data)
 		if err != nil {
 			return &train.ReplicaError{Err: err}

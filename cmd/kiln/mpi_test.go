@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -319,5 +320,27 @@ func TestMPIFailedRankStopsTheJob(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestMPIDevice: two ranks on the device path (--device cpu-backend) end
+// an epoch with the bits of two ranks on the engine's path, checking the
+// ranks agree after every step; a model with batch normalisation is
+// refused on a device under mpirun, naming why.
+func TestMPIDevice(t *testing.T) {
+	data, out := patterns(t), t.TempDir()
+	for _, dev := range []string{"cpu", "cpu-backend"} {
+		args := append(lenetFlags(data, out, "two-"+dev), "--epochs", "1", "--batch-size", "16", "--dist-check", "1", "--device", dev)
+		if code, log := mpirun(t, 2, args...); code != 0 {
+			t.Fatalf("--device %s, mpirun -np 2: exit %d\n%s", dev, code, log)
+		}
+	}
+	a, b := lastWeights(t, filepath.Join(out, "two-cpu")), lastWeights(t, filepath.Join(out, "two-cpu-backend"))
+	if len(a) == 0 || !slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }) {
+		t.Fatalf("two ranks on cpu-backend do not end with the bits of two ranks on cpu")
+	}
+	args := append(lenetFlags(data, out, "bn"), "--epochs", "1", "--batch-size", "16", "--device", "cpu-backend", "--model", "resnet8")
+	if code, log := mpirun(t, 2, args...); code == 0 || !strings.Contains(log, "batch normalisation") {
+		t.Fatalf("resnet8 on cpu-backend under mpirun: exit %d\n%s", code, log)
 	}
 }
