@@ -227,6 +227,7 @@ func forceParallel(t *testing.T, splitN bool) {
 // of the result, including splits that leave a goroutine few enough rows to
 // read B in place.
 func TestSgemmThreadsBitIdentical(t *testing.T) {
+	t.Run("thresholds as shipped", testThreadsBitIdentical)
 	for _, splitN := range []bool{false, true} {
 		t.Run(fmt.Sprintf("splitN=%v", splitN), func(t *testing.T) {
 			forceParallel(t, splitN)
@@ -242,12 +243,18 @@ func testThreadsBitIdentical(t *testing.T) {
 		{transB: true, m: 500, n: 40, k: 300, alpha: 0.5, beta: 0.3, pad: 1},
 		{transA: true, m: 200, n: 161, k: 300, alpha: -2, beta: 1, pad: 2},
 		{m: 37, n: 129, k: 513, alpha: 1, beta: 0.3, pad: 3},
+		// The seed CNN's first linear layer at batch 32: forward, and
+		// the two gradients; split only from wideThreads goroutines
+		// unless forced.
+		{transB: true, m: 32, n: 128, k: 1600, alpha: 1, beta: 0},
+		{m: 32, n: 1600, k: 128, alpha: 1, beta: 0},
+		{transA: true, m: 128, n: 1600, k: 32, alpha: 1, beta: 1},
 	}
 	for _, tc := range shapes {
 		o := newOperands(tc, rng)
 		for _, kn := range availableKernels() {
 			var first []float32
-			for _, threads := range []int{1, 2, 3, 4} {
+			for _, threads := range []int{1, 2, 3, 4, 8, 16} {
 				c := append([]float32(nil), o.c0...)
 				g := gemmArgs{tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, o.a, o.lda, o.b, o.ldb, tc.beta, c, o.ldc}
 				sgemmParallel(kn, threads, &g)

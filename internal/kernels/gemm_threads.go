@@ -46,6 +46,15 @@ var (
 	parallelMinCols  = 512
 )
 
+// wideThreads is the thread count from which GEMMs of an eighth of
+// parallelMinFlops, and a quarter of parallelMinCols a part, split too.
+// The thresholds above were tuned on two vCPUs, where a second goroutine
+// can at best halve a GEMM; on 16 cores the seed CNN's linear layers (6.5
+// MFLOP each, 128 or 1,600 columns) would otherwise stay on one core while
+// fifteen wait, about a sixth of a step. Below wideThreads nothing changes,
+// and a split never touches the bits (K is not split).
+const wideThreads = 8
+
 // gemmJob is one goroutine's share of a call.
 type gemmJob struct {
 	kn   *microKernel
@@ -84,7 +93,11 @@ func gemmWorker() {
 func sgemmParallel(kn *microKernel, threads int, g *gemmArgs) {
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
-	if threads < 2 || g.m*g.n*g.k < parallelMinFlops {
+	minFlops, minCols := parallelMinFlops, parallelMinCols
+	if threads >= wideThreads {
+		minFlops, minCols = parallelMinFlops/8, max(parallelMinCols/4, 1)
+	}
+	if threads < 2 || g.m*g.n*g.k < minFlops {
 		sgemmBlocked(kn, ws, g)
 		return
 	}
@@ -93,7 +106,7 @@ func sgemmParallel(kn *microKernel, threads int, g *gemmArgs) {
 	splitM := parts >= 2
 	if !splitM {
 		tile, tiles = kn.nr, (g.n+kn.nr-1)/kn.nr
-		parts = min(threads, g.n/parallelMinCols, tiles)
+		parts = min(threads, g.n/minCols, tiles)
 	}
 	if parts < 2 {
 		sgemmBlocked(kn, ws, g)
