@@ -104,8 +104,9 @@ type source struct {
 	data []byte
 }
 
-// sources returns the embedded C++ and rt.cpp, which holds kernel_rt.h as
-// the string the emulated NVRTC puts before every unit.
+// sources returns the embedded C++ and rt.cpp, which holds kernel_rt.h and
+// kernel_builtins.h as the string the emulated NVRTC puts before every
+// unit.
 func sources() ([]source, error) {
 	var out []source
 	err := fs.WalkDir(csrc, "csrc", func(p string, d fs.DirEntry, err error) error {
@@ -119,16 +120,20 @@ func sources() ([]source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cudaemu: %w", err)
 	}
-	for _, f := range out {
-		if f.name == "kernel_rt.h" {
-			if strings.Contains(string(f.data), ")KILNRT\"") {
-				return nil, errors.New("cudaemu: kernel_rt.h holds the raw string's delimiter")
+	var prelude strings.Builder
+	for _, name := range []string{"kernel_rt.h", "kernel_builtins.h"} {
+		for _, f := range out {
+			if f.name == name {
+				prelude.Write(f.data)
+				prelude.WriteString("\n")
 			}
-			rt := "extern const char kiln_emu_rt[];\nconst char kiln_emu_rt[] = R\"KILNRT(" + string(f.data) + ")KILNRT\";\n"
-			out = append(out, source{"rt.cpp", []byte(rt)})
 		}
 	}
-	return out, nil
+	if strings.Contains(prelude.String(), ")KILNRT\"") {
+		return nil, errors.New("cudaemu: the kernel prelude holds the raw string's delimiter")
+	}
+	rt := "extern const char kiln_emu_rt[];\nconst char kiln_emu_rt[] = R\"KILNRT(" + prelude.String() + ")KILNRT\";\n"
+	return append(out, source{"rt.cpp", []byte(rt)}), nil
 }
 
 // compileAll builds the four libraries in dir: libcuda first, since
@@ -147,7 +152,7 @@ func compileAll(gxx, dir string) error {
 		}
 	}
 	if err := parallel(
-		lib("libcuda.so.1", "driver.cpp", "-ldl"),
+		lib("libcuda.so.1", "driver.cpp", "memory.cpp", "streams.cpp", "-ldl"),
 		lib("libnvrtc.so.13", "nvrtc.cpp", "rt.cpp"),
 		lib("libcublasLt.so.13", "-x", "c++", "/dev/null"),
 	); err != nil {
