@@ -20,6 +20,13 @@
 // would refuse (launch geometry, leading dimensions, copies and kernel
 // pointers outside an allocation, calls from a thread without the context).
 //
+// The libraries and the compiled kernel units are cached under the
+// temporary directory (kiln-cudaemu-<uid>/<hash of the sources and g++'s
+// version>), shared by the test processes of a run. Two more variables
+// steer the emulated NVRTC: KILN_CUDA_EMULATOR_FMA=0 stops it contracting
+// multiply-adds (NVRTC's --fmad=true does), KILN_CUDA_EMULATOR_CXX names
+// another compiler than g++.
+//
 // It leaves out what a host cannot show: timing, the memory model beyond
 // the deferred mode's ordering, the real NVRTC and PTX, and cuBLAS's own
 // summation order. It imports nothing of kiln, so any test may use it.
