@@ -48,10 +48,13 @@ func Open(ordinal int, tf32 bool) (*Backend, error) {
 		return nil, err
 	}
 	if b.blas, err = d.NewBlas(b.s, tf32); err != nil {
+		b.s.Destroy()
 		d.Close()
 		return nil, err
 	}
 	if b.mod, err = d.Kernels(); err != nil {
+		b.blas.Destroy()
+		b.s.Destroy()
 		d.Close()
 		return nil, err
 	}
@@ -202,6 +205,14 @@ func (b *Backend) Close() error {
 	}
 	if b.blas != nil {
 		b.keep(b.blas.Destroy())
+	}
+	if b.s != nil {
+		// The compute stream: the primary context outlives this backend
+		// while another holds it, and a stream not destroyed leaks there.
+		b.keep(b.s.Destroy())
+	}
+	if b.err != nil && err == nil {
+		err = b.err
 	}
 	if cerr := b.d.Close(); err == nil {
 		err = cerr
