@@ -23,6 +23,7 @@ const EnvVar = "KILN_CUDA_EMULATOR"
 // kernel units and deferred streams.
 const (
 	cacheEnv    = "KILN_CUDA_EMULATOR_CACHE"
+	strictEnv   = "KILN_CUDA_EMULATOR_STRICT"
 	DeferredEnv = "KILN_CUDA_EMULATOR_DEFERRED" // DeferredEnv=1: streams run their work only when the host synchronises
 )
 
@@ -200,7 +201,9 @@ func Use() (string, error) {
 // Setup is for a TestMain: with KILN_CUDA_EMULATOR=1 it calls Use and
 // reports true, so that the caller can treat a missing GPU as a failure
 // (-gpu); otherwise it does nothing. A failure to build is an error, not
-// a reason to skip.
+// a reason to skip. It turns on the strict mode (KILN_CUDA_EMULATOR_STRICT=1
+// unless set): releasing the device with streams, events, modules or
+// pinned memory alive is an error.
 func Setup() (bool, error) {
 	if !Enabled() {
 		return false, nil
@@ -208,8 +211,13 @@ func Setup() (bool, error) {
 	// The libraries read these with getenv; reading them here too puts
 	// them in go test's cache key, so that a run in another mode is not
 	// answered from the cache.
-	for _, v := range []string{DeferredEnv, "KILN_CUDA_EMULATOR_FMA", "KILN_CUDA_EMULATOR_CXX"} {
+	for _, v := range []string{DeferredEnv, "KILN_CUDA_EMULATOR_FMA", "KILN_CUDA_EMULATOR_CXX", strictEnv} {
 		os.Getenv(v)
+	}
+	if _, set := os.LookupEnv(strictEnv); !set {
+		if err := os.Setenv(strictEnv, "1"); err != nil {
+			return false, fmt.Errorf("cudaemu: %w", err)
+		}
 	}
 	if _, err := Use(); err != nil {
 		return false, err
