@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"unsafe"
 )
@@ -45,7 +46,8 @@ func LoadedDriver() (path string, err error) {
 }
 
 // Open loads the driver, initialises it and takes device ordinal's primary
-// context on a new executor thread.
+// context on a new executor thread. A negative ordinal picks one with
+// ChooseOrdinal from the environment.
 func Open(ordinal int) (*Device, error) {
 	if _, err := LoadedDriver(); err != nil {
 		return nil, err
@@ -64,7 +66,14 @@ func Open(ordinal int) (*Device, error) {
 		if err := cuCheck("cuDeviceGetCount", api.cuDeviceGetCount(&n)); err != nil {
 			return err
 		}
-		if ordinal < 0 || ordinal >= int(n) {
+		if ordinal < 0 {
+			var err error
+			if ordinal, err = ChooseOrdinal(os.Getenv, int(n)); err != nil {
+				return err
+			}
+			d.Ordinal = ordinal
+		}
+		if ordinal >= int(n) {
 			return fmt.Errorf("cuda: device %d asked for, %d present", ordinal, n)
 		}
 		if err := cuCheck("cuDeviceGet", api.cuDeviceGet(&d.dev, int32(ordinal))); err != nil {

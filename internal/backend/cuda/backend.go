@@ -15,7 +15,7 @@ import (
 
 func init() {
 	backend.Register("cuda", func(opt backend.Options) (backend.Backend, error) {
-		return Open(0, opt.TF32)
+		return Open(-1, opt.TF32) // the device the launcher's local rank points at (cuda.ChooseOrdinal)
 	})
 }
 
@@ -34,7 +34,8 @@ type Backend struct {
 
 var _ backend.Backend = (*Backend)(nil)
 
-// Open opens GPU ordinal, its stream, cuBLAS (TF32 tensor cores for SGEMM
+// Open opens GPU ordinal (negative: cuda.ChooseOrdinal's pick), its
+// stream, cuBLAS (TF32 tensor cores for SGEMM
 // when tf32) and the kernels, compiled by NVRTC. Without a GPU or a
 // library it returns internal/cuda's error naming what was not found.
 func Open(ordinal int, tf32 bool) (*Backend, error) {
