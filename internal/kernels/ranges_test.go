@@ -8,8 +8,8 @@ import (
 )
 
 // TestUpdatesSplitLeaveNoTrace runs every optimizer update over buffers
-// of several blocks on 1, 2, 3 and 7 goroutines and requires the same
-// bits, and no allocation on the parallel path.
+// of several blocks on 1, 2, 8 and 11 goroutines and requires the same
+// bits, and no allocation on the parallel path (from wideThreads).
 func TestUpdatesSplitLeaveNoTrace(t *testing.T) {
 	defer SetThreads(Threads())
 	const n = 5*rangeBlock + 37
@@ -49,7 +49,7 @@ func TestUpdatesSplitLeaveNoTrace(t *testing.T) {
 	}
 	for _, u := range updates {
 		var want [][]float32
-		for _, threads := range []int{1, 2, 3, 7} {
+		for _, threads := range []int{1, 2, 8, 11} {
 			SetThreads(threads)
 			p, m, v, b := slices.Clone(p0), slices.Clone(m0), slices.Clone(v0), slices.Clone(b0)
 			u.run(p, m, v, b)
@@ -71,11 +71,11 @@ func TestUpdatesSplitLeaveNoTrace(t *testing.T) {
 	}
 }
 
-// TestZero clears buffers of every length around the block size on 3
-// goroutines, -0 and NaN included, without allocating.
+// TestZero clears buffers of every length around the block size on
+// wideThreads+1 goroutines, -0 and NaN included, without allocating.
 func TestZero(t *testing.T) {
 	defer SetThreads(Threads())
-	SetThreads(3)
+	SetThreads(wideThreads + 1)
 	for _, n := range []int{0, 1, rangeBlock - 1, 2 * rangeBlock, 5*rangeBlock + 3} {
 		s := make([]float32, n)
 		for i := range s {
