@@ -228,6 +228,26 @@ func (c *Classifier) trainOn(s *slot, n int) error {
 	return nil
 }
 
+// SyncBuffers copies the batch normalisations' running statistics to the
+// model's host buffers, lets f change them there (a data-parallel job
+// gives every rank rank 0's after each step, as DDP does), and copies them
+// back to the device.
+func (c *Classifier) SyncBuffers(f func() error) error {
+	if c.err != nil {
+		return c.err
+	}
+	if err := c.prog.downloadStats(); err != nil {
+		return fmt.Errorf("device: copying the running statistics to the host: %w", err)
+	}
+	if err := f(); err != nil {
+		return err
+	}
+	if err := c.prog.uploadStats(); err != nil {
+		return fmt.Errorf("device: copying the running statistics to the device: %w", err)
+	}
+	return nil
+}
+
 // SetGradSync makes every training step combine its gradients with the
 // other data-parallel ranks' before the update: the device's gradients
 // are copied into the model's host gradient buffer (Params.Grad), sync

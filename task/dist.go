@@ -128,9 +128,6 @@ func (s *session) joinReplicas() error {
 			return err
 		}
 		l.SetGradSync(red.ReduceAll)
-		if s.syncBuffers() != nil {
-			return fmt.Errorf("--device %s: data-parallel training of a model with batch normalisation (its running statistics are broadcast from rank 0's host copy every step) runs on the CPU path only", s.cfg.Device)
-		}
 	default:
 		return fmt.Errorf("task: data-parallel training of a %T is not supported", s.learner)
 	}
@@ -181,13 +178,19 @@ func (s *session) syncBuffers() train.Callback {
 	if len(bufs) == 0 {
 		return nil
 	}
-	return train.Funcs{Step: func(*train.Loop, train.StepInfo) error {
+	broadcast := func() error {
 		for _, b := range bufs {
 			if err := dist.BroadcastFloats(s.rep.comm, b, 0); err != nil {
 				return &train.ReplicaError{Err: err}
 			}
 		}
 		return nil
+	}
+	return train.Funcs{Step: func(*train.Loop, train.StepInfo) error {
+		if dc, ok := s.learner.(*device.Classifier); ok {
+			return dc.SyncBuffers(broadcast) // the statistics live on the device
+		}
+		return broadcast()
 	}}
 }
 
