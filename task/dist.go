@@ -123,6 +123,9 @@ func (s *session) joinReplicas() error {
 	case *LanguageModel:
 		l.Sync = red // no batch norm
 	case *device.Classifier:
+		if s.cfg.SyncBN {
+			return fmt.Errorf("--sync-bn with --device %s: synchronised batch normalisation sums the ranks' statistics inside the forward pass, on the CPU path only; leave out --sync-bn (each rank then normalises with its own shard's statistics, as DDP does without SyncBatchNorm)", s.cfg.Device)
+		}
 		// The device took its weights before rank 0's were broadcast.
 		if err := l.SyncFromHost(); err != nil {
 			return err

@@ -359,4 +359,8 @@ func TestMPIDevice(t *testing.T) {
 			t.Fatalf("%s: test reports differ:\n%s\n%s", tc.name, ra, rb)
 		}
 	}
+	args := append(lenetFlags(few, out, "syncbn"), "--epochs", "1", "--batch-size", "16", "--device", "cpu-backend", "--model", "resnet8", "--sync-bn")
+	if code, log := mpirun(t, 2, args...); code == 0 || !strings.Contains(log, "--sync-bn with --device cpu-backend") {
+		t.Fatalf("--sync-bn on cpu-backend under mpirun: exit %d\n%s", code, log)
+	}
 }
