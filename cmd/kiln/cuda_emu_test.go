@@ -9,8 +9,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,14 +22,7 @@ import (
 
 // TestMain puts the CUDA emulator first on the library path when
 // KILN_CUDA_EMULATOR=1, before any command loads CUDA.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if _, err := cudaemu.Setup(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { os.Exit(cudaemu.Main(m, nil)) }
 
 func needEmulator(t *testing.T) {
 	t.Helper()

@@ -2,8 +2,6 @@ package cuda
 
 import (
 	"errors"
-	"flag"
-	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -14,18 +12,7 @@ import (
 // TestMain puts the CUDA emulator first on the library path when
 // KILN_CUDA_EMULATOR=1 (before any test loads a library) and then expects
 // a GPU, as -gpu does: a failure to open the emulated one is a failure.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	on, err := cudaemu.Setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if on {
-		*gpuFlag = true
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { os.Exit(cudaemu.Main(m, gpuFlag)) }
 
 // needEmulator skips a test of the emulator's own checks unless it is on.
 func needEmulator(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // EnvVar turns the emulator on in the test processes that call Setup:
@@ -196,6 +198,24 @@ func Use() (string, error) {
 		return "", fmt.Errorf("cudaemu: %w", err)
 	}
 	return dir, nil
+}
+
+// Main is a test package's TestMain body: it parses the flags, calls
+// Setup and, when the emulator is on, sets *gpu (the package's -gpu flag,
+// or nil) so that a GPU test that cannot open it fails instead of
+// skipping; then it runs the tests and returns their exit code. A failure
+// to build the emulator is reported and fails the run.
+func Main(m *testing.M, gpu *bool) int {
+	flag.Parse()
+	on, err := Setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if on && gpu != nil {
+		*gpu = true
+	}
+	return m.Run()
 }
 
 // Setup is for a TestMain: with KILN_CUDA_EMULATOR=1 it calls Use and
