@@ -178,43 +178,39 @@ func (b *Backend) BiasGrad(dy, db backend.Buffer, rows, cols int) {
 	b.launch("bias_grad_rows", cols, ptr(db), ptr(dy), rows, cols)
 }
 
-// ReLU writes max(x, 0) to y.
-func (b *Backend) ReLU(x, y backend.Buffer) {
-	backend.MustLen("ReLU", "y", y.Len(), x.Len())
-	b.launch("relu_fwd", x.Len(), ptr(y), ptr(x), x.Len())
+// unary launches an activation's forward kernel, y = f(x).
+func (b *Backend) unary(op, kernel string, x, y backend.Buffer) {
+	backend.MustLen(op, "y", y.Len(), x.Len())
+	b.launch(kernel, x.Len(), ptr(y), ptr(x), x.Len())
 }
+
+// unaryGrad launches an activation's backward kernel, which adds dy
+// times f'(x), given as a function of y, to dx.
+func (b *Backend) unaryGrad(op, kernel string, y, dy, dx backend.Buffer) {
+	backend.MustLen(op, "dy", dy.Len(), y.Len())
+	backend.MustLen(op, "dx", dx.Len(), y.Len())
+	b.launch(kernel, y.Len(), ptr(dx), ptr(y), ptr(dy), y.Len())
+}
+
+// ReLU writes max(x, 0) to y.
+func (b *Backend) ReLU(x, y backend.Buffer) { b.unary("ReLU", "relu_fwd", x, y) }
 
 // ReLUGrad adds dy to dx where y > 0.
-func (b *Backend) ReLUGrad(y, dy, dx backend.Buffer) {
-	backend.MustLen("ReLUGrad", "dx", dx.Len(), y.Len())
-	b.launch("relu_grad_acc", y.Len(), ptr(dx), ptr(y), ptr(dy), y.Len())
-}
+func (b *Backend) ReLUGrad(y, dy, dx backend.Buffer) { b.unaryGrad("ReLUGrad", "relu_grad_acc", y, dy, dx) }
 
 // Sigmoid writes 1/(1+exp(-x)) to y.
-func (b *Backend) Sigmoid(x, y backend.Buffer) {
-	backend.MustLen("Sigmoid", "y", y.Len(), x.Len())
-	b.launch("sigmoid_fwd", x.Len(), ptr(y), ptr(x), x.Len())
-}
+func (b *Backend) Sigmoid(x, y backend.Buffer) { b.unary("Sigmoid", "sigmoid_fwd", x, y) }
 
 // SigmoidGrad adds dy*y*(1-y) to dx.
 func (b *Backend) SigmoidGrad(y, dy, dx backend.Buffer) {
-	backend.MustLen("SigmoidGrad", "dy", dy.Len(), y.Len())
-	backend.MustLen("SigmoidGrad", "dx", dx.Len(), y.Len())
-	b.launch("sigmoid_grad_acc", y.Len(), ptr(dx), ptr(y), ptr(dy), y.Len())
+	b.unaryGrad("SigmoidGrad", "sigmoid_grad_acc", y, dy, dx)
 }
 
 // Tanh writes tanh(x) to y.
-func (b *Backend) Tanh(x, y backend.Buffer) {
-	backend.MustLen("Tanh", "y", y.Len(), x.Len())
-	b.launch("tanh_fwd", x.Len(), ptr(y), ptr(x), x.Len())
-}
+func (b *Backend) Tanh(x, y backend.Buffer) { b.unary("Tanh", "tanh_fwd", x, y) }
 
 // TanhGrad adds dy*(1-y*y) to dx.
-func (b *Backend) TanhGrad(y, dy, dx backend.Buffer) {
-	backend.MustLen("TanhGrad", "dy", dy.Len(), y.Len())
-	backend.MustLen("TanhGrad", "dx", dx.Len(), y.Len())
-	b.launch("tanh_grad_acc", y.Len(), ptr(dx), ptr(y), ptr(dy), y.Len())
-}
+func (b *Backend) TanhGrad(y, dy, dx backend.Buffer) { b.unaryGrad("TanhGrad", "tanh_grad_acc", y, dy, dx) }
 
 // Dropout writes y = x*mask.
 func (b *Backend) Dropout(x, mask, y backend.Buffer) {
