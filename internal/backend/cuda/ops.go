@@ -196,7 +196,9 @@ func (b *Backend) unaryGrad(op, kernel string, y, dy, dx backend.Buffer) {
 func (b *Backend) ReLU(x, y backend.Buffer) { b.unary("ReLU", "relu_fwd", x, y) }
 
 // ReLUGrad adds dy to dx where y > 0.
-func (b *Backend) ReLUGrad(y, dy, dx backend.Buffer) { b.unaryGrad("ReLUGrad", "relu_grad_acc", y, dy, dx) }
+func (b *Backend) ReLUGrad(y, dy, dx backend.Buffer) {
+	b.unaryGrad("ReLUGrad", "relu_grad_acc", y, dy, dx)
+}
 
 // Sigmoid writes 1/(1+exp(-x)) to y.
 func (b *Backend) Sigmoid(x, y backend.Buffer) { b.unary("Sigmoid", "sigmoid_fwd", x, y) }
@@ -210,7 +212,9 @@ func (b *Backend) SigmoidGrad(y, dy, dx backend.Buffer) {
 func (b *Backend) Tanh(x, y backend.Buffer) { b.unary("Tanh", "tanh_fwd", x, y) }
 
 // TanhGrad adds dy*(1-y*y) to dx.
-func (b *Backend) TanhGrad(y, dy, dx backend.Buffer) { b.unaryGrad("TanhGrad", "tanh_grad_acc", y, dy, dx) }
+func (b *Backend) TanhGrad(y, dy, dx backend.Buffer) {
+	b.unaryGrad("TanhGrad", "tanh_grad_acc", y, dy, dx)
+}
 
 // Dropout writes y = x*mask.
 func (b *Backend) Dropout(x, mask, y backend.Buffer) {
