@@ -61,6 +61,7 @@ func seedCNNTrainOn(ctx context.Context, b backend.Backend, batch, images int, s
 	if err != nil {
 		return 0, err
 	}
+	defer c.Close()
 	x := seedBatch(batch)
 	step := func() { c.TrainStep(x) }
 	if staged {
@@ -86,30 +87,32 @@ func seedCNNTrainOn(ctx context.Context, b backend.Backend, batch, images int, s
 }
 
 // newDeviceInferrer returns a function that runs the seed CNN forward in
-// evaluation mode on b for one random batch and copies the logits back.
-func newDeviceInferrer(b backend.Backend, batch int) (func() error, error) {
+// evaluation mode on b for one random batch and copies the logits back,
+// and one that frees its device memory.
+func newDeviceInferrer(b backend.Backend, batch int) (infer func() error, free func() error, err error) {
 	m, err := seedCNN()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	nn.SetTraining(m, false)
 	p, err := device.NewPredictor(m, m.Params, b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	x := seedBatch(batch).X
 	return func() error {
 		_, err := p.Logits(x)
 		return err
-	}, nil
+	}, p.Close, nil
 }
 
 // seedCNNInferOn is SeedCNNInfer on b.
 func seedCNNInferOn(ctx context.Context, b backend.Backend, batch, images int) (float64, error) {
-	infer, err := newDeviceInferrer(b, batch)
+	infer, free, err := newDeviceInferrer(b, batch)
 	if err != nil {
 		return 0, err
 	}
+	defer free()
 	if err := infer(); err != nil {
 		return 0, fmt.Errorf("bench: inference on %s: %w", b.Name(), err)
 	}
@@ -128,10 +131,11 @@ func seedCNNInferOn(ctx context.Context, b backend.Backend, batch, images int) (
 
 // inferLatencyOn is InferLatency on b.
 func inferLatencyOn(ctx context.Context, b backend.Backend, batch, runs int) (LatencyRow, error) {
-	infer, err := newDeviceInferrer(b, batch)
+	infer, free, err := newDeviceInferrer(b, batch)
 	if err != nil {
 		return LatencyRow{}, err
 	}
+	defer free()
 	d := make([]time.Duration, runs)
 	for i := -10; i < runs; i++ {
 		if err := ctx.Err(); err != nil {

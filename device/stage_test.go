@@ -231,3 +231,59 @@ func TestEvalKeepsStaged(t *testing.T) {
 	}
 	sameBits(t, "weights", run(true), run(false))
 }
+
+// counting is the CPU backend counting its live allocations.
+type counting struct {
+	*backend.CPU
+	live int
+}
+
+func (c *counting) Alloc(n int) (backend.Buffer, error) { c.live++; return c.CPU.Alloc(n) }
+func (c *counting) AllocInts(n int) (backend.IntBuffer, error) {
+	c.live++
+	return c.CPU.AllocInts(n)
+}
+func (c *counting) Free(x backend.Buffer)        { c.live--; c.CPU.Free(x) }
+func (c *counting) FreeInts(x backend.IntBuffer) { c.live--; c.CPU.FreeInts(x) }
+
+// TestCloseFreesEverything: a classifier that trained (two batch sizes,
+// so buffers were reallocated), evaluated and staged a batch, and a
+// predictor, give back every allocation when closed; their steps then
+// report the classifier closed.
+func TestCloseFreesEverything(t *testing.T) {
+	for _, zc := range zoo {
+		b := &counting{CPU: backend.NewCPU()}
+		m := build(t, zc, 1)
+		c, err := device.NewClassifier(m, m.ParamSet(), optimizers[1].dev, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs := batches(zc.shape, []int{3, 7, 5}, 2)
+		c.TrainStep(bs[0])
+		c.TrainStep(bs[1])
+		c.EvalBatch(bs[2], nil)
+		c.Stage(bs[2])
+		p, err := device.NewPredictor(m, m.ParamSet(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Logits(bs[1].X); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Err(); err != nil || b.live == 0 {
+			t.Fatalf("%s: err %v, %d live allocations", zc.name, err, b.live)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if b.live != 0 || c.Close() != nil {
+			t.Errorf("%s: %d allocations live after Close", zc.name, b.live)
+		}
+		if loss, _ := c.TrainStep(bs[0]); loss != 0 || c.Err() == nil || !strings.Contains(c.Err().Error(), "closed") {
+			t.Errorf("%s: a step after Close: loss %v, err %v", zc.name, loss, c.Err())
+		}
+	}
+}

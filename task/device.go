@@ -8,6 +8,7 @@ package task
 // without one the backend is opened here by name (backend.Open).
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,6 +31,7 @@ func (s *session) useDevice() error {
 		if b, err = backend.Open(BackendName(cfg.Device), backend.Options{TF32: cfg.TF32}); err != nil {
 			return fmt.Errorf("--device %s: %w", cfg.Device, err)
 		}
+		s.ownDev = b
 	}
 	c, err := device.NewClassifier(s.model, s.model.ParamSet(), deviceOptimizer(cfg), b)
 	if err != nil {
@@ -57,4 +59,22 @@ func deviceOptimizer(cfg run.Config) device.OptimizerSettings {
 		Adam:    optim.AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay},
 		SGD:     optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay},
 		RMSprop: optim.RMSpropConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay}}
+}
+
+// release frees the device classifier's memory and closes the backend the
+// session opened itself, so that a process running many sessions (kiln
+// tune's trials, kiln cv's folds) holds one model's device memory at a
+// time. A failure is logged: the run's results are already written.
+func (s *session) release() {
+	var errs []error
+	if dc, ok := s.learner.(*device.Classifier); ok {
+		errs = append(errs, dc.Close())
+	}
+	if s.ownDev != nil {
+		errs = append(errs, s.ownDev.Close())
+		s.ownDev = nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(s.log, "kiln: releasing --device %s: %v\n", s.cfg.Device, err)
+	}
 }

@@ -52,6 +52,7 @@ func Resume(ctx context.Context, dir string, cfg run.Config, opt Options) (*Summ
 	if err != nil {
 		return nil, err
 	}
+	defer s.release()
 	s.dir = dir
 	if s.writes() {
 		if err := run.LockRun(dir); err != nil { // one process at a time trains into a run

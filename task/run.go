@@ -100,6 +100,7 @@ type session struct {
 	model   models.Model
 	task    kind            // what differs between the tasks: their learner, figures and final report
 	learner train.Learner   // the task's step: a *train.Classifier, *Reconstructor or *LanguageModel
+	ownDev  backend.Backend // a device backend the session opened itself (release closes it)
 	optim   optim.Optimizer // the learner's optimizer
 	gens    run.Generators
 	trainL  *data.Loader
@@ -225,6 +226,7 @@ func Run(ctx context.Context, cfg run.Config, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.release()
 	if !s.writes() {
 		s.newLoop()
 		return s.run(ctx)

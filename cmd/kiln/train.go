@@ -131,6 +131,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		_, err = task.Resume(ctx, *resume, cfg, opt)
 		p.done()
+		closeDevice(opt.Backend, &err)
 		return j.end(err, stderr)
 	}
 	if *finetune != "" {
@@ -179,6 +180,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	_, err = task.Run(ctx, cfg, opt)
 	p.done()
+	closeDevice(opt.Backend, &err)
 	return j.end(err, stderr)
 }
 
