@@ -37,3 +37,14 @@ func (t *Trained) Device() backend.Backend {
 	}
 	return t.dev.Backend()
 }
+
+// Close frees the model's device memory (a no-op on the engine's path);
+// the backend stays open for its opener to close.
+func (t *Trained) Close() error {
+	if t.dev == nil {
+		return nil
+	}
+	err := t.dev.Close()
+	t.dev = nil
+	return err
+}

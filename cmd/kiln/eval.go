@@ -79,6 +79,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		if err := m.UseDevice(b); err != nil {
 			return fmt.Errorf("--device %s: %w", dev.name, err)
 		}
+		defer m.Close() // before the backend closes
 	}
 	log := stderr
 	if !*asJSON {

@@ -66,6 +66,7 @@ func predictCmd(args []string, stdout, stderr io.Writer) (err error) {
 		if err := m.UseDevice(b); err != nil {
 			return fmt.Errorf("--device %s: %w", dev.name, err)
 		}
+		defer m.Close() // before the backend closes
 	}
 	if len(texts) > 0 && !m.IsText() {
 		return usageError{fmt.Errorf("--text: %s is an image model (%s); give it images", pos[0], m.Info.Model)}

@@ -107,6 +107,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 			if err := t.UseDevice(b); err != nil {
 				return fmt.Errorf("--device %s: %w", dev.name, err)
 			}
+			defer t.Close() // before the backend closes
 		}
 		m, err := serve.FromTrained(name, t)
 		if err != nil {
