@@ -113,23 +113,35 @@ func sameRun(t *testing.T, what string, a, b *Summary) {
 // exactly as the uninterrupted one: parameters, buffers, metrics and test
 // result. The model has dropout and the data random augmentation, so the
 // generators' states matter; one schedule steps per batch and cycles
-// Adam's beta1, the other steps per epoch.
+// Adam's beta1, the other steps per epoch. On the device path
+// (cpu-backend: the next batch staged while a step runs) the same, and the
+// uninterrupted run equals the engine's.
 func TestResumeIsBitIdentical(t *testing.T) {
-	for _, tc := range []struct{ optimizer, scheduler string }{
-		{"adam", "onecycle"},
-		{"sgd", "step"},
+	for _, tc := range []struct{ optimizer, scheduler, device string }{
+		{"adam", "onecycle", ""},
+		{"sgd", "step", ""},
+		{"adam", "onecycle", run.DeviceCPUBackend},
 	} {
-		t.Run(tc.optimizer+"-"+tc.scheduler, func(t *testing.T) {
+		t.Run(tc.optimizer+"-"+tc.scheduler+"-"+tc.device, func(t *testing.T) {
 			out := t.TempDir()
 			ds := synthDatasets(128) // 8 batches an epoch
 			cfg := func(name string) run.Config {
 				c := testConfig(out, name)
-				c.Optimizer, c.Scheduler, c.Momentum = tc.optimizer, tc.scheduler, 0.9
+				c.Optimizer, c.Scheduler, c.Momentum, c.Device = tc.optimizer, tc.scheduler, 0.9, tc.device
 				return c
 			}
 			want, err := Run(context.Background(), cfg("straight"), Options{Datasets: ds})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.device != "" {
+				engine := cfg("engine")
+				engine.Device = ""
+				e, err := Run(context.Background(), engine, Options{Datasets: ds})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameRun(t, "device against engine", e, want)
 			}
 
 			// Interrupt at step 11 (epoch 2, batch 3), after a periodic
