@@ -16,6 +16,10 @@
 #   run(command="bench/gpu/device_check.sh cores", carry=["bench/gpu/bin"], timeout_s=300)
 #   run(command="bench/gpu/device_check.sh e2e", carry=["bench/gpu/bin/kiln-cuda",
 #       "bench/gpu/bin/torch_seed_bench.py", "bench/gpu/data"], timeout_s=540)
+# The device time is 15 minutes a session, all calls together: run `run`
+# first (about 6 minutes: GPU correctness and speed against PyTorch), then
+# `e2e` with what is left; `cores` (about 3 minutes) is issue 13's and can
+# wait for a session that needs only it.
 # The run half prints the GPU (nvidia-smi), where the CUDA libraries are
 # (driver, cuBLAS, NVRTC: system paths and pip's nvidia wheels), then runs
 # the GPU tests with -gpu, which turns a missing GPU into a failure rather
@@ -143,11 +147,15 @@ run)
 	echo "== the same with TF32 (ops 1e-2, the inference program 1e-3; the 5-step comparisons skip under TF32)"
 	KILN_TF32=1 timeout 120 "$bin/backendcuda.test" -test.count=1 -gpu || rc=1
 	KILN_TF32=1 timeout 120 "$bin/device.test" -test.count=1 -test.run 'CUDA' -gpu || rc=1
-	echo "== kiln train --device cuda on the embedded set (2 epochs), then the CPU path for comparison"
+	echo "== kiln train --device cuda on the embedded set (2 epochs at batch 256)"
+	# The CPU path's run is the same bits on every machine, so it ran on
+	# the 2-vCPU machine instead of here (2026-12-07): epoch 1 train loss
+	# 1.84135, val loss 1.16731, val acc 0.4775; epoch 2 1.01913, 0.897452,
+	# 0.6475; test accuracy 0.6770, loss 0.8388. The GPU's figures should be
+	# close (float sums in another order), not equal.
 	runs=$(mktemp -d)
 	timeout 180 "$bin/kiln-cuda" train --device cuda --epochs 2 --batch-size 256 --out "$runs" --name cuda || rc=1
-	timeout 240 "$bin/kiln-cuda" train --device cpu --epochs 2 --batch-size 256 --out "$runs" --name cpu || rc=1
-	for r in cuda cpu; do echo "-- $r"; cat "$runs/$r/metrics.csv" "$runs/$r/test_report.txt" 2>/dev/null | head -8; done
+	cat "$runs/cuda/metrics.csv" 2>/dev/null; head -1 "$runs/cuda/test_report.txt" 2>/dev/null
 	echo "== kiln eval of the CUDA run on the GPU and on the CPU (the same accuracy expected; the loss to about 1e-4)"
 	for d in cuda cpu; do timeout 60 "$bin/kiln-cuda" eval --device $d "$runs/cuda" | head -3 || rc=1; done
 	echo "== resnet8 --device cuda, 1 epoch of the embedded set (batch norm, residual sums on the GPU)"
