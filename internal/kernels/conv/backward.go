@@ -114,14 +114,12 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 			kernels.SgemmSerial(false, true, kg, ocg, ld, 1, l.col[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, 0, dwT[gi*kg*ocg:], ocg)
 		}
 	}
+	// Each output plane's sum in vector lanes (kernels.Sum): a chain of
+	// scalar adds was a fifth of conv1's weight-gradient pass.
 	clear(db)
 	for n := n0; n < n0+l.cnt; n++ {
 		for o := range p.OutC {
-			var s float32
-			for _, v := range c.dy[n*outImg+o*ohw : n*outImg+(o+1)*ohw] {
-				s += v
-			}
-			db[o] += s
+			db[o] += kernels.Sum(c.dy[n*outImg+o*ohw : n*outImg+(o+1)*ohw])
 		}
 	}
 }
