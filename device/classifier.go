@@ -44,6 +44,11 @@ type Classifier struct {
 	// model's host gradient buffer (SetGradSync).
 	gradSync func(local, global int) error
 
+	// cur and the four functions are the calls backend.Run makes on the
+	// backend's thread (oncall.go).
+	cur                                    call
+	trainCall, evalCall, fwdCall, sendCall func()
+
 	// Batches reach the device through two staging slots (stage.go): one
 	// being copied while the step that reads the other runs.
 	slots    [2]slot
@@ -76,6 +81,7 @@ func newClassifier(model models.Model, params *nn.ParamSet, opt *OptimizerSettin
 		return nil, fmt.Errorf("device: %T gives %d outputs per example for %d classes", model, last.out, shape.Classes)
 	}
 	c := &Classifier{Model: model, Params: params, b: b, classes: shape.Classes, staged: -1, launched: -1}
+	c.bindCalls()
 	if c.prog, err = newProgram(b, layers, opt == nil); err != nil {
 		return nil, err
 	}
@@ -162,10 +168,8 @@ func (c *Classifier) forward(x []float32, n int) (backend.Buffer, error) {
 	if err := c.b.Upload(c.x.Slice(0, len(x)), x); err != nil {
 		return backend.Buffer{}, err
 	}
-	var y backend.Buffer
-	var err error
-	backend.Run(c.b, func() { y, err = c.run(c.x.Slice(0, len(x)), n) })
-	return y, err
+	err := c.onThread(c.fwdCall, call{x: c.x.Slice(0, len(x)), n: n})
+	return c.cur.y, err
 }
 
 // run queues the forward pass of n examples in x.
@@ -192,7 +196,7 @@ func (c *Classifier) TrainStaged(during func()) (loss float32, correct int) {
 	s, n, err := c.take()
 	if err == nil && c.err == nil {
 		c.dirty = true
-		backend.Run(c.b, func() { err = c.trainOn(s, n) })
+		err = c.onThread(c.trainCall, call{s: s, n: n})
 	}
 	if during != nil {
 		during()
@@ -291,11 +295,7 @@ func (c *Classifier) EvalBatch(b *data.Batch, preds []int) (lossSum float64, cor
 	c.load(i, b)
 	s, n, err := c.use(i)
 	if err == nil && c.err == nil {
-		backend.Run(c.b, func() {
-			s.st.Acquire()
-			err = c.lossOn(s, n)
-			s.st.Release()
-		})
+		err = c.onThread(c.evalCall, call{s: s, n: n})
 	}
 	if err == nil && c.err == nil && preds != nil {
 		if len(preds) != n {

@@ -110,8 +110,7 @@ func (c *Classifier) fill(s *slot, b *data.Batch) error {
 	for i, y := range b.Y {
 		hl[i] = int32(y)
 	}
-	backend.Run(c.b, func() { err = s.st.Send(s.x.Slice(0, n*in), s.labels.Slice(0, n)) })
-	return err
+	return c.onThread(c.sendCall, call{s: s, n: n})
 }
 
 // grow makes slot s hold n examples. It waits for the queued ops, which
