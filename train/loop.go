@@ -192,17 +192,18 @@ func (l *Loop) epoch(ctx context.Context) (EpochStats, error) {
 	if staged && more {
 		sg.Stage(it.Batch())
 	}
+	stageNext := func() { // made once an epoch, not once a step
+		if more = it.Next(); more {
+			sg.Stage(it.Batch())
+		}
+	}
 	for more {
 		b := it.Batch()
 		var loss float32
 		var k, n int
 		if staged {
 			n = len(b.Y)
-			loss, k = sg.TrainStaged(func() {
-				if more = it.Next(); more {
-					sg.Stage(it.Batch())
-				}
-			})
+			loss, k = sg.TrainStaged(stageNext)
 		} else {
 			loss, k = l.Learner.TrainStep(b)
 			n = len(b.Y) // after the step: a DP learner draws its Poisson batch into b
