@@ -3,14 +3,20 @@ package backend
 // This file is the CPU backend's memory: buffers are Go slices, Upload and
 // Download copy, and Wrap aliases host memory. The ops are in cpu_ops.go.
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/tensor"
+)
 
 // CPU is the reference Backend: host memory and the engine's own kernels.
 // Its ops run at once on the calling goroutine (and the kernels' worker
 // goroutines), so Sync has nothing to wait for. The zero value is not
 // usable; make one with NewCPU.
 type CPU struct {
-	ws []float32 // the convolutions' scratch, grown on demand
+	ws     []float32     // the convolutions' scratch, grown on demand
+	argmax []int         // CrossEntropy's arg-maxes, grown on demand
+	x, y   tensor.Tensor // CrossEntropy's views of its buffers (fields, so they do not escape to the heap each call)
 }
 
 var _ Backend = (*CPU)(nil)

@@ -167,16 +167,16 @@ func (*CPU) DropoutGrad(dy, mask, dx Buffer) {
 // CrossEntropy is nn.CrossEntropyLoss's forward (tensor.LogSoftmax, then
 // autograd's NLL loop with its float64 sum) and the classifier's arg-max
 // (tensor.ArgMaxInto).
-func (*CPU) CrossEntropy(logits Buffer, labels IntBuffer, n, c int, logp Buffer, preds IntBuffer, out Buffer) {
+func (b *CPU) CrossEntropy(logits Buffer, labels IntBuffer, n, c int, logp Buffer, preds IntBuffer, out Buffer) {
 	MustLen("CrossEntropy", "logits", logits.Len(), n*c)
 	MustLen("CrossEntropy", "logp", logp.Len(), n*c)
 	MustLen("CrossEntropy", "labels", labels.Len(), n)
 	MustLen("CrossEntropy", "preds", preds.Len(), n)
 	MustLen("CrossEntropy", "out", out.Len(), 2)
-	var x, y tensor.Tensor
+	x, y := &b.x, &b.y
 	x.Init(Floats(logits), n, c)
 	y.Init(Floats(logp), n, c)
-	tensor.LogSoftmax(&y, &x, 1)
+	tensor.LogSoftmax(y, x, 1)
 	lp, ts := Floats(logp), Int32s(labels)
 	var sum, wsum float64
 	for i, t := range ts {
@@ -188,8 +188,11 @@ func (*CPU) CrossEntropy(logits Buffer, labels IntBuffer, n, c int, logp Buffer,
 		sum += float64(l)
 		wsum += float64(w)
 	}
-	am := make([]int, n)
-	tensor.ArgMaxInto(am, &x, 1)
+	if cap(b.argmax) < n {
+		b.argmax = make([]int, n)
+	}
+	am := b.argmax[:n]
+	tensor.ArgMaxInto(am, x, 1)
 	pd := Int32s(preds)
 	correct := 0
 	for i, p := range am {
