@@ -287,3 +287,39 @@ func TestCloseFreesEverything(t *testing.T) {
 		}
 	}
 }
+
+// TestStepAllocatesNothing: on the CPU backend a device step, staged or
+// not, an evaluation batch and a prediction allocate nothing once warm,
+// as the engine's step does.
+func TestStepAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	zc := zoo[0]
+	m := build(t, zc, 1)
+	c, err := device.NewClassifier(m, m.ParamSet(), optimizers[0].dev, backend.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := device.NewPredictor(m, m.ParamSet(), backend.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := batches(zc.shape, []int{8}, 2)[0]
+	for name, f := range map[string]func(){
+		"TrainStep":      func() { c.TrainStep(b) },
+		"Stage+Staged":   func() { c.Stage(b); c.TrainStaged(func() {}) },
+		"EvalBatch":      func() { c.EvalBatch(b, nil) },
+		"Predict Logits": func() { p.Logits(b.X) },
+	} {
+		for range 3 {
+			f()
+		}
+		if a := testing.AllocsPerRun(10, f); a != 0 {
+			t.Errorf("%s: %v allocations a call", name, a)
+		}
+	}
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
