@@ -83,6 +83,17 @@ func (g *graph) addFrom(src int, name string, mod nn.Module) int {
 	return len(*g) - 1
 }
 
+// convFeatures appends the feature extractor the seed CNN and LeNet-5
+// share: conv1 and conv2, each with its ReLU fused and followed by pool,
+// then a flatten.
+func (g *graph) convFeatures(conv1, pool, conv2 nn.Module) {
+	(*g)[g.add("conv1", conv1)].fuse = true
+	g.add("pool", pool)
+	(*g)[g.add("conv2", conv2)].fuse = true
+	g.add("pool", pool)
+	g.add("flatten", nn.NewFlatten(1, -1))
+}
+
 // sum appends the sum of nodes a and b.
 func (g *graph) sum(name string, a, b int) int {
 	*g = append(*g, node{name: name, src: a, src2: b})
@@ -110,29 +121,19 @@ func compile(m models.Model) ([]*layer, models.Shape, error) {
 	switch m := m.(type) {
 	case *models.SeedCNN:
 		shape = m.Shape
-		g.add("conv1", m.Conv1)
-		g.add("pool", m.Pool)
-		g.add("conv2", m.Conv2)
-		g.add("pool", m.Pool)
-		g.add("flatten", nn.NewFlatten(1, -1))
+		g.convFeatures(m.Conv1, m.Pool, m.Conv2)
 		g.add("fc1", m.FC1)
 		g.add("relu", nn.NewReLU())
 		g.add("dropout", m.Dropout)
 		g.add("fc2", m.FC2)
-		g[0].fuse, g[2].fuse = true, true
 	case *models.LeNet5:
 		shape = m.Shape
-		g.add("conv1", m.Conv1)
-		g.add("pool", m.Pool)
-		g.add("conv2", m.Conv2)
-		g.add("pool", m.Pool)
-		g.add("flatten", nn.NewFlatten(1, -1))
+		g.convFeatures(m.Conv1, m.Pool, m.Conv2)
 		g.add("fc1", m.FC1)
 		g.add("relu", nn.NewReLU())
 		g.add("fc2", m.FC2)
 		g.add("relu", nn.NewReLU())
 		g.add("fc3", m.FC3)
-		g[0].fuse, g[2].fuse = true, true
 	case *models.MLP:
 		shape = m.Shape
 		g.add("flatten", nn.NewFlatten(1, -1))
