@@ -24,20 +24,13 @@ import (
 // KILN_CUDA_EMULATOR=1, before any command loads CUDA.
 func TestMain(m *testing.M) { os.Exit(cudaemu.Main(m, nil)) }
 
-func needEmulator(t *testing.T) {
-	t.Helper()
-	if !cudaemu.Enabled() {
-		t.Skip("set KILN_CUDA_EMULATOR=1 to run --device cuda on the CUDA emulator")
-	}
-}
-
 // TestCUDAEmuTrain trains the mlp and the seed CNN for two epochs of the
 // tiny image folder on --device cpu and on --device cuda (and with
 // --tf32): the run directories hold the same files, and every epoch's
 // losses and accuracies agree (1e-3 of the loss, a twelfth of the
 // accuracy: a near-tie may go the other way; TF32 five times looser).
 func TestCUDAEmuTrain(t *testing.T) {
-	needEmulator(t)
+	cudaemu.Need(t)
 	data, _ := tinyData(t)
 	for _, model := range []string{"mlp", "seed-cnn"} {
 		out := t.TempDir()
@@ -144,7 +137,7 @@ func closeMetrics(t *testing.T, what string, got, want map[string][]float64, tol
 // TestCUDAEmuEvalBench evaluates a run with --device cuda against the
 // engine's evaluation, and runs kiln bench --device cuda.
 func TestCUDAEmuEvalBench(t *testing.T) {
-	needEmulator(t)
+	cudaemu.Need(t)
 	runDir, _ := trainTiny(t, "emu")
 	reps := map[string]evalReport{}
 	for _, dev := range []string{"cpu", "cuda"} {

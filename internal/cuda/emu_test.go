@@ -14,14 +14,6 @@ import (
 // a GPU, as -gpu does: a failure to open the emulated one is a failure.
 func TestMain(m *testing.M) { os.Exit(cudaemu.Main(m, gpuFlag)) }
 
-// needEmulator skips a test of the emulator's own checks unless it is on.
-func needEmulator(t *testing.T) {
-	t.Helper()
-	if !cudaemu.Enabled() {
-		t.Skip("set KILN_CUDA_EMULATOR=1 to test the CUDA emulator's checks")
-	}
-}
-
 // TestEmuDeferredStreams: in the emulator's deferred mode a kernel queued
 // on one stream without waiting for another stream's upload reads the
 // memory as it was, and a host read of pinned memory before the stream is
@@ -29,7 +21,7 @@ func needEmulator(t *testing.T) {
 // code could make show up as wrong numbers. With the wait and the
 // synchronisation the numbers are right.
 func TestEmuDeferredStreams(t *testing.T) {
-	needEmulator(t)
+	cudaemu.Need(t)
 	t.Setenv(cudaemu.DeferredEnv, "1") // read by cuInit when the device opens
 	d := openGPU(t)
 	m := must(d.Kernels())
@@ -102,7 +94,7 @@ extern "C" __global__ void emu_shuffle(float* x, int n) {
 // kernel argument that is no device address and a copy past an
 // allocation into errors, and computes a correct warp sum.
 func TestEmuFaults(t *testing.T) {
-	needEmulator(t)
+	cudaemu.Need(t)
 	launchErr := func(name string, block uint32, args ...any) error {
 		d := openGPU(t) // a fresh context: a failed kernel poisons its context
 		m := must(d.LoadSource(emuFaults))

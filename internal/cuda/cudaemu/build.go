@@ -218,6 +218,15 @@ func Main(m *testing.M, gpu *bool) int {
 	return m.Run()
 }
 
+// Need skips t unless the emulator is on: for tests of the emulator's
+// own checks, and of commands that would otherwise need a GPU.
+func Need(t testing.TB) {
+	t.Helper()
+	if !Enabled() {
+		t.Skipf("set %s=1 to run this on the CUDA emulator", EnvVar)
+	}
+}
+
 // Setup is for a TestMain: with KILN_CUDA_EMULATOR=1 it calls Use and
 // reports true, so that the caller can treat a missing GPU as a failure
 // (-gpu); otherwise it does nothing. A failure to build is an error, not
