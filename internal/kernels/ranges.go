@@ -30,29 +30,29 @@ const (
 // rangeTask is one update call over whole buffers; run does elements
 // [lo, hi).
 type rangeTask struct {
-	kind                 updateKind
-	mode                 AdamMode
-	p, g, m, v, vmax     []float32 // Adam's; SGD's buffer in m; RMSprop's sq, avg, buf in m, v, vmax
-	adam                 AdamCoef
-	sgd                  SGDCoef
-	rms                  RMSpropCoef
-	noAvg, noBuf, noVmax bool // which optional buffers are nil
+	kind             updateKind
+	mode             AdamMode
+	p, g, m, v, vmax []float32 // Adam's; SGD's buffer in m; RMSprop's sq, avg, buf in m, v, vmax
+	adam             AdamCoef
+	sgd              SGDCoef
+	rms              RMSpropCoef
 }
 
-func opt(s []float32, lo, hi int, none bool) []float32 {
-	if none {
+// part is s[lo:hi], or nil for an optional buffer that is nil.
+func part(s []float32, lo, hi int) []float32 {
+	if s == nil {
 		return nil
 	}
 	return s[lo:hi]
 }
 
 func (t *rangeTask) run(lo, hi int) {
-	p, g := t.p[lo:hi], opt(t.g, lo, hi, t.kind == updateZero)
+	p, g := t.p[lo:hi], part(t.g, lo, hi)
 	switch t.kind {
 	case updateAdam:
 		adamStep(t.mode, p, g, t.m[lo:hi], t.v[lo:hi], &t.adam)
 	case updateAdamFull:
-		adamStepFull(t.mode, p, g, t.m[lo:hi], t.v[lo:hi], opt(t.vmax, lo, hi, t.noVmax), &t.adam)
+		adamStepFull(t.mode, p, g, t.m[lo:hi], t.v[lo:hi], part(t.vmax, lo, hi), &t.adam)
 	case updateSGD:
 		if t.sgd.Maximize {
 			sgdStepGo(p, g, t.m[lo:hi], &t.sgd)
@@ -60,7 +60,7 @@ func (t *rangeTask) run(lo, hi int) {
 			sgdStep(p, g, t.m[lo:hi], &t.sgd)
 		}
 	case updateRMSprop:
-		rmspropStep(p, g, t.m[lo:hi], opt(t.v, lo, hi, t.noAvg), opt(t.vmax, lo, hi, t.noBuf), &t.rms)
+		rmspropStep(p, g, t.m[lo:hi], part(t.v, lo, hi), part(t.vmax, lo, hi), &t.rms)
 	case updateZero:
 		clear(p)
 	}

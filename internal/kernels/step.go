@@ -63,7 +63,7 @@ func AdamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
 	if c.Maximize {
 		kind = updateAdamFull
 	}
-	runUpdate(rangeTask{kind: kind, mode: mode, p: p, g: g, m: m, v: v, noVmax: true, adam: *c}, len(p))
+	runUpdate(rangeTask{kind: kind, mode: mode, p: p, g: g, m: m, v: v, adam: *c}, len(p))
 }
 
 // MaxPool2x2Row pools input rows r0 and r1 (each at least 2*len(y) long)

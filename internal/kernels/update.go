@@ -73,7 +73,7 @@ func RMSpropStep(p, g, sq, avg, buf []float32, c *RMSpropCoef) {
 	if len(g) != len(p) || len(sq) != len(p) || (avg != nil && len(avg) != len(p)) || (buf != nil && len(buf) != len(p)) {
 		panic(fmt.Sprintf("kernels: RMSpropStep: lengths %d, %d, %d, %d, %d differ", len(p), len(g), len(sq), len(avg), len(buf)))
 	}
-	runUpdate(rangeTask{kind: updateRMSprop, p: p, g: g, m: sq, v: avg, vmax: buf, noAvg: avg == nil, noBuf: buf == nil, rms: *c}, len(p))
+	runUpdate(rangeTask{kind: updateRMSprop, p: p, g: g, m: sq, v: avg, vmax: buf, rms: *c}, len(p))
 }
 
 // rmspropStep is RMSpropStep's loop.
