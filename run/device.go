@@ -21,10 +21,19 @@ const (
 // OnDevice reports whether c's step runs on the device path.
 func (c *Config) OnDevice() bool { return c.Device != "" && c.Device != DeviceCPU }
 
+// CheckTF32 refuses --tf32 on any device but cuda; every command with
+// --device uses it.
+func CheckTF32(device string, tf32 bool) error {
+	if tf32 && device != DeviceCUDA {
+		return fmt.Errorf("--tf32: TF32 is a mode of NVIDIA tensor cores; it needs --device cuda, not %q", device)
+	}
+	return nil
+}
+
 // validateDevice reports a --device the device path cannot run.
 func (c *Config) validateDevice() error {
-	if c.TF32 && c.Device != DeviceCUDA {
-		return fmt.Errorf("--tf32: TF32 is a mode of NVIDIA tensor cores; it needs --device cuda, not %q", c.Device)
+	if err := CheckTF32(c.Device, c.TF32); err != nil {
+		return err
 	}
 	switch c.Device {
 	case "", DeviceCPU:

@@ -54,8 +54,8 @@ func openDevice(cfg run.Config) (backend.Backend, error) {
 // saying how to build one; a backend that cannot start names what it did
 // not find.
 func openDeviceName(name string, tf32 bool) (backend.Backend, error) {
-	if tf32 && name != run.DeviceCUDA {
-		return nil, usageError{fmt.Errorf("--tf32: TF32 is a mode of NVIDIA tensor cores; it needs --device cuda, not %q", name)}
+	if err := run.CheckTF32(name, tf32); err != nil {
+		return nil, usageError{err}
 	}
 	switch name {
 	case "", run.DeviceCPU:
