@@ -5,7 +5,11 @@ package device
 // keep each one's weights, activations and pinned staging memory until it
 // exits. It leaves out the backend itself, which its opener closes.
 
-import "github.com/kiln-ml/kiln/internal/backend"
+import (
+	"errors"
+
+	"github.com/kiln-ml/kiln/internal/backend"
+)
 
 // Close waits for the classifier's queued work and frees everything it
 // allocated on its backend: the parameters, gradients and optimizer state,
@@ -56,11 +60,7 @@ func (c *Classifier) Close() error {
 func (p *Predictor) Close() error { return p.c.Close() }
 
 // errClosed is what a closed classifier's steps report.
-var errClosed = closedError{}
-
-type closedError struct{}
-
-func (closedError) Error() string { return "device: the classifier is closed" }
+var errClosed = errors.New("device: the classifier is closed")
 
 // freeAll frees the buffers that are not none.
 func freeAll(b backend.Backend, bufs ...backend.Buffer) {
