@@ -6,6 +6,7 @@ package run
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -234,6 +235,20 @@ func LoadConfig(path string, base Config) (Config, error) {
 		return parseYAMLConfig(b, path, base)
 	}
 	return parseJSONConfig(b, path, base)
+}
+
+// DecodeStrict decodes b, which must hold one JSON value of v's fields
+// and no others, into v: the strict reading a saved settings file gets.
+func DecodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("more than one JSON value")
+	}
+	return nil
 }
 
 func parseJSONConfig(b []byte, path string, base Config) (Config, error) {

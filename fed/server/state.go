@@ -7,10 +7,8 @@ package server
 // finished round. Resume reads it with fed.json.
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -112,13 +110,8 @@ func ReadConfig(dir string) (Config, error) {
 // object of Config's fields and no others, valid as Validate says.
 func ParseConfig(b []byte) (Config, error) {
 	var cfg Config
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
+	if err := run.DecodeStrict(b, &cfg); err != nil {
 		return Config{}, err
-	}
-	if dec.More() {
-		return Config{}, errors.New("more than one JSON value")
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err

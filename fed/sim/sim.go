@@ -4,10 +4,8 @@ package sim
 // per strategy, then the comparison plot and table.
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -133,13 +131,8 @@ func Resume(ctx context.Context, dir string, o Options) (*Result, error) {
 // no others, whose settings a simulation can run with.
 func parseSaved(b []byte) (saved, error) {
 	var sv saved
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sv); err != nil {
+	if err := run.DecodeStrict(b, &sv); err != nil {
 		return saved{}, err
-	}
-	if dec.More() {
-		return saved{}, errors.New("more than one JSON value")
 	}
 	p := sv.Partition
 	switch {
