@@ -266,15 +266,7 @@ func SeedCNNTrain(ctx context.Context, batch, images int) (float64, error) {
 	for range 5 {
 		c.TrainStep(b)
 	}
-	n, t := 0, time.Now()
-	for n < images {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		c.TrainStep(b)
-		n += batch
-	}
-	return float64(n) / time.Since(t).Seconds(), nil
+	return imagesPerSecond(ctx, batch, images, func() error { c.TrainStep(b); return nil })
 }
 
 // SeedCNNInfer returns the seed CNN's inference throughput in images/s in
@@ -285,12 +277,21 @@ func SeedCNNInfer(ctx context.Context, batch, images int) (float64, error) {
 		return 0, err
 	}
 	infer()
+	return imagesPerSecond(ctx, batch, images, func() error { infer(); return nil })
+}
+
+// imagesPerSecond calls step, batch images at a time, until images have
+// gone through, and returns their rate; it stops at ctx's end or step's
+// first error.
+func imagesPerSecond(ctx context.Context, batch, images int, step func() error) (float64, error) {
 	n, t := 0, time.Now()
 	for n < images {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		infer()
+		if err := step(); err != nil {
+			return 0, err
+		}
 		n += batch
 	}
 	return float64(n) / time.Since(t).Seconds(), nil

@@ -63,27 +63,22 @@ func seedCNNTrainOn(ctx context.Context, b backend.Backend, batch, images int, s
 	}
 	defer c.Close()
 	x := seedBatch(batch)
-	step := func() { c.TrainStep(x) }
+	stageX := func() { c.Stage(x) }
+	step := func() error { c.TrainStep(x); return nil }
 	if staged {
 		c.Stage(x)
-		step = func() { c.TrainStaged(func() { c.Stage(x) }) }
+		step = func() error { c.TrainStaged(stageX); return nil }
 	}
 	for range 5 {
 		step()
 	}
-	n, t := 0, time.Now()
-	for n < images {
-		if err := ctx.Err(); err != nil {
-			return 0, err
+	rate, err := imagesPerSecond(ctx, batch, images, step)
+	if err == nil {
+		if err = c.Err(); err != nil {
+			err = fmt.Errorf("bench: training on %s: %w", b.Name(), err)
 		}
-		step()
-		n += batch
 	}
-	s := time.Since(t).Seconds()
-	if err := c.Err(); err != nil {
-		return 0, fmt.Errorf("bench: training on %s: %w", b.Name(), err)
-	}
-	return float64(n) / s, nil
+	return rate, err
 }
 
 // newDeviceInferrer returns a function that runs the seed CNN forward in
@@ -116,17 +111,11 @@ func seedCNNInferOn(ctx context.Context, b backend.Backend, batch, images int) (
 	if err := infer(); err != nil {
 		return 0, fmt.Errorf("bench: inference on %s: %w", b.Name(), err)
 	}
-	n, t := 0, time.Now()
-	for n < images {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		if err := infer(); err != nil {
-			return 0, fmt.Errorf("bench: inference on %s: %w", b.Name(), err)
-		}
-		n += batch
+	rate, err := imagesPerSecond(ctx, batch, images, infer)
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("bench: inference on %s: %w", b.Name(), err)
 	}
-	return float64(n) / time.Since(t).Seconds(), nil
+	return rate, err
 }
 
 // inferLatencyOn is InferLatency on b.
