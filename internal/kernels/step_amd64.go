@@ -58,7 +58,7 @@ func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlan
 		moveRowsGo(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)
 		return
 	}
-	rowsAVX512(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, uint16(1<<(n&15)-1), add)
+	rowsAVX512(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)
 }
 
 func sgdStep(p, g, buf []float32, c *SGDCoef) {

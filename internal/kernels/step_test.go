@@ -189,3 +189,28 @@ func TestRowsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCol2imRows adds rows as col2im does for the seed CNN's conv2 (one
+// image: 25 taps of 32 channels of 10 rows of 10 floats, into 14-wide
+// planes), and the same rows 30 floats apart. A row's stores must not slow
+// the next row's loads: "adjacent" ran 3.8x slower than "apart" while the
+// tail was one masked 64-byte vector (docs/PERFORMANCE.md).
+func BenchmarkCol2imRows(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		stride int
+	}{{"adjacent", 14}, {"apart", 30}} {
+		b.Run(bc.name, func(b *testing.B) {
+			plane := bc.stride * 14
+			dst := make([]float32, 32*plane)
+			src := make([]float32, 800*100)
+			for b.Loop() {
+				for t := range 25 {
+					i, j := t/5, t%5
+					AddPlaneRows(dst[i*bc.stride+j:], src[t*100:], 10, 10, bc.stride, 10, 32, plane, 25*100)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8000, "ns/row")
+		})
+	}
+}

@@ -691,17 +691,15 @@ DATA pool_odd<>+56(SB)/4, $0x0000001d
 DATA pool_odd<>+60(SB)/4, $0x0000001f
 GLOBL pool_odd<>(SB), RODATA|NOPTR, $64
 
-// func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, tail uint16, add bool)
+// func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·rowsAVX512(SB), NOSPLIT, $0-107
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    src_base+24(FP), CX
-	MOVQ    planes+80(FP), DX
-	MOVWLZX tail+104(FP), BX
-	KMOVW   BX, K1
-	MOVB    add+106(FP), BL
-	TESTB   BL, BL
-	JNZ     rows_add_plane
+TEXT ·rowsAVX512(SB), NOSPLIT, $0-105
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  planes+80(FP), DX
+	MOVB  add+104(FP), BL
+	TESTB BL, BL
+	JNZ   rows_add_plane
 
 rows_copy_plane:
 	TESTQ DX, DX
@@ -732,12 +730,42 @@ rows_copy_vec:
 	JMP     rows_copy_vec
 
 rows_copy_tail:
-	TESTQ     R10, R10
-	JZ        rows_copy_next
-	VMOVUPS.Z (R12), K1, Z0
-	VMOVUPS   Z0, K1, (R11)
+	CMPQ    R10, $0x08
+	JL      rows_copy_tail_8
+	VMOVUPS (R12), Y0
+	VMOVUPS Y0, (R11)
+	ADDQ    $0x20, R11
+	ADDQ    $0x20, R12
+	SUBQ    $0x08, R10
 
-rows_copy_next:
+rows_copy_tail_8:
+	CMPQ    R10, $0x04
+	JL      rows_copy_tail_4
+	VMOVUPS (R12), X0
+	VMOVUPS X0, (R11)
+	ADDQ    $0x10, R11
+	ADDQ    $0x10, R12
+	SUBQ    $0x04, R10
+
+rows_copy_tail_4:
+	CMPQ   R10, $0x02
+	JL     rows_copy_tail_2
+	VMOVSD (R12), X0
+	VMOVSD X0, (R11)
+	ADDQ   $0x08, R11
+	ADDQ   $0x08, R12
+	SUBQ   $0x02, R10
+
+rows_copy_tail_2:
+	CMPQ   R10, $0x01
+	JL     rows_copy_tail_1
+	VMOVSS (R12), X0
+	VMOVSS X0, (R11)
+	ADDQ   $0x04, R11
+	ADDQ   $0x04, R12
+	SUBQ   $0x01, R10
+
+rows_copy_tail_1:
 	ADDQ SI, R8
 	ADDQ DI, R9
 	DECQ BX
@@ -783,14 +811,50 @@ rows_add_vec:
 	JMP     rows_add_vec
 
 rows_add_tail:
-	TESTQ     R10, R10
-	JZ        rows_add_next
-	VMOVUPS.Z (R12), K1, Z0
-	VMOVUPS.Z (R11), K1, Z1
-	VADDPS    Z1, Z0, Z0
-	VMOVUPS   Z0, K1, (R11)
+	CMPQ    R10, $0x08
+	JL      rows_add_tail_8
+	VMOVUPS (R12), Y0
+	VMOVUPS (R11), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (R11)
+	ADDQ    $0x20, R11
+	ADDQ    $0x20, R12
+	SUBQ    $0x08, R10
 
-rows_add_next:
+rows_add_tail_8:
+	CMPQ    R10, $0x04
+	JL      rows_add_tail_4
+	VMOVUPS (R12), X0
+	VMOVUPS (R11), X1
+	VADDPS  X1, X0, X0
+	VMOVUPS X0, (R11)
+	ADDQ    $0x10, R11
+	ADDQ    $0x10, R12
+	SUBQ    $0x04, R10
+
+rows_add_tail_4:
+	CMPQ   R10, $0x02
+	JL     rows_add_tail_2
+	VMOVSD (R12), X0
+	VMOVSD (R11), X1
+	VADDPS X1, X0, X0
+	VMOVSD X0, (R11)
+	ADDQ   $0x08, R11
+	ADDQ   $0x08, R12
+	SUBQ   $0x02, R10
+
+rows_add_tail_2:
+	CMPQ   R10, $0x01
+	JL     rows_add_tail_1
+	VMOVSS (R12), X0
+	VMOVSS (R11), X1
+	VADDPS X1, X0, X0
+	VMOVSS X0, (R11)
+	ADDQ   $0x04, R11
+	ADDQ   $0x04, R12
+	SUBQ   $0x01, R10
+
+rows_add_tail_1:
 	ADDQ SI, R8
 	ADDQ DI, R9
 	DECQ BX

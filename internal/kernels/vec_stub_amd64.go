@@ -66,11 +66,10 @@ func adamDecoupledAVX512(p []float32, g []float32, m []float32, v []float32, c *
 //go:noescape
 func maxPool2x2AVX512(r0 []float32, r1 []float32, y []float32, idx []int32, blocks int, m0 uint16, m1 uint16, mo uint16, base int32, w int32)
 
-// rowsAVX512 copies or adds planes of rows of n floats from src to dst;
-// tail is the mask of the n%16 lanes after the whole vectors.
+// rowsAVX512 copies or adds planes of rows of n floats from src to dst.
 //
 //go:noescape
-func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, tail uint16, add bool)
+func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, add bool)
 
 // sgdAVX512 is one SGD step over the first len(p) rounded down to 16
 // elements; c holds lr, wd, momentum and 1-dampening.
