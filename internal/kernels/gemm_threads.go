@@ -78,7 +78,8 @@ func ensureWorkers(n int) {
 }
 
 func gemmWorker() {
-	for j := range jobs {
+	for {
+		j := Receive(jobs)
 		ws := workspaces.Get().(*workspace)
 		sgemmBlocked(j.kn, ws, &j.args)
 		workspaces.Put(ws)

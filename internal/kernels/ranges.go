@@ -122,7 +122,8 @@ func runUpdate(t rangeTask, n int) {
 }
 
 func (u *rangePool) worker() {
-	for range u.jobs {
+	for {
+		Receive(u.jobs)
 		u.work()
 		u.wg.Done()
 	}

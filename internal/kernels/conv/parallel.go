@@ -210,7 +210,8 @@ func (w *workerPool) start(n int) {
 }
 
 func (w *workerPool) work() {
-	for slot := range w.jobs {
+	for {
+		slot := kernels.Receive(w.jobs)
 		w.c.work(slot, &w.next)
 		w.wg.Done()
 	}
