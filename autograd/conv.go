@@ -101,9 +101,13 @@ func conv2dBackward(g *Tape, n *Var) {
 		conv.ReLUMaskGrad(n.Data(), dy)
 	}
 	if n.needs(0) {
-		tmp := g.floats.get(x.value.Len())
-		conv.Conv2dBackwardData(p, dy, w.Data(), tmp, ws)
-		addScaled(g.gradOf(x).Data(), tmp, 1)
+		if dx := g.freshGrad(x); dx != nil {
+			conv.Conv2dBackwardData(p, dy, w.Data(), dx, ws)
+		} else {
+			tmp := g.floats.get(x.value.Len())
+			conv.Conv2dBackwardData(p, dy, w.Data(), tmp, ws)
+			addScaled(g.gradOf(x).Data(), tmp, 1)
+		}
 	}
 	if g.layerHook != nil && (n.needs(1) || n.needs(2)) {
 		g.layerHook(LayerGrad{X: &x.value, DY: &n.grad, Weight: w, Bias: b, Conv: true, Opts: o, g: g})

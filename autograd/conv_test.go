@@ -46,6 +46,13 @@ func TestConvPoolGradients(t *testing.T) {
 		},
 			kinkFree(autograd.Conv2dOptions{Padding: [2]int{1, 1}})},
 		{"conv/1x1", conv(autograd.Conv2dOptions{}, true), []*tensor.Tensor{rnd(1, 2, 3, 4, 4), rnd(2, 5, 3, 1, 1), rnd(3, 5)}},
+		// An intermediate input gets its data gradient written in place
+		// (the first contribution) and then added to (the second).
+		{"conv/intermediate-input-read-twice", func(g *T, x []*V) *V {
+			h := g.Tanh(x[0])
+			o := autograd.Conv2dOptions{Padding: [2]int{1, 1}}
+			return g.Add(g.Conv2d(h, x[1], nil, o), g.MulScalar(g.Conv2d(h, x[2], nil, o), 0.5))
+		}, []*tensor.Tensor{rnd(1, 2, 3, 5, 4), rnd(2, 4, 3, 3, 3), rnd(3, 4, 3, 3, 3)}},
 		{"maxpool/2x2", pool("max", autograd.PoolOptions{Kernel: [2]int{2, 2}}), []*tensor.Tensor{distinct(1, 2, 3, 6, 6)}},
 		{"maxpool/pad-ceil", pool("max", autograd.PoolOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, CeilMode: true}), []*tensor.Tensor{distinct(1, 1, 2, 7, 6)}},
 		{"avgpool/3x3-s2-pad", pool("avg", autograd.PoolOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}), []*tensor.Tensor{rnd(1, 2, 2, 7, 6)}},

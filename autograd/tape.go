@@ -228,6 +228,19 @@ func (g *Tape) gradOf(v *Var) *tensor.Tensor {
 	return &v.grad
 }
 
+// freshGrad returns storage for v's gradient, not cleared, when v is an
+// intermediate Var that has no gradient yet, for a rule that overwrites
+// every element (the first contribution to it); else nil, and the rule
+// adds to gradOf(v) as usual. It saves clearing a buffer and adding into it.
+func (g *Tape) freshGrad(v *Var) []float32 {
+	if v.leaf || v.hasGrad {
+		return nil
+	}
+	v.grad = *g.Tensor(v.Shape()...)
+	v.hasGrad = true
+	return v.grad.Data()
+}
+
 // accum adds scale*src into v's gradient when v requires grad. src may have
 // v's shape or one that v broadcasts to, in which case it is summed back.
 func (g *Tape) accum(v *Var, src *tensor.Tensor, scale float32) {

@@ -29,6 +29,7 @@ const (
 	opBackwardData
 	opBackwardWeight
 	opReducePartials // the weight gradient's partial sums, added in chunk order
+	opReLUMask       // a fused ReLU's gradient mask, in blocks
 	opMaxPoolForward
 	opMaxPoolBackward
 )
@@ -56,6 +57,9 @@ type call struct {
 func (c *call) chunks() (n, planes int) {
 	if c.op == opReducePartials {
 		return ceilDiv(c.p.partialLen(), reduceBlock), 0
+	}
+	if c.op == opReLUMask {
+		return ceilDiv(len(c.dy), maskBlock), 0
 	}
 	if c.op < opMaxPoolForward {
 		return ceilDiv(c.p.N, c.nb), 0
@@ -115,6 +119,10 @@ func (c *call) work(slot int, next *atomic.Int64) {
 		c.reduceWork(next)
 		return
 	}
+	if c.op == opReLUMask {
+		c.maskWork(next)
+		return
+	}
 	p := &c.p
 	nb, ohw := c.nb, p.OutH()*p.OutW()
 	colLen, bufLen := p.workspaceSplit()
@@ -163,6 +171,24 @@ func (c *call) reduceWork(next *atomic.Int64) {
 		for j := 1; j < chunks; j++ {
 			kernels.AddRows(parts[lo:hi], parts[j*part+lo:j*part+hi], hi-lo, 1, 0, 0)
 		}
+	}
+}
+
+// maskBlock is how many floats of a gradient one goroutine masks at a time.
+const maskBlock = 1 << 15
+
+// maskWork masks blocks of c.dy until none is left.
+func (c *call) maskWork(next *atomic.Int64) {
+	for k := 0; ; k++ {
+		if next != nil {
+			k = int(next.Add(1) - 1)
+		}
+		lo := k * maskBlock
+		if lo >= len(c.dy) {
+			return
+		}
+		hi := min(lo+maskBlock, len(c.dy))
+		kernels.ReLUMask(c.y[lo:hi], c.dy[lo:hi])
 	}
 }
 

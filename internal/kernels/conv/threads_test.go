@@ -117,3 +117,31 @@ func TestSixteenWays(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUMaskThreads masks a gradient of several blocks on 1 to 16
+// goroutines and requires kernels.ReLUMask's result on the whole of it.
+func TestReLUMaskThreads(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	r := rand.New(rand.NewPCG(12, 0))
+	n := 3*maskBlock + 77
+	y, dy := randF32(r, n), randF32(r, n)
+	for i := 0; i < n; i += 97 {
+		y[i] = 0 // exactly zero passes no gradient either
+	}
+	want := slices.Clone(dy)
+	kernels.ReLUMask(y, want)
+	for _, threads := range []int{1, 2, 3, 16} {
+		kernels.SetThreads(threads)
+		got := slices.Clone(dy)
+		ReLUMaskGrad(y, got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%d goroutines: the mask differs from one call's", threads)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("lengths 3 and 2: no panic")
+		}
+	}()
+	ReLUMaskGrad(make([]float32, 3), make([]float32, 2))
+}
