@@ -48,25 +48,44 @@ type call struct {
 	ws         []float32
 	relu       bool
 	nb         int             // images per chunk (runChunks sets it)
+	n, per     int             // chunks, and elements or planes in each (runChunks sets them)
 	mp         MaxPool2dParams // the pooling ops'
 	idx        []int32
 }
 
-// chunks is how many pieces of work c splits into, and planes how many
-// planes one pooling chunk holds.
-func (c *call) chunks() (n, planes int) {
-	if c.op == opReducePartials {
-		return ceilDiv(c.p.partialLen(), reduceBlock), 0
+// chunks is how many pieces of work c splits into, and per how many
+// elements (the reduction, the mask) or planes (pooling) one holds.
+func (c *call) chunks() (n, per int) {
+	threads := kernels.Threads()
+	switch c.op {
+	case opReducePartials, opReLUMask:
+		total, most := len(c.dy), maskBlock
+		if c.op == opReducePartials {
+			total, most = c.p.partialLen(), reduceBlock
+		}
+		per = (spread(total, most, 1, threads) + 15) &^ 15 // whole vectors
+		return ceilDiv(total, per), per
+	case opMaxPoolForward, opMaxPoolBackward:
+		total, size := c.mp.N*c.mp.C, max(c.mp.H*c.mp.W, 1)
+		per = spread(total, max(poolChunkFloats/size, 1), size, threads)
+		return ceilDiv(total, per), per
 	}
-	if c.op == opReLUMask {
-		return ceilDiv(len(c.dy), maskBlock), 0
-	}
-	if c.op < opMaxPoolForward {
-		return ceilDiv(c.p.N, c.nb), 0
-	}
-	total := c.mp.N * c.mp.C
-	planes = max(poolChunkFloats/max(c.mp.H*c.mp.W, 1), 1)
-	return (total + planes - 1) / planes, planes
+	return ceilDiv(c.p.N, c.nb), 0
+}
+
+// minChunkFloats is the least work, in floats, worth handing to another
+// goroutine.
+const minChunkFloats = 1 << 12
+
+// spread is how many of n items of size floats each a chunk holds: at most
+// most, and fewer when that leaves some of threads goroutines without a
+// chunk, down to minChunkFloats' worth. At most alone, the seed CNN's
+// second max pooling made 7 chunks and its weight gradients' sums 4 or 1,
+// so on 16 cores most goroutines watched. None of these ops' bits depends
+// on where the chunks are cut.
+func spread(n, most, size, threads int) int {
+	even := max(ceilDiv(n, max(threads, 1)), ceilDiv(minChunkFloats, size))
+	return max(min(most, even), 1)
 }
 
 // partials is the weight gradient's per-chunk region of the workspace,
@@ -86,8 +105,8 @@ func runChunks(c *call) {
 	case opBackwardWeight:
 		c.nb = c.p.weightChunk()
 	}
-	chunks, _ := c.chunks()
-	threads := min(kernels.Threads(), chunks)
+	c.n, c.per = c.chunks()
+	threads := min(kernels.Threads(), c.n)
 	if c.op < opReducePartials {
 		threads = min(threads, c.p.slotsIn(len(c.ws)))
 	}
@@ -159,15 +178,16 @@ const reduceBlock = 1 << 14
 func (c *call) reduceWork(next *atomic.Int64) {
 	part, chunks := c.p.partialLen(), c.p.weightChunks()
 	parts := c.partials()
+	block := c.per
 	for k := 0; ; k++ {
 		if next != nil {
 			k = int(next.Add(1) - 1)
 		}
-		lo := k * reduceBlock
+		lo := k * block
 		if lo >= part {
 			return
 		}
-		hi := min(lo+reduceBlock, part)
+		hi := min(lo+block, part)
 		for j := 1; j < chunks; j++ {
 			kernels.AddRows(parts[lo:hi], parts[j*part+lo:j*part+hi], hi-lo, 1, 0, 0)
 		}
@@ -179,22 +199,23 @@ const maskBlock = 1 << 15
 
 // maskWork masks blocks of c.dy until none is left.
 func (c *call) maskWork(next *atomic.Int64) {
+	block := c.per
 	for k := 0; ; k++ {
 		if next != nil {
 			k = int(next.Add(1) - 1)
 		}
-		lo := k * maskBlock
+		lo := k * block
 		if lo >= len(c.dy) {
 			return
 		}
-		hi := min(lo+maskBlock, len(c.dy))
+		hi := min(lo+block, len(c.dy))
 		kernels.ReLUMask(c.y[lo:hi], c.dy[lo:hi])
 	}
 }
 
 // poolWork takes pooling chunks until none is left.
 func (c *call) poolWork(next *atomic.Int64) {
-	n, per := c.chunks()
+	n, per := c.n, c.per
 	total := c.mp.N * c.mp.C
 	for k := 0; ; k++ {
 		if next != nil {

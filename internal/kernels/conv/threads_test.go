@@ -91,7 +91,7 @@ func TestPoolThreadsLeaveNoTrace(t *testing.T) {
 		if c, _ := (&call{op: opMaxPoolForward, mp: p}).chunks(); c < 2 {
 			t.Fatalf("%+v: %d chunk; the test needs several", p, c)
 		}
-		for _, threads := range []int{2, 3, 7} {
+		for _, threads := range []int{2, 3, 7, 16} {
 			y, idx, dx := run(threads)
 			if !slices.Equal(y, wy) || !slices.Equal(idx, wi) || !slices.Equal(dx, wdx) {
 				t.Errorf("%+v on %d threads differs from one thread", p, threads)
@@ -114,6 +114,28 @@ func TestSixteenWays(t *testing.T) {
 		}
 		if got := p.runChunk(2); got != p.chunk() || p.chunks() >= 16 {
 			t.Errorf("%+v: %d images a chunk on 2 goroutines, want chunk()'s %d (of %d chunks)", p, got, p.chunk(), p.chunks())
+		}
+	}
+	// The work around the convolutions: both max poolings, the ReLU
+	// masks and conv2's partial sums, at 16 goroutines and at 2 (where
+	// the chunks stay as large as before).
+	defer kernels.SetThreads(kernels.Threads())
+	for _, tc := range []struct {
+		name    string
+		c       call
+		n16, n2 int
+	}{
+		{"pool1", call{op: opMaxPoolForward, mp: mp(32, 32, 28, 28, 2, 2, 2, 2, 0, 0, 1, 1, false)}, 25, 25},
+		{"pool2 backward", call{op: opMaxPoolBackward, mp: mp(32, 64, 10, 10, 2, 2, 2, 2, 0, 0, 1, 1, false)}, 16, 7},
+		{"conv1 mask", call{op: opReLUMask, dy: make([]float32, 32*32*28*28)}, 25, 25},
+		{"conv2 mask", call{op: opReLUMask, dy: make([]float32, 32*64*10*10)}, 16, 7},
+		{"conv2 partials", call{op: opReducePartials, p: cp(32, 32, 14, 14, 64, 5, 5)}, 13, 4},
+	} {
+		for _, want := range []struct{ threads, n int }{{16, tc.n16}, {2, tc.n2}} {
+			kernels.SetThreads(want.threads)
+			if got, _ := tc.c.chunks(); got != want.n {
+				t.Errorf("%s on %d goroutines: %d chunks, want %d", tc.name, want.threads, got, want.n)
+			}
 		}
 	}
 }
