@@ -49,7 +49,7 @@ func TestUpdatesSplitLeaveNoTrace(t *testing.T) {
 	}
 	for _, u := range updates {
 		var want [][]float32
-		for _, threads := range []int{1, 2, 8, 11} {
+		for _, threads := range []int{1, 2, 8, 11, 16} {
 			SetThreads(threads)
 			p, m, v, b := slices.Clone(p0), slices.Clone(m0), slices.Clone(v0), slices.Clone(b0)
 			u.run(p, m, v, b)
