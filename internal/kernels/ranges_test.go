@@ -8,7 +8,7 @@ import (
 )
 
 // TestUpdatesSplitLeaveNoTrace runs every optimizer update over buffers
-// of several blocks on 1, 2, 8 and 11 goroutines and requires the same
+// of several blocks on 1, 2, 8, 11 and 16 goroutines and requires the same
 // bits, and no allocation on the parallel path (from wideThreads).
 func TestUpdatesSplitLeaveNoTrace(t *testing.T) {
 	defer SetThreads(Threads())
