@@ -58,31 +58,13 @@ func (c *call) backwardDataChunk(l *lowering) {
 // with im2col (cheaper than building transposed columns).
 func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	p.mustCheck(x, dw, dy, dbias, ws, "x", "dy")
-	c := call{op: opBackwardWeight, p: p, x: x, dy: dy, ws: ws}
+	c := call{op: opBackwardWeight, p: p, x: x, dy: dy, ws: ws, dw: dw, dbias: dbias}
 	runChunks(&c)
-	g := p.Groups
-	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
-	// Sum the partials into chunk 0's, each element in chunk order (in
-	// blocks of elements on several goroutines); then add the sum,
-	// transposed back, to dw.
+	// Sum the partials into chunk 0's, each element in chunk order, and
+	// add the sums, transposed back, to dw and dbias: in blocks of
+	// elements on several goroutines.
 	c.op = opReducePartials
 	runChunks(&c)
-	parts := c.partials()
-	for gi := range g {
-		t := parts[gi*kg*ocg : (gi+1)*kg*ocg]
-		for o := range ocg {
-			row := dw[(gi*ocg+o)*kg : (gi*ocg+o+1)*kg]
-			for r := range row {
-				row[r] += t[r*ocg+o]
-			}
-		}
-	}
-	if dbias == nil {
-		return
-	}
-	for o := range dbias {
-		dbias[o] += parts[len(dw)+o]
-	}
 }
 
 // backwardWeightChunk writes chunk k's transposed weight gradient and bias

@@ -45,6 +45,7 @@ type call struct {
 	p          Conv2dParams
 	x, w, bias []float32
 	y, dy, dx  []float32
+	dw, dbias  []float32 // the weight gradient's results
 	ws         []float32
 	relu       bool
 	nb         int             // images per chunk (runChunks sets it)
@@ -190,6 +191,35 @@ func (c *call) reduceWork(next *atomic.Int64) {
 		hi := min(lo+block, part)
 		for j := 1; j < chunks; j++ {
 			kernels.AddRows(parts[lo:hi], parts[j*part+lo:j*part+hi], hi-lo, 1, 0, 0)
+		}
+		c.addPartials(parts, lo, hi)
+	}
+}
+
+// addPartials adds elements [lo, hi) of the summed partials to the
+// gradients: the transposed weight gradient's, group by group, back to
+// dw's layout, and the bias gradient's (the last OutC) to dbias when it is
+// not nil. Each element of dw and dbias gets exactly one of them.
+func (c *call) addPartials(parts []float32, lo, hi int) {
+	p := &c.p
+	g := p.Groups
+	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
+	nw := len(c.dw)
+	gi, t := lo/(kg*ocg), lo%(kg*ocg)
+	r, o := t/ocg, t%ocg // element e is row r, column o of group gi's
+	for e := lo; e < min(hi, nw); e++ {
+		c.dw[(gi*ocg+o)*kg+r] += parts[e]
+		if o++; o == ocg {
+			if o = 0; r+1 == kg {
+				r, gi = 0, gi+1
+			} else {
+				r++
+			}
+		}
+	}
+	if c.dbias != nil {
+		for e := max(lo, nw); e < hi; e++ {
+			c.dbias[e-nw] += parts[e]
 		}
 	}
 }
