@@ -54,6 +54,11 @@ func TestConvPoolGradients(t *testing.T) {
 			return g.Add(g.Conv2d(h, x[1], nil, o), g.MulScalar(g.Conv2d(h, x[2], nil, o), 0.5))
 		}, []*tensor.Tensor{rnd(1, 2, 3, 5, 4), rnd(2, 4, 3, 3, 3), rnd(3, 4, 3, 3, 3)}},
 		{"maxpool/2x2", pool("max", autograd.PoolOptions{Kernel: [2]int{2, 2}}), []*tensor.Tensor{distinct(1, 2, 3, 6, 6)}},
+		// An intermediate input's gradient is written whole, not cleared
+		// and added to (odd sizes leave a row and a column uncovered).
+		{"maxpool/2x2-intermediate-input", func(g *T, x []*V) *V {
+			return g.MaxPool2d(g.Tanh(x[0]), autograd.PoolOptions{Kernel: [2]int{2, 2}})
+		}, []*tensor.Tensor{distinct(1, 2, 3, 7, 9)}},
 		{"maxpool/pad-ceil", pool("max", autograd.PoolOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, CeilMode: true}), []*tensor.Tensor{distinct(1, 1, 2, 7, 6)}},
 		{"avgpool/3x3-s2-pad", pool("avg", autograd.PoolOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}), []*tensor.Tensor{rnd(1, 2, 2, 7, 6)}},
 		{"avgpool/exclude-pad-divisor", pool("avg", autograd.PoolOptions{Kernel: [2]int{2, 3}, Padding: [2]int{1, 1}, ExcludePad: true, Divisor: 5}), []*tensor.Tensor{rnd(1, 1, 2, 5, 6)}},

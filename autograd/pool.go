@@ -86,6 +86,10 @@ func maxPool2dBackward(g *Tape, n *Var) {
 		return
 	}
 	p := maxPoolParams(x, savedPool(n))
+	if dx := g.freshGrad(x); dx != nil {
+		conv.MaxPool2dBackwardInto(p, n.grad.Data(), n.idx, dx)
+		return
+	}
 	conv.MaxPool2dBackward(p, n.grad.Data(), n.idx, g.gradOf(x).Data())
 }
 

@@ -80,6 +80,27 @@ func MaxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
 	maxPool2x2Row(r0[:2*n], r1[:2*n], y, idx[:n], base, w)
 }
 
+// MaxPool2x2Back is MaxPool2x2Row's backward pass over rows output rows
+// of ow outputs each (dy and idx, rows after rows): it overwrites columns
+// [0, 2*ow) of input rows 2i and 2i+1 of the w-wide dx with the gradient
+// each output sends to the tap its idx entry names and +0 everywhere else.
+// Every planeRows output rows a plane ends; idx entries are offsets in
+// their plane, as MaxPool2x2Row writes them, and the next plane's input
+// rows follow on (its height is 2*planeRows). The windows do not overlap,
+// so this equals clearing those elements and adding each gradient to its
+// tap, to the bit. An idx entry outside its window routes nothing. It
+// panics when a slice is too short.
+func MaxPool2x2Back(dy []float32, idx []int32, dx []float32, rows, planeRows, ow, w int) {
+	if rows <= 0 || ow <= 0 {
+		return
+	}
+	if planeRows <= 0 || w < 2*ow || len(dy) < rows*ow || len(idx) < rows*ow || len(dx) < (2*rows-1)*w+2*ow {
+		panic(fmt.Sprintf("kernels: MaxPool2x2Back: %d rows (%d a plane) of %d outputs, width %d, slices of %d, %d and %d",
+			rows, planeRows, ow, w, len(dy), len(idx), len(dx)))
+	}
+	maxPool2x2Back(dy[:rows*ow], idx[:rows*ow], dx[:(2*rows-1)*w+2*ow], rows, planeRows, ow, w)
+}
+
 // MaxKey maps a float's bits to an integer that orders like the float,
 // with -0 equal to +0 and every NaN above every number, later NaNs (higher
 // rank) above earlier ones. PyTorch's "replace on greater or NaN" then

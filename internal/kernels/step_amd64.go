@@ -53,6 +53,17 @@ func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
 	maxPool2x2AVX512(r0, r1, y, idx, n>>4, m0, m1, mo, base, w)
 }
 
+func maxPool2x2Back(dy []float32, idx []int32, dx []float32, rows, planeRows, ow, w int) {
+	if !hasAVX512 {
+		maxPool2x2BackGo(dy, idx, dx, rows, planeRows, ow, w)
+		return
+	}
+	rem := ow & 15
+	m0 := uint16(1<<min(2*rem, 16) - 1)
+	m1 := uint16(1<<max(2*rem-16, 0) - 1)
+	maxPool2x2BackAVX512(dy, idx, dx, rows, planeRows, ow>>4, ow, m0, m1, uint16(1<<rem-1), int32(w))
+}
+
 func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool) {
 	if !hasAVX512 || n == 0 || rows == 0 || planes == 0 {
 		moveRowsGo(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)

@@ -63,6 +63,27 @@ func maxPool2x2RowGo(r0, r1, yr []float32, ir []int32, base, w int32) {
 	}
 }
 
+func maxPool2x2BackGo(dy []float32, idx []int32, dx []float32, rows, planeRows, ow, w int) {
+	for i := range rows {
+		r0, r1 := dx[2*i*w:2*i*w+2*ow], dx[(2*i+1)*w:(2*i+1)*w+2*ow]
+		clear(r0)
+		clear(r1)
+		base := 2 * (i % planeRows) * w
+		for j, g := range dy[i*ow : (i+1)*ow] {
+			switch int(idx[i*ow+j]) - base - 2*j {
+			case 0:
+				r0[2*j] += g
+			case 1:
+				r0[2*j+1] += g
+			case w:
+				r1[2*j] += g
+			case w + 1:
+				r1[2*j+1] += g
+			}
+		}
+	}
+}
+
 func moveRowsGo(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool) {
 	for q := range planes {
 		for r := range rows {

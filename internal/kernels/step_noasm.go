@@ -15,6 +15,10 @@ func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
 	maxPool2x2RowGo(r0, r1, y, idx, base, w)
 }
 
+func maxPool2x2Back(dy []float32, idx []int32, dx []float32, rows, planeRows, ow, w int) {
+	maxPool2x2BackGo(dy, idx, dx, rows, planeRows, ow, w)
+}
+
 func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool) {
 	moveRowsGo(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)
 }

@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -213,4 +215,60 @@ func BenchmarkCol2imRows(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/8000, "ns/row")
 		})
 	}
+}
+
+// TestMaxPool2x2Back routes gradients of every row length around the
+// vector width, at several plane widths and over several planes, through
+// MaxPool2x2Back and requires the bits of clearing the windows and adding
+// each gradient to its tap (specials and -0 included), and nothing
+// written outside the windows.
+func TestMaxPool2x2Back(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for ow := 1; ow < 40; ow++ {
+		for _, planeRows := range []int{1, 2, 5} {
+			for _, planes := range []int{1, 3} {
+				for _, w := range []int{2 * ow, 2*ow + 1, 2*ow + 3} {
+					testMaxPool2x2Back(t, r, planes, planeRows, ow, w)
+				}
+			}
+		}
+	}
+}
+
+func testMaxPool2x2Back(t *testing.T, r *rand.Rand, planes, planeRows, ow, w int) {
+	t.Helper()
+	rows := planes * planeRows
+	dy := stepData(r, rows*ow)
+	dy[0] = float32(math.Copysign(0, -1))
+	idx := make([]int32, rows*ow)
+	for i := range rows {
+		for j := range ow {
+			tap := r.IntN(4)
+			idx[i*ow+j] = int32(2*(i%planeRows)*w + 2*j + tap%2 + tap/2*w)
+		}
+	}
+	n := 2*rows*w + 5
+	want := make([]float32, n)
+	for k := range want {
+		want[k] = -7.25 // outside the windows: left alone
+	}
+	for i := range rows {
+		clear(want[2*i*w : 2*i*w+2*ow])
+		clear(want[(2*i+1)*w : (2*i+1)*w+2*ow])
+	}
+	for k, g := range dy {
+		want[(k/ow/planeRows)*2*planeRows*w+int(idx[k])] += g
+	}
+	got := slices.Clone(want)
+	for i := range rows { // poison what must be written
+		for c := range 2 * ow {
+			got[2*i*w+c], got[(2*i+1)*w+c] = float32(math.NaN()), float32(math.NaN())
+		}
+	}
+	goGot := slices.Clone(got)
+	what := fmt.Sprintf("%d planes of %d rows of %d outputs, width %d", planes, planeRows, ow, w)
+	MaxPool2x2Back(dy, idx, got, rows, planeRows, ow, w)
+	sameBits(t, what, got, want, false)
+	maxPool2x2BackGo(dy, idx, goGot[:(2*rows-1)*w+2*ow], rows, planeRows, ow, w)
+	sameBits(t, "Go loop: "+what, goGot, want, false)
 }

@@ -691,6 +691,185 @@ DATA pool_odd<>+56(SB)/4, $0x0000001d
 DATA pool_odd<>+60(SB)/4, $0x0000001f
 GLOBL pool_odd<>(SB), RODATA|NOPTR, $64
 
+// func maxPool2x2BackAVX512(dy []float32, idx []int32, dx []float32, rows int, planeRows int, blocks int, ow int, m0 uint16, m1 uint16, mo uint16, w int32)
+// Requires: AVX, AVX512F
+TEXT ·maxPool2x2BackAVX512(SB), NOSPLIT, $0-116
+	MOVQ         dy_base+0(FP), AX
+	MOVQ         idx_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         rows+72(FP), BX
+	MOVL         w+112(FP), SI
+	VMOVDQU32    pool_interleave_lo<>+0(SB), Z0
+	VMOVDQU32    pool_interleave_hi<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPBROADCASTD SI, Z3
+	MOVL         $0x00000001, DI
+	VPBROADCASTD DI, Z5
+	VPADDD       Z5, Z3, Z4
+	MOVL         $0x00000020, DI
+	VPBROADCASTD DI, Z6
+	VMOVDQU32    pool_back_even<>+0(SB), Z8
+	VPXORD       Z7, Z7, Z7
+	VPADDD       Z3, Z3, Z9
+	MOVLQSX      SI, SI
+	SHLQ         $0x03, SI
+	MOVWLZX      m0+104(FP), DI
+	KMOVW        DI, K1
+	MOVWLZX      m1+106(FP), DI
+	KMOVW        DI, K2
+	MOVWLZX      mo+108(FP), DI
+	KMOVW        DI, K3
+	MOVQ         ow+96(FP), DI
+	SHLQ         $0x02, DI
+	MOVQ         planeRows+80(FP), R8
+
+back_row:
+	TESTQ  BX, BX
+	JZ     back_done
+	VPADDD Z8, Z7, Z10
+	MOVQ   DX, R9
+	MOVQ   SI, R10
+	SHRQ   $0x01, R10
+	ADDQ   R9, R10
+	MOVQ   AX, R11
+	MOVQ   CX, R12
+	MOVQ   blocks+88(FP), R13
+
+back_block:
+	TESTQ     R13, R13
+	JZ        back_tail
+	VMOVUPS   (R11), Z11
+	VMOVDQU32 (R12), Z12
+	VADDPS    Z2, Z11, Z11
+	VPSUBD    Z10, Z12, Z12
+	VPCMPEQD  Z2, Z12, K4
+	VMOVAPS.Z Z11, K4, Z13
+	VPCMPEQD  Z5, Z12, K4
+	VMOVAPS.Z Z11, K4, Z14
+	VPCMPEQD  Z3, Z12, K4
+	VMOVAPS.Z Z11, K4, Z15
+	VPCMPEQD  Z4, Z12, K4
+	VMOVAPS.Z Z11, K4, Z11
+	VMOVAPS   Z13, Z12
+	VPERMT2PS Z14, Z0, Z12
+	VMOVAPS   Z13, Z13
+	VPERMT2PS Z14, Z1, Z13
+	VMOVUPS   Z12, (R9)
+	VMOVUPS   Z13, 64(R9)
+	VMOVAPS   Z15, Z12
+	VPERMT2PS Z11, Z0, Z12
+	VMOVAPS   Z15, Z13
+	VPERMT2PS Z11, Z1, Z13
+	VMOVUPS   Z12, (R10)
+	VMOVUPS   Z13, 64(R10)
+	ADDQ      $0x40, R11
+	ADDQ      $0x40, R12
+	ADDQ      $0x00000080, R9
+	ADDQ      $0x00000080, R10
+	VPADDD    Z6, Z10, Z10
+	DECQ      R13
+	JMP       back_block
+
+back_tail:
+	KORTESTW    K3, K3
+	JZ          back_next
+	VMOVUPS.Z   (R11), K3, Z11
+	VMOVDQU32.Z (R12), K3, Z12
+	VADDPS      Z2, Z11, Z11
+	VPSUBD      Z10, Z12, Z12
+	VPCMPEQD    Z2, Z12, K4
+	VMOVAPS.Z   Z11, K4, Z10
+	VPCMPEQD    Z5, Z12, K4
+	VMOVAPS.Z   Z11, K4, Z13
+	VPCMPEQD    Z3, Z12, K4
+	VMOVAPS.Z   Z11, K4, Z14
+	VPCMPEQD    Z4, Z12, K4
+	VMOVAPS.Z   Z11, K4, Z11
+	VMOVAPS     Z10, Z12
+	VPERMT2PS   Z13, Z0, Z12
+	VMOVAPS     Z10, Z10
+	VPERMT2PS   Z13, Z1, Z10
+	VMOVUPS     Z12, K1, (R9)
+	VMOVUPS     Z10, K2, 64(R9)
+	VMOVAPS     Z14, Z10
+	VPERMT2PS   Z11, Z0, Z10
+	VMOVAPS     Z14, Z12
+	VPERMT2PS   Z11, Z1, Z12
+	VMOVUPS     Z10, K1, (R10)
+	VMOVUPS     Z12, K2, 64(R10)
+
+back_next:
+	ADDQ   DI, AX
+	ADDQ   DI, CX
+	ADDQ   SI, DX
+	VPADDD Z9, Z7, Z7
+	DECQ   R8
+	JNZ    back_same_plane
+	VPXORD Z7, Z7, Z7
+	MOVQ   planeRows+80(FP), R8
+
+back_same_plane:
+	DECQ BX
+	JMP  back_row
+
+back_done:
+	VZEROUPPER
+	RET
+
+DATA pool_interleave_lo<>+0(SB)/4, $0x00000000
+DATA pool_interleave_lo<>+4(SB)/4, $0x00000010
+DATA pool_interleave_lo<>+8(SB)/4, $0x00000001
+DATA pool_interleave_lo<>+12(SB)/4, $0x00000011
+DATA pool_interleave_lo<>+16(SB)/4, $0x00000002
+DATA pool_interleave_lo<>+20(SB)/4, $0x00000012
+DATA pool_interleave_lo<>+24(SB)/4, $0x00000003
+DATA pool_interleave_lo<>+28(SB)/4, $0x00000013
+DATA pool_interleave_lo<>+32(SB)/4, $0x00000004
+DATA pool_interleave_lo<>+36(SB)/4, $0x00000014
+DATA pool_interleave_lo<>+40(SB)/4, $0x00000005
+DATA pool_interleave_lo<>+44(SB)/4, $0x00000015
+DATA pool_interleave_lo<>+48(SB)/4, $0x00000006
+DATA pool_interleave_lo<>+52(SB)/4, $0x00000016
+DATA pool_interleave_lo<>+56(SB)/4, $0x00000007
+DATA pool_interleave_lo<>+60(SB)/4, $0x00000017
+GLOBL pool_interleave_lo<>(SB), RODATA|NOPTR, $64
+
+DATA pool_interleave_hi<>+0(SB)/4, $0x00000008
+DATA pool_interleave_hi<>+4(SB)/4, $0x00000018
+DATA pool_interleave_hi<>+8(SB)/4, $0x00000009
+DATA pool_interleave_hi<>+12(SB)/4, $0x00000019
+DATA pool_interleave_hi<>+16(SB)/4, $0x0000000a
+DATA pool_interleave_hi<>+20(SB)/4, $0x0000001a
+DATA pool_interleave_hi<>+24(SB)/4, $0x0000000b
+DATA pool_interleave_hi<>+28(SB)/4, $0x0000001b
+DATA pool_interleave_hi<>+32(SB)/4, $0x0000000c
+DATA pool_interleave_hi<>+36(SB)/4, $0x0000001c
+DATA pool_interleave_hi<>+40(SB)/4, $0x0000000d
+DATA pool_interleave_hi<>+44(SB)/4, $0x0000001d
+DATA pool_interleave_hi<>+48(SB)/4, $0x0000000e
+DATA pool_interleave_hi<>+52(SB)/4, $0x0000001e
+DATA pool_interleave_hi<>+56(SB)/4, $0x0000000f
+DATA pool_interleave_hi<>+60(SB)/4, $0x0000001f
+GLOBL pool_interleave_hi<>(SB), RODATA|NOPTR, $64
+
+DATA pool_back_even<>+0(SB)/4, $0x00000000
+DATA pool_back_even<>+4(SB)/4, $0x00000002
+DATA pool_back_even<>+8(SB)/4, $0x00000004
+DATA pool_back_even<>+12(SB)/4, $0x00000006
+DATA pool_back_even<>+16(SB)/4, $0x00000008
+DATA pool_back_even<>+20(SB)/4, $0x0000000a
+DATA pool_back_even<>+24(SB)/4, $0x0000000c
+DATA pool_back_even<>+28(SB)/4, $0x0000000e
+DATA pool_back_even<>+32(SB)/4, $0x00000010
+DATA pool_back_even<>+36(SB)/4, $0x00000012
+DATA pool_back_even<>+40(SB)/4, $0x00000014
+DATA pool_back_even<>+44(SB)/4, $0x00000016
+DATA pool_back_even<>+48(SB)/4, $0x00000018
+DATA pool_back_even<>+52(SB)/4, $0x0000001a
+DATA pool_back_even<>+56(SB)/4, $0x0000001c
+DATA pool_back_even<>+60(SB)/4, $0x0000001e
+GLOBL pool_back_even<>(SB), RODATA|NOPTR, $64
+
 // func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, add bool)
 // Requires: AVX, AVX512F
 TEXT ·rowsAVX512(SB), NOSPLIT, $0-105

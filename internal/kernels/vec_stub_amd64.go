@@ -66,6 +66,14 @@ func adamDecoupledAVX512(p []float32, g []float32, m []float32, v []float32, c *
 //go:noescape
 func maxPool2x2AVX512(r0 []float32, r1 []float32, y []float32, idx []int32, blocks int, m0 uint16, m1 uint16, mo uint16, base int32, w int32)
 
+// maxPool2x2BackAVX512 overwrites columns [0, 2*ow) of input rows 2i and
+// 2i+1 of the w-wide dx with the gradients of output rows i < rows:
+// blocks whole blocks of 16 outputs a row, then the lanes of mo. Every
+// planeRows output rows a new plane starts, whose idx counts from 0 again.
+//
+//go:noescape
+func maxPool2x2BackAVX512(dy []float32, idx []int32, dx []float32, rows int, planeRows int, blocks int, ow int, m0 uint16, m1 uint16, mo uint16, w int32)
+
 // rowsAVX512 copies or adds planes of rows of n floats from src to dst.
 //
 //go:noescape

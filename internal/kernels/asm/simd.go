@@ -29,6 +29,7 @@ func genSIMD() {
 		genAdam(mode)
 	}
 	genMaxPool2x2()
+	genMaxPool2x2Back()
 	genRows()
 	genSGD()
 }
@@ -283,6 +284,135 @@ func genMaxPool2x2() {
 	KMOVW(mo, ko)
 	block(k0, k1, ko)
 	Label("pool_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genMaxPool2x2Back emits the backward pass of 2x2, stride-2 max pooling
+// over rows output rows of a plane, writing the input gradient densely
+// instead of clearing it and scattering into it: each output's gradient
+// (plus +0, as the cleared buffer's add gave) goes to the tap its index
+// names and +0 to the other three, and the two input rows are interleaved
+// back from their even and odd lanes. Loads and stores of the last block
+// take the lanes of masks mo (outputs) and m0, m1 (the two 16-float
+// halves of each input row).
+func genMaxPool2x2Back() {
+	TEXT("maxPool2x2BackAVX512", NOSPLIT, "func(dy []float32, idx []int32, dx []float32, rows, planeRows, blocks, ow int, m0, m1, mo uint16, w int32)")
+	Pragma("noescape")
+	Doc("maxPool2x2BackAVX512 overwrites columns [0, 2*ow) of input rows 2i and", "2i+1 of the w-wide dx with the gradients of output rows i < rows:", "blocks whole blocks of 16 outputs a row, then the lanes of mo. Every", "planeRows output rows a new plane starts, whose idx counts from 0 again.")
+	lo := dwords("pool_interleave_lo", func(i int) uint32 { return uint32(i/2 + 16*(i%2)) })
+	hi := dwords("pool_interleave_hi", func(i int) uint32 { return uint32(8 + i/2 + 16*(i%2)) })
+	dy := Load(Param("dy").Base(), GP64())
+	idx := Load(Param("idx").Base(), GP64())
+	dx := Load(Param("dx").Base(), GP64())
+	rows := Load(Param("rows"), GP64())
+	wr := Load(Param("w"), GP32())
+
+	ilo, ihi, zero, wv, w1, one, step, rowStart, twoLanes := ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
+	VMOVDQU32(lo, ilo)
+	VMOVDQU32(hi, ihi)
+	VPXORD(zero, zero, zero)
+	VPBROADCASTD(wr, wv)
+	gp := GP32()
+	MOVL(U32(1), gp)
+	VPBROADCASTD(gp, one)
+	VPADDD(one, wv, w1)
+	MOVL(U32(32), gp)
+	VPBROADCASTD(gp, step)
+	even := dwords("pool_back_even", func(i int) uint32 { return uint32(2 * i) })
+	VMOVDQU32(even, twoLanes) // 2*lane: each output's top-left tap from its block's start
+	VPXORD(rowStart, rowStart, rowStart)
+	rowStep, twoW := ZMM(), GP64()
+	VPADDD(wv, wv, rowStep) // 2w: the top-left of the next output row
+	MOVLQSX(wr, twoW)
+	SHLQ(U8(3), twoW) // 2w floats, in bytes
+
+	k0, k1, ko := K(), K(), K()
+	KMOVW(Load(Param("m0"), GP32()), k0)
+	KMOVW(Load(Param("m1"), GP32()), k1)
+	KMOVW(Load(Param("mo"), GP32()), ko)
+	owBytes := Load(Param("ow"), GP64())
+	SHLQ(U8(2), owBytes)
+	left := Load(Param("planeRows"), GP64()) // rows left in this plane
+
+	// block routes 16 outputs at pos (their top-left taps) into the two
+	// rows at r0 and r1; masked, only the lanes of ko, k0 and k1.
+	block := func(pos VecVirtual, g, ix Op, r0, r1 Register, masked bool) {
+		gv, iv := ZMM(), ZMM()
+		if masked {
+			VMOVUPS_Z(g, ko, gv)
+			VMOVDQU32_Z(ix, ko, iv)
+		} else {
+			VMOVUPS(g, gv)
+			VMOVDQU32(ix, iv)
+		}
+		VADDPS(zero, gv, gv) // 0 + g, as the cleared buffer gave (-0 becomes +0)
+		VPSUBD(pos, iv, iv)  // the tap: 0, 1, w or w+1
+		var taps [4]VecVirtual
+		for t, off := range []VecVirtual{zero, one, wv, w1} {
+			m := K()
+			VPCMPEQD(off, iv, m)
+			taps[t] = ZMM()
+			VMOVAPS_Z(gv, m, taps[t])
+		}
+		for r, row := range []Register{r0, r1} {
+			e, o := taps[2*r], taps[2*r+1]
+			a, b := ZMM(), ZMM()
+			VMOVAPS(e, a)
+			VPERMT2PS(o, ilo, a)
+			VMOVAPS(e, b)
+			VPERMT2PS(o, ihi, b)
+			if masked {
+				VMOVUPS(a, k0, Mem{Base: row})
+				VMOVUPS(b, k1, Mem{Base: row, Disp: 64})
+			} else {
+				VMOVUPS(a, Mem{Base: row})
+				VMOVUPS(b, Mem{Base: row, Disp: 64})
+			}
+		}
+	}
+
+	Label("back_row")
+	TESTQ(rows, rows)
+	JZ(LabelRef("back_done"))
+	pos := ZMM()
+	VPADDD(twoLanes, rowStart, pos)
+	r0, r1, pd, pi, n := GP64(), GP64(), GP64(), GP64(), GP64()
+	MOVQ(dx, r0)
+	MOVQ(twoW, r1)
+	SHRQ(U8(1), r1)
+	ADDQ(r0, r1)
+	MOVQ(dy, pd)
+	MOVQ(idx, pi)
+	Load(Param("blocks"), n)
+	Label("back_block")
+	TESTQ(n, n)
+	JZ(LabelRef("back_tail"))
+	block(pos, Mem{Base: pd}, Mem{Base: pi}, r0, r1, false)
+	ADDQ(U8(64), pd)
+	ADDQ(U8(64), pi)
+	ADDQ(U32(128), r0)
+	ADDQ(U32(128), r1)
+	VPADDD(step, pos, pos)
+	DECQ(n)
+	JMP(LabelRef("back_block"))
+	Label("back_tail")
+	KORTESTW(ko, ko)
+	JZ(LabelRef("back_next"))
+	block(pos, Mem{Base: pd}, Mem{Base: pi}, r0, r1, true)
+	Label("back_next")
+	ADDQ(owBytes, dy)
+	ADDQ(owBytes, idx)
+	ADDQ(twoW, dx)
+	VPADDD(rowStep, rowStart, rowStart)
+	DECQ(left)
+	JNZ(LabelRef("back_same_plane"))
+	VPXORD(rowStart, rowStart, rowStart)
+	Load(Param("planeRows"), left)
+	Label("back_same_plane")
+	DECQ(rows)
+	JMP(LabelRef("back_row"))
+	Label("back_done")
 	VZEROUPPER()
 	RET()
 }

@@ -3,6 +3,8 @@ package conv
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
 // The seed CNN's layers: conv1 is 3->32 channels 5x5 on 32x32, conv2 32->64
@@ -71,6 +73,20 @@ func benchMaxPool(b *testing.B, p MaxPool2dParams) {
 		}
 		b.ReportMetric(float64(p.N*b.N)/b.Elapsed().Seconds(), "images/s")
 		b.ReportMetric(float64(4*(2*len(x)+2*len(y))*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	// What a fresh gradient costs: cleared, then routed; or written whole.
+	b.Run("backward-cleared", func(b *testing.B) {
+		for b.Loop() {
+			kernels.Zero(dx)
+			MaxPool2dBackward(p, y, idx, dx)
+		}
+		b.ReportMetric(float64(p.N*b.N)/b.Elapsed().Seconds(), "images/s")
+	})
+	b.Run("backward-into", func(b *testing.B) {
+		for b.Loop() {
+			MaxPool2dBackwardInto(p, y, idx, dx)
+		}
+		b.ReportMetric(float64(p.N*b.N)/b.Elapsed().Seconds(), "images/s")
 	})
 }
 

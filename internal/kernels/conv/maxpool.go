@@ -31,8 +31,7 @@ func MaxPool2dForward(p MaxPool2dParams, x, y []float32, idx []int32) {
 func (c *call) maxPoolForwardPlanes(lo, hi int) {
 	p := &c.mp
 	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
-	fast := p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0 &&
-		2*p.OutH() <= p.H && 2*p.OutW() <= p.W
+	fast := p.fast2x2()
 	for pl := lo; pl < hi; pl++ {
 		xs, ys, is := c.x[pl*hw:(pl+1)*hw], c.y[pl*ohw:(pl+1)*ohw], c.idx[pl*ohw:(pl+1)*ohw]
 		if fast {
@@ -41,6 +40,13 @@ func (c *call) maxPoolForwardPlanes(lo, hi int) {
 			maxPoolPlane(p, xs, ys, is)
 		}
 	}
+}
+
+// fast2x2 reports a 2x2 window at stride 2 whose windows all lie inside
+// the plane: the case with kernels of its own.
+func (p *MaxPool2dParams) fast2x2() bool {
+	return p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0 &&
+		p.DilH == 1 && p.DilW == 1 && 2*p.OutH() <= p.H && 2*p.OutW() <= p.W
 }
 
 // maxPoolPlane is the general loop over one plane, in PyTorch's tap order so
@@ -99,16 +105,63 @@ func MaxPool2dBackward(p MaxPool2dParams, dy []float32, idx []int32, dx []float3
 	mustLen("MaxPool2dBackward", "dy", len(dy), planes*ohw)
 	mustLen("MaxPool2dBackward", "idx", len(idx), planes*ohw)
 	mustLen("MaxPool2dBackward", "dx", len(dx), planes*hw)
-	runChunks(&call{op: opMaxPoolBackward, mp: p, dy: dy, idx: idx, dx: dx})
+	maxPoolBackward(p, dy, idx, dx, false)
+}
+
+// MaxPool2dBackwardInto is MaxPool2dBackward into a dx whose contents do
+// not matter: it overwrites dx with the gradient, the bits of clearing dx
+// and then calling MaxPool2dBackward, without the separate pass over
+// memory. The common 2x2 window at stride 2 writes each plane densely
+// (kernels.MaxPool2x2Back), on every core.
+func MaxPool2dBackwardInto(p MaxPool2dParams, dy []float32, idx []int32, dx []float32) {
+	maxPoolBackward(p, dy, idx, dx, true)
+}
+
+func maxPoolBackward(p MaxPool2dParams, dy []float32, idx []int32, dx []float32, overwrite bool) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	planes := p.N * p.C
+	mustLen("MaxPool2dBackward", "dy", len(dy), planes*ohw)
+	mustLen("MaxPool2dBackward", "idx", len(idx), planes*ohw)
+	mustLen("MaxPool2dBackward", "dx", len(dx), planes*hw)
+	runChunks(&call{op: opMaxPoolBackward, mp: p, dy: dy, idx: idx, dx: dx, overwrite: overwrite})
 }
 
 // maxPoolBackwardPlanes routes the gradients of planes [lo, hi): each
-// plane's own, so the planes may run in any order.
+// plane's own, so the planes may run in any order. With c.overwrite it
+// writes every element of the planes.
 func (c *call) maxPoolBackwardPlanes(lo, hi int) {
 	p := &c.mp
 	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
+	oh, ow := p.OutH(), p.OutW()
+	if c.overwrite && p.fast2x2() {
+		// The windows cover columns [0, 2*ow) of rows [0, 2*oh) of each
+		// plane; the rest gets no gradient. When the windows cover every
+		// row, the planes' input rows follow on, and one call does them all.
+		planes, rows := hi-lo, oh
+		if p.H == 2*oh {
+			planes, rows = 1, (hi-lo)*oh
+		}
+		for q := range planes {
+			pl := lo + q
+			d := c.dx[pl*hw : pl*hw+rows/oh*hw]
+			kernels.MaxPool2x2Back(c.dy[pl*ohw:], c.idx[pl*ohw:], d, rows, oh, ow, p.W)
+			if p.W > 2*ow {
+				for h := range 2 * rows {
+					clear(d[h*p.W+2*ow : (h+1)*p.W])
+				}
+			}
+			clear(d[2*rows*p.W:])
+		}
+		return
+	}
 	for pl := lo; pl < hi; pl++ {
 		d := c.dx[pl*hw : (pl+1)*hw]
+		if c.overwrite {
+			clear(d)
+		}
 		is := c.idx[pl*ohw : (pl+1)*ohw]
 		for k, g := range c.dy[pl*ohw : (pl+1)*ohw] {
 			d[is[k]] += g

@@ -48,6 +48,7 @@ type call struct {
 	dw, dbias  []float32 // the weight gradient's results
 	ws         []float32
 	relu       bool
+	overwrite  bool            // max pooling's backward: write every element of dx
 	nb         int             // images per chunk (runChunks sets it)
 	n, per     int             // chunks, and elements or planes in each (runChunks sets them)
 	mp         MaxPool2dParams // the pooling ops'

@@ -24,6 +24,7 @@ var maxPoolCases = []struct {
 	{"3x3 s2 ceil", mp(2, 2, 10, 11, 3, 3, 2, 2, 0, 0, 1, 1, true)},
 	{"3x3 s3 ceil", mp(2, 1, 7, 8, 3, 3, 3, 3, 0, 0, 1, 1, true)},
 	{"dilation2 pad1", mp(2, 2, 9, 8, 3, 3, 2, 1, 1, 1, 2, 2, false)},
+	{"2x2 s2 dilation2 (not the fast path)", mp(2, 2, 9, 10, 2, 2, 2, 2, 0, 0, 2, 2, false)},
 	{"dilation2 pad1 ceil", mp(2, 2, 10, 9, 3, 2, 2, 2, 1, 1, 2, 3, true)},
 	{"non-square", mp(3, 2, 6, 11, 2, 3, 1, 2, 1, 1, 1, 1, false)},
 	{"kernel 1", mp(1, 3, 4, 5, 1, 1, 2, 2, 0, 0, 1, 1, false)},
@@ -61,6 +62,17 @@ func TestMaxPool2d(t *testing.T) {
 		dx := append([]float32(nil), dx0...)
 		MaxPool2dBackward(p, dy, idx, dx)
 		assertClose(t, c.name+" dx", dx, wantDx, 1e-6)
+		// Into a buffer of garbage: the bits of clearing and accumulating.
+		dy[0] = float32(math.Copysign(0, -1))
+		clear(dx)
+		MaxPool2dBackward(p, dy, idx, dx)
+		into := filled(len(x), float32(math.NaN()))
+		MaxPool2dBackwardInto(p, dy, idx, into)
+		for i := range dx {
+			if math.Float32bits(into[i]) != math.Float32bits(dx[i]) {
+				t.Fatalf("%s: MaxPool2dBackwardInto dx[%d] = %v, cleared and accumulated %v", c.name, i, into[i], dx[i])
+			}
+		}
 	}
 }
 
