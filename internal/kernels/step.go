@@ -66,26 +66,31 @@ func AdamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
 	runUpdate(rangeTask{kind: kind, mode: mode, p: p, g: g, m: m, v: v, adam: *c}, len(p))
 }
 
-// MaxPool2x2Row pools input rows r0 and r1 (each at least 2*len(y) long)
-// into y with 2x2 windows at stride 2, and writes to idx each winner's
-// offset in its plane: base is r0's offset and w the plane's width, so r1
-// starts at base+w. Ties go to the earliest tap in PyTorch's order (r0's
-// left, r0's right, r1's left, r1's right), NaN beats every number and a
-// later NaN an earlier one, as in PyTorch.
-func MaxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
-	n := len(y)
-	if len(r0) < 2*n || len(r1) < 2*n || len(idx) < n {
-		panic(fmt.Sprintf("kernels: MaxPool2x2Row: rows of %d and %d, idx of %d, for %d outputs", len(r0), len(r1), len(idx), n))
+// MaxPool2x2 pools rows output rows of ow outputs each from input rows 2i
+// and 2i+1 of the w-wide x into y and idx (rows after rows), with 2x2
+// windows at stride 2, and writes to idx each winner's offset in its
+// plane. Every planeRows output rows a plane ends, and the next plane's
+// input rows follow on (its height is 2*planeRows). Ties go to the
+// earliest tap in PyTorch's order (the top row's left, its right, the
+// bottom row's left, its right), NaN beats every number and a later NaN an
+// earlier one, as in PyTorch. It panics when a slice is too short.
+func MaxPool2x2(x, y []float32, idx []int32, rows, planeRows, ow, w int) {
+	if rows <= 0 || ow <= 0 {
+		return
 	}
-	maxPool2x2Row(r0[:2*n], r1[:2*n], y, idx[:n], base, w)
+	if planeRows <= 0 || w < 2*ow || len(y) < rows*ow || len(idx) < rows*ow || len(x) < (2*rows-1)*w+2*ow {
+		panic(fmt.Sprintf("kernels: MaxPool2x2: %d rows (%d a plane) of %d outputs, width %d, slices of %d, %d and %d",
+			rows, planeRows, ow, w, len(x), len(y), len(idx)))
+	}
+	maxPool2x2(x[:(2*rows-1)*w+2*ow], y[:rows*ow], idx[:rows*ow], rows, planeRows, ow, w)
 }
 
-// MaxPool2x2Back is MaxPool2x2Row's backward pass over rows output rows
+// MaxPool2x2Back is MaxPool2x2's backward pass over rows output rows
 // of ow outputs each (dy and idx, rows after rows): it overwrites columns
 // [0, 2*ow) of input rows 2i and 2i+1 of the w-wide dx with the gradient
 // each output sends to the tap its idx entry names and +0 everywhere else.
 // Every planeRows output rows a plane ends; idx entries are offsets in
-// their plane, as MaxPool2x2Row writes them, and the next plane's input
+// their plane, as MaxPool2x2 writes them, and the next plane's input
 // rows follow on (its height is 2*planeRows). The windows do not overlap,
 // so this equals clearing those elements and adding each gradient to its
 // tap, to the bit. An idx entry outside its window routes nothing. It

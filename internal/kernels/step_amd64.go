@@ -40,17 +40,15 @@ func adamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
 	adamStepGo(mode, p[n:], g[n:], m[n:], v[n:], c)
 }
 
-func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
+func maxPool2x2(x, y []float32, idx []int32, rows, planeRows, ow, w int) {
 	if !hasAVX512 {
-		maxPool2x2RowGo(r0, r1, y, idx, base, w)
+		maxPool2x2Go(x, y, idx, rows, planeRows, ow, w)
 		return
 	}
-	n := len(y)
-	rem := n & 15
+	rem := ow & 15
 	m0 := uint16(1<<min(2*rem, 16) - 1)
 	m1 := uint16(1<<max(2*rem-16, 0) - 1)
-	mo := uint16(1<<rem - 1)
-	maxPool2x2AVX512(r0, r1, y, idx, n>>4, m0, m1, mo, base, w)
+	maxPool2x2AVX512(x, y, idx, rows, planeRows, ow>>4, ow, m0, m1, uint16(1<<rem-1), int32(w))
 }
 
 func maxPool2x2Back(dy []float32, idx []int32, dx []float32, rows, planeRows, ow, w int) {

@@ -42,6 +42,14 @@ func adamStepGo(mode AdamMode, p, g, m, v []float32, c *AdamCoef) {
 // keys span more than half of int32, so the difference is taken in int64.
 func gt(a, b int32) uint32 { return uint32((int64(b) - int64(a)) >> 63) }
 
+func maxPool2x2Go(x, y []float32, idx []int32, rows, planeRows, ow, w int) {
+	for i := range rows {
+		r0 := x[2*i*w : 2*i*w+2*ow]
+		r1 := x[(2*i+1)*w : (2*i+1)*w+2*ow]
+		maxPool2x2RowGo(r0, r1, y[i*ow:(i+1)*ow], idx[i*ow:(i+1)*ow], int32(2*(i%planeRows)*w), int32(w))
+	}
+}
+
 func maxPool2x2RowGo(r0, r1, yr []float32, ir []int32, base, w int32) {
 	r0 = r0[:2*len(yr)]
 	r1 = r1[:2*len(yr)]

@@ -11,8 +11,8 @@ func biasEpilogue(out, in []float32, b float32, relu bool) { biasEpilogueGo(out,
 
 func adamStep(mode AdamMode, p, g, m, v []float32, c *AdamCoef) { adamStepGo(mode, p, g, m, v, c) }
 
-func maxPool2x2Row(r0, r1, y []float32, idx []int32, base, w int32) {
-	maxPool2x2RowGo(r0, r1, y, idx, base, w)
+func maxPool2x2(x, y []float32, idx []int32, rows, planeRows, ow, w int) {
+	maxPool2x2Go(x, y, idx, rows, planeRows, ow, w)
 }
 
 func maxPool2x2Back(dy []float32, idx []int32, dx []float32, rows, planeRows, ow, w int) {

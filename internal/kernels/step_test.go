@@ -111,22 +111,30 @@ func TestStepKernelsMatchGo(t *testing.T) {
 			sameBits(t, "SGDStep buf", buf, wb, true)
 		}
 	}
-	for n := 0; n < 40; n++ {
-		r0, r1 := stepData(r, 2*n+r.IntN(3)), stepData(r, 2*n+r.IntN(3))
-		base, w := int32(r.IntN(1000)), int32(2*n+7)
-		wy, wi := make([]float32, n), make([]int32, n)
-		maxPool2x2RowGo(r0, r1, wy, wi, base, w)
-		gy, gi := make([]float32, n), make([]int32, n+1)
-		gi[n] = -7 // past the row: must stay
-		MaxPool2x2Row(r0, r1, gy, gi[:n], base, w)
-		sameBits(t, "MaxPool2x2Row y", gy, wy, false)
-		for j := range wi {
-			if gi[j] != wi[j] {
-				t.Fatalf("MaxPool2x2Row, %d outputs: index %d is %d, the Go loop gives %d", n, j, gi[j], wi[j])
+	for ow := 0; ow < 40; ow++ {
+		for _, planeRows := range []int{1, 3} {
+			for _, planes := range []int{1, 2} {
+				rows, w := planes*planeRows, 2*ow+r.IntN(3)
+				if w == 0 {
+					w = 2
+				}
+				x := stepData(r, 2*rows*w)
+				wy, wi := make([]float32, rows*ow), make([]int32, rows*ow)
+				maxPool2x2Go(x, wy, wi, rows, planeRows, ow, w)
+				gy, gi := make([]float32, rows*ow+1), make([]int32, rows*ow+1)
+				gy[rows*ow], gi[rows*ow] = -7, -7 // past the last row: must stay
+				MaxPool2x2(x, gy, gi, rows, planeRows, ow, w)
+				what := fmt.Sprintf("MaxPool2x2, %d planes of %d rows of %d outputs", planes, planeRows, ow)
+				sameBits(t, what, gy[:rows*ow], wy, false)
+				for j := range wi {
+					if gi[j] != wi[j] {
+						t.Fatalf("%s: index %d is %d, the Go loop gives %d", what, j, gi[j], wi[j])
+					}
+				}
+				if gy[rows*ow] != -7 || gi[rows*ow] != -7 {
+					t.Fatalf("%s: wrote past the last row", what)
+				}
 			}
-		}
-		if gi[n] != -7 {
-			t.Fatalf("MaxPool2x2Row, %d outputs: wrote past the row", n)
 		}
 	}
 }
@@ -149,9 +157,12 @@ func TestMaxPool2x2RowRules(t *testing.T) {
 		{[2]float32{negZero, 0}, [2]float32{-1, -2}, 0},
 		{[2]float32{-inf, -inf}, [2]float32{-inf, -inf}, 0},
 	} {
-		for _, f := range []func(r0, r1, y []float32, idx []int32, base, w int32){maxPool2x2RowGo, MaxPool2x2Row} {
+		x := make([]float32, 12) // a 10-wide plane: the window's rows at 0 and 10
+		copy(x, tc.r0[:])
+		copy(x[10:], tc.r1[:])
+		for _, f := range []func(x, y []float32, idx []int32, rows, planeRows, ow, w int){maxPool2x2Go, MaxPool2x2} {
 			y, idx := make([]float32, 1), make([]int32, 1)
-			f(tc.r0[:], tc.r1[:], y, idx, 0, 10)
+			f(x, y, idx, 1, 1, 1, 10)
 			want := []int32{0, 1, 10, 11}[tc.want]
 			if idx[0] != want {
 				t.Errorf("window %v %v: index %d, want %d", tc.r0, tc.r1, idx[0], want)

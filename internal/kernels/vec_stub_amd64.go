@@ -58,13 +58,14 @@ func adamL2AVX512(p []float32, g []float32, m []float32, v []float32, c *[9]floa
 //go:noescape
 func adamDecoupledAVX512(p []float32, g []float32, m []float32, v []float32, c *[9]float32)
 
-// maxPool2x2AVX512 pools input rows r0 and r1 into y and idx: blocks
-// whole blocks of 16 outputs, then one block whose loads take the lanes
-// of masks m0 and m1 and whose stores those of mo (none when mo is 0).
-// base is r0's offset in its plane, w the plane's width.
+// maxPool2x2AVX512 pools rows output rows of ow outputs from input rows
+// 2i and 2i+1 of the w-wide x into y and idx: blocks whole blocks of 16
+// outputs a row, then one block whose loads take the lanes of masks m0
+// and m1 and whose stores those of mo (none when mo is 0). Every
+// planeRows output rows a new plane starts, whose offsets count from 0.
 //
 //go:noescape
-func maxPool2x2AVX512(r0 []float32, r1 []float32, y []float32, idx []int32, blocks int, m0 uint16, m1 uint16, mo uint16, base int32, w int32)
+func maxPool2x2AVX512(x []float32, y []float32, idx []int32, rows int, planeRows int, blocks int, ow int, m0 uint16, m1 uint16, mo uint16, w int32)
 
 // maxPool2x2BackAVX512 overwrites columns [0, 2*ow) of input rows 2i and
 // 2i+1 of the w-wide dx with the gradients of output rows i < rows:

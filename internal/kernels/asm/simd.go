@@ -176,16 +176,16 @@ func dwords(name string, f func(i int) uint32) Mem {
 // integer keys as conv.maxKey does: k = (mag ^ s) - s for the bits' sign s
 // and magnitude mag, and 0x7fc00000+rank for a NaN.
 func genMaxPool2x2() {
-	TEXT("maxPool2x2AVX512", NOSPLIT, "func(r0, r1, y []float32, idx []int32, blocks int, m0, m1, mo uint16, base, w int32)")
+	TEXT("maxPool2x2AVX512", NOSPLIT, "func(x, y []float32, idx []int32, rows, planeRows, blocks, ow int, m0, m1, mo uint16, w int32)")
 	Pragma("noescape")
-	Doc("maxPool2x2AVX512 pools input rows r0 and r1 into y and idx: blocks", "whole blocks of 16 outputs, then one block whose loads take the lanes", "of masks m0 and m1 and whose stores those of mo (none when mo is 0).", "base is r0's offset in its plane, w the plane's width.")
+	Doc("maxPool2x2AVX512 pools rows output rows of ow outputs from input rows", "2i and 2i+1 of the w-wide x into y and idx: blocks whole blocks of 16", "outputs a row, then one block whose loads take the lanes of masks m0", "and m1 and whose stores those of mo (none when mo is 0). Every", "planeRows output rows a new plane starts, whose offsets count from 0.")
 	even := dwords("pool_even", func(i int) uint32 { return uint32(2 * i) })
 	odd := dwords("pool_odd", func(i int) uint32 { return uint32(2*i + 1) })
-	r0 := Load(Param("r0").Base(), GP64())
-	r1 := Load(Param("r1").Base(), GP64())
-	y := Load(Param("y").Base(), GP64())
-	idx := Load(Param("idx").Base(), GP64())
-	blocks := Load(Param("blocks"), GP64())
+	x := Load(Param("x").Base(), GP64())
+	yRow := Load(Param("y").Base(), GP64())
+	idxRow := Load(Param("idx").Base(), GP64())
+	rows := Load(Param("rows"), GP64())
+	left := Load(Param("planeRows"), GP64())
 
 	ie, io := ZMM(), ZMM()
 	VMOVDQU32(even, ie)
@@ -198,13 +198,23 @@ func genMaxPool2x2() {
 	}
 	magMask, inf, one, step := broadcast(0x7fffffff), broadcast(0x7f800000), broadcast(1), broadcast(32)
 	nanRank := []VecVirtual{broadcast(0x7fc00000), broadcast(0x7fc00001), broadcast(0x7fc00002), broadcast(0x7fc00003)}
-	zero, wv, w1, pos := ZMM(), ZMM(), ZMM(), ZMM()
+	zero, wv, w1, rowStart, rowStep := ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
 	VPXORD(zero, zero, zero)
-	wr, br := Load(Param("w"), GP32()), Load(Param("base"), GP32())
+	wr := Load(Param("w"), GP32())
 	VPBROADCASTD(wr, wv)
 	VPADDD(one, wv, w1)
-	VPBROADCASTD(br, pos)
-	VPADDD(ie, pos, pos) // pos = base + 2*lane: the top-left tap of each window
+	VPADDD(wv, wv, rowStep) // 2w: the next output row's top-left tap
+	VPXORD(rowStart, rowStart, rowStart)
+	wBytes, owBytes := GP64(), Load(Param("ow"), GP64())
+	MOVLQSX(wr, wBytes)
+	SHLQ(U8(2), wBytes)
+	SHLQ(U8(2), owBytes)
+	k0, k1, ko := K(), K(), K()
+	KMOVW(Load(Param("m0"), GP32()), k0)
+	KMOVW(Load(Param("m1"), GP32()), k1)
+	KMOVW(Load(Param("mo"), GP32()), ko)
+	r0, r1, y, idx, blocks := GP64(), GP64(), GP64(), GP64(), GP64()
+	pos := ZMM()
 
 	key := func(x VecVirtual, rank int) VecVirtual {
 		s, mag, k, kn := ZMM(), ZMM(), ZMM(), K()
@@ -262,6 +272,16 @@ func genMaxPool2x2() {
 			VMOVDQU32(topOff, ko, Mem{Base: idx})
 		}
 	}
+	Label("pool_row")
+	TESTQ(rows, rows)
+	JZ(LabelRef("pool_done"))
+	VPADDD(ie, rowStart, pos) // 2i*w + 2*lane: the top-left tap of each window
+	MOVQ(x, r0)
+	MOVQ(x, r1)
+	ADDQ(wBytes, r1)
+	MOVQ(yRow, y)
+	MOVQ(idxRow, idx)
+	Load(Param("blocks"), blocks)
 	Label("pool_loop")
 	TESTQ(blocks, blocks)
 	JZ(LabelRef("pool_tail"))
@@ -275,14 +295,22 @@ func genMaxPool2x2() {
 	JMP(LabelRef("pool_loop"))
 
 	Label("pool_tail")
-	mo := Load(Param("mo"), GP32())
-	TESTL(mo, mo)
-	JZ(LabelRef("pool_done"))
-	k0, k1, ko := K(), K(), K()
-	KMOVW(Load(Param("m0"), GP32()), k0)
-	KMOVW(Load(Param("m1"), GP32()), k1)
-	KMOVW(mo, ko)
+	KORTESTW(ko, ko)
+	JZ(LabelRef("pool_next"))
 	block(k0, k1, ko)
+	Label("pool_next")
+	ADDQ(wBytes, x) // two input rows on
+	ADDQ(wBytes, x)
+	ADDQ(owBytes, yRow)
+	ADDQ(owBytes, idxRow)
+	VPADDD(rowStep, rowStart, rowStart)
+	DECQ(left)
+	JNZ(LabelRef("pool_same_plane"))
+	VPXORD(rowStart, rowStart, rowStart)
+	Load(Param("planeRows"), left)
+	Label("pool_same_plane")
+	DECQ(rows)
+	JMP(LabelRef("pool_row"))
 	Label("pool_done")
 	VZEROUPPER()
 	RET()

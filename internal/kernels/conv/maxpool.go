@@ -31,14 +31,21 @@ func MaxPool2dForward(p MaxPool2dParams, x, y []float32, idx []int32) {
 func (c *call) maxPoolForwardPlanes(lo, hi int) {
 	p := &c.mp
 	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
-	fast := p.fast2x2()
-	for pl := lo; pl < hi; pl++ {
-		xs, ys, is := c.x[pl*hw:(pl+1)*hw], c.y[pl*ohw:(pl+1)*ohw], c.idx[pl*ohw:(pl+1)*ohw]
-		if fast {
-			maxPool2x2(p, xs, ys, is)
-		} else {
-			maxPoolPlane(p, xs, ys, is)
+	if oh := p.OutH(); p.fast2x2() {
+		// When the windows cover every row, the planes' input rows follow
+		// on, and one call pools them all.
+		planes, rows := hi-lo, oh
+		if p.H == 2*oh {
+			planes, rows = 1, (hi-lo)*oh
 		}
+		for q := range planes {
+			pl := lo + q
+			kernels.MaxPool2x2(c.x[pl*hw:], c.y[pl*ohw:], c.idx[pl*ohw:], rows, oh, p.OutW(), p.W)
+		}
+		return
+	}
+	for pl := lo; pl < hi; pl++ {
+		maxPoolPlane(p, c.x[pl*hw:(pl+1)*hw], c.y[pl*ohw:(pl+1)*ohw], c.idx[pl*ohw:(pl+1)*ohw])
 	}
 }
 
@@ -83,15 +90,6 @@ func maxPoolPlane(p *MaxPool2dParams, x, y []float32, idx []int32) {
 	}
 }
 
-// maxPool2x2 handles a 2x2 window at stride 2 whose windows all lie inside
-// the plane, one output row at a time.
-func maxPool2x2(p *MaxPool2dParams, x, y []float32, idx []int32) {
-	oh, ow, w := p.OutH(), p.OutW(), p.W
-	for i := range oh {
-		kernels.MaxPool2x2Row(x[2*i*w:2*i*w+2*ow], x[(2*i+1)*w:(2*i+1)*w+2*ow],
-			y[i*ow:(i+1)*ow], idx[i*ow:(i+1)*ow], int32(2*i*w), int32(w))
-	}
-}
 
 // MaxPool2dBackward adds each output gradient in dy to the input position its
 // idx entry names, accumulating into dx (N x C x H x W); overlapping windows
