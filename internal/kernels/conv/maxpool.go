@@ -90,7 +90,6 @@ func maxPoolPlane(p *MaxPool2dParams, x, y []float32, idx []int32) {
 	}
 }
 
-
 // MaxPool2dBackward adds each output gradient in dy to the input position its
 // idx entry names, accumulating into dx (N x C x H x W); overlapping windows
 // that share a maximum sum their gradients there. It does not allocate.
