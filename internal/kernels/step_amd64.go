@@ -67,8 +67,25 @@ func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlan
 		moveRowsGo(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)
 		return
 	}
-	rowsAVX512(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)
+	mode := rowsCopy
+	switch {
+	case add:
+		mode = rowsAdd
+	case n >= 8 && n < 16 && rows > 1 && dstStride == n && srcStride >= n:
+		// Each row but a plane's last is copied as a whole vector whose
+		// spill, under 8 floats, lands in the next row's place before
+		// that row is copied; the reads stay within the next source row.
+		mode = rowsRun
+	}
+	rowsAVX512(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, mode)
 }
+
+// The modes of rowsAVX512 (asm/simd.go's constants of the same names).
+const (
+	rowsCopy = iota
+	rowsAdd
+	rowsRun
+)
 
 func sgdStep(p, g, buf []float32, c *SGDCoef) {
 	n := 0

@@ -172,14 +172,17 @@ func TestMaxPool2x2RowRules(t *testing.T) {
 }
 
 // TestRowsMatchGo copies and adds rows of every length around the vector
-// width at several strides and requires the Go loop's bits, and nothing
-// written between the rows.
+// width at several strides (and rows that follow on in dst) and requires
+// the Go loop's bits, and nothing written between the rows or planes.
 func TestRowsMatchGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for n := 0; n < 40; n++ {
 		for _, rows := range []int{0, 1, 3} {
-			for _, planes := range []int{1, 2, 5} {
+			for _, planes := range []int{1, 2, 5, -1} {
 				ds, ss := n+r.IntN(5), n+r.IntN(5)
+				if planes < 0 { // rows that follow on in dst
+					planes, ds = 2, n
+				}
 				dp, sp := rows*ds+r.IntN(4), rows*ss+r.IntN(4)
 				src := stepData(r, planes*sp+1)
 				for _, add := range []bool{false, true} {

@@ -75,10 +75,11 @@ func maxPool2x2AVX512(x []float32, y []float32, idx []int32, rows int, planeRows
 //go:noescape
 func maxPool2x2BackAVX512(dy []float32, idx []int32, dx []float32, rows int, planeRows int, blocks int, ow int, m0 uint16, m1 uint16, mo uint16, w int32)
 
-// rowsAVX512 copies or adds planes of rows of n floats from src to dst.
+// rowsAVX512 copies (mode rowsCopy, rowsRun) or adds (rowsAdd) planes of
+// rows of n floats from src to dst.
 //
 //go:noescape
-func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, add bool)
+func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, mode int)
 
 // sgdAVX512 is one SGD step over the first len(p) rounded down to 16
 // elements; c holds lr, wd, momentum and 1-dampening.

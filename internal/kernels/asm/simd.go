@@ -458,16 +458,18 @@ func genMaxPool2x2Back() {
 // the Zen 5 that cost 25 cycles a 10-float row, against 6.5 for the
 // same rows 30 floats apart.
 func genRows() {
-	TEXT("rowsAVX512", NOSPLIT, "func(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool)")
+	TEXT("rowsAVX512", NOSPLIT, "func(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, mode int)")
 	Pragma("noescape")
-	Doc("rowsAVX512 copies or adds planes of rows of n floats from src to dst.")
+	Doc("rowsAVX512 copies (mode rowsCopy, rowsRun) or adds (rowsAdd) planes of", "rows of n floats from src to dst.")
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	planes := Load(Param("planes"), GP64())
-	add := Load(Param("add"), GP8())
-	TESTB(add, add)
-	JNZ(LabelRef("rows_add_plane"))
-	for _, mode := range []string{"copy", "add"} {
+	mode := Load(Param("mode"), GP64())
+	CMPQ(mode, U8(rowsAdd))
+	JE(LabelRef("rows_add_plane"))
+	CMPQ(mode, U8(rowsRun))
+	JE(LabelRef("rows_run_plane"))
+	for _, mode := range []string{"copy", "add", "run"} {
 		Label("rows_" + mode + "_plane")
 		TESTQ(planes, planes)
 		JZ(LabelRef("rows_done"))
@@ -486,20 +488,51 @@ func genRows() {
 		d, s := GP64(), GP64()
 		MOVQ(pd, d)
 		MOVQ(ps, s)
-		Label("rows_" + mode + "_vec")
-		CMPQ(n, U8(16))
-		JL(LabelRef("rows_" + mode + "_tail"))
-		v := ZMM()
-		VMOVUPS(Mem{Base: s}, v)
-		if mode == "add" {
-			VADDPS(Mem{Base: d}, v, v)
+		if mode == "run" {
+			// Rows of fewer than 16 floats, each 16-float store spilling
+			// into the next row's place, which the next row overwrites;
+			// the plane's last row stops at its end.
+			CMPQ(rows, U8(1))
+			JE(LabelRef("rows_run_tail"))
+			v := ZMM()
+			VMOVUPS(Mem{Base: s}, v)
+			VMOVUPS(v, Mem{Base: d})
+			JMP(LabelRef("rows_run_next"))
+		} else {
+			Label("rows_" + mode + "_vec")
+			CMPQ(n, U8(16))
+			JL(LabelRef("rows_" + mode + "_tail"))
+			v := ZMM()
+			VMOVUPS(Mem{Base: s}, v)
+			if mode == "add" {
+				VADDPS(Mem{Base: d}, v, v)
+			}
+			VMOVUPS(v, Mem{Base: d})
+			ADDQ(U8(64), d)
+			ADDQ(U8(64), s)
+			SUBQ(U8(16), n)
+			JMP(LabelRef("rows_" + mode + "_vec"))
 		}
-		VMOVUPS(v, Mem{Base: d})
-		ADDQ(U8(64), d)
-		ADDQ(U8(64), s)
-		SUBQ(U8(16), n)
-		JMP(LabelRef("rows_" + mode + "_vec"))
 		Label("rows_" + mode + "_tail")
+		if mode == "copy" {
+			// A row of 16 floats or more ends with one whole vector that
+			// overlaps the one before it: copying twice is harmless.
+			TESTQ(n, n)
+			JZ(LabelRef("rows_copy_next"))
+			CMPQ(d, pd)
+			JE(LabelRef("rows_copy_short"))
+			back := GP64()
+			MOVQ(U32(16), back)
+			SUBQ(n, back)
+			SHLQ(U8(2), back)
+			SUBQ(back, d)
+			SUBQ(back, s)
+			u := ZMM()
+			VMOVUPS(Mem{Base: s}, u)
+			VMOVUPS(u, Mem{Base: d})
+			JMP(LabelRef("rows_copy_next"))
+			Label("rows_copy_short")
+		}
 		rowsTail(mode, n, d, s)
 		Label("rows_" + mode + "_next")
 		ADDQ(ds, pd)
@@ -520,6 +553,13 @@ func genRows() {
 	VZEROUPPER()
 	RET()
 }
+
+// The modes of rowsAVX512, as the Go wrapper passes them.
+const (
+	rowsCopy = iota
+	rowsAdd
+	rowsRun // copy rows under 16 floats into rows that follow on in dst
+)
 
 // rowsTail emits the copy or add of the last n < 16 floats of a row from s
 // to d: 8 lanes when n >= 8, then 4, then 2, then 1, each load and store
