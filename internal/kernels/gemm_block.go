@@ -39,7 +39,7 @@ type workspace struct {
 	a, b       []float32 // 64-byte aligned windows into aRaw and bRaw
 	tile       []float32 // scratch tile for edge tiles
 	cols       []float32 // a block of a ConvColumns, written row-major
-	wg         sync.WaitGroup
+	wg         Join
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}

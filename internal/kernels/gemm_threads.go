@@ -59,7 +59,7 @@ const wideThreads = 8
 type gemmJob struct {
 	kn   *microKernel
 	args gemmArgs
-	wg   *sync.WaitGroup
+	wg   *Join
 }
 
 var (

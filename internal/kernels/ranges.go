@@ -82,7 +82,7 @@ type rangePool struct {
 	n     int
 	block int          // elements a goroutine takes at a time
 	next  atomic.Int64 // the next block to take
-	wg    sync.WaitGroup
+	wg    Join
 	jobs  chan struct{}
 	count int
 }

@@ -1,27 +1,32 @@
 package kernels
 
-// This file is how the package's worker goroutines wait for work. It
-// leaves out the pools themselves (gemm_threads.go, ranges.go and the
-// convolutions' in package conv).
+// This file is how the package's parallel calls hand out work and wait for
+// it. It leaves out the pools themselves (gemm_threads.go, ranges.go and
+// the convolutions' in package conv).
 
 import (
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// spinFor is how long a worker keeps looking for its next job before it
-// sleeps. A training step hands its workers a job every few hundred
-// microseconds, and on the 2-vCPU Zen 5 a sleeping worker started 130 us
-// after it was handed one on average (its vCPU had halted, and the
-// hypervisor must run it again): one core idle for 14% of the seed CNN's
-// step (docs/PERFORMANCE.md). OpenMP runtimes spin the same way before
-// they block (KMP_BLOCKTIME, GOMP_SPINCOUNT).
+// spinFor is how long a worker keeps looking for its next job, and a
+// caller for its workers to finish, before it sleeps. A training step hands
+// its workers a job every few hundred microseconds, and on the 2-vCPU Zen 5
+// a sleeping worker started 130 us after it was handed one on average (its
+// vCPU had halted, and the hypervisor must run it again): one core idle for
+// 14% of the seed CNN's step (docs/PERFORMANCE.md). OpenMP runtimes spin
+// the same way before they block (KMP_BLOCKTIME, GOMP_SPINCOUNT).
 const spinFor = 2 * time.Millisecond
 
+// yieldEvery is how many tries a spin makes between yields of the
+// processor, which let goroutines with work to do (a data loader's
+// decoders, a worker not yet started) run meanwhile.
+const yieldEvery = 64
+
 // Receive takes the next value from ch, trying for up to spinFor before it
-// blocks. It yields the processor between tries, so that goroutines with
-// work to do (a data loader's decoders, another pool's workers) run
-// meanwhile instead of waiting for the spin to end.
+// blocks. Between tries it watches len(ch), which takes no lock.
 func Receive[T any](ch <-chan T) T {
 	var start time.Time
 	for i := 0; ; i++ {
@@ -30,13 +35,57 @@ func Receive[T any](ch <-chan T) T {
 			return v
 		default:
 		}
-		if i&63 == 0 {
+		if i%yieldEvery == 0 {
 			if i == 0 {
 				start = time.Now()
 			} else if time.Since(start) > spinFor {
 				return <-ch
 			}
+			runtime.Gosched()
 		}
-		runtime.Gosched()
+		for range yieldEvery {
+			if len(ch) > 0 {
+				break
+			}
+		}
+	}
+}
+
+// Join counts the workers a parallel call is waiting for. Its caller
+// spins in Wait before it sleeps: a caller that sleeps hands its thread
+// to the last worker when that one finishes, and the worker's next spin
+// then needs another thread woken, which on the 2-vCPU machine made one
+// inference in a hundred wait a whole 4 ms scheduler tick.
+type Join struct {
+	left atomic.Int32
+	wg   sync.WaitGroup
+}
+
+// Add expects n more calls of Done.
+func (j *Join) Add(n int) {
+	j.left.Add(int32(n))
+	j.wg.Add(n)
+}
+
+// Done says one worker has finished; it must touch nothing of the call
+// after.
+func (j *Join) Done() {
+	j.left.Add(-1)
+	j.wg.Done()
+}
+
+// Wait returns once every worker has called Done.
+func (j *Join) Wait() {
+	var start time.Time
+	for i := 0; j.left.Load() > 0; i++ {
+		if i%yieldEvery == 0 {
+			if i == 0 {
+				start = time.Now()
+			} else if time.Since(start) > spinFor {
+				j.wg.Wait()
+				return
+			}
+			runtime.Gosched()
+		}
 	}
 }

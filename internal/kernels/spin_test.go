@@ -24,3 +24,26 @@ func TestReceive(t *testing.T) {
 		}
 	}
 }
+
+// TestJoin waits for workers that finish at once, while the caller spins,
+// and after it has gone to sleep, and is ready again for the next call.
+func TestJoin(t *testing.T) {
+	var j Join
+	for _, delay := range []time.Duration{0, spinFor / 4, 3 * spinFor} {
+		var done [3]bool
+		j.Add(len(done))
+		for k := range done {
+			go func() {
+				time.Sleep(delay)
+				done[k] = true
+				j.Done()
+			}()
+		}
+		j.Wait()
+		for k, d := range done {
+			if !d {
+				t.Errorf("delay %v: Wait returned before worker %d finished", delay, k)
+			}
+		}
+	}
+}

@@ -270,7 +270,7 @@ type workerPool struct {
 	mu    sync.Mutex // held by the call that owns the pool
 	c     call
 	next  atomic.Int64 // the next chunk to take
-	wg    sync.WaitGroup
+	wg    kernels.Join
 	jobs  chan int
 	count int
 }
