@@ -88,6 +88,28 @@ func (g *Tape) conv2d(x, w, b *Var, o Conv2dOptions, relu bool) *Var {
 	return y
 }
 
+// Conv2dReLUMaxPool2x2 is MaxPool2d(Conv2dReLU(x, w, b, o)) with a 2x2
+// window at stride 2, as the seed CNN and LeNet-5 use them. When nothing
+// will be differentiated (recording off, or no input requiring grad) it
+// pools each chunk of the convolution's output while it is in cache,
+// without writing it whole (conv.Conv2dForwardReLUPool), to the same
+// bits; otherwise, or when the shapes do not allow it, it is the two ops.
+func (g *Tape) Conv2dReLUMaxPool2x2(x, w, b *Var, o Conv2dOptions) *Var {
+	if g.noGrad || !(x.requiresGrad || w.requiresGrad || b != nil && b.requiresGrad) {
+		if p, err := conv2dParams(x.Shape(), w.Shape(), o.norm()); err == nil && p.CanPool() &&
+			(b == nil || b.value.ShapeIs(p.OutC)) {
+			y := g.newVar(opConv2dReLUPool, []int{p.N, p.OutC, p.OutH() / 2, p.OutW() / 2}, x, w, b)
+			var bias []float32
+			if b != nil {
+				bias = b.Data()
+			}
+			conv.Conv2dForwardReLUPool(p, x.Data(), w.Data(), bias, y.Data(), g.floats.get(p.WorkspaceLen()))
+			return y
+		}
+	}
+	return g.MaxPool2d(g.Conv2dReLU(x, w, b, o), PoolOptions{Kernel: [2]int{2, 2}})
+}
+
 func conv2dBackward(g *Tape, n *Var) {
 	x, w, b := n.in[0], n.in[1], n.in[2]
 	s := n.ints

@@ -1,7 +1,9 @@
 package autograd_test
 
 import (
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/kiln-ml/kiln/autograd"
@@ -135,4 +137,30 @@ func kinkFree(o autograd.Conv2dOptions) []*tensor.Tensor {
 			return in
 		}
 	}
+}
+
+// TestConv2dReLUMaxPool2x2 requires the one-pass evaluation (recording
+// off, and inputs that need no gradient) to give the bits of the two ops,
+// and the op to be differentiable when recording.
+func TestConv2dReLUMaxPool2x2(t *testing.T) {
+	x, w, b := rnd(1, 4, 3, 9, 8), rnd(2, 5, 3, 3, 3), rnd(3, 5)
+	o := autograd.Conv2dOptions{Padding: [2]int{1, 0}}
+	g := autograd.NewTape()
+	want := g.MaxPool2d(g.Conv2dReLU(g.Const(x), g.Const(w), g.Const(b), o), autograd.PoolOptions{Kernel: [2]int{2, 2}}).Value().Values()
+	for _, recording := range []bool{false, true} {
+		g := autograd.NewTape()
+		g.SetGradEnabled(recording)
+		got := g.Conv2dReLUMaxPool2x2(g.Const(x), g.Const(w), g.Const(b), o)
+		if !slices.Equal(got.Shape(), []int{4, 5, 4, 3}) {
+			t.Fatalf("recording %v: shape %v, want [4 5 4 3]", recording, got.Shape())
+		}
+		for i, v := range got.Value().Values() {
+			if math.Float32bits(v) != math.Float32bits(want[i]) {
+				t.Fatalf("recording %v: y[%d] = %v, the two ops give %v", recording, i, v, want[i])
+			}
+		}
+	}
+	autogradtest.Check(t, func(g *T, v []*V) *V {
+		return g.Conv2dReLUMaxPool2x2(v[0], v[1], v[2], autograd.Conv2dOptions{Padding: [2]int{1, 1}})
+	}, kinkFree(autograd.Conv2dOptions{Padding: [2]int{1, 1}}), autogradtest.Options{Eps: 1e-3, ATol: 2e-3})
 }

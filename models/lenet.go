@@ -71,8 +71,8 @@ func NewLeNet5(s Shape, rng *rand.Rand) (*LeNet5, error) {
 
 // Forward maps images (N, C, H, W) to logits (N, classes).
 func (m *LeNet5) Forward(g *autograd.Tape, x *autograd.Var) *autograd.Var {
-	x = m.Pool.Forward(g, m.Conv1.ForwardReLU(g, x))
-	x = m.Pool.Forward(g, m.Conv2.ForwardReLU(g, x))
+	x = m.Conv1.ForwardReLUMaxPool(g, x, m.Pool)
+	x = m.Conv2.ForwardReLUMaxPool(g, x, m.Pool)
 	x = g.Flatten(x)
 	x = g.ReLU(m.FC1.Forward(g, x))
 	x = g.ReLU(m.FC2.Forward(g, x))

@@ -65,8 +65,8 @@ func NewSeedCNN(s Shape, p float32, rng *rand.Rand) (*SeedCNN, error) {
 
 // Forward maps images (N, C, H, W) to logits (N, classes).
 func (m *SeedCNN) Forward(g *autograd.Tape, x *autograd.Var) *autograd.Var {
-	x = m.Pool.Forward(g, m.Conv1.ForwardReLU(g, x))
-	x = m.Pool.Forward(g, m.Conv2.ForwardReLU(g, x))
+	x = m.Conv1.ForwardReLUMaxPool(g, x, m.Pool)
+	x = m.Conv2.ForwardReLUMaxPool(g, x, m.Pool)
 	x = g.Flatten(x)
 	x = m.Dropout.Forward(g, g.ReLU(m.FC1.Forward(g, x)))
 	return m.FC2.Forward(g, x)

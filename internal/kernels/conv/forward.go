@@ -4,7 +4,12 @@ package conv
 // (backward.go), spreading chunks over goroutines (parallel.go), the
 // memory-bound stages (lowering.go) and the ReLU backward helper (fused.go).
 
-import "github.com/kiln-ml/kiln/internal/kernels"
+import (
+	"fmt"
+	"sync"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
 
 // Conv2dForward overwrites y (N x OutC x OutH x OutW) with the convolution of
 // x (N x C x H x W) by w (OutC x C/Groups x KH x KW), plus bias (OutC values)
@@ -27,6 +32,29 @@ func conv2dForward(p *Conv2dParams, x, w, bias, y, ws []float32, relu bool) {
 	runChunks(&call{op: opForward, p: *p, x: x, w: w, bias: bias, y: y, ws: ws, relu: relu})
 }
 
+// CanPool reports whether Conv2dForwardReLUPool takes p: an output of at
+// least 2x2, and chunks of more than one image, whose staging buffer holds
+// a chunk's whole output before it is pooled.
+func (p Conv2dParams) CanPool() bool {
+	return p.Validate() == nil && p.OutH() >= 2 && p.OutW() >= 2 && p.chunk() > 1
+}
+
+// Conv2dForwardReLUPool is Conv2dForwardReLU followed by 2x2, stride-2 max
+// pooling (floor mode) for evaluation: y (N x OutC x OutH/2 x OutW/2)
+// gets the values of MaxPool2dForward on Conv2dForwardReLU's output, to
+// the bit, without that output ever being written whole: each chunk's is
+// pooled from the staging buffer while it is in cache. Nothing is kept for
+// a backward pass (the window indices are not returned). p must satisfy
+// CanPool; ws needs p.WorkspaceLen() elements. It does not allocate in
+// steady state.
+func Conv2dForwardReLUPool(p Conv2dParams, x, w, bias, y, ws []float32) {
+	if !p.CanPool() {
+		panic(fmt.Sprintf("conv: Conv2dForwardReLUPool of %+v: output under 2x2, or one image a chunk", p))
+	}
+	p.mustCheckLen(x, w, bias, ws, "x", "y", len(y), p.N*p.OutC*(p.OutH()/2)*(p.OutW()/2))
+	runChunks(&call{op: opForward, p: p, x: x, w: w, bias: bias, y: y, ws: ws, relu: true, pool: true})
+}
+
 // forwardChunk computes the outputs of chunk images n0..n0+cnt-1 with the
 // workspace slot l.col, l.buf. Each output depends on its image alone, so
 // the chunking and the goroutine that runs it leave no trace in the bits.
@@ -37,7 +65,7 @@ func (c *call) forwardChunk(l *lowering) {
 	inImg, outImg := p.C*p.H*p.W, p.OutC*p.OutH()*p.OutW()
 	n0, ld := l.n0, l.ld
 	dst := l.buf
-	if l.cnt == 1 {
+	if l.cnt == 1 && !c.pool {
 		dst = c.y[n0*outImg : (n0+1)*outImg]
 	}
 	switch {
@@ -57,7 +85,40 @@ func (c *call) forwardChunk(l *lowering) {
 			kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, l.col[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
 		}
 	}
-	if l.cnt > 1 || c.bias != nil || c.relu {
+	switch {
+	case c.pool:
+		c.poolChunk(l)
+	case l.cnt > 1 || c.bias != nil || c.relu:
 		l.run(stageScatter)
 	}
 }
+
+// poolChunk finishes a chunk of Conv2dForwardReLUPool: each output plane
+// in the staging buffer gets its bias and ReLU in place, then is pooled
+// into y.
+func (c *call) poolChunk(l *lowering) {
+	p := &c.p
+	oh, ow, ohw := p.OutH(), p.OutW(), p.OutH()*p.OutW()
+	ph, pw := oh/2, ow/2
+	idx := poolIndices.Get().(*[]int32)
+	if len(*idx) < ph*pw {
+		*idx = make([]int32, ph*pw)
+	}
+	for j := range l.cnt {
+		out := c.y[(l.n0+j)*p.OutC*ph*pw:]
+		for o := range p.OutC {
+			plane := l.buf[o*l.ld+j*ohw : o*l.ld+(j+1)*ohw]
+			var b float32
+			if c.bias != nil {
+				b = c.bias[o]
+			}
+			kernels.BiasEpilogue(plane, plane, b, true)
+			kernels.MaxPool2x2(plane, out[o*ph*pw:(o+1)*ph*pw], *idx, ph, ph, pw, ow)
+		}
+	}
+	poolIndices.Put(idx)
+}
+
+// poolIndices holds scratch for the window indices Conv2dForwardReLUPool
+// computes and drops.
+var poolIndices = sync.Pool{New: func() any { return new([]int32) }}

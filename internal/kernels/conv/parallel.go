@@ -49,6 +49,7 @@ type call struct {
 	ws         []float32
 	relu       bool
 	overwrite  bool            // max pooling's backward: write every element of dx
+	pool       bool            // the forward pass: pool each chunk's output (Conv2dForwardReLUPool)
 	nb         int             // images per chunk (runChunks sets it)
 	n, per     int             // chunks, and elements or planes in each (runChunks sets them)
 	mp         MaxPool2dParams // the pooling ops'

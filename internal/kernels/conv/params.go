@@ -194,6 +194,11 @@ func (p Conv2dParams) pointwise() bool {
 // mustCheck panics unless p is valid and the slices have exactly the sizes p
 // implies; ws only needs to be long enough.
 func (p Conv2dParams) mustCheck(x, w, y, bias, ws []float32, xName, yName string) {
+	p.mustCheckLen(x, w, bias, ws, xName, yName, len(y), p.N*p.OutC*p.OutH()*p.OutW())
+}
+
+// mustCheckLen is mustCheck with y's length and the length it must have.
+func (p Conv2dParams) mustCheckLen(x, w, bias, ws []float32, xName, yName string, yLen, yWant int) {
 	if err := p.Validate(); err != nil {
 		panic(err)
 	}
@@ -204,7 +209,7 @@ func (p Conv2dParams) mustCheck(x, w, y, bias, ws []float32, xName, yName string
 	}
 	check(xName, len(x), p.N*p.C*p.H*p.W)
 	check("weight", len(w), p.OutC*(p.C/p.Groups)*p.KH*p.KW)
-	check(yName, len(y), p.N*p.OutC*p.OutH()*p.OutW())
+	check(yName, yLen, yWant)
 	if bias != nil {
 		check("bias", len(bias), p.OutC)
 	}

@@ -167,3 +167,49 @@ func TestReLUMaskThreads(t *testing.T) {
 	}()
 	ReLUMaskGrad(make([]float32, 3), make([]float32, 2))
 }
+
+// TestConvReLUPool requires Conv2dForwardReLUPool to give the bits of
+// Conv2dForwardReLU then MaxPool2dForward, on shapes with odd outputs,
+// groups, a pointwise convolution and single-image chunks, on 1 to 16
+// goroutines, with a workspace of garbage; and refuses what it cannot do.
+func TestConvReLUPool(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	r := rand.New(rand.NewPCG(13, 0))
+	for _, p := range []Conv2dParams{
+		cp(32, 3, 32, 32, 32, 5, 5),  // the seed CNN's conv1
+		cp(32, 32, 14, 14, 64, 5, 5), // its conv2
+		cp(5, 4, 11, 10, 6, 3, 3, pad(1, 1), groups(2)),
+		cp(3, 8, 7, 9, 4, 1, 1),
+	} {
+		if !p.CanPool() {
+			t.Fatalf("%+v: CanPool false", p)
+		}
+		x := randF32(r, p.N*p.C*p.H*p.W)
+		w := randF32(r, p.OutC*(p.C/p.Groups)*p.KH*p.KW)
+		b := randF32(r, p.OutC)
+		full := make([]float32, p.N*p.OutC*p.OutH()*p.OutW())
+		Conv2dForwardReLU(p, x, w, b, full, make([]float32, p.WorkspaceLen()))
+		mp := MaxPool2dParams{N: p.N, C: p.OutC, H: p.OutH(), W: p.OutW(), KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+		want := make([]float32, p.N*p.OutC*mp.OutH()*mp.OutW())
+		MaxPool2dForward(mp, full, want, make([]int32, len(want)))
+		for _, threads := range []int{1, 2, 3, 16} {
+			kernels.SetThreads(threads)
+			ws := make([]float32, p.WorkspaceLen())
+			for i := range ws {
+				ws[i] = float32(math.NaN())
+			}
+			got := make([]float32, len(want))
+			Conv2dForwardReLUPool(p, x, w, b, got, ws)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v on %d goroutines: y[%d] = %v, unfused %v", p, threads, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	for _, p := range []Conv2dParams{cp(2, 3, 9, 9, 4, 9, 9), cp(1, 2, 6, 6, 3, 3, 3)} {
+		if p.CanPool() {
+			t.Errorf("%+v: CanPool true for a 1x1 output or one image a chunk", p)
+		}
+	}
+}
