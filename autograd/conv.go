@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kiln-ml/kiln/internal/kernels/conv"
+	"github.com/kiln-ml/kiln/tensor"
 )
 
 // Conv2dOptions are a 2-D convolution's hyperparameters with PyTorch's
@@ -89,39 +90,72 @@ func (g *Tape) conv2d(x, w, b *Var, o Conv2dOptions, relu bool) *Var {
 }
 
 // Conv2dReLUMaxPool2x2 is MaxPool2d(Conv2dReLU(x, w, b, o)) with a 2x2
-// window at stride 2, as the seed CNN and LeNet-5 use them. When nothing
-// will be differentiated (recording off, or no input requiring grad) it
-// pools each chunk of the convolution's output while it is in cache,
-// without writing it whole (conv.Conv2dForwardReLUPool), to the same
-// bits; otherwise, or when the shapes do not allow it, it is the two ops.
+// window at stride 2, as the seed CNN and LeNet-5 use them, in one pass
+// over each chunk of images: the convolution's output is pooled while it
+// is in cache and never written whole (conv.Conv2dForwardReLUPool), and
+// its backward pass masks and routes the pooled gradient, to the same bits
+// as the two ops. When the shapes do not allow it (one image a chunk, an
+// output under 2x2), it is the two ops.
 func (g *Tape) Conv2dReLUMaxPool2x2(x, w, b *Var, o Conv2dOptions) *Var {
-	if g.noGrad || !(x.requiresGrad || w.requiresGrad || b != nil && b.requiresGrad) {
-		if p, err := conv2dParams(x.Shape(), w.Shape(), o.norm()); err == nil && p.CanPool() &&
-			(b == nil || b.value.ShapeIs(p.OutC)) {
-			y := g.newVar(opConv2dReLUPool, []int{p.N, p.OutC, p.OutH() / 2, p.OutW() / 2}, x, w, b)
-			var bias []float32
-			if b != nil {
-				bias = b.Data()
-			}
-			conv.Conv2dForwardReLUPool(p, x.Data(), w.Data(), bias, y.Data(), g.floats.get(p.WorkspaceLen()))
-			return y
-		}
+	o = o.norm()
+	p, err := conv2dParams(x.Shape(), w.Shape(), o)
+	if err != nil || !p.CanPool() || b != nil && !b.value.ShapeIs(p.OutC) {
+		return g.MaxPool2d(g.Conv2dReLU(x, w, b, o), PoolOptions{Kernel: [2]int{2, 2}})
 	}
-	return g.MaxPool2d(g.Conv2dReLU(x, w, b, o), PoolOptions{Kernel: [2]int{2, 2}})
+	y := g.newVar(opConv2dReLUPool, []int{p.N, p.OutC, p.OutH() / 2, p.OutW() / 2}, x, w, b)
+	y.ints = [8]int{o.Stride[0], o.Stride[1], o.Padding[0], o.Padding[1], o.Dilation[0], o.Dilation[1], o.Groups}
+	var bias []float32
+	if b != nil {
+		bias = b.Data()
+	}
+	var idx []int32
+	if y.requiresGrad {
+		idx = g.ints(y.value.Len())
+		y.idx = idx
+	}
+	conv.Conv2dForwardReLUPool(p, x.Data(), w.Data(), bias, y.Data(), idx, g.floats.get(p.WorkspaceLen()))
+	return y
 }
 
-func conv2dBackward(g *Tape, n *Var) {
-	x, w, b := n.in[0], n.in[1], n.in[2]
+// conv2dReLUPoolBackward masks the pooled gradient where the pooled
+// output is not positive (the ReLU's rule at each window's maximum),
+// routes it to the maxima in a new buffer of the convolution's output
+// shape, and runs the convolution's backward pass on that.
+func conv2dReLUPoolBackward(g *Tape, n *Var) {
+	x, w := n.in[0], n.in[1]
+	p, o := savedConv(n, x, w)
+	dp := n.grad.Data()
+	conv.ReLUMaskGrad(n.Data(), dp) // read by nothing else: masked in place
+	dy := g.Tensor(p.N, p.OutC, p.OutH(), p.OutW())
+	mp := conv.MaxPool2dParams{N: p.N, C: p.OutC, H: p.OutH(), W: p.OutW(), KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+	conv.MaxPool2dBackwardInto(mp, dp, n.idx, dy.Data())
+	convBackward(g, n, p, o, dy)
+}
+
+// savedConv is the geometry and options a conv2d node saved.
+func savedConv(n *Var, x, w *Var) (conv.Conv2dParams, Conv2dOptions) {
 	s := n.ints
 	o := Conv2dOptions{Stride: [2]int{s[0], s[1]}, Padding: [2]int{s[2], s[3]}, Dilation: [2]int{s[4], s[5]}, Groups: s[6]}
 	p, _ := conv2dParams(x.Shape(), w.Shape(), o)
-	ws := g.floats.get(p.WorkspaceLen())
-	dy := n.grad.Data()
-	if s[7] == 1 {
+	return p, o
+}
+
+func conv2dBackward(g *Tape, n *Var) {
+	p, o := savedConv(n, n.in[0], n.in[1])
+	if n.ints[7] == 1 {
 		// The fused ReLU: this node's gradient is read by nothing else,
 		// so it is masked in place.
-		conv.ReLUMaskGrad(n.Data(), dy)
+		conv.ReLUMaskGrad(n.Data(), n.grad.Data())
 	}
+	convBackward(g, n, p, o, &n.grad)
+}
+
+// convBackward is a convolution's backward pass for node n (inputs x, w,
+// b) given dyT, the gradient of its (pre-pooling) output.
+func convBackward(g *Tape, n *Var, p conv.Conv2dParams, o Conv2dOptions, dyT *tensor.Tensor) {
+	x, w, b := n.in[0], n.in[1], n.in[2]
+	ws := g.floats.get(p.WorkspaceLen())
+	dy := dyT.Data()
 	if n.needs(0) {
 		if dx := g.freshGrad(x); dx != nil {
 			conv.Conv2dBackwardData(p, dy, w.Data(), dx, ws)
@@ -132,7 +166,7 @@ func conv2dBackward(g *Tape, n *Var) {
 		}
 	}
 	if g.layerHook != nil && (n.needs(1) || n.needs(2)) {
-		g.layerHook(LayerGrad{X: &x.value, DY: &n.grad, Weight: w, Bias: b, Conv: true, Opts: o, g: g})
+		g.layerHook(LayerGrad{X: &x.value, DY: dyT, Weight: w, Bias: b, Conv: true, Opts: o, g: g})
 		return
 	}
 	if n.needs(1) || n.needs(2) {

@@ -139,9 +139,9 @@ func kinkFree(o autograd.Conv2dOptions) []*tensor.Tensor {
 	}
 }
 
-// TestConv2dReLUMaxPool2x2 requires the one-pass evaluation (recording
-// off, and inputs that need no gradient) to give the bits of the two ops,
-// and the op to be differentiable when recording.
+// TestConv2dReLUMaxPool2x2 requires the one-pass op to give the bits of
+// the two ops, recording or not, in values and in gradients, and checks its
+// gradients against finite differences.
 func TestConv2dReLUMaxPool2x2(t *testing.T) {
 	x, w, b := rnd(1, 4, 3, 9, 8), rnd(2, 5, 3, 3, 3), rnd(3, 5)
 	o := autograd.Conv2dOptions{Padding: [2]int{1, 0}}
@@ -163,4 +163,29 @@ func TestConv2dReLUMaxPool2x2(t *testing.T) {
 	autogradtest.Check(t, func(g *T, v []*V) *V {
 		return g.Conv2dReLUMaxPool2x2(v[0], v[1], v[2], autograd.Conv2dOptions{Padding: [2]int{1, 1}})
 	}, kinkFree(autograd.Conv2dOptions{Padding: [2]int{1, 1}}), autogradtest.Options{Eps: 1e-3, ATol: 2e-3})
+
+	// Recording, the gradients of x (an intermediate here, and a leaf
+	// through it), w and b are the two ops' to the bit.
+	seed := rnd(4, 4, 5, 4, 3)
+	run := func(fused bool) [][]float32 {
+		vs := []*V{autograd.NewVar(x.Clone(), true), autograd.NewVar(w.Clone(), true), autograd.NewVar(b.Clone(), true)}
+		g := autograd.NewTape()
+		h := g.Tanh(vs[0])
+		var y *V
+		if fused {
+			y = g.Conv2dReLUMaxPool2x2(h, vs[1], vs[2], o)
+		} else {
+			y = g.MaxPool2d(g.Conv2dReLU(h, vs[1], vs[2], o), autograd.PoolOptions{Kernel: [2]int{2, 2}})
+		}
+		g.BackwardWith(y, seed)
+		return [][]float32{vs[0].Grad().Values(), vs[1].Grad().Values(), vs[2].Grad().Values()}
+	}
+	g1, g2 := run(true), run(false)
+	for k := range g1 {
+		for i := range g1[k] {
+			if math.Float32bits(g1[k][i]) != math.Float32bits(g2[k][i]) {
+				t.Fatalf("gradient of input %d, element %d: fused %v, two ops %v", k, i, g1[k][i], g2[k][i])
+			}
+		}
+	}
 }

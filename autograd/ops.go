@@ -38,7 +38,7 @@ const (
 	opRecurrent
 	opConvTranspose2d
 	opUpsample
-	opConv2dReLUPool // evaluation only: never recorded
+	opConv2dReLUPool
 	numOps
 )
 
@@ -75,7 +75,7 @@ func init() {
 		opDropout:           {"dropout", dropoutBackward},
 		opConv2d:            {"conv2d", conv2dBackward},
 		opMaxPool2d:         {"maxpool2d", maxPool2dBackward},
-		opConv2dReLUPool:    {"conv2d_relu_maxpool", func(*Tape, *Var) { panic("autograd: conv2d_relu_maxpool was recorded") }},
+		opConv2dReLUPool:    {"conv2d_relu_maxpool2x2", conv2dReLUPoolBackward},
 		opAvgPool2d:         {"avgpool2d", avgPool2dBackward},
 		opAdaptiveAvgPool2d: {"adaptiveavgpool2d", adaptiveAvgPool2dBackward},
 		opBCEWithLogits:     {"bce_with_logits", bceWithLogitsBackward},

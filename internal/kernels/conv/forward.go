@@ -40,19 +40,28 @@ func (p Conv2dParams) CanPool() bool {
 }
 
 // Conv2dForwardReLUPool is Conv2dForwardReLU followed by 2x2, stride-2 max
-// pooling (floor mode) for evaluation: y (N x OutC x OutH/2 x OutW/2)
-// gets the values of MaxPool2dForward on Conv2dForwardReLU's output, to
-// the bit, without that output ever being written whole: each chunk's is
-// pooled from the staging buffer while it is in cache. Nothing is kept for
-// a backward pass (the window indices are not returned). p must satisfy
-// CanPool; ws needs p.WorkspaceLen() elements. It does not allocate in
-// steady state.
-func Conv2dForwardReLUPool(p Conv2dParams, x, w, bias, y, ws []float32) {
+// pooling (floor mode): y (N x OutC x OutH/2 x OutW/2) and idx get what
+// MaxPool2dForward writes for Conv2dForwardReLU's output, to the bit,
+// without that output ever being written whole: each chunk's is pooled
+// from the staging buffer while it is in cache. idx may be nil when no
+// backward pass follows. p must satisfy CanPool; ws needs p.WorkspaceLen()
+// elements. It does not allocate in steady state.
+//
+// Its backward pass needs only y and idx: the ReLU passes a gradient only
+// where its output is positive, and the pooling passes each output's
+// gradient to its window's maximum, whose value is the pooled output; so
+// ReLUMaskGrad(y, dy) on the pooled gradient, then MaxPool2dBackwardInto,
+// gives the gradient of the convolution's output.
+func Conv2dForwardReLUPool(p Conv2dParams, x, w, bias, y []float32, idx []int32, ws []float32) {
 	if !p.CanPool() {
 		panic(fmt.Sprintf("conv: Conv2dForwardReLUPool of %+v: output under 2x2, or one image a chunk", p))
 	}
-	p.mustCheckLen(x, w, bias, ws, "x", "y", len(y), p.N*p.OutC*(p.OutH()/2)*(p.OutW()/2))
-	runChunks(&call{op: opForward, p: p, x: x, w: w, bias: bias, y: y, ws: ws, relu: true, pool: true})
+	n := p.N * p.OutC * (p.OutH() / 2) * (p.OutW() / 2)
+	p.mustCheckLen(x, w, bias, ws, "x", "y", len(y), n)
+	if idx != nil {
+		mustLen("Conv2dForwardReLUPool", "idx", len(idx), n)
+	}
+	runChunks(&call{op: opForward, p: p, x: x, w: w, bias: bias, y: y, idx: idx, ws: ws, relu: true, pool: true})
 }
 
 // forwardChunk computes the outputs of chunk images n0..n0+cnt-1 with the
@@ -100,12 +109,16 @@ func (c *call) poolChunk(l *lowering) {
 	p := &c.p
 	oh, ow, ohw := p.OutH(), p.OutW(), p.OutH()*p.OutW()
 	ph, pw := oh/2, ow/2
-	idx := poolIndices.Get().(*[]int32)
-	if len(*idx) < ph*pw {
-		*idx = make([]int32, ph*pw)
+	var scratch *[]int32
+	if c.idx == nil {
+		scratch = poolIndices.Get().(*[]int32)
+		if len(*scratch) < ph*pw {
+			*scratch = make([]int32, ph*pw)
+		}
+		defer poolIndices.Put(scratch)
 	}
 	for j := range l.cnt {
-		out := c.y[(l.n0+j)*p.OutC*ph*pw:]
+		img := (l.n0 + j) * p.OutC * ph * pw
 		for o := range p.OutC {
 			plane := l.buf[o*l.ld+j*ohw : o*l.ld+(j+1)*ohw]
 			var b float32
@@ -113,10 +126,16 @@ func (c *call) poolChunk(l *lowering) {
 				b = c.bias[o]
 			}
 			kernels.BiasEpilogue(plane, plane, b, true)
-			kernels.MaxPool2x2(plane, out[o*ph*pw:(o+1)*ph*pw], *idx, ph, ph, pw, ow)
+			at := img + o*ph*pw
+			var idx []int32
+			if scratch != nil {
+				idx = *scratch
+			} else {
+				idx = c.idx[at : at+ph*pw]
+			}
+			kernels.MaxPool2x2(plane, c.y[at:at+ph*pw], idx, ph, ph, pw, ow)
 		}
 	}
-	poolIndices.Put(idx)
 }
 
 // poolIndices holds scratch for the window indices Conv2dForwardReLUPool

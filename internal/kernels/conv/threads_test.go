@@ -191,19 +191,25 @@ func TestConvReLUPool(t *testing.T) {
 		Conv2dForwardReLU(p, x, w, b, full, make([]float32, p.WorkspaceLen()))
 		mp := MaxPool2dParams{N: p.N, C: p.OutC, H: p.OutH(), W: p.OutW(), KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
 		want := make([]float32, p.N*p.OutC*mp.OutH()*mp.OutW())
-		MaxPool2dForward(mp, full, want, make([]int32, len(want)))
+		wantIdx := make([]int32, len(want))
+		MaxPool2dForward(mp, full, want, wantIdx)
 		for _, threads := range []int{1, 2, 3, 16} {
 			kernels.SetThreads(threads)
 			ws := make([]float32, p.WorkspaceLen())
 			for i := range ws {
 				ws[i] = float32(math.NaN())
 			}
-			got := make([]float32, len(want))
-			Conv2dForwardReLUPool(p, x, w, b, got, ws)
+			got, idx := make([]float32, len(want)), make([]int32, len(want))
+			Conv2dForwardReLUPool(p, x, w, b, got, idx, ws)
 			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%+v on %d goroutines: y[%d] = %v, unfused %v", p, threads, i, got[i], want[i])
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || idx[i] != wantIdx[i] {
+					t.Fatalf("%+v on %d goroutines: y[%d] = %v at %d, unfused %v at %d", p, threads, i, got[i], idx[i], want[i], wantIdx[i])
 				}
+			}
+			clear(got)
+			Conv2dForwardReLUPool(p, x, w, b, got, nil, ws) // no indices wanted
+			if !slices.Equal(got, want) {
+				t.Fatalf("%+v on %d goroutines, no indices: the outputs differ", p, threads)
 			}
 		}
 	}
