@@ -45,10 +45,8 @@ func maxPool2x2(x, y []float32, idx []int32, rows, planeRows, ow, w int) {
 		maxPool2x2Go(x, y, idx, rows, planeRows, ow, w)
 		return
 	}
-	rem := ow & 15
-	m0 := uint16(1<<min(2*rem, 16) - 1)
-	m1 := uint16(1<<max(2*rem-16, 0) - 1)
-	maxPool2x2AVX512(x, y, idx, rows, planeRows, ow>>4, ow, m0, m1, uint16(1<<rem-1), int32(w))
+	m0, m1, mo := poolMasks(ow)
+	maxPool2x2AVX512(x, y, idx, rows, planeRows, ow>>4, ow, m0, m1, mo, int32(w))
 }
 
 func maxPool2x2Back(dy []float32, idx []int32, dx []float32, rows, planeRows, ow, w int) {
@@ -56,10 +54,16 @@ func maxPool2x2Back(dy []float32, idx []int32, dx []float32, rows, planeRows, ow
 		maxPool2x2BackGo(dy, idx, dx, rows, planeRows, ow, w)
 		return
 	}
+	m0, m1, mo := poolMasks(ow)
+	maxPool2x2BackAVX512(dy, idx, dx, rows, planeRows, ow>>4, ow, m0, m1, mo, int32(w))
+}
+
+// poolMasks are the lanes of the last, partial block of a 2x2 pooling row
+// of ow outputs: of the two 16-float halves of its input (m0, m1) and of
+// its outputs (mo).
+func poolMasks(ow int) (m0, m1, mo uint16) {
 	rem := ow & 15
-	m0 := uint16(1<<min(2*rem, 16) - 1)
-	m1 := uint16(1<<max(2*rem-16, 0) - 1)
-	maxPool2x2BackAVX512(dy, idx, dx, rows, planeRows, ow>>4, ow, m0, m1, uint16(1<<rem-1), int32(w))
+	return uint16(1<<min(2*rem, 16) - 1), uint16(1<<max(2*rem-16, 0) - 1), uint16(1<<rem - 1)
 }
 
 func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool) {

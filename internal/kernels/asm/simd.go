@@ -303,17 +303,24 @@ func genMaxPool2x2() {
 	ADDQ(wBytes, x)
 	ADDQ(owBytes, yRow)
 	ADDQ(owBytes, idxRow)
-	VPADDD(rowStep, rowStart, rowStart)
-	DECQ(left)
-	JNZ(LabelRef("pool_same_plane"))
-	VPXORD(rowStart, rowStart, rowStart)
-	Load(Param("planeRows"), left)
-	Label("pool_same_plane")
-	DECQ(rows)
-	JMP(LabelRef("pool_row"))
+	nextPoolRow("pool", rows, left, rowStart, rowStep)
 	Label("pool_done")
 	VZEROUPPER()
 	RET()
+}
+
+// nextPoolRow emits the end of a pooling kernel's row loop: the next
+// row's top-left offset (rowStart += 2w), restarting at 0 after planeRows
+// rows, then back to label prefix_row while rows remain.
+func nextPoolRow(prefix string, rows, left Register, rowStart, rowStep VecVirtual) {
+	VPADDD(rowStep, rowStart, rowStart)
+	DECQ(left)
+	JNZ(LabelRef(prefix + "_same_plane"))
+	VPXORD(rowStart, rowStart, rowStart)
+	Load(Param("planeRows"), left)
+	Label(prefix + "_same_plane")
+	DECQ(rows)
+	JMP(LabelRef(prefix + "_row"))
 }
 
 // genMaxPool2x2Back emits the backward pass of 2x2, stride-2 max pooling
@@ -432,14 +439,7 @@ func genMaxPool2x2Back() {
 	ADDQ(owBytes, dy)
 	ADDQ(owBytes, idx)
 	ADDQ(twoW, dx)
-	VPADDD(rowStep, rowStart, rowStart)
-	DECQ(left)
-	JNZ(LabelRef("back_same_plane"))
-	VPXORD(rowStart, rowStart, rowStart)
-	Load(Param("planeRows"), left)
-	Label("back_same_plane")
-	DECQ(rows)
-	JMP(LabelRef("back_row"))
+	nextPoolRow("back", rows, left, rowStart, rowStep)
 	Label("back_done")
 	VZEROUPPER()
 	RET()

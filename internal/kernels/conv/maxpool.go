@@ -16,14 +16,7 @@ import (
 // window of only -Inf reports its first in-bounds tap) and NaN always does. It
 // does not allocate.
 func MaxPool2dForward(p MaxPool2dParams, x, y []float32, idx []int32) {
-	if err := p.Validate(); err != nil {
-		panic(err)
-	}
-	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
-	planes := p.N * p.C
-	mustLen("MaxPool2dForward", "x", len(x), planes*hw)
-	mustLen("MaxPool2dForward", "y", len(y), planes*ohw)
-	mustLen("MaxPool2dForward", "idx", len(idx), planes*ohw)
+	p.mustFit("MaxPool2dForward", "x", len(x), "y", len(y), len(idx))
 	runChunks(&call{op: opMaxPoolForward, mp: p, x: x, y: y, idx: idx})
 }
 
@@ -47,6 +40,19 @@ func (c *call) maxPoolForwardPlanes(lo, hi int) {
 	for pl := lo; pl < hi; pl++ {
 		maxPoolPlane(p, c.x[pl*hw:(pl+1)*hw], c.y[pl*ohw:(pl+1)*ohw], c.idx[pl*ohw:(pl+1)*ohw])
 	}
+}
+
+// mustFit panics unless p is valid, the input-sized slice (x or dx) has
+// in elements as p says, and the output-sized ones (y or dy, and idx) out
+// and idx.
+func (p *MaxPool2dParams) mustFit(kernel, inName string, in int, outName string, out, idx int) {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	planes := p.N * p.C
+	mustLen(kernel, inName, in, planes*p.H*p.W)
+	mustLen(kernel, outName, out, planes*p.OutH()*p.OutW())
+	mustLen(kernel, "idx", idx, planes*p.OutH()*p.OutW())
 }
 
 // fast2x2 reports a 2x2 window at stride 2 whose windows all lie inside
@@ -94,14 +100,6 @@ func maxPoolPlane(p *MaxPool2dParams, x, y []float32, idx []int32) {
 // idx entry names, accumulating into dx (N x C x H x W); overlapping windows
 // that share a maximum sum their gradients there. It does not allocate.
 func MaxPool2dBackward(p MaxPool2dParams, dy []float32, idx []int32, dx []float32) {
-	if err := p.Validate(); err != nil {
-		panic(err)
-	}
-	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
-	planes := p.N * p.C
-	mustLen("MaxPool2dBackward", "dy", len(dy), planes*ohw)
-	mustLen("MaxPool2dBackward", "idx", len(idx), planes*ohw)
-	mustLen("MaxPool2dBackward", "dx", len(dx), planes*hw)
 	maxPoolBackward(p, dy, idx, dx, false)
 }
 
@@ -115,14 +113,7 @@ func MaxPool2dBackwardInto(p MaxPool2dParams, dy []float32, idx []int32, dx []fl
 }
 
 func maxPoolBackward(p MaxPool2dParams, dy []float32, idx []int32, dx []float32, overwrite bool) {
-	if err := p.Validate(); err != nil {
-		panic(err)
-	}
-	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
-	planes := p.N * p.C
-	mustLen("MaxPool2dBackward", "dy", len(dy), planes*ohw)
-	mustLen("MaxPool2dBackward", "idx", len(idx), planes*ohw)
-	mustLen("MaxPool2dBackward", "dx", len(dx), planes*hw)
+	p.mustFit("MaxPool2dBackward", "dx", len(dx), "dy", len(dy), len(idx))
 	runChunks(&call{op: opMaxPoolBackward, mp: p, dy: dy, idx: idx, dx: dx, overwrite: overwrite})
 }
 
