@@ -26,7 +26,8 @@ const spinFor = 2 * time.Millisecond
 const yieldEvery = 64
 
 // Receive takes the next value from ch, trying for up to spinFor before it
-// blocks. Between tries it watches len(ch), which takes no lock.
+// blocks. Between tries it watches len(ch), which takes no lock, with the
+// spin-wait hint (PAUSE) between looks.
 func Receive[T any](ch <-chan T) T {
 	var start time.Time
 	for i := 0; ; i++ {
@@ -47,6 +48,7 @@ func Receive[T any](ch <-chan T) T {
 			if len(ch) > 0 {
 				break
 			}
+			spinPause()
 		}
 	}
 }
@@ -78,6 +80,7 @@ func (j *Join) Done() {
 func (j *Join) Wait() {
 	var start time.Time
 	for i := 0; j.left.Load() > 0; i++ {
+		spinPause()
 		if i%yieldEvery == 0 {
 			if i == 0 {
 				start = time.Now()

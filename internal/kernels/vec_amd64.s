@@ -1237,3 +1237,8 @@ sgd_update:
 sgd_done:
 	VZEROUPPER
 	RET
+
+// func spinPause()
+TEXT ·spinPause(SB), NOSPLIT, $0
+	PAUSE
+	RET

@@ -86,3 +86,6 @@ func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, sr
 //
 //go:noescape
 func sgdAVX512(p []float32, g []float32, buf []float32, c *[4]float32, flags uint8)
+
+// spinPause runs PAUSE, the spin-wait hint.
+func spinPause()

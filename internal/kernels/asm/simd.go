@@ -32,6 +32,16 @@ func genSIMD() {
 	genMaxPool2x2Back()
 	genRows()
 	genSGD()
+	genPause()
+}
+
+// genPause emits the spin-wait hint the workers' spins run between looks
+// at their channel: it lets a hyperthread sibling run and saves power.
+func genPause() {
+	TEXT("spinPause", NOSPLIT, "func()")
+	Doc("spinPause runs PAUSE, the spin-wait hint.")
+	PAUSE()
+	RET()
 }
 
 // loop16 emits a loop that runs body over n/16 vectors, advancing ptrs by
