@@ -67,7 +67,11 @@ func poolMasks(ow int) (m0, m1, mo uint16) {
 }
 
 func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane int, add bool) {
-	if !hasAVX512 || n == 0 || rows == 0 || planes == 0 {
+	lanes := 16
+	if !hasAVX512 {
+		lanes = 8
+	}
+	if !hasAVX512 && !hasAVX2 || n == 0 || rows == 0 || planes == 0 {
 		moveRowsGo(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, add)
 		return
 	}
@@ -75,13 +79,18 @@ func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlan
 	switch {
 	case add:
 		mode = rowsAdd
-	case n >= 8 && n < 16 && rows > 1 && dstStride == n && srcStride >= n:
+	case 2*n >= lanes && n < lanes && rows > 1 && dstStride == n && srcStride >= n:
 		// Each row but a plane's last is copied as a whole vector whose
-		// spill, under 8 floats, lands in the next row's place before
-		// that row is copied; the reads stay within the next source row.
+		// spill, shorter than the row, lands in the next row's place
+		// before that row is copied; the reads stay within the next
+		// source row.
 		mode = rowsRun
 	}
-	rowsAVX512(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, mode)
+	if hasAVX512 {
+		rowsAVX512(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, mode)
+	} else {
+		rowsAVX2(dst, src, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, mode)
+	}
 }
 
 // The modes of rowsAVX512 (asm/simd.go's constants of the same names).

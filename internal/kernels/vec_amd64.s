@@ -1175,6 +1175,253 @@ rows_done:
 	VZEROUPPER
 	RET
 
+// func rowsAVX2(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, mode int)
+// Requires: AVX
+TEXT ·rowsAVX2(SB), NOSPLIT, $0-112
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ planes+80(FP), DX
+	MOVQ mode+104(FP), BX
+	CMPQ BX, $0x01
+	JE   rows_add_plane
+	CMPQ BX, $0x02
+	JE   rows_run_plane
+
+rows_copy_plane:
+	TESTQ DX, DX
+	JZ    rows_done
+	MOVQ  rows+56(FP), BX
+	MOVQ  dstStride+64(FP), SI
+	MOVQ  srcStride+72(FP), DI
+	SHLQ  $0x02, SI
+	SHLQ  $0x02, DI
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+
+rows_copy_row:
+	TESTQ BX, BX
+	JZ    rows_copy_next_plane
+	MOVQ  n+48(FP), R10
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+
+rows_copy_vec:
+	CMPQ    R10, $0x08
+	JL      rows_copy_tail
+	VMOVUPS (R12), Y0
+	VMOVUPS Y0, (R11)
+	ADDQ    $0x20, R11
+	ADDQ    $0x20, R12
+	SUBQ    $0x08, R10
+	JMP     rows_copy_vec
+
+rows_copy_tail:
+	TESTQ   R10, R10
+	JZ      rows_copy_next
+	CMPQ    R11, R8
+	JE      rows_copy_short
+	MOVQ    $0x00000008, R13
+	SUBQ    R10, R13
+	SHLQ    $0x02, R13
+	SUBQ    R13, R11
+	SUBQ    R13, R12
+	VMOVUPS (R12), Y0
+	VMOVUPS Y0, (R11)
+	JMP     rows_copy_next
+
+rows_copy_short:
+	CMPQ    R10, $0x04
+	JL      rows_copy_tail_4
+	VMOVUPS (R12), X0
+	VMOVUPS X0, (R11)
+	ADDQ    $0x10, R11
+	ADDQ    $0x10, R12
+	SUBQ    $0x04, R10
+
+rows_copy_tail_4:
+	CMPQ   R10, $0x02
+	JL     rows_copy_tail_2
+	VMOVSD (R12), X0
+	VMOVSD X0, (R11)
+	ADDQ   $0x08, R11
+	ADDQ   $0x08, R12
+	SUBQ   $0x02, R10
+
+rows_copy_tail_2:
+	CMPQ   R10, $0x01
+	JL     rows_copy_tail_1
+	VMOVSS (R12), X0
+	VMOVSS X0, (R11)
+	ADDQ   $0x04, R11
+	ADDQ   $0x04, R12
+	SUBQ   $0x01, R10
+
+rows_copy_tail_1:
+rows_copy_next:
+	ADDQ SI, R8
+	ADDQ DI, R9
+	DECQ BX
+	JMP  rows_copy_row
+
+rows_copy_next_plane:
+	MOVQ dstPlane+88(FP), BX
+	MOVQ srcPlane+96(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  rows_copy_plane
+
+rows_add_plane:
+	TESTQ DX, DX
+	JZ    rows_done
+	MOVQ  rows+56(FP), BX
+	MOVQ  dstStride+64(FP), SI
+	MOVQ  srcStride+72(FP), DI
+	SHLQ  $0x02, SI
+	SHLQ  $0x02, DI
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+
+rows_add_row:
+	TESTQ BX, BX
+	JZ    rows_add_next_plane
+	MOVQ  n+48(FP), R10
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+
+rows_add_vec:
+	CMPQ    R10, $0x08
+	JL      rows_add_tail
+	VMOVUPS (R12), Y0
+	VADDPS  (R11), Y0, Y0
+	VMOVUPS Y0, (R11)
+	ADDQ    $0x20, R11
+	ADDQ    $0x20, R12
+	SUBQ    $0x08, R10
+	JMP     rows_add_vec
+
+rows_add_tail:
+	CMPQ    R10, $0x04
+	JL      rows_add_tail_4
+	VMOVUPS (R12), X0
+	VMOVUPS (R11), X1
+	VADDPS  X1, X0, X0
+	VMOVUPS X0, (R11)
+	ADDQ    $0x10, R11
+	ADDQ    $0x10, R12
+	SUBQ    $0x04, R10
+
+rows_add_tail_4:
+	CMPQ   R10, $0x02
+	JL     rows_add_tail_2
+	VMOVSD (R12), X0
+	VMOVSD (R11), X1
+	VADDPS X1, X0, X0
+	VMOVSD X0, (R11)
+	ADDQ   $0x08, R11
+	ADDQ   $0x08, R12
+	SUBQ   $0x02, R10
+
+rows_add_tail_2:
+	CMPQ   R10, $0x01
+	JL     rows_add_tail_1
+	VMOVSS (R12), X0
+	VMOVSS (R11), X1
+	VADDPS X1, X0, X0
+	VMOVSS X0, (R11)
+	ADDQ   $0x04, R11
+	ADDQ   $0x04, R12
+	SUBQ   $0x01, R10
+
+rows_add_tail_1:
+	ADDQ SI, R8
+	ADDQ DI, R9
+	DECQ BX
+	JMP  rows_add_row
+
+rows_add_next_plane:
+	MOVQ dstPlane+88(FP), BX
+	MOVQ srcPlane+96(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  rows_add_plane
+
+rows_run_plane:
+	TESTQ DX, DX
+	JZ    rows_done
+	MOVQ  rows+56(FP), BX
+	MOVQ  dstStride+64(FP), SI
+	MOVQ  srcStride+72(FP), DI
+	SHLQ  $0x02, SI
+	SHLQ  $0x02, DI
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+
+rows_run_row:
+	TESTQ   BX, BX
+	JZ      rows_run_next_plane
+	MOVQ    n+48(FP), R10
+	MOVQ    R8, R11
+	MOVQ    R9, R12
+	CMPQ    BX, $0x01
+	JE      rows_run_tail
+	VMOVUPS (R12), Y0
+	VMOVUPS Y0, (R11)
+	JMP     rows_run_next
+
+rows_run_tail:
+	CMPQ    R10, $0x04
+	JL      rows_run_tail_4
+	VMOVUPS (R12), X0
+	VMOVUPS X0, (R11)
+	ADDQ    $0x10, R11
+	ADDQ    $0x10, R12
+	SUBQ    $0x04, R10
+
+rows_run_tail_4:
+	CMPQ   R10, $0x02
+	JL     rows_run_tail_2
+	VMOVSD (R12), X0
+	VMOVSD X0, (R11)
+	ADDQ   $0x08, R11
+	ADDQ   $0x08, R12
+	SUBQ   $0x02, R10
+
+rows_run_tail_2:
+	CMPQ   R10, $0x01
+	JL     rows_run_tail_1
+	VMOVSS (R12), X0
+	VMOVSS X0, (R11)
+	ADDQ   $0x04, R11
+	ADDQ   $0x04, R12
+	SUBQ   $0x01, R10
+
+rows_run_tail_1:
+rows_run_next:
+	ADDQ SI, R8
+	ADDQ DI, R9
+	DECQ BX
+	JMP  rows_run_row
+
+rows_run_next_plane:
+	MOVQ dstPlane+88(FP), BX
+	MOVQ srcPlane+96(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  rows_run_plane
+
+rows_done:
+	VZEROUPPER
+	RET
+
 // func sgdAVX512(p []float32, g []float32, buf []float32, c *[4]float32, flags uint8)
 // Requires: AVX, AVX512F
 TEXT ·sgdAVX512(SB), NOSPLIT, $0-81

@@ -81,6 +81,12 @@ func maxPool2x2BackAVX512(dy []float32, idx []int32, dx []float32, rows int, pla
 //go:noescape
 func rowsAVX512(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, mode int)
 
+// rowsAVX2 copies (mode rowsCopy, rowsRun) or adds (rowsAdd) planes of
+// rows of n floats from src to dst.
+//
+//go:noescape
+func rowsAVX2(dst []float32, src []float32, n int, rows int, dstStride int, srcStride int, planes int, dstPlane int, srcPlane int, mode int)
+
 // sgdAVX512 is one SGD step over the first len(p) rounded down to 16
 // elements; c holds lr, wd, momentum and 1-dampening.
 //

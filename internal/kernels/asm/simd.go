@@ -30,7 +30,8 @@ func genSIMD() {
 	}
 	genMaxPool2x2()
 	genMaxPool2x2Back()
-	genRows()
+	genRows("rowsAVX512", 16)
+	genRows("rowsAVX2", 8)
 	genSGD()
 	genPause()
 }
@@ -458,8 +459,8 @@ func genMaxPool2x2Back() {
 // genRows emits the row kernel of im2col and col2im: planes of rows of n
 // floats, copied (add false) or added (add true) from src to dst. Row r of
 // plane q is at q*srcPlane + r*srcStride in src and likewise in dst. Whole
-// 16-lane vectors, then the n%16 tail in 8, 4, 2 and 1 lanes; lengths are
-// the Go wrapper's to check.
+// vectors of lanes floats (16 for AVX-512, 8 for AVX2), then the tail in 8,
+// 4, 2 and 1 lanes; lengths are the Go wrapper's to check.
 //
 // The tail touches exactly its floats. It was one masked 64-byte vector,
 // but a masked store's whole 64 bytes count against the loads after it:
@@ -467,10 +468,15 @@ func genMaxPool2x2Back() {
 // for the store to retire instead of taking it from the store buffer. On
 // the Zen 5 that cost 25 cycles a 10-float row, against 6.5 for the
 // same rows 30 floats apart.
-func genRows() {
-	TEXT("rowsAVX512", NOSPLIT, "func(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, mode int)")
+func genRows(name string, lanes int) {
+	vec := func() Register { return ZMM() }
+	if lanes == 8 {
+		vec = func() Register { return YMM() }
+	}
+	width := U8(4 * lanes)
+	TEXT(name, NOSPLIT, "func(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlane, srcPlane, mode int)")
 	Pragma("noescape")
-	Doc("rowsAVX512 copies (mode rowsCopy, rowsRun) or adds (rowsAdd) planes of", "rows of n floats from src to dst.")
+	Doc(name+" copies (mode rowsCopy, rowsRun) or adds (rowsAdd) planes of", "rows of n floats from src to dst.")
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	planes := Load(Param("planes"), GP64())
@@ -499,51 +505,51 @@ func genRows() {
 		MOVQ(pd, d)
 		MOVQ(ps, s)
 		if mode == "run" {
-			// Rows of fewer than 16 floats, each 16-float store spilling
+			// Rows shorter than a vector, each whole-vector store spilling
 			// into the next row's place, which the next row overwrites;
 			// the plane's last row stops at its end.
 			CMPQ(rows, U8(1))
 			JE(LabelRef("rows_run_tail"))
-			v := ZMM()
+			v := vec()
 			VMOVUPS(Mem{Base: s}, v)
 			VMOVUPS(v, Mem{Base: d})
 			JMP(LabelRef("rows_run_next"))
 		} else {
 			Label("rows_" + mode + "_vec")
-			CMPQ(n, U8(16))
+			CMPQ(n, U8(lanes))
 			JL(LabelRef("rows_" + mode + "_tail"))
-			v := ZMM()
+			v := vec()
 			VMOVUPS(Mem{Base: s}, v)
 			if mode == "add" {
 				VADDPS(Mem{Base: d}, v, v)
 			}
 			VMOVUPS(v, Mem{Base: d})
-			ADDQ(U8(64), d)
-			ADDQ(U8(64), s)
-			SUBQ(U8(16), n)
+			ADDQ(width, d)
+			ADDQ(width, s)
+			SUBQ(U8(lanes), n)
 			JMP(LabelRef("rows_" + mode + "_vec"))
 		}
 		Label("rows_" + mode + "_tail")
 		if mode == "copy" {
-			// A row of 16 floats or more ends with one whole vector that
+			// A row of a vector or more ends with one whole vector that
 			// overlaps the one before it: copying twice is harmless.
 			TESTQ(n, n)
 			JZ(LabelRef("rows_copy_next"))
 			CMPQ(d, pd)
 			JE(LabelRef("rows_copy_short"))
 			back := GP64()
-			MOVQ(U32(16), back)
+			MOVQ(U32(lanes), back)
 			SUBQ(n, back)
 			SHLQ(U8(2), back)
 			SUBQ(back, d)
 			SUBQ(back, s)
-			u := ZMM()
+			u := vec()
 			VMOVUPS(Mem{Base: s}, u)
 			VMOVUPS(u, Mem{Base: d})
 			JMP(LabelRef("rows_copy_next"))
 			Label("rows_copy_short")
 		}
-		rowsTail(mode, n, d, s)
+		rowsTail(mode, lanes, n, d, s)
 		Label("rows_" + mode + "_next")
 		ADDQ(ds, pd)
 		ADDQ(ss, ps)
@@ -571,11 +577,14 @@ const (
 	rowsRun // copy rows under 16 floats into rows that follow on in dst
 )
 
-// rowsTail emits the copy or add of the last n < 16 floats of a row from s
-// to d: 8 lanes when n >= 8, then 4, then 2, then 1, each load and store
-// no wider than its floats.
-func rowsTail(mode string, n, d, s Register) {
+// rowsTail emits the copy or add of the last n < width floats of a row
+// from s to d: 8 lanes when n >= 8 (with 16-lane vectors), then 4, then 2,
+// then 1, each load and store no wider than its floats.
+func rowsTail(mode string, width int, n, d, s Register) {
 	for _, lanes := range []int{8, 4, 2, 1} {
+		if lanes >= width {
+			continue
+		}
 		skip := fmt.Sprintf("rows_%s_tail_%d", mode, lanes)
 		CMPQ(n, U8(lanes))
 		JL(LabelRef(skip))
