@@ -89,18 +89,19 @@ func (g *Tape) conv2d(x, w, b *Var, o Conv2dOptions, relu bool) *Var {
 	return y
 }
 
-// Conv2dReLUMaxPool2x2 is MaxPool2d(Conv2dReLU(x, w, b, o)) with a 2x2
-// window at stride 2, as the seed CNN and LeNet-5 use them, in one pass
-// over each chunk of images: the convolution's output is pooled while it
-// is in cache and never written whole (conv.Conv2dForwardReLUPool), and
-// its backward pass masks and routes the pooled gradient, to the same bits
-// as the two ops. When the shapes do not allow it (one image a chunk, an
-// output under 2x2), it is the two ops.
-func (g *Tape) Conv2dReLUMaxPool2x2(x, w, b *Var, o Conv2dOptions) *Var {
+// Conv2dReLUMaxPool is MaxPool2d(Conv2dReLU(x, w, b, o), po). With a 2x2
+// window at stride 2 (no padding, dilation or ceil mode), as the seed CNN
+// and LeNet-5 use it, it runs in one pass over each chunk of images: the
+// convolution's output is pooled while it is in cache and never written
+// whole (conv.Conv2dForwardReLUPool), and its backward pass masks and
+// routes the pooled gradient, to the same bits as the two ops. Other
+// pools, and shapes that do not allow it (one image a chunk, an output
+// under 2x2), run the two ops.
+func (g *Tape) Conv2dReLUMaxPool(x, w, b *Var, o Conv2dOptions, po PoolOptions) *Var {
 	o = o.norm()
 	p, err := conv2dParams(x.Shape(), w.Shape(), o)
-	if err != nil || !p.CanPool() || b != nil && !b.value.ShapeIs(p.OutC) {
-		return g.MaxPool2d(g.Conv2dReLU(x, w, b, o), PoolOptions{Kernel: [2]int{2, 2}})
+	if err != nil || !po.is2x2() || !p.CanPool() || b != nil && !b.value.ShapeIs(p.OutC) {
+		return g.MaxPool2d(g.Conv2dReLU(x, w, b, o), po)
 	}
 	y := g.newVar(opConv2dReLUPool, []int{p.N, p.OutC, p.OutH() / 2, p.OutW() / 2}, x, w, b)
 	y.ints = [8]int{o.Stride[0], o.Stride[1], o.Padding[0], o.Padding[1], o.Dilation[0], o.Dilation[1], o.Groups}

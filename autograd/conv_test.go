@@ -139,6 +139,10 @@ func kinkFree(o autograd.Conv2dOptions) []*tensor.Tensor {
 	}
 }
 
+// pool2x2 is the 2x2, stride-2 max pooling Conv2dReLUMaxPool runs in one
+// pass.
+var pool2x2 = autograd.PoolOptions{Kernel: [2]int{2, 2}}
+
 // TestConv2dReLUMaxPool2x2 requires the one-pass op to give the bits of
 // the two ops, recording or not, in values and in gradients, and checks its
 // gradients against finite differences.
@@ -150,7 +154,7 @@ func TestConv2dReLUMaxPool2x2(t *testing.T) {
 	for _, recording := range []bool{false, true} {
 		g := autograd.NewTape()
 		g.SetGradEnabled(recording)
-		got := g.Conv2dReLUMaxPool2x2(g.Const(x), g.Const(w), g.Const(b), o)
+		got := g.Conv2dReLUMaxPool(g.Const(x), g.Const(w), g.Const(b), o, pool2x2)
 		if !slices.Equal(got.Shape(), []int{4, 5, 4, 3}) {
 			t.Fatalf("recording %v: shape %v, want [4 5 4 3]", recording, got.Shape())
 		}
@@ -161,7 +165,7 @@ func TestConv2dReLUMaxPool2x2(t *testing.T) {
 		}
 	}
 	autogradtest.Check(t, func(g *T, v []*V) *V {
-		return g.Conv2dReLUMaxPool2x2(v[0], v[1], v[2], autograd.Conv2dOptions{Padding: [2]int{1, 1}})
+		return g.Conv2dReLUMaxPool(v[0], v[1], v[2], autograd.Conv2dOptions{Padding: [2]int{1, 1}}, pool2x2)
 	}, kinkFree(autograd.Conv2dOptions{Padding: [2]int{1, 1}}), autogradtest.Options{Eps: 1e-3, ATol: 2e-3})
 
 	// Recording, the gradients of x (an intermediate here, and a leaf
@@ -173,7 +177,7 @@ func TestConv2dReLUMaxPool2x2(t *testing.T) {
 		h := g.Tanh(vs[0])
 		var y *V
 		if fused {
-			y = g.Conv2dReLUMaxPool2x2(h, vs[1], vs[2], o)
+			y = g.Conv2dReLUMaxPool(h, vs[1], vs[2], o, pool2x2)
 		} else {
 			y = g.MaxPool2d(g.Conv2dReLU(h, vs[1], vs[2], o), autograd.PoolOptions{Kernel: [2]int{2, 2}})
 		}

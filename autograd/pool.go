@@ -32,6 +32,14 @@ func (o PoolOptions) norm() PoolOptions {
 	return o
 }
 
+// is2x2 reports a 2x2 window at stride 2 with no padding, dilation or
+// ceil mode.
+func (o PoolOptions) is2x2() bool {
+	o = o.norm()
+	return o.Kernel == [2]int{2, 2} && o.Stride == [2]int{2, 2} && o.Padding == [2]int{} &&
+		o.Dilation == [2]int{1, 1} && !o.CeilMode
+}
+
 func (o PoolOptions) save(v *Var) {
 	v.ints = [8]int{o.Kernel[0], o.Kernel[1], o.Stride[0], o.Stride[1], o.Padding[0], o.Padding[1], o.Dilation[0], o.Dilation[1]}
 	if o.CeilMode {

@@ -68,23 +68,10 @@ func (c *Conv2d) ForwardReLU(g *autograd.Tape, x *autograd.Var) *autograd.Var {
 	return g.Conv2dReLU(x, c.Weight, c.Bias, c.opts)
 }
 
-// ForwardReLUMaxPool is pool.Forward(g, c.ForwardReLU(g, x)). With a 2x2
-// pool at stride 2 (no padding, dilation or ceil mode) the three run as one
-// pass over each chunk of images when nothing will be differentiated
-// (evaluation, prediction), to the same bits.
+// ForwardReLUMaxPool is pool.Forward(g, c.ForwardReLU(g, x)), in one
+// pass when the pool allows it (autograd's Conv2dReLUMaxPool).
 func (c *Conv2d) ForwardReLUMaxPool(g *autograd.Tape, x *autograd.Var, pool *MaxPool2d) *autograd.Var {
-	o := pool.Options
-	stride := o.Stride
-	for i, s := range stride {
-		if s == 0 {
-			stride[i] = o.Kernel[i]
-		}
-	}
-	if o.Kernel == [2]int{2, 2} && stride == [2]int{2, 2} && o.Padding == [2]int{} &&
-		(o.Dilation == [2]int{} || o.Dilation == [2]int{1, 1}) && !o.CeilMode {
-		return g.Conv2dReLUMaxPool2x2(x, c.Weight, c.Bias, c.opts)
-	}
-	return pool.Forward(g, c.ForwardReLU(g, x))
+	return g.Conv2dReLUMaxPool(x, c.Weight, c.Bias, c.opts, pool.Options)
 }
 
 // OwnParams returns "weight" and, when present, "bias".
