@@ -107,9 +107,9 @@ type source struct {
 	data []byte
 }
 
-// sources returns the embedded C++ and rt.cpp, which holds kernel_rt.h and
-// kernel_builtins.h as the string the emulated NVRTC puts before every
-// unit.
+// sources returns the embedded C++ and rt.cpp, which holds kernel_abi.h,
+// kernel_rt.h and kernel_builtins.h as the string the emulated NVRTC puts
+// before every unit.
 func sources() ([]source, error) {
 	var out []source
 	err := fs.WalkDir(csrc, "csrc", func(p string, d fs.DirEntry, err error) error {
@@ -124,7 +124,7 @@ func sources() ([]source, error) {
 		return nil, fmt.Errorf("cudaemu: %w", err)
 	}
 	var prelude strings.Builder
-	for _, name := range []string{"kernel_rt.h", "kernel_builtins.h"} {
+	for _, name := range []string{"kernel_abi.h", "kernel_rt.h", "kernel_builtins.h"} {
 		for _, f := range out {
 			if f.name == name {
 				prelude.Write(f.data)

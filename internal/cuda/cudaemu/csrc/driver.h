@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "emu.h"
+#include "kernel_abi.h"
 
 typedef int CUdevice;
 typedef void* CUcontext;
@@ -54,15 +55,6 @@ static const char deviceName[] = "kiln CUDA emulator";
 static const unsigned long long totalMem = 8ull << 30;
 static const int smCount = 4;
 
-struct kiln_emu_kernel {
-	int abi;
-	const char* name;
-	int nparams;
-	const unsigned* sizes;
-	int fibers;
-	int (*launch)(void** args, const unsigned* grid, const unsigned* block, int fibers, const char* name, char* err,
-	              int errLen);
-};
 
 namespace emu {
 

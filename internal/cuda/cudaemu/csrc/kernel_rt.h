@@ -1,8 +1,8 @@
-// kiln CUDA emulator: the first half of the prelude of every unit the fake
-// NVRTC compiles (kernel_builtins.h is the second): the qualifiers and
-// thread indices NVRTC provides to CUDA C, for a host C++ compiler, the
-// fibers the barriers of kernel_builtins.h park, and the launcher that
-// runs a grid on the host.
+// kiln CUDA emulator: the middle of the prelude of every unit the fake
+// NVRTC compiles (after kernel_abi.h, before kernel_builtins.h): the
+// qualifiers and thread indices NVRTC provides to CUDA C, for a host C++
+// compiler, the fibers the barriers of kernel_builtins.h park, and the
+// launcher that runs a grid on the host.
 //
 // A block's threads are fibers (ucontext) on the launching thread: each
 // runs until it finishes or reaches a barrier (__syncthreads, or a warp
@@ -337,18 +337,6 @@ struct Launcher {
 };
 
 }  // namespace kiln_emu
-
-// kiln_emu_kernel describes one kernel to the emulated driver: the driver
-// copies nparams arguments of sizes[i] bytes at launch and calls launch.
-struct kiln_emu_kernel {
-	int abi;
-	const char* name;
-	int nparams;
-	const unsigned* sizes;
-	int fibers;
-	int (*launch)(void** args, const unsigned* grid, const unsigned* block, int fibers, const char* name, char* err,
-	              int errLen);
-};
 
 #define KILN_EMU_KERNEL(NAME, FIBERS)                                                                        \
 	extern "C" __attribute__((visibility("default"))) const kiln_emu_kernel kiln_emu_k_##NAME = {              \

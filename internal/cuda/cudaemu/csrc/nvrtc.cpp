@@ -24,7 +24,7 @@
 
 #define KILN_EXPORT extern "C" __attribute__((visibility("default")))
 
-extern const char kiln_emu_rt[];  // kernel_rt.h and kernel_builtins.h, from rt.cpp
+extern const char kiln_emu_rt[];  // kernel_abi.h, kernel_rt.h and kernel_builtins.h, from rt.cpp
 
 typedef int nvrtcResult;
 enum {
