@@ -25,26 +25,45 @@ const spinFor = 2 * time.Millisecond
 // decoders, a worker not yet started) run meanwhile.
 const yieldEvery = 64
 
+// looksPerTry is how many times a try of Receive looks at len(ch).
+const looksPerTry = 64
+
+// spin paces a spin-wait: each call of more is one try, every yieldEvery
+// tries it yields the processor, and once spinFor has passed it reports
+// false: time to block.
+type spin struct {
+	tries int
+	start time.Time
+}
+
+func (s *spin) more() bool {
+	if s.tries%yieldEvery == 0 {
+		if s.tries == 0 {
+			s.start = time.Now()
+		} else if time.Since(s.start) > spinFor {
+			return false
+		}
+		runtime.Gosched()
+	}
+	s.tries++
+	return true
+}
+
 // Receive takes the next value from ch, trying for up to spinFor before it
 // blocks. Between tries it watches len(ch), which takes no lock, with the
 // spin-wait hint (PAUSE) between looks.
 func Receive[T any](ch <-chan T) T {
-	var start time.Time
-	for i := 0; ; i++ {
+	var s spin
+	for {
 		select {
 		case v := <-ch:
 			return v
 		default:
 		}
-		if i%yieldEvery == 0 {
-			if i == 0 {
-				start = time.Now()
-			} else if time.Since(start) > spinFor {
-				return <-ch
-			}
-			runtime.Gosched()
+		if !s.more() {
+			return <-ch
 		}
-		for range yieldEvery {
+		for range looksPerTry {
 			if len(ch) > 0 {
 				break
 			}
@@ -78,17 +97,12 @@ func (j *Join) Done() {
 
 // Wait returns once every worker has called Done.
 func (j *Join) Wait() {
-	var start time.Time
-	for i := 0; j.left.Load() > 0; i++ {
+	var s spin
+	for j.left.Load() > 0 {
 		spinPause()
-		if i%yieldEvery == 0 {
-			if i == 0 {
-				start = time.Now()
-			} else if time.Since(start) > spinFor {
-				j.wg.Wait()
-				return
-			}
-			runtime.Gosched()
+		if !s.more() {
+			j.wg.Wait()
+			return
 		}
 	}
 }
