@@ -25,12 +25,7 @@ func (c *call) maxPoolForwardPlanes(lo, hi int) {
 	p := &c.mp
 	hw, ohw := p.H*p.W, p.OutH()*p.OutW()
 	if oh := p.OutH(); p.fast2x2() {
-		// When the windows cover every row, the planes' input rows follow
-		// on, and one call pools them all.
-		planes, rows := hi-lo, oh
-		if p.H == 2*oh {
-			planes, rows = 1, (hi-lo)*oh
-		}
+		planes, rows := p.calls2x2(lo, hi)
 		for q := range planes {
 			pl := lo + q
 			kernels.MaxPool2x2(c.x[pl*hw:], c.y[pl*ohw:], c.idx[pl*ohw:], rows, oh, p.OutW(), p.W)
@@ -53,6 +48,16 @@ func (p *MaxPool2dParams) mustFit(kernel, inName string, in int, outName string,
 	mustLen(kernel, inName, in, planes*p.H*p.W)
 	mustLen(kernel, outName, out, planes*p.OutH()*p.OutW())
 	mustLen(kernel, "idx", idx, planes*p.OutH()*p.OutW())
+}
+
+// calls2x2 is how the 2x2 kernels cover planes [lo, hi): calls of rows
+// output rows each. When the windows cover every row, the planes' input
+// rows follow on, and one call does them all; else one call a plane.
+func (p *MaxPool2dParams) calls2x2(lo, hi int) (calls, rows int) {
+	if oh := p.OutH(); p.H != 2*oh {
+		return hi - lo, oh
+	}
+	return 1, (hi - lo) * p.OutH()
 }
 
 // fast2x2 reports a 2x2 window at stride 2 whose windows all lie inside
@@ -126,12 +131,8 @@ func (c *call) maxPoolBackwardPlanes(lo, hi int) {
 	oh, ow := p.OutH(), p.OutW()
 	if c.overwrite && p.fast2x2() {
 		// The windows cover columns [0, 2*ow) of rows [0, 2*oh) of each
-		// plane; the rest gets no gradient. When the windows cover every
-		// row, the planes' input rows follow on, and one call does them all.
-		planes, rows := hi-lo, oh
-		if p.H == 2*oh {
-			planes, rows = 1, (hi-lo)*oh
-		}
+		// plane; the rest gets no gradient.
+		planes, rows := p.calls2x2(lo, hi)
 		for q := range planes {
 			pl := lo + q
 			d := c.dx[pl*hw : pl*hw+rows/oh*hw]
