@@ -16,8 +16,21 @@ import (
 // that waking a worker pays (an Adam update of 32K floats touches 512 KB).
 const rangeBlock = 1 << 15
 
-// minRangeBlock is the fewest elements worth handing to another goroutine.
-const minRangeBlock = 1 << 12
+// minChunkFloats is the least work, in floats, worth handing to another
+// goroutine.
+const minChunkFloats = 1 << 12
+
+// ChunkSize is how many of n items of size floats each a chunk of parallel
+// work holds: at most most, and fewer when that leaves some of threads
+// goroutines without a chunk, down to minChunkFloats' worth. At most
+// alone, the seed CNN's second max pooling made 7 chunks, its weight
+// gradients' sums 4 or 1 and Adam's parameters 8, so on 16 cores most
+// goroutines watched. Only for work whose bits do not depend on where the
+// chunks are cut.
+func ChunkSize(n, most, size, threads int) int {
+	even := max((n+max(threads, 1)-1)/max(threads, 1), (minChunkFloats+size-1)/size)
+	return max(min(most, even), 1)
+}
 
 // updateKind is which update a rangeTask runs.
 type updateKind uint8
@@ -98,11 +111,9 @@ var updates rangePool
 // two; clearing a megabyte 10 and 16 us), while a many-core server's
 // memory outruns one core several times over.
 func runUpdate(t rangeTask, n int) {
-	// Blocks of rangeBlock, or smaller (down to minRangeBlock) so that
-	// every goroutine gets one: the seed CNN's 260K parameters made 8
-	// blocks, for 16 cores.
-	block := min(rangeBlock, max((n+Threads()-1)/max(Threads(), 1), minRangeBlock))
-	block = (block + 15) &^ 15
+	// Blocks of rangeBlock, or smaller so that every goroutine gets one:
+	// the seed CNN's 260K parameters made 8 blocks, for 16 cores.
+	block := (ChunkSize(n, rangeBlock, 1, Threads()) + 15) &^ 15
 	threads := min(Threads(), (n+block-1)/block)
 	if Threads() < wideThreads {
 		threads = 1

@@ -66,29 +66,14 @@ func (c *call) chunks() (n, per int) {
 		if c.op == opReducePartials {
 			total, most = c.p.partialLen(), reduceBlock
 		}
-		per = (spread(total, most, 1, threads) + 15) &^ 15 // whole vectors
+		per = (kernels.ChunkSize(total, most, 1, threads) + 15) &^ 15 // whole vectors
 		return ceilDiv(total, per), per
 	case opMaxPoolForward, opMaxPoolBackward:
 		total, size := c.mp.N*c.mp.C, max(c.mp.H*c.mp.W, 1)
-		per = spread(total, max(poolChunkFloats/size, 1), size, threads)
+		per = kernels.ChunkSize(total, max(poolChunkFloats/size, 1), size, threads)
 		return ceilDiv(total, per), per
 	}
 	return ceilDiv(c.p.N, c.nb), 0
-}
-
-// minChunkFloats is the least work, in floats, worth handing to another
-// goroutine.
-const minChunkFloats = 1 << 12
-
-// spread is how many of n items of size floats each a chunk holds: at most
-// most, and fewer when that leaves some of threads goroutines without a
-// chunk, down to minChunkFloats' worth. At most alone, the seed CNN's
-// second max pooling made 7 chunks and its weight gradients' sums 4 or 1,
-// so on 16 cores most goroutines watched. None of these ops' bits depends
-// on where the chunks are cut.
-func spread(n, most, size, threads int) int {
-	even := max(ceilDiv(n, max(threads, 1)), ceilDiv(minChunkFloats, size))
-	return max(min(most, even), 1)
 }
 
 // partials is the weight gradient's per-chunk region of the workspace,
