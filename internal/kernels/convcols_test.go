@@ -23,6 +23,10 @@ func colGeoms() []ConvColumns {
 	odd.StrideW, odd.PadH, odd.DilH = 2, 2, 2
 	odd.OutH = (9+4-2*2-1)/1 + 1
 	odd.OutW = (11+2-1-1)/2 + 1
+	// Unpadded, unstrided across: read in place as A (unpackedA), with
+	// rows skipped and taps dilated.
+	tall := geo(2, 3, 13, 12, 3, 2, 1, 0, 2)
+	tall.StrideH, tall.OutH = 2, (13-2*2-1)/2+1
 	return []ConvColumns{
 		geo(3, 3, 32, 32, 5, 5, 1, 0, 1),  // seed CNN conv1
 		geo(2, 32, 14, 14, 5, 5, 1, 0, 1), // seed CNN conv2
@@ -38,6 +42,7 @@ func colGeoms() []ConvColumns {
 		geo(2, 2, 1, 1, 1, 1, 5, 3, 1),  // stride and padding beyond the input
 		geo(2, 40, 7, 7, 3, 3, 1, 1, 1), // K = 360 spans two KC slices
 		odd,
+		tall,
 	}
 }
 

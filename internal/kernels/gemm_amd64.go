@@ -76,3 +76,20 @@ func init() {
 		transpose8x8 = transpose8x8AVX
 	}
 }
+
+// directConvAvailable reports whether DirectConv runs: with the AVX-512
+// GEMM kernel, whose FMA chains it matches.
+func directConvAvailable() bool { return activeKernel == avx512Kernel }
+
+func directConv(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16) {
+	directConvAVX512(x, offs, k, w, y, rows, xrow, yrow, ldy, nch, m0, m1)
+}
+
+// hasDirectA reports whether kernel kn has a twin that reads a column
+// matrix A straight from the images (directATile): the AVX-512 kernel.
+func hasDirectA(kn *microKernel) bool { return kn == avx512Kernel }
+
+// directATile is the AVX-512 kernel's twin with A read from the images.
+func directATile(x *float32, offs, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc, rows int, m0, m1 uint16, beta float32) {
+	sgemmDirectAAVX512(x, offs, segs, nseg, b, ldb, c, ldc, rows, m0, m1, beta)
+}

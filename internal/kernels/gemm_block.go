@@ -39,6 +39,7 @@ type workspace struct {
 	a, b       []float32 // 64-byte aligned windows into aRaw and bRaw
 	tile       []float32 // scratch tile for edge tiles
 	cols       []float32 // a block of a ConvColumns, written row-major
+	segs       []int32   // a ConvColumns A's runs of columns (directAMacro)
 	wg         Join
 }
 
@@ -109,6 +110,7 @@ func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols 
 			ws.prepareCols(ncb * min(kn.kc, g.k))
 		}
 	}
+	unpackedA := acols != nil && acols.unpackedA() && hasDirectA(kn)
 	direct := bcols == nil && !g.transB && g.m <= kn.directBMaxM && rowsSpreadInL2(g.ldb, min(g.k, kn.kc))
 	for jc := 0; jc < g.n; jc += ncb {
 		nc := min(ncb, g.n-jc)
@@ -143,6 +145,10 @@ func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols 
 			}
 			for ic := 0; ic < g.m; ic += kn.mc {
 				mc := min(kn.mc, g.m-ic)
+				if unpackedA {
+					directAMacro(ws, acols, &bb, ic, pc, mc, kc, nc, beta, g.c[ic*g.ldc+jc:], g.ldc)
+					continue
+				}
 				if acols != nil {
 					packConvA(ws, acols, ic, pc, mc, kc, kn.mr)
 				} else {

@@ -98,3 +98,72 @@ func packConvA(ws *workspace, a *ConvColumns, i0, p0, mc, kc, mr int) {
 	a.block(ws.cols, kc, i0, mc, p0, kc)
 	packA(ws.a, false, ws.cols, kc, 0, 0, mc, kc, mr)
 }
+
+// unpackedA reports whether a GEMM may read this column matrix as its A
+// straight from the images, with no packed panel (directAKernel): when
+// no entry is padding and a run of output pixels along a row reads
+// consecutive input floats.
+func (g *ConvColumns) unpackedA() bool {
+	return g.PadH == 0 && g.PadW == 0 && g.StrideW == 1
+}
+
+// directAMacro is macroKernel for an A that the micro-kernel reads from
+// the images (directATile): rows [i0, i0+mc) and columns [p0, p0+kc) of the column
+// matrix a times the kc x nc block of B, into C (already offset to the
+// block's corner) as A*B + beta*C, beta 0 or 1. Each tile's FMAs are the
+// packed kernel's, in the same order.
+func directAMacro(ws *workspace, a *ConvColumns, bb *bBlock, i0, p0, mc, kc, nc int, beta float32, c []float32, ldc int) {
+	const mr, nr = 8, 32
+	ws.segs = a.segments(ws.segs[:0], p0, kc)
+	var offs [mr]int32
+	for ir := 0; ir < mc; ir += mr {
+		rows := min(mr, mc-ir)
+		a.tapOffsets(offs[:], i0+ir, rows)
+		for jr := 0; jr < nc; jr += nr {
+			bp, ldb := bb.panel(jr)
+			m0, m1 := laneMasks(min(nr, nc-jr))
+			directATile(&a.X[0], &offs[0], &ws.segs[0], len(ws.segs)/2, bp, ldb, &c[ir*ldc+jr], ldc, rows, m0, m1, beta)
+		}
+	}
+}
+
+// laneMasks returns the masks of the first n of 32 lanes, split into two
+// 16-lane vectors.
+func laneMasks(n int) (m0, m1 uint16) {
+	return uint16(1<<min(n, 16) - 1), uint16(1<<max(n-16, 0) - 1)
+}
+
+// segments appends to dst, for columns [q0, q0+cols) of an unpadded,
+// horizontally unstrided column matrix, each run of columns along one
+// output row as a pair: the offset in X of its first pixel's top-left tap,
+// and its length.
+func (g *ConvColumns) segments(dst []int32, q0, cols int) []int32 {
+	ohw := g.OutH * g.OutW
+	for q := q0; q < q0+cols; {
+		n, rem := q/ohw, q%ohw
+		oy, ox := rem/g.OutW, rem%g.OutW
+		run := min(g.OutW-ox, q0+cols-q)
+		dst = append(dst, int32(n*g.ImgStride+oy*g.StrideH*g.W+ox), int32(run))
+		q += run
+	}
+	return dst
+}
+
+// tapOffsets writes into offs the offsets from a pixel's top-left tap of
+// rows (taps) [r0, r0+rows); the rest get 0.
+func (g *ConvColumns) tapOffsets(offs []int32, r0, rows int) {
+	for i := range offs {
+		offs[i] = 0
+		if i >= rows {
+			continue
+		}
+		r := r0 + i
+		c, k := r/(g.KH*g.KW), r%(g.KH*g.KW)
+		offs[i] = int32(c*g.H*g.W + k/g.KW*g.DilH*g.W + k%g.KW*g.DilW)
+	}
+}
+
+// ReadsAInPlace reports whether SgemmConvA reads g straight from the
+// images, with no packed A panels, on this CPU: an unpadded column matrix
+// without a horizontal stride, and the AVX-512 kernel.
+func (g *ConvColumns) ReadsAInPlace() bool { return g.unpackedA() && hasDirectA(activeKernel) }

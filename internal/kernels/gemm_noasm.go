@@ -24,3 +24,17 @@ type peakLoop struct {
 
 // fmaPeakLoops is empty without assembly.
 func fmaPeakLoops() []peakLoop { return nil }
+
+// directConvAvailable is false without assembly: DirectConv does not run.
+func directConvAvailable() bool { return false }
+
+func directConv(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16) {
+	panic("kernels: DirectConv without assembly")
+}
+
+// hasDirectA is false without assembly: A is always packed.
+func hasDirectA(*microKernel) bool { return false }
+
+func directATile(x *float32, offs, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc, rows int, m0, m1 uint16, beta float32) {
+	panic("kernels: directATile without assembly")
+}

@@ -20,6 +20,24 @@ func sgemmKernelAVX2(k int, a *float32, b *float32, c *float32, ldb int, ldc int
 //go:noescape
 func transpose8x8AVX(n int, src *float32, lds int, dst *float32, ldd int)
 
+// directConvAVX512 computes rows output rows of up to 8 channels of a stride-1 convolution,
+// 32 outputs a row at most: output (i, r, j) at y[i*ldy + r*yrow + j] is the sum over
+// taps t < k, in order, of w[t*8+i] * x[offs[t] + r*xrow + j], one FMA chain from zero.
+// Lanes j < 16 take mask m0 and j >= 16 mask m1, for loads and stores alike; channels
+// i >= nch are not stored. Strides and offsets are in elements.
+//
+//go:noescape
+func directConvAVX512(x *float32, offs *int32, k int, w *float32, y *float32, rows int, xrow int, yrow int, ldy int, nch int, m0 uint16, m1 uint16)
+
+// sgemmDirectAAVX512 computes the 8x32 tile C = A*B (beta == 0, C not read) or A*B + C
+// (beta != 0) where A's row i at column q is x[offs[i] + s_q], B's row q starts at
+// b+q*ldb, and the columns q run over segments: segment s is segs[2s+1] columns with
+// s_q = segs[2s], segs[2s]+1, .... Only rows i < rows and the lanes of masks m0
+// (columns 0-15) and m1 (16-31) of C are read and written. Strides are in elements.
+//
+//go:noescape
+func sgemmDirectAAVX512(x *float32, offs *int32, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc int, rows int, m0 uint16, m1 uint16, beta float32)
+
 // fmaPeakAVX512 runs n trips of 24 FMAs on independent chains for BenchmarkFMAPeak.
 func fmaPeakAVX512(n int)
 

@@ -54,6 +54,8 @@ func genGemm() {
 		g.generate()
 	}
 	genTranspose()
+	genDirectConv()
+	genDirectA()
 	genPeak("fmaPeakAVX512", true)
 	genPeak("fmaPeakAVX2", false)
 }

@@ -119,3 +119,30 @@ func BenchmarkConvLowering(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConvDirect times the forward passes that can go direct, on the
+// direct path and on the GEMM path (packed from the images), for
+// side-by-side ratios in one run: the seed CNN's conv1, LeNet-5's and a
+// CIFAR ResNet's padded 3x3 stem.
+func BenchmarkConvDirect(b *testing.B) {
+	defer func(v int) { directConv = v }(directConv)
+	for _, layer := range []struct {
+		name string
+		p    Conv2dParams
+	}{
+		{"conv1", benchConv1},
+		{"lenet5-conv1", cp(32, 1, 28, 28, 6, 5, 5, pad(2, 2))},
+		{"resnet-stem", cp(32, 3, 32, 32, 16, 3, 3, pad(1, 1))},
+		{"lenet5-conv2", cp(32, 6, 14, 14, 16, 5, 5)},
+	} {
+		for _, mode := range []string{"gemm", "direct"} {
+			b.Run(layer.name+"/"+mode, func(b *testing.B) {
+				directConv = directNever
+				if mode == "direct" {
+					directConv = directAlways
+				}
+				benchConv(b, layer.p, "forward-relu")
+			})
+		}
+	}
+}

@@ -83,6 +83,8 @@ func (c *call) forwardChunk(l *lowering) {
 		for gi := range g {
 			kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
 		}
+	case directForward(p):
+		c.directChunk(l, dst)
 	case implicitForward(p):
 		for gi := range g {
 			cols := l.columns(c.x, gi)

@@ -61,11 +61,24 @@ func implicitForward(p *Conv2dParams) bool {
 }
 
 // implicitWeight reports whether the weight gradient of p packs from the
-// images. Its A panels are transposes, so a block is written row-major and
-// transposed either way; on the seed CNN's layers that measured 0.76-1.20x
-// (one goroutine) and 0.93-1.11x (two) against the whole column matrix, no
-// clear gain, so only tests ask for it.
-func implicitWeight(*Conv2dParams) bool { return implicitGEMM == implicitAlways }
+// images. Its A panels are transposes, so a block packed from the images
+// is written row-major and transposed either way; on the seed CNN's layers
+// that measured 0.76-1.20x (one goroutine) and 0.93-1.11x (two) against
+// the whole column matrix, no clear gain. But where the GEMM reads A from
+// the images with no panels at all (kernels.ConvColumns.ReadsAInPlace:
+// unpadded, no horizontal stride, AVX-512), the seed CNN's conv1 ran 1.46x
+// and conv2 1.2-1.26x faster (docs/PERFORMANCE.md), so the default takes
+// that.
+func implicitWeight(p *Conv2dParams) bool {
+	switch implicitGEMM {
+	case implicitAlways:
+		return true
+	case implicitNever:
+		return false
+	}
+	cols := kernels.ConvColumns{PadH: p.PadH, PadW: p.PadW, StrideW: p.StrideW}
+	return !p.pointwise() && cols.ReadsAInPlace()
+}
 
 // columns describes the column matrix of group gi of the chunk's images
 // in x, for the implicit GEMMs.

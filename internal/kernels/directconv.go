@@ -1,0 +1,61 @@
+package kernels
+
+// This file is the direct convolution kernel's interface: a stride-1
+// convolution read straight from the input, for the few-channel layers
+// whose column matrices cost more than their GEMMs (internal/kernels/conv
+// decides when). The kernel is AVX-512 only; elsewhere the GEMM path runs.
+
+import "fmt"
+
+// DirectConvChannels is how many output channels one DirectConv call
+// computes at most.
+const DirectConvChannels = 8
+
+// DirectConvWidth is how many outputs of a row one DirectConv call
+// computes at most.
+const DirectConvWidth = 32
+
+// DirectConvTaps reports how many taps (input channels times kernel
+// positions) DirectConv takes at most, and 0 where it does not run. Up to
+// that many, each output is one chain of FMAs over the taps, as in the
+// GEMM's micro-kernel for one block of k, so a convolution computed either
+// way gets the same bits.
+func DirectConvTaps() int {
+	if !directConvAvailable() {
+		return 0
+	}
+	return activeKernel.kc
+}
+
+// DirectConv computes rows output rows of nch <= 8 output channels of a
+// stride-1 convolution, width <= 32 outputs a row: output (i, r, j), at
+// y[i*ldy+r*yrow+j], is the sum over the taps t in order of
+// w[t*8+i]*x[offs[t]+r*xrow+j], one FMA chain from zero. w holds the
+// weights tap-major, 8 channels a tap (rows i >= nch may hold anything).
+// It panics where DirectConvTaps is 0 or a slice is too short.
+func DirectConv(x []float32, offs []int32, w, y []float32, rows, xrow, yrow, ldy, nch, width int) {
+	k := len(offs)
+	if k == 0 || rows <= 0 || nch <= 0 || width <= 0 {
+		return
+	}
+	if k > DirectConvTaps() {
+		panic(fmt.Sprintf("kernels: DirectConv of %d taps: this CPU takes %d", k, DirectConvTaps()))
+	}
+	if nch > DirectConvChannels || width > DirectConvWidth {
+		panic(fmt.Sprintf("kernels: DirectConv: %d channels of %d outputs, want at most %d of %d",
+			nch, width, DirectConvChannels, DirectConvWidth))
+	}
+	lo, hi := offs[0], offs[0]
+	for _, o := range offs {
+		lo, hi = min(lo, o), max(hi, o)
+	}
+	lastRow := (rows - 1) * xrow
+	if lo < 0 || int(hi)+lastRow+width > len(x) || len(w) < k*DirectConvChannels ||
+		(nch-1)*ldy+(rows-1)*yrow+width > len(y) {
+		panic(fmt.Sprintf("kernels: DirectConv: %d rows of %d outputs (steps %d, %d), %d channels %d apart, "+
+			"taps at %d..%d: slices of %d, %d and %d", rows, width, xrow, yrow, nch, ldy, lo, hi, len(x), len(w), len(y)))
+	}
+	m0 := uint16(1<<min(width, 16) - 1)
+	m1 := uint16(1<<max(width-16, 0) - 1)
+	directConv(&x[0], &offs[0], k, &w[0], &y[0], rows, xrow, yrow, ldy, nch, m0, m1)
+}
