@@ -40,6 +40,7 @@ type workspace struct {
 	tile       []float32 // scratch tile for edge tiles
 	cols       []float32 // a block of a ConvColumns, written row-major
 	segs       []int32   // a ConvColumns A's runs of columns (directAMacro)
+	taps       []int32   // and its rows' offsets in the images
 	wg         Join
 }
 
@@ -111,6 +112,9 @@ func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols 
 		}
 	}
 	unpackedA := acols != nil && acols.unpackedA() && hasDirectA(kn)
+	if unpackedA {
+		ws.taps = acols.tapOffsets(ws.taps)
+	}
 	direct := bcols == nil && !g.transB && g.m <= kn.directBMaxM && rowsSpreadInL2(g.ldb, min(g.k, kn.kc))
 	for jc := 0; jc < g.n; jc += ncb {
 		nc := min(ncb, g.n-jc)

@@ -115,10 +115,9 @@ func (g *ConvColumns) unpackedA() bool {
 func directAMacro(ws *workspace, a *ConvColumns, bb *bBlock, i0, p0, mc, kc, nc int, beta float32, c []float32, ldc int) {
 	const mr, nr = 8, 32
 	ws.segs = a.segments(ws.segs[:0], p0, kc)
-	var offs [mr]int32
 	for ir := 0; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
-		a.tapOffsets(offs[:], i0+ir, rows)
+		offs := ws.taps[i0+ir : i0+ir+mr]
 		for jr := 0; jr < nc; jr += nr {
 			bp, ldb := bb.panel(jr)
 			m0, m1 := laneMasks(min(nr, nc-jr))
@@ -149,18 +148,22 @@ func (g *ConvColumns) segments(dst []int32, q0, cols int) []int32 {
 	return dst
 }
 
-// tapOffsets writes into offs the offsets from a pixel's top-left tap of
-// rows (taps) [r0, r0+rows); the rest get 0.
-func (g *ConvColumns) tapOffsets(offs []int32, r0, rows int) {
-	for i := range offs {
-		offs[i] = 0
-		if i >= rows {
-			continue
+// tapOffsets returns dst holding, for each row (tap) of g's column matrix,
+// its offset from a pixel's top-left tap, then zeros up to a multiple of
+// 8 rows.
+func (g *ConvColumns) tapOffsets(dst []int32) []int32 {
+	dst = dst[:0]
+	for c := range g.C {
+		for i := range g.KH {
+			for j := range g.KW {
+				dst = append(dst, int32(c*g.H*g.W+i*g.DilH*g.W+j*g.DilW))
+			}
 		}
-		r := r0 + i
-		c, k := r/(g.KH*g.KW), r%(g.KH*g.KW)
-		offs[i] = int32(c*g.H*g.W + k/g.KW*g.DilH*g.W + k%g.KW*g.DilW)
 	}
+	for len(dst)%8 != 0 {
+		dst = append(dst, 0)
+	}
+	return dst
 }
 
 // ReadsAInPlace reports whether SgemmConvA reads g straight from the
