@@ -186,6 +186,56 @@ func TestSgemmConvBitIdentical(t *testing.T) {
 	}
 }
 
+// TestSgemmConvATBitIdentical checks SgemmConvAT, the output with pixels
+// as rows, against Sgemm's channel-major output on the materialised
+// matrix, element for element to the bit, on every unpadded geometry.
+func TestSgemmConvATBitIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(24, 0))
+	ran := 0
+	for _, g0 := range colGeoms() {
+		g := withImages(g0, rng)
+		if !g.ReadsATInPlace() {
+			continue
+		}
+		ran++
+		col := g.materialise()
+		k, n := g.Rows(), g.Cols()
+		for _, m := range []int{6, 32, 40, 133} {
+			w := randSlice(rng, m*k)
+			want, got := make([]float32, m*n), make([]float32, n*m)
+			SgemmSerial(false, false, m, n, k, 1, w, k, col, n, 0, want, n)
+			SgemmConvAT(m, &g, w, k, got, m)
+			for o := range m {
+				for q := range n {
+					if a, b := got[q*m+o], want[o*n+q]; math.Float32bits(a) != math.Float32bits(b) {
+						t.Fatalf("%+v m=%d: C^T[%d][%d] = %g, Sgemm's C[%d][%d] = %g", g0, m, q, o, a, o, q, b)
+					}
+				}
+			}
+		}
+	}
+	if ran == 0 {
+		t.Skip("no in-place kernel on this CPU (" + GemmKernelName() + ")")
+	}
+}
+
+func TestTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 0))
+	for _, c := range [][2]int{{1, 1}, {8, 8}, {17, 9}, {600, 64}, {3, 40}} {
+		rows, cols := c[0], c[1]
+		src := randSlice(rng, rows*(cols+2))
+		dst := make([]float32, cols*(rows+3))
+		Transpose(dst, rows+3, src, cols+2, rows, cols)
+		for i := range rows {
+			for j := range cols {
+				if dst[j*(rows+3)+i] != src[i*(cols+2)+j] {
+					t.Fatalf("%dx%d: dst[%d][%d] = %v, src[%d][%d] = %v", rows, cols, j, i, dst[j*(rows+3)+i], i, j, src[i*(cols+2)+j])
+				}
+			}
+		}
+	}
+}
+
 func sameColBits(t *testing.T, name string, got, want []float32) {
 	t.Helper()
 	for i := range want {

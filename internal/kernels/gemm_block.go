@@ -40,7 +40,7 @@ type workspace struct {
 	tile       []float32 // scratch tile for edge tiles
 	cols       []float32 // a block of a ConvColumns, written row-major
 	segs       []int32   // a ConvColumns A's runs of columns (directAMacro)
-	taps       []int32   // and its rows' offsets in the images
+	taps       []int32   // and its rows' offsets in the images (taps, or pixels for its transpose)
 	wg         Join
 }
 
@@ -111,8 +111,13 @@ func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols 
 			ws.prepareCols(ncb * min(kn.kc, g.k))
 		}
 	}
-	unpackedA := acols != nil && acols.unpackedA() && hasDirectA(kn)
-	if unpackedA {
+	unpackedA := acols != nil && hasDirectA(kn) && (g.transA && acols.unpackedAT() || !g.transA && acols.unpackedA())
+	switch {
+	case acols != nil && g.transA && !unpackedA:
+		panic("kernels: a transposed ConvColumns A without its in-place kernel")
+	case unpackedA && g.transA:
+		ws.taps = acols.pixelOffsets(ws.taps)
+	case unpackedA:
 		ws.taps = acols.tapOffsets(ws.taps)
 	}
 	direct := bcols == nil && !g.transB && g.m <= kn.directBMaxM && rowsSpreadInL2(g.ldb, min(g.k, kn.kc))
@@ -150,7 +155,7 @@ func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols 
 			for ic := 0; ic < g.m; ic += kn.mc {
 				mc := min(kn.mc, g.m-ic)
 				if unpackedA {
-					directAMacro(ws, acols, &bb, ic, pc, mc, kc, nc, beta, g.c[ic*g.ldc+jc:], g.ldc)
+					directAMacro(ws, acols, g.transA, &bb, ic, pc, mc, kc, nc, beta, g.c[ic*g.ldc+jc:], g.ldc)
 					continue
 				}
 				if acols != nil {

@@ -42,6 +42,21 @@ func SgemmConvA(transB bool, n int, a *ConvColumns, b []float32, ldb int, c []fl
 	sgemmConv(activeKernel, &g, a, nil)
 }
 
+// SgemmConvAT computes C = A^T*B^T on the calling goroutine, overwriting
+// C, where A is the column matrix a describes (a.Rows() x a.Cols()) and B
+// is n x a.Rows() with row stride ldb: for a convolution, the output with
+// pixels as rows, from the weights as they are stored. C is a.Cols() x n
+// with row stride ldc. Each element is the sum over the taps that
+// SgemmConvB forms for the transposed element, to the bit. It reads A in
+// place and panics unless a.ReadsATInPlace().
+func SgemmConvAT(n int, a *ConvColumns, b []float32, ldb int, c []float32, ldc int) {
+	if !a.ReadsATInPlace() {
+		panic(fmt.Sprintf("kernels: SgemmConvAT of %+v: padded, or no in-place kernel on this CPU", *a))
+	}
+	g := gemmArgs{transA: true, transB: true, m: a.Cols(), n: n, k: a.Rows(), alpha: 1, b: b, ldb: ldb, c: c, ldc: ldc}
+	sgemmConv(activeKernel, &g, a, nil)
+}
+
 // sgemmConv checks g's sizes and the operand that is not a column matrix,
 // then runs g with kernel kn on the calling goroutine.
 func sgemmConv(kn *microKernel, g *gemmArgs, acols, bcols *ConvColumns) {
@@ -99,6 +114,13 @@ func packConvA(ws *workspace, a *ConvColumns, i0, p0, mc, kc, mr int) {
 	packA(ws.a, false, ws.cols, kc, 0, 0, mc, kc, mr)
 }
 
+// unpackedAT reports whether a GEMM may read the transpose of this column
+// matrix as its A straight from the images: when no entry is padding. Its
+// rows are pixels, each at any offset; its columns are taps, and runs of
+// taps at consecutive offsets (along a kernel row, undilated) are read as
+// runs.
+func (g *ConvColumns) unpackedAT() bool { return g.PadH == 0 && g.PadW == 0 }
+
 // unpackedA reports whether a GEMM may read this column matrix as its A
 // straight from the images, with no packed panel (directAKernel): when
 // no entry is padding and a run of output pixels along a row reads
@@ -108,13 +130,18 @@ func (g *ConvColumns) unpackedA() bool {
 }
 
 // directAMacro is macroKernel for an A that the micro-kernel reads from
-// the images (directATile): rows [i0, i0+mc) and columns [p0, p0+kc) of the column
+// the images (directATile): the column matrix, or its transpose when
+// transA is set: rows [i0, i0+mc) and columns [p0, p0+kc) of the column
 // matrix a times the kc x nc block of B, into C (already offset to the
 // block's corner) as A*B + beta*C, beta 0 or 1. Each tile's FMAs are the
 // packed kernel's, in the same order.
-func directAMacro(ws *workspace, a *ConvColumns, bb *bBlock, i0, p0, mc, kc, nc int, beta float32, c []float32, ldc int) {
+func directAMacro(ws *workspace, a *ConvColumns, transA bool, bb *bBlock, i0, p0, mc, kc, nc int, beta float32, c []float32, ldc int) {
 	const mr, nr = 8, 32
-	ws.segs = a.segments(ws.segs[:0], p0, kc)
+	if transA {
+		ws.segs = a.tapRuns(ws.segs[:0], p0, kc)
+	} else {
+		ws.segs = a.segments(ws.segs[:0], p0, kc)
+	}
 	for ir := 0; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
 		offs := ws.taps[i0+ir : i0+ir+mr]
@@ -165,6 +192,45 @@ func (g *ConvColumns) tapOffsets(dst []int32) []int32 {
 	}
 	return dst
 }
+
+// pixelOffsets returns dst holding, for each column (output pixel) of g's
+// column matrix, the offset in X of its top-left tap, then zeros up to a
+// multiple of 8.
+func (g *ConvColumns) pixelOffsets(dst []int32) []int32 {
+	dst = dst[:0]
+	for n := range g.N {
+		for oy := range g.OutH {
+			for ox := range g.OutW {
+				dst = append(dst, int32(n*g.ImgStride+oy*g.StrideH*g.W+ox*g.StrideW))
+			}
+		}
+	}
+	for len(dst)%8 != 0 {
+		dst = append(dst, 0)
+	}
+	return dst
+}
+
+// tapRuns appends to dst, for rows (taps) [r0, r0+rows) of g's column
+// matrix, each run of taps at consecutive offsets as a pair: the first
+// one's offset from a pixel's top-left tap, and the run's length.
+func (g *ConvColumns) tapRuns(dst []int32, r0, rows int) []int32 {
+	khw := g.KH * g.KW
+	for r := r0; r < r0+rows; r++ {
+		c, k := r/khw, r%khw
+		off := int32(c*g.H*g.W + k/g.KW*g.DilH*g.W + k%g.KW*g.DilW)
+		if n := len(dst); n > 0 && dst[n-2]+dst[n-1] == off {
+			dst[n-1]++
+			continue
+		}
+		dst = append(dst, off, 1)
+	}
+	return dst
+}
+
+// ReadsATInPlace reports whether SgemmConvAT runs on g on this CPU: an
+// unpadded column matrix, and the AVX-512 kernel.
+func (g *ConvColumns) ReadsATInPlace() bool { return g.unpackedAT() && hasDirectA(activeKernel) }
 
 // ReadsAInPlace reports whether SgemmConvA reads g straight from the
 // images, with no packed A panels, on this CPU: an unpadded column matrix

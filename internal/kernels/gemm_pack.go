@@ -107,3 +107,15 @@ func zeroPad(panel []float32, ldd, width, kc int) {
 		clear(panel[p*ldd+width : p*ldd+ldd])
 	}
 }
+
+// Transpose writes the rows x cols matrix src (row stride lds) into dst
+// transposed: dst[j*ldd+i] = src[i*lds+j]. It panics when a slice is too
+// short for its matrix.
+func Transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	checkMatrix("src", rows, cols, src, lds, true)
+	checkMatrix("dst", cols, rows, dst, ldd, true)
+	gatherColumns(dst, ldd, src, lds, rows, cols)
+}

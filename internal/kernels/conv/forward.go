@@ -85,6 +85,15 @@ func (c *call) forwardChunk(l *lowering) {
 		}
 	case directForward(p):
 		c.directChunk(l, dst)
+	case transposedForward(p):
+		// The output with pixels as rows, from the images in place, then
+		// transposed into the channel-major staging layout.
+		ct := l.col[:ld*ocg]
+		for gi := range g {
+			cols := l.columns(c.x, gi)
+			kernels.SgemmConvAT(ocg, &cols, c.w[gi*ocg*kg:], kg, ct, ocg)
+			kernels.Transpose(dst[gi*ocg*ld:], ld, ct, ocg, ld, ocg)
+		}
 	case implicitForward(p):
 		for gi := range g {
 			cols := l.columns(c.x, gi)

@@ -60,6 +60,23 @@ func implicitForward(p *Conv2dParams) bool {
 	return implicitGEMM == implicitAlways || implicitGEMM == implicitAuto && p.OutW() >= implicitMinOutW
 }
 
+// transposedForward reports whether the forward pass of p computes its
+// output transposed, pixels as rows, reading the column matrix's
+// transpose as the GEMM's A in place (kernels.SgemmConvAT), then
+// transposes it: no column matrix, no packed panels of it, and the same
+// bits. It needs an unpadded convolution on a CPU with the in-place
+// kernel, and room for the transposed output where the column matrix
+// would go. On the shared 2-vCPU Zen 5 the seed CNN's conv2 ran 1.3x
+// (one goroutine) and 1.37x (two) faster so (docs/PERFORMANCE.md).
+func transposedForward(p *Conv2dParams) bool {
+	if implicitGEMM == implicitNever || p.pointwise() {
+		return false
+	}
+	cols := kernels.ConvColumns{PadH: p.PadH, PadW: p.PadW}
+	col, _ := p.workspaceSplit()
+	return cols.ReadsATInPlace() && col >= p.chunk()*p.OutH()*p.OutW()*(p.OutC/p.Groups)
+}
+
 // implicitWeight reports whether the weight gradient of p packs from the
 // images. Its A panels are transposes, so a block packed from the images
 // is written row-major and transposed either way; on the seed CNN's layers
