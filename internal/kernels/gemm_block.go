@@ -41,7 +41,7 @@ type workspace struct {
 	cols       []float32 // a block of a ConvColumns, written row-major
 	segs       []int32   // a ConvColumns A's runs of columns (directAMacro)
 	taps       []int32   // and its rows' offsets in the images (taps, or pixels for its transpose)
-	wg         Join
+	task       gemmTask  // a parallel call's parts (sgemmParallel)
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}

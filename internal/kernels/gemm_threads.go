@@ -1,13 +1,12 @@
 package kernels
 
-// This file splits large SGEMMs across goroutines. Workers are long-lived and
-// fed through a channel so that a parallel call allocates nothing. It leaves
+// This file splits large SGEMMs across goroutines, the package's workers
+// (Parallel), so that a parallel call allocates nothing. It leaves
 // out splitting K: that would change the order of the additions and so the
 // bits of the result.
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
@@ -55,36 +54,17 @@ var (
 // and a split never touches the bits (K is not split).
 const wideThreads = 8
 
-// gemmJob is one goroutine's share of a call.
-type gemmJob struct {
-	kn   *microKernel
-	args gemmArgs
-	wg   *Join
+// gemmTask is a GEMM split into parts, one a goroutine (Parallel).
+type gemmTask struct {
+	kn    *microKernel
+	parts []gemmArgs
 }
 
-var (
-	jobs        = make(chan gemmJob, 64)
-	workerMu    sync.Mutex
-	workerCount int
-)
-
-// ensureWorkers starts background workers until there are at least n.
-func ensureWorkers(n int) {
-	workerMu.Lock()
-	defer workerMu.Unlock()
-	for ; workerCount < n; workerCount++ {
-		go gemmWorker()
-	}
-}
-
-func gemmWorker() {
-	for {
-		j := Receive(jobs)
-		ws := workspaces.Get().(*workspace)
-		sgemmBlocked(j.kn, ws, &j.args)
-		workspaces.Put(ws)
-		j.wg.Done()
-	}
+// Run computes part i with a workspace of its own.
+func (t *gemmTask) Run(i int) {
+	ws := workspaces.Get().(*workspace)
+	sgemmBlocked(t.kn, ws, &t.parts[i])
+	workspaces.Put(ws)
 }
 
 // sgemmParallel runs g with kernel kn on up to threads goroutines (the
@@ -113,9 +93,9 @@ func sgemmParallel(kn *microKernel, threads int, g *gemmArgs) {
 		sgemmBlocked(kn, ws, g)
 		return
 	}
-	ensureWorkers(parts - 1)
-	ws.wg.Add(parts - 1)
-	for p := parts - 1; p >= 0; p-- {
+	t := &ws.task
+	t.kn, t.parts = kn, t.parts[:0]
+	for p := range parts {
 		lo, hi := p*tiles/parts*tile, (p+1)*tiles/parts*tile
 		sub := *g
 		if splitM {
@@ -137,11 +117,8 @@ func sgemmParallel(kn *microKernel, threads int, g *gemmArgs) {
 				sub.b = g.b[lo:]
 			}
 		}
-		if p == 0 {
-			sgemmBlocked(kn, ws, &sub)
-			break
-		}
-		jobs <- gemmJob{kn, sub, &ws.wg}
+		t.parts = append(t.parts, sub)
 	}
-	ws.wg.Wait()
+	Parallel(t, parts)
+	clear(t.parts) // let the operands go
 }

@@ -88,16 +88,13 @@ func Zero(s []float32) {
 	runUpdate(rangeTask{kind: updateZero, p: s}, len(s))
 }
 
-// rangePool is the updates' workers and the one call they work on.
+// rangePool is the one update the workers (Parallel) run at a time.
 type rangePool struct {
 	mu    sync.Mutex // held by the call that owns the pool
 	task  rangeTask
 	n     int
 	block int          // elements a goroutine takes at a time
 	next  atomic.Int64 // the next block to take
-	wg    Join
-	jobs  chan struct{}
-	count int
 }
 
 var updates rangePool
@@ -124,30 +121,14 @@ func runUpdate(t rangeTask, n int) {
 	}
 	defer updates.mu.Unlock()
 	u := &updates
-	if u.jobs == nil {
-		u.jobs = make(chan struct{}, 64)
-	}
-	for ; u.count < threads-1; u.count++ {
-		go u.worker()
-	}
 	u.task, u.n, u.block = t, n, block
 	u.next.Store(0)
-	u.wg.Add(threads - 1)
-	for range threads - 1 {
-		u.jobs <- struct{}{}
-	}
-	u.work()
-	u.wg.Wait()
+	Parallel(u, threads)
 	u.task = rangeTask{} // let the buffers go
 }
 
-func (u *rangePool) worker() {
-	for {
-		Receive(u.jobs)
-		u.work()
-		u.wg.Done()
-	}
-}
+// Run is one goroutine's share of the update: blocks until none is left.
+func (u *rangePool) Run(int) { u.work() }
 
 // work takes blocks until none is left.
 func (u *rangePool) work() {

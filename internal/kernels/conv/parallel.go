@@ -7,10 +7,10 @@ package conv
 // in that core's cache. It leaves out what a chunk computes (forward.go,
 // backward.go).
 //
-// Workers are long-lived and fed through a channel with their slot, and
-// find the call in the pool, so a parallel call allocates nothing. One call
-// at a time owns the workers; a concurrent call runs its chunks on its own
-// goroutine instead of queueing. Results do not depend on which goroutine
+// The goroutines are the kernels package's workers (kernels.Parallel), each
+// given its slot, finding the call in the pool, so a parallel call
+// allocates nothing. One call at a time owns the pool; a concurrent call
+// runs its chunks on its own goroutine instead of queueing. Results do not depend on which goroutine
 // ran a chunk: outputs and input gradients depend on their image alone,
 // and weight gradients are summed over fixed chunks in a fixed order.
 
@@ -103,15 +103,9 @@ func runChunks(c *call) {
 		return
 	}
 	defer pool.mu.Unlock()
-	pool.start(threads - 1)
 	pool.c = *c
 	pool.next.Store(0)
-	pool.wg.Add(threads - 1)
-	for slot := 1; slot < threads; slot++ {
-		pool.jobs <- slot
-	}
-	pool.c.work(0, &pool.next)
-	pool.wg.Wait()
+	kernels.Parallel(&pool, threads)
 	pool.c = call{} // let the operands go
 }
 
@@ -250,33 +244,16 @@ func (c *call) poolWork(next *atomic.Int64) {
 	}
 }
 
-// workerPool is the package's set of chunk goroutines and the one call
-// they work on; jobs carries each worker's workspace slot.
-type workerPool struct {
-	mu    sync.Mutex // held by the call that owns the pool
-	c     call
-	next  atomic.Int64 // the next chunk to take
-	wg    kernels.Join
-	jobs  chan int
-	count int
+// chunkPool is the one call whose chunks the workers (kernels.Parallel)
+// take at a time.
+type chunkPool struct {
+	mu   sync.Mutex // held by the call that owns the pool
+	c    call
+	next atomic.Int64 // the next chunk to take
 }
 
-var pool workerPool
+var pool chunkPool
 
-// start makes sure at least n workers exist; the caller holds w.mu.
-func (w *workerPool) start(n int) {
-	if w.jobs == nil {
-		w.jobs = make(chan int, 64)
-	}
-	for ; w.count < n; w.count++ {
-		go w.work()
-	}
-}
-
-func (w *workerPool) work() {
-	for {
-		slot := kernels.Receive(w.jobs)
-		w.c.work(slot, &w.next)
-		w.wg.Done()
-	}
-}
+// Run is one goroutine's share of the call: chunks until none is left,
+// in workspace slot slot.
+func (w *chunkPool) Run(slot int) { w.c.work(slot, &w.next) }
