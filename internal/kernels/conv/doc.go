@@ -36,14 +36,24 @@
 // enough to run near peak on every core (see chunk in params.go); the chunk
 // size depends on the parameters alone, never on the thread count. A 1x1,
 // stride-1, unpadded convolution over one image at a time skips im2col and
-// hands the input to Sgemm as is. Where it measured faster (wide outputs,
-// see implicitForward in lowering.go), the forward GEMM instead packs its
-// panels straight from the images through kernels.ConvColumns (implicit
-// GEMM), so the column matrix is never written; the packed panels, and so
-// the bits, are the same. The data gradient is a transposed GEMM
-// into columns followed by col2im. The weight gradient is computed
-// transposed, as the column matrix times the transposed output gradient,
-// and added to dw transposed back.
+// hands the input to Sgemm as is. Most layers skip the column matrix
+// where the CPU has the kernels for it (AVX-512), and every such path
+// gives the bits of the GEMM on the written-out matrix, because each
+// output is the same chain of FMAs over the taps in the same order:
+//
+//   - few taps and wide rows (the first layer of an image model): a direct
+//     convolution, output rows read as shifted input rows (direct.go);
+//   - other unpadded layers: the output computed transposed, pixels as
+//     rows, by a GEMM that reads the column matrix's transpose in place
+//     (kernels.SgemmConvAT), then transposed (transposedForward);
+//   - padded layers with wide outputs: the GEMM's panels packed straight
+//     from the images through kernels.ConvColumns (implicitForward).
+//
+// The data gradient is a transposed GEMM into columns followed by col2im.
+// The weight gradient is computed transposed, as the column matrix times
+// the transposed output gradient, and added to dw transposed back; for an
+// unpadded layer without a horizontal stride the GEMM reads the column
+// matrix in place (implicitWeight).
 //
 // The chunks run on up to kernels.Threads() goroutines (parallel.go), each
 // chunk's im2col, GEMMs (kernels.SgemmSerial) and epilogue on one of them,
