@@ -116,9 +116,9 @@ func sgemmBlockedCols(kn *microKernel, ws *workspace, g *gemmArgs, acols, bcols 
 	case acols != nil && g.transA && !unpackedA:
 		panic("kernels: a transposed ConvColumns A without its in-place kernel")
 	case unpackedA && g.transA:
-		ws.taps = acols.pixelOffsets(ws.taps)
+		ws.taps = padRows(acols.pixelOffsets(ws.taps))
 	case unpackedA:
-		ws.taps = acols.tapOffsets(ws.taps)
+		ws.taps = padRows(acols.TapOffsets(ws.taps))
 	}
 	direct := bcols == nil && !g.transB && g.m <= kn.directBMaxM && rowsSpreadInL2(g.ldb, min(g.k, kn.kc))
 	for jc := 0; jc < g.n; jc += ncb {

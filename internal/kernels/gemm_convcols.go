@@ -175,10 +175,10 @@ func (g *ConvColumns) segments(dst []int32, q0, cols int) []int32 {
 	return dst
 }
 
-// tapOffsets returns dst holding, for each row (tap) of g's column matrix,
-// its offset from a pixel's top-left tap, then zeros up to a multiple of
-// 8 rows.
-func (g *ConvColumns) tapOffsets(dst []int32) []int32 {
+// TapOffsets returns dst[:0] with, appended for each row (tap) of g's
+// column matrix in order, its offset in X from a pixel's top-left tap
+// (c*H*W + i*DilH*W + j*DilW for channel c, kernel row i and column j).
+func (g *ConvColumns) TapOffsets(dst []int32) []int32 {
 	dst = dst[:0]
 	for c := range g.C {
 		for i := range g.KH {
@@ -187,15 +187,19 @@ func (g *ConvColumns) tapOffsets(dst []int32) []int32 {
 			}
 		}
 	}
-	for len(dst)%8 != 0 {
-		dst = append(dst, 0)
-	}
 	return dst
 }
 
-// pixelOffsets returns dst holding, for each column (output pixel) of g's
-// column matrix, the offset in X of its top-left tap, then zeros up to a
-// multiple of 8.
+// padRows appends zeros to offsets up to a whole number of tile rows.
+func padRows(offsets []int32) []int32 {
+	for len(offsets)%8 != 0 {
+		offsets = append(offsets, 0)
+	}
+	return offsets
+}
+
+// pixelOffsets returns dst[:0] with, appended for each column (output
+// pixel) of g's column matrix, the offset in X of its top-left tap.
 func (g *ConvColumns) pixelOffsets(dst []int32) []int32 {
 	dst = dst[:0]
 	for n := range g.N {
@@ -204,9 +208,6 @@ func (g *ConvColumns) pixelOffsets(dst []int32) []int32 {
 				dst = append(dst, int32(n*g.ImgStride+oy*g.StrideH*g.W+ox*g.StrideW))
 			}
 		}
-	}
-	for len(dst)%8 != 0 {
-		dst = append(dst, 0)
 	}
 	return dst
 }

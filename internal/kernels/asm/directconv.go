@@ -21,6 +21,50 @@ const directChannels = 8
 // directUnroll is how many taps one trip of the tap loop takes.
 const directUnroll = 3
 
+// tile8x32 is the registers of the 8x32 tile both kernels share: 16
+// accumulators, two vectors of the operand loaded whole, and two
+// broadcast registers that alternate so consecutive rows do not wait on
+// one register.
+type tile8x32 struct{ g gemmKernel }
+
+func (t tile8x32) acc(i, v int) VecPhysical { return t.g.vec(2*i + v) }
+func (t tile8x32) vec(v int) VecPhysical    { return t.g.vec(2*directChannels + v) }
+func (t tile8x32) bcast(i int) VecPhysical  { return t.g.vec(2*directChannels + 2 + i%2) }
+
+// zero clears the accumulators.
+func (t tile8x32) zero() {
+	for i := 0; i < directChannels; i++ {
+		for v := 0; v < 2; v++ {
+			VPXORD(t.acc(i, v), t.acc(i, v), t.acc(i, v))
+		}
+	}
+}
+
+// step is one k step: row i's element, broadcast from at(i), times the
+// two loaded vectors, into row i's accumulators.
+func (t tile8x32) step(at func(i int) Mem) {
+	for i := 0; i < directChannels; i++ {
+		VBROADCASTSS(at(i), t.bcast(i))
+		for v := 0; v < 2; v++ {
+			VFMADD231PS(t.vec(v), t.bcast(i), t.acc(i, v))
+		}
+	}
+}
+
+// eachRow emits body for rows 0-7 of the tile, row i's memory at ptr
+// advanced by i*ld bytes, stopping before row i once rows <= i (a jump to
+// label done).
+func (t tile8x32) eachRow(rows, ptr, ld Register, done string, body func(i int)) {
+	for i := 0; i < directChannels; i++ {
+		if i > 0 {
+			CMPQ(rows, U8(i))
+			JLE(LabelRef(done))
+			ADDQ(ld, ptr)
+		}
+		body(i)
+	}
+}
+
 func genDirectConv() {
 	const name = "directConvAVX512"
 	TEXT(name, NOSPLIT, "func(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16)")
@@ -45,21 +89,13 @@ func genDirectConv() {
 	KMOVW(Load(Param("m0"), GP32()), k0)
 	KMOVW(Load(Param("m1"), GP32()), k1)
 
-	g := gemmKernel{wide: true}
-	acc := func(i, v int) VecPhysical { return g.vec(2*i + v) }
-	xv := func(v int) VecPhysical { return g.vec(2*directChannels + v) }
-	bcast := func(i int) VecPhysical { return g.vec(2*directChannels + 2 + i%2) }
-
+	t := tile8x32{gemmKernel{wide: true}}
 	op, wp, taps, off, out := GP64(), GP64(), GP64(), GP64(), GP64()
 
 	Label(name + "_row")
 	TESTQ(rows, rows)
 	JZ(LabelRef(name + "_done"))
-	for i := 0; i < directChannels; i++ {
-		for v := 0; v < 2; v++ {
-			VPXORD(acc(i, v), acc(i, v), acc(i, v))
-		}
-	}
+	t.zero()
 	Load(Param("offs"), op)
 	Load(Param("w"), wp)
 	Load(Param("k"), taps)
@@ -67,14 +103,9 @@ func genDirectConv() {
 	// Taps in trips of directUnroll, then one at a time.
 	tap := func(u int) {
 		MOVLQSX(Mem{Base: op, Disp: 4 * u}, off)
-		VMOVUPS_Z(Mem{Base: xp, Index: off, Scale: 4}, k0, xv(0))
-		VMOVUPS_Z(Mem{Base: xp, Index: off, Scale: 4, Disp: 64}, k1, xv(1))
-		for i := 0; i < directChannels; i++ {
-			VBROADCASTSS(Mem{Base: wp, Disp: 4 * (u*directChannels + i)}, bcast(i))
-			for v := 0; v < 2; v++ {
-				VFMADD231PS(xv(v), bcast(i), acc(i, v))
-			}
-		}
+		VMOVUPS_Z(Mem{Base: xp, Index: off, Scale: 4}, k0, t.vec(0))
+		VMOVUPS_Z(Mem{Base: xp, Index: off, Scale: 4, Disp: 64}, k1, t.vec(1))
+		t.step(func(i int) Mem { return Mem{Base: wp, Disp: 4 * (u*directChannels + i)} })
 	}
 	CMPQ(taps, U8(directUnroll))
 	JL(LabelRef(name + "_tail"))
@@ -98,15 +129,10 @@ func genDirectConv() {
 
 	Label(name + "_store")
 	MOVQ(yp, out)
-	for i := 0; i < directChannels; i++ {
-		if i > 0 {
-			CMPQ(nch, U8(i))
-			JLE(LabelRef(name + "_next"))
-			ADDQ(ldy, out)
-		}
-		VMOVUPS(acc(i, 0), k0, Mem{Base: out})
-		VMOVUPS(acc(i, 1), k1, Mem{Base: out, Disp: 64})
-	}
+	t.eachRow(nch, out, ldy, name+"_next", func(i int) {
+		VMOVUPS(t.acc(i, 0), k0, Mem{Base: out})
+		VMOVUPS(t.acc(i, 1), k1, Mem{Base: out, Disp: 64})
+	})
 	Label(name + "_next")
 	ADDQ(xrow, xp)
 	ADDQ(yrow, yp)
@@ -133,11 +159,7 @@ func genDirectA() {
 		"s_q = segs[2s], segs[2s]+1, .... Only rows i < rows and the lanes of masks m0",
 		"(columns 0-15) and m1 (16-31) of C are read and written. Strides are in elements.")
 
-	g := gemmKernel{wide: true}
-	acc := func(i, v int) VecPhysical { return g.vec(2*i + v) }
-	bv := func(v int) VecPhysical { return g.vec(2*directChannels + v) }
-	bcast := func(i int) VecPhysical { return g.vec(2*directChannels + 2 + i%2) }
-
+	t := tile8x32{gemmKernel{wide: true}}
 	xbase := Load(Param("x"), GP64())
 	op := Load(Param("offs"), GP64())
 	offs := make([]GPVirtual, directChannels)
@@ -151,11 +173,7 @@ func genDirectA() {
 	ldb := Load(Param("ldb"), GP64())
 	SHLQ(U8(2), ldb)
 	xp, n := GP64(), GP64()
-	for i := 0; i < directChannels; i++ {
-		for v := 0; v < 2; v++ {
-			VPXORD(acc(i, v), acc(i, v), acc(i, v))
-		}
-	}
+	t.zero()
 
 	Label(name + "_seg")
 	TESTQ(nseg, nseg)
@@ -165,14 +183,9 @@ func genDirectA() {
 	MOVLQSX(Mem{Base: sp, Disp: 4}, n)
 	Label(name + "_col")
 	for v := 0; v < 2; v++ {
-		VMOVUPS(Mem{Base: bp, Disp: 64 * v}, bv(v))
+		VMOVUPS(Mem{Base: bp, Disp: 64 * v}, t.vec(v))
 	}
-	for i := 0; i < directChannels; i++ {
-		VBROADCASTSS(Mem{Base: xp, Index: offs[i], Scale: 4}, bcast(i))
-		for v := 0; v < 2; v++ {
-			VFMADD231PS(bv(v), bcast(i), acc(i, v))
-		}
-	}
+	t.step(func(i int) Mem { return Mem{Base: xp, Index: offs[i], Scale: 4} })
 	ADDQ(U8(4), xp)
 	ADDQ(ldb, bp)
 	DECQ(n)
@@ -194,31 +207,21 @@ func genDirectA() {
 	MOVL(paramAddr("beta"), bbits)
 	ANDL(U32(0x7fffffff), bbits)
 	JZ(LabelRef(name + "_overwrite"))
-	for i := 0; i < directChannels; i++ {
-		if i > 0 {
-			CMPQ(rows, U8(i))
-			JLE(LabelRef(name + "_done"))
-			ADDQ(ldc, cp)
-		}
+	t.eachRow(rows, cp, ldc, name+"_done", func(i int) {
 		for v := 0; v < 2; v++ {
 			m := Mem{Base: cp, Disp: 64 * v}
-			VMOVUPS_Z(m, ks[v], bv(v))
-			VADDPS(bv(v), acc(i, v), acc(i, v))
-			VMOVUPS(acc(i, v), ks[v], m)
+			VMOVUPS_Z(m, ks[v], t.vec(v))
+			VADDPS(t.vec(v), t.acc(i, v), t.acc(i, v))
+			VMOVUPS(t.acc(i, v), ks[v], m)
 		}
-	}
+	})
 	JMP(LabelRef(name + "_done"))
 	Label(name + "_overwrite")
-	for i := 0; i < directChannels; i++ {
-		if i > 0 {
-			CMPQ(rows, U8(i))
-			JLE(LabelRef(name + "_done"))
-			ADDQ(ldc, cp)
-		}
+	t.eachRow(rows, cp, ldc, name+"_done", func(i int) {
 		for v := 0; v < 2; v++ {
-			VMOVUPS(acc(i, v), ks[v], Mem{Base: cp, Disp: 64 * v})
+			VMOVUPS(t.acc(i, v), ks[v], Mem{Base: cp, Disp: 64 * v})
 		}
-	}
+	})
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()

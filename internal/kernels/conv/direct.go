@@ -109,16 +109,9 @@ func (c *call) directChunk(l *lowering, dst []float32) {
 	// Each tap's offset from an output's top-left input, in the image
 	// the kernel reads (padded when p pads).
 	hp, wpad := p.H+2*p.PadH, p.W+2*p.PadW
-	var offs [maxDirectTaps]int32
-	t := 0
-	for ci := range cg {
-		for i := range p.KH {
-			for j := range p.KW {
-				offs[t] = int32(ci*hp*wpad + i*p.DilH*wpad + j*p.DilW)
-				t++
-			}
-		}
-	}
+	var buf [maxDirectTaps]int32
+	cols := kernels.ConvColumns{C: cg, H: hp, W: wpad, KH: p.KH, KW: p.KW, DilH: p.DilH, DilW: p.DilW}
+	offs := cols.TapOffsets(buf[:0])
 
 	oh, ow := p.OutH(), p.OutW()
 	ohw, hw := oh*ow, p.H*p.W
@@ -138,7 +131,7 @@ func (c *call) directChunk(l *lowering, dst []float32) {
 				y := dst[(gi*ocg+b*ch)*l.ld+j*ohw:]
 				for s := 0; s < ow; s += kernels.DirectConvWidth {
 					width := min(kernels.DirectConvWidth, ow-s)
-					kernels.DirectConv(xg[s:], offs[:taps], w, y[s:], oh, wpad, ow, l.ld, nch, width)
+					kernels.DirectConv(xg[s:], offs, w, y[s:], oh, wpad, ow, l.ld, nch, width)
 				}
 			}
 		}
