@@ -146,7 +146,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 // kernels and n for the Go scheduler (GOMAXPROCS), then restores both.
 func onThreads(ctx context.Context, n int, o Options) (ThreadRow, error) {
 	row := ThreadRow{Threads: n}
-	prevK, prevP := kernels.Threads(), runtime.GOMAXPROCS(n)
+	prevK, prevP := kernels.ThreadSetting(), runtime.GOMAXPROCS(n)
 	kernels.SetThreads(n)
 	defer func() {
 		kernels.SetThreads(prevK)
@@ -187,9 +187,8 @@ func InferLatency(ctx context.Context, batch, runs int) (LatencyRow, error) {
 // Sgemm returns the GFLOPS of an n x n x n single-precision product on the
 // given number of threads, best of several repetitions after a warm-up.
 func Sgemm(n, threads int) float64 {
-	prev := kernels.Threads()
+	defer kernels.SetThreads(kernels.ThreadSetting())
 	kernels.SetThreads(threads)
-	defer kernels.SetThreads(prev)
 	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range a {

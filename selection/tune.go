@@ -162,9 +162,8 @@ func (t *Tuner) Run(ctx context.Context) (*TuneResult, error) {
 		// The kernels' thread count is one setting for the whole process:
 		// share the cores out between the trials running at once. The
 		// kernels give the same bits whatever the count.
-		prev := kernels.Threads()
-		kernels.SetThreads(max(1, prev/t.opt.Jobs))
-		defer kernels.SetThreads(prev)
+		defer kernels.SetThreads(kernels.ThreadSetting())
+		kernels.SetThreads(max(1, kernels.Threads()/t.opt.Jobs))
 	}
 	optErr := tune.Optimize(ctx, t.study, t.objective, t.opt.Trials, t.opt.Jobs)
 	if optErr != nil && ctx.Err() != nil {

@@ -20,6 +20,12 @@ func SetThreads(n int) {
 	threadSetting.Store(int64(max(n, 0)))
 }
 
+// ThreadSetting reports the SetThreads value in force, 0 for the default.
+// A caller that changes the count for a while restores it with
+// SetThreads(ThreadSetting()) taken before: restoring Threads() instead
+// would pin the count to GOMAXPROCS as it was then.
+func ThreadSetting() int { return int(threadSetting.Load()) }
+
 // Threads reports how many goroutines one Sgemm call may use.
 func Threads() int {
 	if n := threadSetting.Load(); n > 0 {

@@ -11,7 +11,7 @@ import (
 // of several blocks on 1, 2, 8, 11 and 16 goroutines and requires the same
 // bits, and no allocation on the parallel path (from wideThreads).
 func TestUpdatesSplitLeaveNoTrace(t *testing.T) {
-	defer SetThreads(Threads())
+	defer SetThreads(ThreadSetting())
 	const n = 5*rangeBlock + 37
 	r := rand.New(rand.NewPCG(3, 4))
 	fill := func() []float32 {
@@ -74,7 +74,7 @@ func TestUpdatesSplitLeaveNoTrace(t *testing.T) {
 // TestZero clears buffers of every length around the block size on
 // wideThreads+1 goroutines, -0 and NaN included, without allocating.
 func TestZero(t *testing.T) {
-	defer SetThreads(Threads())
+	defer SetThreads(ThreadSetting())
 	SetThreads(wideThreads + 1)
 	for _, n := range []int{0, 1, rangeBlock - 1, 2 * rangeBlock, 5*rangeBlock + 3} {
 		s := make([]float32, n)

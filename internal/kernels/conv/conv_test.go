@@ -84,7 +84,7 @@ var pathSettings = []struct {
 // withPath runs f under setting s and restores the package defaults.
 func withPath(t *testing.T, s int, f func()) {
 	t.Helper()
-	oldChunk, oldThreads := chunkOverride, kernels.Threads()
+	oldChunk, oldThreads := chunkOverride, kernels.ThreadSetting()
 	defer func() {
 		chunkOverride = oldChunk
 		kernels.SetThreads(oldThreads)

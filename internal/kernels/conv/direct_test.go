@@ -16,7 +16,7 @@ func TestDirectBitIdentical(t *testing.T) {
 	if kernels.DirectConvTaps() == 0 {
 		t.Skip("the direct path needs the AVX-512 GEMM kernel; this CPU runs " + kernels.GemmKernelName())
 	}
-	defer kernels.SetThreads(kernels.Threads())
+	defer kernels.SetThreads(kernels.ThreadSetting())
 	defer func(d, i, ch int) { directConv, implicitGEMM, chunkOverride = d, i, ch }(directConv, implicitGEMM, chunkOverride)
 	r := rand.New(rand.NewPCG(32, 0))
 	cases := append([]struct {

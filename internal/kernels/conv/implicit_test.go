@@ -35,7 +35,7 @@ var implicitCases = []struct {
 // column matrix first, on one goroutine. The packed panels hold the same
 // values in the same order, so the sums cannot differ.
 func TestImplicitGEMMBitIdentical(t *testing.T) {
-	defer kernels.SetThreads(kernels.Threads())
+	defer kernels.SetThreads(kernels.ThreadSetting())
 	defer func(v int) { implicitGEMM = v }(implicitGEMM)
 	r := rand.New(rand.NewPCG(31, 0))
 	threads := []int{1, 2, 3, 4, 5, 6, 7}

@@ -15,7 +15,7 @@ import (
 // their image alone, and weight and bias gradients are added up over fixed
 // chunks in a fixed order.
 func TestThreadCountLeavesNoTrace(t *testing.T) {
-	defer kernels.SetThreads(kernels.Threads())
+	defer kernels.SetThreads(kernels.ThreadSetting())
 	r := rand.New(rand.NewPCG(11, 0))
 	defer func(c int) { chunkOverride = c }(chunkOverride)
 	for _, tc := range []struct {
@@ -71,7 +71,7 @@ func TestThreadCountLeavesNoTrace(t *testing.T) {
 // pooling layer, forward and backward, on 1 to 7 goroutines and requires
 // the same outputs, indices and gradients.
 func TestPoolThreadsLeaveNoTrace(t *testing.T) {
-	defer kernels.SetThreads(kernels.Threads())
+	defer kernels.SetThreads(kernels.ThreadSetting())
 	r := rand.New(rand.NewPCG(12, 0))
 	for _, p := range []MaxPool2dParams{
 		mp(32, 32, 28, 28, 2, 2, 2, 2, 0, 0, 1, 1, false),
@@ -119,7 +119,7 @@ func TestSixteenWays(t *testing.T) {
 	// The work around the convolutions: both max poolings, the ReLU
 	// masks and conv2's partial sums, at 16 goroutines and at 2 (where
 	// the chunks stay as large as before).
-	defer kernels.SetThreads(kernels.Threads())
+	defer kernels.SetThreads(kernels.ThreadSetting())
 	for _, tc := range []struct {
 		name    string
 		c       call
@@ -143,7 +143,7 @@ func TestSixteenWays(t *testing.T) {
 // TestReLUMaskThreads masks a gradient of several blocks on 1 to 16
 // goroutines and requires kernels.ReLUMask's result on the whole of it.
 func TestReLUMaskThreads(t *testing.T) {
-	defer kernels.SetThreads(kernels.Threads())
+	defer kernels.SetThreads(kernels.ThreadSetting())
 	r := rand.New(rand.NewPCG(12, 0))
 	n := 3*maskBlock + 77
 	y, dy := randF32(r, n), randF32(r, n)
@@ -173,7 +173,7 @@ func TestReLUMaskThreads(t *testing.T) {
 // groups, a pointwise convolution and single-image chunks, on 1 to 16
 // goroutines, with a workspace of garbage; and refuses what it cannot do.
 func TestConvReLUPool(t *testing.T) {
-	defer kernels.SetThreads(kernels.Threads())
+	defer kernels.SetThreads(kernels.ThreadSetting())
 	r := rand.New(rand.NewPCG(13, 0))
 	for _, p := range []Conv2dParams{
 		cp(32, 3, 32, 32, 32, 5, 5),  // the seed CNN's conv1
