@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -360,9 +361,20 @@ func TestSetThreads(t *testing.T) {
 	if got := Threads(); got != 3 {
 		t.Fatalf("Threads() = %d after SetThreads(3)", got)
 	}
+	if got := ThreadSetting(); got != 3 {
+		t.Fatalf("ThreadSetting() = %d after SetThreads(3)", got)
+	}
 	SetThreads(0)
-	if got := Threads(); got < 1 {
-		t.Fatalf("Threads() = %d after SetThreads(0), want GOMAXPROCS", got)
+	if got := Threads(); got != runtime.GOMAXPROCS(0) {
+		t.Fatalf("Threads() = %d after SetThreads(0), want GOMAXPROCS %d", got, runtime.GOMAXPROCS(0))
+	}
+	// Restoring the setting, not the count, follows GOMAXPROCS again.
+	prev := ThreadSetting()
+	SetThreads(5)
+	SetThreads(prev)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if got := Threads(); got != 1 {
+		t.Fatalf("Threads() = %d after restoring the default under GOMAXPROCS 1", got)
 	}
 }
 
