@@ -121,16 +121,44 @@ func (g *Tape) Conv2dReLUMaxPool(x, w, b *Var, o Conv2dOptions, po PoolOptions) 
 // conv2dReLUPoolBackward masks the pooled gradient where the pooled
 // output is not positive (the ReLU's rule at each window's maximum),
 // routes it to the maxima in a new buffer of the convolution's output
-// shape, and runs the convolution's backward pass on that.
+// shape, and runs the convolution's backward pass on that. With no input
+// gradient to compute, the weight gradient routes each chunk's share
+// itself instead (conv.Conv2dBackwardWeightPooled).
 func conv2dReLUPoolBackward(g *Tape, n *Var) {
 	x, w := n.in[0], n.in[1]
 	p, o := savedConv(n, x, w)
 	dp := n.grad.Data()
 	conv.ReLUMaskGrad(n.Data(), dp) // read by nothing else: masked in place
+	if !n.needs(0) && g.layerHook == nil && (n.needs(1) || n.needs(2)) {
+		// Only the weight and bias gradients (a first layer): each chunk's
+		// output gradient is routed from the pooled one as it is needed,
+		// never written whole.
+		dw, db := paramGrads(g, n)
+		conv.Conv2dBackwardWeightPooled(p, x.Data(), dp, n.idx, dw, db, g.floats.get(p.WorkspaceLen()))
+		return
+	}
 	dy := g.Tensor(p.N, p.OutC, p.OutH(), p.OutW())
 	mp := conv.MaxPool2dParams{N: p.N, C: p.OutC, H: p.OutH(), W: p.OutW(), KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
 	conv.MaxPool2dBackwardInto(mp, dp, n.idx, dy.Data())
 	convBackward(g, n, p, o, dy)
+}
+
+// paramGrads returns where a convolution node's weight and bias
+// gradients accumulate: the weight's gradient, or zeroed scratch when the
+// weight needs none (the kernels compute both in one pass), and the
+// bias's, or nil when it needs none.
+func paramGrads(g *Tape, n *Var) (dw, db []float32) {
+	w, b := n.in[1], n.in[2]
+	if n.needs(1) {
+		dw = g.gradOf(w).Data()
+	} else {
+		dw = g.floats.get(w.value.Len())
+		clear(dw)
+	}
+	if n.needs(2) {
+		db = g.gradOf(b).Data()
+	}
+	return dw, db
 }
 
 // savedConv is the geometry and options a conv2d node saved.
@@ -171,16 +199,7 @@ func convBackward(g *Tape, n *Var, p conv.Conv2dParams, o Conv2dOptions, dyT *te
 		return
 	}
 	if n.needs(1) || n.needs(2) {
-		var dw, db []float32
-		if n.needs(1) {
-			dw = g.gradOf(w).Data()
-		} else {
-			dw = g.floats.get(w.value.Len())
-			clear(dw)
-		}
-		if n.needs(2) {
-			db = g.gradOf(b).Data()
-		}
+		dw, db := paramGrads(g, n)
 		conv.Conv2dBackwardWeight(p, x.Data(), dy, dw, db, ws)
 	}
 }

@@ -192,4 +192,42 @@ func TestConv2dReLUMaxPool2x2(t *testing.T) {
 			}
 		}
 	}
+
+	// With x a constant (a first layer), the fused op routes each chunk's
+	// output gradient from the pooled one (Conv2dBackwardWeightPooled):
+	// still the two ops' bits, with and without a bias, batch 32 so that
+	// chunks hold several images, and odd sizes that leave a row and a
+	// column out of every window.
+	xb := rnd(5, 32, 3, 11, 13)
+	seedB := rnd(6, 32, 4, 4, 5)
+	for _, bias := range []bool{true, false} {
+		runConst := func(fused bool) [][]float32 {
+			wv := autograd.NewVar(rnd(7, 4, 3, 3, 3), true)
+			var bv *V
+			if bias {
+				bv = autograd.NewVar(rnd(8, 4), true)
+			}
+			g := autograd.NewTape()
+			var y *V
+			if fused {
+				y = g.Conv2dReLUMaxPool(g.Const(xb), wv, bv, autograd.Conv2dOptions{}, pool2x2)
+			} else {
+				y = g.MaxPool2d(g.Conv2dReLU(g.Const(xb), wv, bv, autograd.Conv2dOptions{}), autograd.PoolOptions{Kernel: [2]int{2, 2}})
+			}
+			g.BackwardWith(y, seedB)
+			out := [][]float32{wv.Grad().Values()}
+			if bias {
+				out = append(out, bv.Grad().Values())
+			}
+			return out
+		}
+		g1, g2 := runConst(true), runConst(false)
+		for k := range g1 {
+			for i := range g1[k] {
+				if math.Float32bits(g1[k][i]) != math.Float32bits(g2[k][i]) {
+					t.Fatalf("constant x, bias %v: gradient %d, element %d: fused %v, two ops %v", bias, k, i, g1[k][i], g2[k][i])
+				}
+			}
+		}
+	}
 }

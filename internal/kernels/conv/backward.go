@@ -6,7 +6,11 @@ package conv
 // (forward.go), spreading chunks over goroutines (parallel.go) and the
 // memory-bound stages (lowering.go).
 
-import "github.com/kiln-ml/kiln/internal/kernels"
+import (
+	"fmt"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
 
 // Conv2dBackwardData overwrites dx (N x C x H x W) with the gradient of the
 // loss with respect to the convolution input, given dy (N x OutC x OutH x
@@ -78,7 +82,12 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 	part := c.partials()[k*p.partialLen() : (k+1)*p.partialLen()]
 	dwT, db := part[:len(part)-p.OutC], part[len(part)-p.OutC:]
 	n0, ld := l.n0, l.ld
-	src := l.gather()
+	var src []float32
+	if c.unpool {
+		src = c.unpoolChunk(l)
+	} else {
+		src = l.gather()
+	}
 	switch {
 	case p.pointwise() && l.cnt == 1:
 		cols := c.x[n0*inImg : (n0+1)*inImg]
@@ -99,11 +108,54 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 	// Each output plane's sum in vector lanes (kernels.Sum): a chain of
 	// scalar adds was a fifth of conv1's weight-gradient pass.
 	clear(db)
-	for n := n0; n < n0+l.cnt; n++ {
+	for j := range l.cnt {
 		for o := range p.OutC {
-			db[o] += kernels.Sum(c.dy[n*outImg+o*ohw : n*outImg+(o+1)*ohw])
+			var plane []float32
+			if c.unpool {
+				plane = src[o*ld+j*ohw:][:ohw]
+			} else {
+				plane = c.dy[(n0+j)*outImg+o*ohw:][:ohw]
+			}
+			db[o] += kernels.Sum(plane)
 		}
 	}
+}
+
+// Conv2dBackwardWeightPooled is Conv2dBackwardWeight for a convolution
+// followed by 2x2, stride-2 max pooling (Conv2dForwardReLUPool): given
+// dyp, the gradient of the pooled output (masked by the ReLU), and the
+// pooling's idx, it routes each chunk's output gradient into the chunk's
+// staging buffer as it goes, so that the convolution's whole output
+// gradient is never written nor copied. Same bits as MaxPool2dBackwardInto
+// followed by Conv2dBackwardWeight. p must satisfy CanPool; ws needs
+// p.WorkspaceLen() elements.
+func Conv2dBackwardWeightPooled(p Conv2dParams, x, dyp []float32, idx []int32, dw, dbias, ws []float32) {
+	if !p.CanPool() {
+		panic(fmt.Sprintf("conv: Conv2dBackwardWeightPooled of %+v: output under 2x2, or one image a chunk", p))
+	}
+	n := p.N * p.OutC * (p.OutH() / 2) * (p.OutW() / 2)
+	p.mustCheckLen(x, dw, dbias, ws, "x", "dy", len(dyp), n)
+	mustLen("Conv2dBackwardWeightPooled", "idx", len(idx), n)
+	c := call{op: opBackwardWeight, p: p, x: x, dy: dyp, idx: idx, ws: ws, dw: dw, dbias: dbias, unpool: true}
+	runChunks(&c)
+	c.op = opReducePartials
+	runChunks(&c)
+}
+
+// unpoolChunk writes the chunk's output gradients into its staging
+// buffer, from the pooled gradients in c.dy, and returns them as one
+// OutC x ld matrix, the layout gather returns.
+func (c *call) unpoolChunk(l *lowering) []float32 {
+	p := &c.p
+	oh, ow := p.OutH(), p.OutW()
+	ph, pw := oh/2, ow/2
+	for j := range l.cnt {
+		for o := range p.OutC {
+			at := ((l.n0+j)*p.OutC + o) * ph * pw
+			unpool2x2(c.dy[at:], c.idx[at:], l.buf[o*l.ld+j*oh*ow:][:oh*ow], ph, ph, pw, ow)
+		}
+	}
+	return l.buf[:p.OutC*l.ld]
 }
 
 // gather returns the output gradients of the chunk as one OutC x ld matrix,

@@ -122,6 +122,20 @@ func maxPoolBackward(p MaxPool2dParams, dy []float32, idx []int32, dx []float32,
 	runChunks(&call{op: opMaxPoolBackward, mp: p, dy: dy, idx: idx, dx: dx, overwrite: overwrite})
 }
 
+// unpool2x2 writes d, rows/oh whole planes of W-wide rows (oh pooled rows
+// each), with the gradients dy of a 2x2, stride-2 max pooling routed to
+// the taps idx names and +0 everywhere else (kernels.MaxPool2x2Back, then
+// the columns and rows no window covers).
+func unpool2x2(dy []float32, idx []int32, d []float32, rows, oh, ow, w int) {
+	kernels.MaxPool2x2Back(dy, idx, d, rows, oh, ow, w)
+	if w > 2*ow {
+		for h := range 2 * rows {
+			clear(d[h*w+2*ow : (h+1)*w])
+		}
+	}
+	clear(d[2*rows*w:])
+}
+
 // maxPoolBackwardPlanes routes the gradients of planes [lo, hi): each
 // plane's own, so the planes may run in any order. With c.overwrite it
 // writes every element of the planes.
@@ -135,14 +149,7 @@ func (c *call) maxPoolBackwardPlanes(lo, hi int) {
 		planes, rows := p.calls2x2(lo, hi)
 		for q := range planes {
 			pl := lo + q
-			d := c.dx[pl*hw : pl*hw+rows/oh*hw]
-			kernels.MaxPool2x2Back(c.dy[pl*ohw:], c.idx[pl*ohw:], d, rows, oh, ow, p.W)
-			if p.W > 2*ow {
-				for h := range 2 * rows {
-					clear(d[h*p.W+2*ow : (h+1)*p.W])
-				}
-			}
-			clear(d[2*rows*p.W:])
+			unpool2x2(c.dy[pl*ohw:], c.idx[pl*ohw:], c.dx[pl*hw:pl*hw+rows/oh*hw], rows, oh, ow, p.W)
 		}
 		return
 	}

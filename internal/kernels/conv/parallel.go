@@ -50,6 +50,7 @@ type call struct {
 	relu       bool
 	overwrite  bool            // max pooling's backward: write every element of dx
 	pool       bool            // the forward pass: pool each chunk's output (Conv2dForwardReLUPool)
+	unpool     bool            // the weight gradient: dy is the pooled output's (Conv2dBackwardWeightPooled)
 	nb         int             // images per chunk (runChunks sets it)
 	n, per     int             // chunks, and elements or planes in each (runChunks sets them)
 	mp         MaxPool2dParams // the pooling ops'

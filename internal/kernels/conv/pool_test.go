@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
 func mp(n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw int, ceil bool) MaxPool2dParams {
@@ -289,6 +291,48 @@ func TestMaxPool2dSpecialPlanes(t *testing.T) {
 			same := float64(y[i]) == want[i] || (y[i] != y[i] && math.IsNaN(want[i]))
 			if !same || idx[i] != wantIdx[i] {
 				t.Fatalf("%s: output %d = %v at %d, want %v at %d", c.name, i, y[i], idx[i], want[i], wantIdx[i])
+			}
+		}
+	}
+}
+
+// TestConv2dBackwardWeightPooled checks the weight gradient that routes
+// each chunk's output gradient from the pooled one against unpooling the
+// whole gradient and the plain weight gradient, to the bit, on 1 to 3
+// goroutines, with odd outputs (a row and a column no window covers).
+func TestConv2dBackwardWeightPooled(t *testing.T) {
+	defer kernels.SetThreads(kernels.ThreadSetting())
+	r := rand.New(rand.NewPCG(41, 0))
+	for _, p := range []Conv2dParams{
+		cp(32, 3, 32, 32, 32, 5, 5),          // the seed CNN's conv1
+		cp(7, 2, 12, 11, 9, 3, 2, pad(1, 0)), // odd output, padded, 9 channels
+		cp(5, 4, 9, 9, 6, 3, 3, groups(2)),
+	} {
+		if !p.CanPool() {
+			t.Fatalf("%+v: CanPool false", p)
+		}
+		oh, ow := p.OutH(), p.OutW()
+		n := p.N * p.OutC * (oh / 2) * (ow / 2)
+		x := randF32(r, p.N*p.C*p.H*p.W)
+		w := randF32(r, p.OutC*(p.C/p.Groups)*p.KH*p.KW)
+		b := randF32(r, p.OutC)
+		yp, idx := make([]float32, n), make([]int32, n)
+		Conv2dForwardReLUPool(p, x, w, b, yp, idx, make([]float32, p.WorkspaceLen()))
+		dyp := randF32(r, n)
+		mp := MaxPool2dParams{N: p.N, C: p.OutC, H: oh, W: ow, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+		dy := make([]float32, p.N*p.OutC*oh*ow)
+		MaxPool2dBackwardInto(mp, dyp, idx, dy)
+		wantW, wantB := make([]float32, len(w)), make([]float32, len(b))
+		Conv2dBackwardWeight(p, x, dy, wantW, wantB, make([]float32, p.WorkspaceLen()))
+		for _, threads := range []int{1, 2, 3} {
+			kernels.SetThreads(threads)
+			gotW, gotB := make([]float32, len(w)), make([]float32, len(b))
+			Conv2dBackwardWeightPooled(p, x, dyp, idx, gotW, gotB, make([]float32, p.WorkspaceLen()))
+			if k := firstBitDiff(gotW, wantW); k >= 0 {
+				t.Fatalf("%+v, %d threads: dw[%d] = %g, unpooled first %g", p, threads, k, gotW[k], wantW[k])
+			}
+			if k := firstBitDiff(gotB, wantB); k >= 0 {
+				t.Fatalf("%+v, %d threads: db[%d] = %g, unpooled first %g", p, threads, k, gotB[k], wantB[k])
 			}
 		}
 	}
