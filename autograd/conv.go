@@ -120,27 +120,24 @@ func (g *Tape) Conv2dReLUMaxPool(x, w, b *Var, o Conv2dOptions, po PoolOptions) 
 
 // conv2dReLUPoolBackward masks the pooled gradient where the pooled
 // output is not positive (the ReLU's rule at each window's maximum),
-// routes it to the maxima in a new buffer of the convolution's output
-// shape, and runs the convolution's backward pass on that. With no input
-// gradient to compute, the weight gradient routes each chunk's share
-// itself instead (conv.Conv2dBackwardWeightPooled).
+// and runs the convolution's backward pass on it, whose kernels route
+// each chunk's share of the output's gradient to the windows' maxima as
+// they go (conv.Conv2dBackwardDataPooled, Conv2dBackwardWeightPooled):
+// the output's gradient is never written whole, except for a layer hook.
 func conv2dReLUPoolBackward(g *Tape, n *Var) {
 	x, w := n.in[0], n.in[1]
 	p, o := savedConv(n, x, w)
 	dp := n.grad.Data()
 	conv.ReLUMaskGrad(n.Data(), dp) // read by nothing else: masked in place
-	if !n.needs(0) && g.layerHook == nil && (n.needs(1) || n.needs(2)) {
-		// Only the weight and bias gradients (a first layer): each chunk's
-		// output gradient is routed from the pooled one as it is needed,
-		// never written whole.
-		dw, db := paramGrads(g, n)
-		conv.Conv2dBackwardWeightPooled(p, x.Data(), dp, n.idx, dw, db, g.floats.get(p.WorkspaceLen()))
+	if g.layerHook != nil {
+		// The hook takes the output's gradient whole.
+		dy := g.Tensor(p.N, p.OutC, p.OutH(), p.OutW())
+		mp := conv.MaxPool2dParams{N: p.N, C: p.OutC, H: p.OutH(), W: p.OutW(), KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+		conv.MaxPool2dBackwardInto(mp, dp, n.idx, dy.Data())
+		convBackward(g, n, p, o, dy, nil)
 		return
 	}
-	dy := g.Tensor(p.N, p.OutC, p.OutH(), p.OutW())
-	mp := conv.MaxPool2dParams{N: p.N, C: p.OutC, H: p.OutH(), W: p.OutW(), KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
-	conv.MaxPool2dBackwardInto(mp, dp, n.idx, dy.Data())
-	convBackward(g, n, p, o, dy)
+	convBackward(g, n, p, o, nil, dp)
 }
 
 // paramGrads returns where a convolution node's weight and bias
@@ -176,21 +173,29 @@ func conv2dBackward(g *Tape, n *Var) {
 		// so it is masked in place.
 		conv.ReLUMaskGrad(n.Data(), n.grad.Data())
 	}
-	convBackward(g, n, p, o, &n.grad)
+	convBackward(g, n, p, o, &n.grad, nil)
 }
 
 // convBackward is a convolution's backward pass for node n (inputs x, w,
-// b) given dyT, the gradient of its (pre-pooling) output.
-func convBackward(g *Tape, n *Var, p conv.Conv2dParams, o Conv2dOptions, dyT *tensor.Tensor) {
+// b) given dyT, the gradient of its (pre-pooling) output, or, when dyT is
+// nil, dp, the gradient of its 2x2 max pooled output, routed through the
+// node's pooling indices.
+func convBackward(g *Tape, n *Var, p conv.Conv2dParams, o Conv2dOptions, dyT *tensor.Tensor, dp []float32) {
 	x, w, b := n.in[0], n.in[1], n.in[2]
 	ws := g.floats.get(p.WorkspaceLen())
-	dy := dyT.Data()
+	data := func(dx []float32) {
+		if dyT == nil {
+			conv.Conv2dBackwardDataPooled(p, dp, n.idx, w.Data(), dx, ws)
+		} else {
+			conv.Conv2dBackwardData(p, dyT.Data(), w.Data(), dx, ws)
+		}
+	}
 	if n.needs(0) {
 		if dx := g.freshGrad(x); dx != nil {
-			conv.Conv2dBackwardData(p, dy, w.Data(), dx, ws)
+			data(dx)
 		} else {
 			tmp := g.floats.get(x.value.Len())
-			conv.Conv2dBackwardData(p, dy, w.Data(), tmp, ws)
+			data(tmp)
 			addScaled(g.gradOf(x).Data(), tmp, 1)
 		}
 	}
@@ -200,6 +205,10 @@ func convBackward(g *Tape, n *Var, p conv.Conv2dParams, o Conv2dOptions, dyT *te
 	}
 	if n.needs(1) || n.needs(2) {
 		dw, db := paramGrads(g, n)
-		conv.Conv2dBackwardWeight(p, x.Data(), dy, dw, db, ws)
+		if dyT == nil {
+			conv.Conv2dBackwardWeightPooled(p, x.Data(), dp, n.idx, dw, db, ws)
+		} else {
+			conv.Conv2dBackwardWeight(p, x.Data(), dyT.Data(), dw, db, ws)
+		}
 	}
 }

@@ -31,7 +31,7 @@ func (c *call) backwardDataChunk(l *lowering) {
 	hw := p.H * p.W
 	inImg := p.C * hw
 	n0, ld := l.n0, l.ld
-	src := l.gather()
+	src := c.outputGrad(l)
 	if p.pointwise() && l.cnt == 1 {
 		// The column matrix of a pointwise convolution is the image, so
 		// the transposed GEMM lands straight in dx.
@@ -82,12 +82,7 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 	part := c.partials()[k*p.partialLen() : (k+1)*p.partialLen()]
 	dwT, db := part[:len(part)-p.OutC], part[len(part)-p.OutC:]
 	n0, ld := l.n0, l.ld
-	var src []float32
-	if c.unpool {
-		src = c.unpoolChunk(l)
-	} else {
-		src = l.gather()
-	}
+	src := c.outputGrad(l)
 	switch {
 	case p.pointwise() && l.cnt == 1:
 		cols := c.x[n0*inImg : (n0+1)*inImg]
@@ -121,6 +116,37 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 	}
 }
 
+// Conv2dBackwardDataPooled is Conv2dBackwardData for a convolution
+// followed by 2x2, stride-2 max pooling (Conv2dForwardReLUPool), given
+// dyp, the gradient of the pooled output (masked by the ReLU), and the
+// pooling's idx: like Conv2dBackwardWeightPooled, it routes each chunk's
+// output gradient as it goes. Same bits as MaxPool2dBackwardInto followed
+// by Conv2dBackwardData. p must satisfy CanPool.
+func Conv2dBackwardDataPooled(p Conv2dParams, dyp []float32, idx []int32, w, dx, ws []float32) {
+	p.mustCheckPooled("Conv2dBackwardDataPooled", dx, w, nil, ws, "dx", dyp, idx)
+	runChunks(&call{op: opBackwardData, p: p, dy: dyp, idx: idx, w: w, dx: dx, ws: ws, unpool: true})
+}
+
+// mustCheckPooled is mustCheck for the kernels that take a pooled
+// output's gradient dyp and the pooling's idx in place of dy.
+func (p Conv2dParams) mustCheckPooled(fn string, x, w, bias, ws []float32, xName string, dyp []float32, idx []int32) {
+	if !p.CanPool() {
+		panic(fmt.Sprintf("conv: %s of %+v: output under 2x2, or one image a chunk", fn, p))
+	}
+	n := p.N * p.OutC * (p.OutH() / 2) * (p.OutW() / 2)
+	p.mustCheckLen(x, w, bias, ws, xName, "dy", len(dyp), n)
+	mustLen(fn, "idx", len(idx), n)
+}
+
+// outputGrad returns the chunk's output gradients as one OutC x ld
+// matrix: routed from the pooled ones (unpoolChunk) or gathered.
+func (c *call) outputGrad(l *lowering) []float32 {
+	if c.unpool {
+		return c.unpoolChunk(l)
+	}
+	return l.gather()
+}
+
 // Conv2dBackwardWeightPooled is Conv2dBackwardWeight for a convolution
 // followed by 2x2, stride-2 max pooling (Conv2dForwardReLUPool): given
 // dyp, the gradient of the pooled output (masked by the ReLU), and the
@@ -130,12 +156,7 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 // followed by Conv2dBackwardWeight. p must satisfy CanPool; ws needs
 // p.WorkspaceLen() elements.
 func Conv2dBackwardWeightPooled(p Conv2dParams, x, dyp []float32, idx []int32, dw, dbias, ws []float32) {
-	if !p.CanPool() {
-		panic(fmt.Sprintf("conv: Conv2dBackwardWeightPooled of %+v: output under 2x2, or one image a chunk", p))
-	}
-	n := p.N * p.OutC * (p.OutH() / 2) * (p.OutW() / 2)
-	p.mustCheckLen(x, dw, dbias, ws, "x", "dy", len(dyp), n)
-	mustLen("Conv2dBackwardWeightPooled", "idx", len(idx), n)
+	p.mustCheckPooled("Conv2dBackwardWeightPooled", x, dw, dbias, ws, "x", dyp, idx)
 	c := call{op: opBackwardWeight, p: p, x: x, dy: dyp, idx: idx, ws: ws, dw: dw, dbias: dbias, unpool: true}
 	runChunks(&c)
 	c.op = opReducePartials

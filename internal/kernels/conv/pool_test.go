@@ -296,11 +296,11 @@ func TestMaxPool2dSpecialPlanes(t *testing.T) {
 	}
 }
 
-// TestConv2dBackwardWeightPooled checks the weight gradient that routes
-// each chunk's output gradient from the pooled one against unpooling the
-// whole gradient and the plain weight gradient, to the bit, on 1 to 3
-// goroutines, with odd outputs (a row and a column no window covers).
-func TestConv2dBackwardWeightPooled(t *testing.T) {
+// TestConv2dBackwardPooled checks the data and weight gradients that
+// route each chunk's output gradient from the pooled one against
+// unpooling the whole gradient and the plain kernels, to the bit, on 1 to
+// 3 goroutines, with odd outputs (a row and a column no window covers).
+func TestConv2dBackwardPooled(t *testing.T) {
 	defer kernels.SetThreads(kernels.ThreadSetting())
 	r := rand.New(rand.NewPCG(41, 0))
 	for _, p := range []Conv2dParams{
@@ -324,6 +324,8 @@ func TestConv2dBackwardWeightPooled(t *testing.T) {
 		MaxPool2dBackwardInto(mp, dyp, idx, dy)
 		wantW, wantB := make([]float32, len(w)), make([]float32, len(b))
 		Conv2dBackwardWeight(p, x, dy, wantW, wantB, make([]float32, p.WorkspaceLen()))
+		wantX := make([]float32, len(x))
+		Conv2dBackwardData(p, dy, w, wantX, make([]float32, p.WorkspaceLen()))
 		for _, threads := range []int{1, 2, 3} {
 			kernels.SetThreads(threads)
 			gotW, gotB := make([]float32, len(w)), make([]float32, len(b))
@@ -333,6 +335,11 @@ func TestConv2dBackwardWeightPooled(t *testing.T) {
 			}
 			if k := firstBitDiff(gotB, wantB); k >= 0 {
 				t.Fatalf("%+v, %d threads: db[%d] = %g, unpooled first %g", p, threads, k, gotB[k], wantB[k])
+			}
+			gotX := make([]float32, len(x))
+			Conv2dBackwardDataPooled(p, dyp, idx, w, gotX, make([]float32, p.WorkspaceLen()))
+			if k := firstBitDiff(gotX, wantX); k >= 0 {
+				t.Fatalf("%+v, %d threads: dx[%d] = %g, unpooled first %g", p, threads, k, gotX[k], wantX[k])
 			}
 		}
 	}
