@@ -32,8 +32,11 @@ func DirectConvTaps() int {
 // y[i*ldy+r*yrow+j], is the sum over the taps t in order of
 // w[t*8+i]*x[offs[t]+r*xrow+j], one FMA chain from zero. w holds the
 // weights tap-major, 8 channels a tap (rows i >= nch may hold anything).
-// It panics where DirectConvTaps is 0 or a slice is too short.
-func DirectConv(x []float32, offs []int32, w, y []float32, rows, xrow, yrow, ldy, nch, width int) {
+// Then, as BiasEpilogue does it, bias[i] is added to channel i's outputs
+// unless bias is nil, and with relu each becomes max(v, 0) (NaN stays
+// NaN, -0 becomes +0). It panics where DirectConvTaps is 0 or a slice is
+// too short.
+func DirectConv(x []float32, offs []int32, w, y []float32, rows, xrow, yrow, ldy, nch, width int, bias []float32, relu bool) {
 	k := len(offs)
 	if k == 0 || rows <= 0 || nch <= 0 || width <= 0 {
 		return
@@ -55,7 +58,19 @@ func DirectConv(x []float32, offs []int32, w, y []float32, rows, xrow, yrow, ldy
 		panic(fmt.Sprintf("kernels: DirectConv: %d rows of %d outputs (steps %d, %d), %d channels %d apart, "+
 			"taps at %d..%d: slices of %d, %d and %d", rows, width, xrow, yrow, nch, ldy, lo, hi, len(x), len(w), len(y)))
 	}
+	if bias != nil && len(bias) < nch {
+		panic(fmt.Sprintf("kernels: DirectConv: %d biases for %d channels", len(bias), nch))
+	}
+	var b [DirectConvChannels]float32
+	var epilogue uint8
+	if bias != nil {
+		copy(b[:], bias[:nch])
+		epilogue = 1
+	}
+	if relu {
+		epilogue = 3 // the ReLU after a bias of +0 when there is none, as BiasEpilogue does
+	}
 	m0 := uint16(1<<min(width, 16) - 1)
 	m1 := uint16(1<<max(width-16, 0) - 1)
-	directConv(&x[0], &offs[0], k, &w[0], &y[0], rows, xrow, yrow, ldy, nch, m0, m1)
+	directConv(&x[0], &offs[0], k, &w[0], &y[0], rows, xrow, yrow, ldy, nch, m0, m1, &b[0], epilogue)
 }

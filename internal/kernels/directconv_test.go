@@ -54,37 +54,64 @@ func TestDirectConv(t *testing.T) {
 					a[i*k+t] = w[t*DirectConvChannels+i]
 				}
 			}
-			want := make([]float32, c.nch*n)
-			SgemmSerial(false, false, c.nch, n, k, 1, a, k, col, n, 0, want, n)
-
-			// y: each channel's rows yrow apart, channels ldy apart, with
-			// a sentinel everywhere the call must not write.
-			yrow, ldy := c.width+3, (c.width+3)*c.rows+5
-			y := make([]float32, DirectConvChannels*ldy)
-			sentinel := float32(math.Inf(-1))
-			for i := range y {
-				y[i] = sentinel
-			}
-			DirectConv(x, offs, w, y, c.rows, c.w, yrow, ldy, c.nch, c.width)
-			for i := range DirectConvChannels {
-				for r := range c.rows + 1 {
-					for j := range yrow {
-						if r*yrow+j >= ldy {
-							continue // the next channel's
+			gemm := make([]float32, c.nch*n)
+			SgemmSerial(false, false, c.nch, n, k, 1, a, k, col, n, 0, gemm, n)
+			bias := randSlice(rng, c.nch)
+			for _, e := range []struct {
+				bias bool
+				relu bool
+			}{{false, false}, {true, false}, {true, true}, {false, true}} {
+				// What the GEMM path's epilogue makes of the sums.
+				want := append([]float32(nil), gemm...)
+				var b []float32
+				if e.bias {
+					b = bias
+				}
+				if e.bias || e.relu {
+					for i := range c.nch {
+						var bi float32
+						if e.bias {
+							bi = b[i]
 						}
-						at := i*ldy + r*yrow + j
-						got := y[at]
-						if i < c.nch && r < c.rows && j < c.width {
-							if e := want[i*n+r*c.width+j]; math.Float32bits(got) != math.Float32bits(e) {
-								t.Fatalf("channel %d row %d col %d: %v, GEMM %v", i, r, j, got, e)
-							}
-						} else if got != sentinel {
-							t.Fatalf("channel %d row %d col %d written (%v): outside the call", i, r, j, got)
-						}
+						biasEpilogueGo(want[i*n:(i+1)*n], want[i*n:(i+1)*n], bi, e.relu)
 					}
 				}
+				checkDirectConv(t, fmt.Sprintf("bias %v relu %v", e.bias, e.relu), x, offs, w, b, e.relu, want, c.rows, c.w, c.width, c.nch)
 			}
 		})
+	}
+}
+
+// checkDirectConv runs DirectConv into a y with gaps between rows and
+// channels and a sentinel everywhere the call must not write, and
+// compares it with want (nch x rows*width) to the bit.
+func checkDirectConv(t *testing.T, name string, x []float32, offs []int32, w, bias []float32, relu bool, want []float32, rows, xrow, width, nch int) {
+	t.Helper()
+	n := rows * width
+	yrow, ldy := width+3, (width+3)*rows+5
+	y := make([]float32, DirectConvChannels*ldy)
+	sentinel := float32(math.Inf(-1))
+	for i := range y {
+		y[i] = sentinel
+	}
+	DirectConv(x, offs, w, y, rows, xrow, yrow, ldy, nch, width, bias, relu)
+	for i := range DirectConvChannels {
+		for r := range rows + 1 {
+			for j := range yrow {
+				if r*yrow+j >= ldy {
+					continue // the next channel's
+				}
+				at := i*ldy + r*yrow + j
+				got := y[at]
+				if i < nch && r < rows && j < width {
+					if e := want[i*n+r*width+j]; math.Float32bits(got) != math.Float32bits(e) {
+						t.Fatalf("%s: channel %d row %d col %d: %v, GEMM %v", name, i, r, j, got, e)
+					}
+				} else if got != sentinel {
+					t.Fatalf("%s: channel %d row %d col %d written (%v): outside the call", name, i, r, j, got)
+				}
+			}
+		}
 	}
 }
 
@@ -97,14 +124,15 @@ func TestDirectConvChecks(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"x too short", func() { DirectConv(x, []int32{0, 90}, w, y, 1, 10, 10, 10, 1, 16) }},
-		{"negative offset", func() { DirectConv(x, []int32{-1}, w, y, 1, 10, 10, 10, 1, 4) }},
-		{"y too short", func() { DirectConv(x, []int32{0}, w, y, 2, 10, 10, 90, 2, 16) }},
-		{"w too short", func() { DirectConv(x, []int32{0, 1, 2}, w, y, 1, 10, 10, 10, 1, 4) }},
-		{"too wide", func() { DirectConv(x, []int32{0}, w, y, 1, 40, 40, 40, 1, 33) }},
-		{"too many channels", func() { DirectConv(x, []int32{0}, w, y, 1, 10, 10, 10, 9, 4) }},
+		{"x too short", func() { DirectConv(x, []int32{0, 90}, w, y, 1, 10, 10, 10, 1, 16, nil, false) }},
+		{"negative offset", func() { DirectConv(x, []int32{-1}, w, y, 1, 10, 10, 10, 1, 4, nil, false) }},
+		{"y too short", func() { DirectConv(x, []int32{0}, w, y, 2, 10, 10, 90, 2, 16, nil, false) }},
+		{"w too short", func() { DirectConv(x, []int32{0, 1, 2}, w, y, 1, 10, 10, 10, 1, 4, nil, false) }},
+		{"too wide", func() { DirectConv(x, []int32{0}, w, y, 1, 40, 40, 40, 1, 33, nil, false) }},
+		{"too many channels", func() { DirectConv(x, []int32{0}, w, y, 1, 10, 10, 10, 9, 4, nil, false) }},
+		{"too few biases", func() { DirectConv(x, []int32{0}, w, y, 2, 10, 10, 20, 2, 4, []float32{1}, false) }},
 		{"too many taps", func() {
-			DirectConv(x, make([]int32, DirectConvTaps()+1), make([]float32, 8*DirectConvTaps()+8), y, 1, 10, 10, 10, 1, 4)
+			DirectConv(x, make([]int32, DirectConvTaps()+1), make([]float32, 8*DirectConvTaps()+8), y, 1, 10, 10, 10, 1, 4, nil, false)
 		}},
 	} {
 		func() {
@@ -137,7 +165,7 @@ func BenchmarkDirectConv(b *testing.B) {
 	w := randSlice(rng, 75*8)
 	y := make([]float32, 8*784)
 	for b.Loop() {
-		DirectConv(x, offs, w, y, 28, 32, 28, 784, 8, 28)
+		DirectConv(x, offs, w, y, 28, 32, 28, 784, 8, 28, nil, false)
 	}
 	b.ReportMetric(2*75*784*8*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

@@ -81,8 +81,8 @@ func init() {
 // GEMM kernel, whose FMA chains it matches.
 func directConvAvailable() bool { return activeKernel == avx512Kernel }
 
-func directConv(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16) {
-	directConvAVX512(x, offs, k, w, y, rows, xrow, yrow, ldy, nch, m0, m1)
+func directConv(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16, bias *float32, epilogue uint8) {
+	directConvAVX512(x, offs, k, w, y, rows, xrow, yrow, ldy, nch, m0, m1, bias, epilogue)
 }
 
 // hasDirectA reports whether kernel kn has a twin that reads a column

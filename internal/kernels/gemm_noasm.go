@@ -28,7 +28,7 @@ func fmaPeakLoops() []peakLoop { return nil }
 // directConvAvailable is false without assembly: DirectConv does not run.
 func directConvAvailable() bool { return false }
 
-func directConv(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16) {
+func directConv(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16, bias *float32, epilogue uint8) {
 	panic("kernels: DirectConv without assembly")
 }
 

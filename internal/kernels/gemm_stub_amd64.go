@@ -24,10 +24,12 @@ func transpose8x8AVX(n int, src *float32, lds int, dst *float32, ldd int)
 // 32 outputs a row at most: output (i, r, j) at y[i*ldy + r*yrow + j] is the sum over
 // taps t < k, in order, of w[t*8+i] * x[offs[t] + r*xrow + j], one FMA chain from zero.
 // Lanes j < 16 take mask m0 and j >= 16 mask m1, for loads and stores alike; channels
-// i >= nch are not stored. Strides and offsets are in elements.
+// i >= nch are not stored. Strides and offsets are in elements. With epilogue bit 0
+// set, bias[i] (8 readable values) is added to each sum, and with bit 1 as well the
+// result is max(sum+bias, 0) as biasEpilogueAVX512 computes it.
 //
 //go:noescape
-func directConvAVX512(x *float32, offs *int32, k int, w *float32, y *float32, rows int, xrow int, yrow int, ldy int, nch int, m0 uint16, m1 uint16)
+func directConvAVX512(x *float32, offs *int32, k int, w *float32, y *float32, rows int, xrow int, yrow int, ldy int, nch int, m0 uint16, m1 uint16, bias *float32, epilogue uint8)
 
 // sgemmDirectAAVX512 computes the 8x32 tile C = A*B (beta == 0, C not read) or A*B + C
 // (beta != 0) where A's row i at column q is x[offs[i] + s_q], B's row q starts at

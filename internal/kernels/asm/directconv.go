@@ -67,13 +67,15 @@ func (t tile8x32) eachRow(rows, ptr, ld Register, done string, body func(i int))
 
 func genDirectConv() {
 	const name = "directConvAVX512"
-	TEXT(name, NOSPLIT, "func(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16)")
+	TEXT(name, NOSPLIT, "func(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow, ldy, nch int, m0, m1 uint16, bias *float32, epilogue uint8)")
 	Pragma("noescape")
 	Doc(name+" computes rows output rows of up to 8 channels of a stride-1 convolution,",
 		"32 outputs a row at most: output (i, r, j) at y[i*ldy + r*yrow + j] is the sum over",
 		"taps t < k, in order, of w[t*8+i] * x[offs[t] + r*xrow + j], one FMA chain from zero.",
 		"Lanes j < 16 take mask m0 and j >= 16 mask m1, for loads and stores alike; channels",
-		"i >= nch are not stored. Strides and offsets are in elements.")
+		"i >= nch are not stored. Strides and offsets are in elements. With epilogue bit 0",
+		"set, bias[i] (8 readable values) is added to each sum, and with bit 1 as well the",
+		"result is max(sum+bias, 0) as biasEpilogueAVX512 computes it.")
 
 	xp := Load(Param("x"), GP64())
 	yp := Load(Param("y"), GP64())
@@ -88,6 +90,10 @@ func genDirectConv() {
 	k0, k1 := K(), K()
 	KMOVW(Load(Param("m0"), GP32()), k0)
 	KMOVW(Load(Param("m1"), GP32()), k1)
+
+	bp := Load(Param("bias"), GP64())
+	epi := Load(Param("epilogue"), GP8())
+	kr := K()
 
 	t := tile8x32{gemmKernel{wide: true}}
 	op, wp, taps, off, out := GP64(), GP64(), GP64(), GP64(), GP64()
@@ -128,6 +134,26 @@ func genDirectConv() {
 	JMP(LabelRef(name + "_tail"))
 
 	Label(name + "_store")
+	// The epilogue: bias, then the ReLU, per biasEpilogueAVX512's rules.
+	TESTB(U8(1), epi)
+	JZ(LabelRef(name + "_write"))
+	for i := 0; i < directChannels; i++ {
+		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, t.bcast(i))
+		for v := 0; v < 2; v++ {
+			VADDPS(t.bcast(i), t.acc(i, v), t.acc(i, v))
+		}
+	}
+	TESTB(U8(2), epi)
+	JZ(LabelRef(name + "_write"))
+	zero := t.vec(0)
+	VXORPS(zero, zero, zero)
+	for i := 0; i < directChannels; i++ {
+		for v := 0; v < 2; v++ {
+			VCMPPS(U8(cmpNLEUQ), zero, t.acc(i, v), kr)
+			VMOVUPS_Z(t.acc(i, v), kr, t.acc(i, v))
+		}
+	}
+	Label(name + "_write")
 	MOVQ(yp, out)
 	t.eachRow(nch, out, ldy, name+"_next", func(i int) {
 		VMOVUPS(t.acc(i, 0), k0, Mem{Base: out})

@@ -75,7 +75,9 @@ func directPaddedLen(p *Conv2dParams) int {
 }
 
 // directChunk writes the outputs of the chunk's images into dst, output
-// channel o of image j at dst[o*ld+j*OutH*OutW:], using l.col as scratch.
+// channel o of image j at dst[o*ld+j*OutH*OutW:], with the bias and the
+// ReLU (when c has them) applied as the scatter stage and poolChunk apply
+// them, using l.col as scratch.
 func (c *call) directChunk(l *lowering, dst []float32) {
 	p := &c.p
 	g := p.Groups
@@ -129,9 +131,13 @@ func (c *call) directChunk(l *lowering, dst []float32) {
 				nch := min(ch, ocg-b*ch)
 				w := wp[(gi*blocks+b)*taps*ch:][:taps*ch]
 				y := dst[(gi*ocg+b*ch)*l.ld+j*ohw:]
+				var bias []float32
+				if c.bias != nil {
+					bias = c.bias[gi*ocg+b*ch:][:nch]
+				}
 				for s := 0; s < ow; s += kernels.DirectConvWidth {
 					width := min(kernels.DirectConvWidth, ow-s)
-					kernels.DirectConv(xg[s:], offs, w, y[s:], oh, wpad, ow, l.ld, nch, width)
+					kernels.DirectConv(xg[s:], offs, w, y[s:], oh, wpad, ow, l.ld, nch, width, bias, c.relu)
 				}
 			}
 		}

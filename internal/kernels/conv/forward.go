@@ -77,14 +77,15 @@ func (c *call) forwardChunk(l *lowering) {
 	if l.cnt == 1 && !c.pool {
 		dst = c.y[n0*outImg : (n0+1)*outImg]
 	}
+	direct := !(p.pointwise() && l.cnt == 1) && directForward(p)
 	switch {
 	case p.pointwise() && l.cnt == 1:
 		src := c.x[n0*inImg : (n0+1)*inImg]
 		for gi := range g {
 			kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
 		}
-	case directForward(p):
-		c.directChunk(l, dst)
+	case direct:
+		c.directChunk(l, dst) // with the bias and ReLU
 	case transposedForward(p):
 		// The output with pixels as rows, from the images in place, then
 		// transposed into the channel-major staging layout.
@@ -107,16 +108,22 @@ func (c *call) forwardChunk(l *lowering) {
 	}
 	switch {
 	case c.pool:
-		c.poolChunk(l)
+		c.poolChunk(l, direct)
+	case direct && l.cnt > 1:
+		// The bias and ReLU are in; the outputs only move.
+		moved := *l
+		moved.bias, moved.relu = nil, false
+		moved.run(stageScatter)
+	case direct:
 	case l.cnt > 1 || c.bias != nil || c.relu:
 		l.run(stageScatter)
 	}
 }
 
 // poolChunk finishes a chunk of Conv2dForwardReLUPool: each output plane
-// in the staging buffer gets its bias and ReLU in place, then is pooled
-// into y.
-func (c *call) poolChunk(l *lowering) {
+// in the staging buffer gets its bias and ReLU in place, unless done says
+// it has them, then is pooled into y.
+func (c *call) poolChunk(l *lowering, done bool) {
 	p := &c.p
 	oh, ow, ohw := p.OutH(), p.OutW(), p.OutH()*p.OutW()
 	ph, pw := oh/2, ow/2
@@ -132,11 +139,13 @@ func (c *call) poolChunk(l *lowering) {
 		img := (l.n0 + j) * p.OutC * ph * pw
 		for o := range p.OutC {
 			plane := l.buf[o*l.ld+j*ohw : o*l.ld+(j+1)*ohw]
-			var b float32
-			if c.bias != nil {
-				b = c.bias[o]
+			if !done {
+				var b float32
+				if c.bias != nil {
+					b = c.bias[o]
+				}
+				kernels.BiasEpilogue(plane, plane, b, true)
 			}
-			kernels.BiasEpilogue(plane, plane, b, true)
 			at := img + o*ph*pw
 			var idx []int32
 			if scratch != nil {

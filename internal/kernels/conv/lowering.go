@@ -161,6 +161,10 @@ func (l *lowering) runImage(s stage, j, k0, k1 int) {
 			if l.cnt > 1 {
 				in = l.buf[o*l.ld+j*ohw : o*l.ld+(j+1)*ohw]
 			}
+			if l.bias == nil && !l.relu {
+				copy(out, in) // the same bits as in+0: a sum from +0 is never -0
+				continue
+			}
 			var b float32
 			if l.bias != nil {
 				b = l.bias[o]
