@@ -90,8 +90,12 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 			kernels.SgemmSerial(false, true, kg, ocg, ld, 1, cols[gi*kg*ld:], ld, src[gi*ocg*ld:], ld, 0, dwT[gi*kg*ocg:], ocg)
 		}
 	case implicitWeight(p):
+		xs, q, from := c.x, *p, n0
+		if inPlaceWeight(p) {
+			xs, q, from = l.unpadded(c.x, l.col)
+		}
 		for gi := range g {
-			cols := l.columns(c.x, gi)
+			cols := columnsOf(&q, xs, from, l.cnt, gi)
 			kernels.SgemmConvA(true, ocg, &cols, src[gi*ocg*ld:], ld, dwT[gi*kg*ocg:], ocg)
 		}
 	default:

@@ -146,3 +146,21 @@ func BenchmarkConvDirect(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkResNetLayers times the CIFAR ResNet's 3x3 convolutions (padded
+// by 1; the stride-2 ones open a stage) at batch 32.
+func BenchmarkResNetLayers(b *testing.B) {
+	for _, layer := range []struct {
+		name string
+		p    Conv2dParams
+	}{
+		{"16x32x32", cp(32, 16, 32, 32, 16, 3, 3, pad(1, 1))},
+		{"32x16x16", cp(32, 32, 16, 16, 32, 3, 3, pad(1, 1))},
+		{"64x8x8", cp(32, 64, 8, 8, 64, 3, 3, pad(1, 1))},
+		{"16to32-stride2", cp(32, 16, 32, 32, 32, 3, 3, stride(2, 2), pad(1, 1))},
+	} {
+		for _, pass := range []string{"forward", "backward-data", "backward-weight"} {
+			b.Run(layer.name+"/"+pass, func(b *testing.B) { benchConv(b, layer.p, pass) })
+		}
+	}
+}

@@ -58,20 +58,13 @@ func directForward(p *Conv2dParams) bool {
 // directScratch is how many floats the direct path needs: the weights
 // packed tap-major, 8 channels a tap, then one padded image when p pads.
 func directScratch(p *Conv2dParams) int {
-	return directWeightLen(p) + directPaddedLen(p)
+	return directWeightLen(p) + paddedImageLen(p)
 }
 
 func directWeightLen(p *Conv2dParams) int {
 	g := p.Groups
 	blocks := ceilDiv(p.OutC/g, kernels.DirectConvChannels)
 	return g * blocks * (p.C / g) * p.KH * p.KW * kernels.DirectConvChannels
-}
-
-func directPaddedLen(p *Conv2dParams) int {
-	if p.PadH == 0 && p.PadW == 0 {
-		return 0
-	}
-	return p.C * (p.H + 2*p.PadH) * (p.W + 2*p.PadW)
 }
 
 // directChunk writes the outputs of the chunk's images into dst, output
@@ -118,7 +111,7 @@ func (c *call) directChunk(l *lowering, dst []float32) {
 	oh, ow := p.OutH(), p.OutW()
 	ohw, hw := oh*ow, p.H*p.W
 	inImg := p.C * hw
-	padded := l.col[len(wp):][:directPaddedLen(p)]
+	padded := l.col[len(wp):][:paddedImageLen(p)]
 	for j := range l.cnt {
 		img := c.x[(l.n0+j)*inImg:][:inImg]
 		if len(padded) > 0 {

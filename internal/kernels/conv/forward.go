@@ -90,8 +90,9 @@ func (c *call) forwardChunk(l *lowering) {
 		// The output with pixels as rows, from the images in place, then
 		// transposed into the channel-major staging layout.
 		ct := l.col[:ld*ocg]
+		xs, q, from := l.unpadded(c.x, l.col[ld*ocg:])
 		for gi := range g {
-			cols := l.columns(c.x, gi)
+			cols := columnsOf(&q, xs, from, l.cnt, gi)
 			kernels.SgemmConvAT(ocg, &cols, c.w[gi*ocg*kg:], kg, ct, ocg)
 			kernels.Transpose(dst[gi*ocg*ld:], ld, ct, ocg, ld, ocg)
 		}

@@ -64,17 +64,17 @@ func implicitForward(p *Conv2dParams) bool {
 // output transposed, pixels as rows, reading the column matrix's
 // transpose as the GEMM's A in place (kernels.SgemmConvAT), then
 // transposes it: no column matrix, no packed panels of it, and the same
-// bits. It needs an unpadded convolution on a CPU with the in-place
-// kernel, and room for the transposed output where the column matrix
-// would go. On the shared 2-vCPU Zen 5 the seed CNN's conv2 ran 1.3x
-// (one goroutine) and 1.37x (two) faster so (docs/PERFORMANCE.md).
+// bits. It needs a CPU with the in-place kernel, and room where the
+// column matrix would go for the transposed output and, when p pads, a
+// zero-padded copy of the chunk's images. On the shared 2-vCPU Zen 5 the
+// seed CNN's conv2 ran 1.3x (one goroutine) and 1.37x (two) faster so
+// (docs/PERFORMANCE.md).
 func transposedForward(p *Conv2dParams) bool {
-	if implicitGEMM == implicitNever || p.pointwise() {
+	if implicitGEMM == implicitNever || p.pointwise() || !(&kernels.ConvColumns{}).ReadsATInPlace() {
 		return false
 	}
-	cols := kernels.ConvColumns{PadH: p.PadH, PadW: p.PadW}
 	col, _ := p.workspaceSplit()
-	return cols.ReadsATInPlace() && col >= p.chunk()*p.OutH()*p.OutW()*(p.OutC/p.Groups)
+	return col >= p.chunk()*(p.OutH()*p.OutW()*(p.OutC/p.Groups)+paddedImageLen(p))
 }
 
 // implicitWeight reports whether the weight gradient of p packs from the
@@ -82,10 +82,9 @@ func transposedForward(p *Conv2dParams) bool {
 // is written row-major and transposed either way; on the seed CNN's layers
 // that measured 0.76-1.20x (one goroutine) and 0.93-1.11x (two) against
 // the whole column matrix, no clear gain. But where the GEMM reads A from
-// the images with no panels at all (kernels.ConvColumns.ReadsAInPlace:
-// unpadded, no horizontal stride, AVX-512), the seed CNN's conv1 ran 1.46x
-// and conv2 1.2-1.26x faster (docs/PERFORMANCE.md), so the default takes
-// that.
+// the images with no panels at all (inPlaceWeight), the seed CNN's conv1
+// ran 1.46x and conv2 1.2-1.26x faster (docs/PERFORMANCE.md), so the
+// default takes that.
 func implicitWeight(p *Conv2dParams) bool {
 	switch implicitGEMM {
 	case implicitAlways:
@@ -93,18 +92,62 @@ func implicitWeight(p *Conv2dParams) bool {
 	case implicitNever:
 		return false
 	}
-	cols := kernels.ConvColumns{PadH: p.PadH, PadW: p.PadW, StrideW: p.StrideW}
-	return !p.pointwise() && cols.ReadsAInPlace()
+	return inPlaceWeight(p)
+}
+
+// inPlaceWeight reports whether the weight gradient's GEMM reads its A,
+// the column matrix, in place (kernels.ConvColumns.ReadsAInPlace): no
+// horizontal stride, a CPU with the kernel, and, when p pads, room where
+// the column matrix would go for a zero-padded copy of a chunk's images,
+// which it reads instead.
+func inPlaceWeight(p *Conv2dParams) bool {
+	cols := kernels.ConvColumns{StrideW: p.StrideW}
+	col, _ := p.workspaceSplit()
+	return !p.pointwise() && cols.ReadsAInPlace() && col >= p.weightChunk()*paddedImageLen(p)
+}
+
+// paddedImageLen is the size of one image padded with p's zeros, or 0
+// when p does not pad.
+func paddedImageLen(p *Conv2dParams) int {
+	if p.PadH == 0 && p.PadW == 0 {
+		return 0
+	}
+	return p.C * (p.H + 2*p.PadH) * (p.W + 2*p.PadW)
+}
+
+// unpadded returns the chunk's images as the in-place kernels read them,
+// with the geometry q of what it returns and the index of the chunk's
+// first image in it: x itself when p does not pad, or else a copy padded
+// with p's zeros written into scratch (paddedImageLen floats an image),
+// read as an unpadded convolution of the larger images.
+func (l *lowering) unpadded(x, scratch []float32) (xs []float32, q Conv2dParams, n0 int) {
+	p := &l.p
+	n := paddedImageLen(p)
+	if n == 0 {
+		return x, *p, l.n0
+	}
+	q = *p
+	q.H, q.W, q.PadH, q.PadW = p.H+2*p.PadH, p.W+2*p.PadW, 0, 0
+	img := p.C * p.H * p.W
+	for j := range l.cnt {
+		padImage(p, x[(l.n0+j)*img:][:img], scratch[j*n:][:n])
+	}
+	return scratch[:l.cnt*n], q, 0
 }
 
 // columns describes the column matrix of group gi of the chunk's images
 // in x, for the implicit GEMMs.
 func (l *lowering) columns(x []float32, gi int) kernels.ConvColumns {
-	p := &l.p
+	return columnsOf(&l.p, x, l.n0, l.cnt, gi)
+}
+
+// columnsOf describes the column matrix of group gi of the cnt images of
+// geometry p in x from image n0.
+func columnsOf(p *Conv2dParams, x []float32, n0, cnt, gi int) kernels.ConvColumns {
 	cg, hw := p.C/p.Groups, p.H*p.W
 	return kernels.ConvColumns{
-		X: x[l.n0*p.C*hw+gi*cg*hw:], ImgStride: p.C * hw,
-		N: l.cnt, C: cg, H: p.H, W: p.W, KH: p.KH, KW: p.KW,
+		X: x[n0*p.C*hw+gi*cg*hw:], ImgStride: p.C * hw,
+		N: cnt, C: cg, H: p.H, W: p.W, KH: p.KH, KW: p.KW,
 		StrideH: p.StrideH, StrideW: p.StrideW, PadH: p.PadH, PadW: p.PadW,
 		DilH: p.DilH, DilW: p.DilW, OutH: p.OutH(), OutW: p.OutW(),
 	}
