@@ -68,17 +68,14 @@ func (g *Tape) BatchNorm(x *Var, runMean, runVar *tensor.Tensor, weight, bias *V
 	if runMean != nil {
 		rm, rv = runMean.Data(), runVar.Data()
 	}
-	if training {
+	switch {
+	case synced:
 		for ch := 0; ch < c; ch++ {
-			var mu, v float64
-			if synced {
-				mu, v = syncMean[ch], syncVar[ch]
-			} else {
-				mu, v = kernels.ChannelMoments(xs, n, c, spatial, ch)
-			}
-			kernels.BatchNormChannelStats(ch, mu, v, m, eps, momentum, mean, invstd, rm, rv)
+			kernels.BatchNormChannelStats(ch, syncMean[ch], syncVar[ch], m, eps, momentum, mean, invstd, rm, rv)
 		}
-	} else {
+	case training:
+		kernels.BatchNormTrainStats(xs, n, c, spatial, eps, momentum, mean, invstd, rm, rv)
+	default:
 		kernels.BatchNormEvalStats(rm, rv, eps, mean, invstd)
 	}
 	var ws, bs []float32

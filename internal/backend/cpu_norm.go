@@ -52,10 +52,7 @@ func (*CPU) BatchNormForward(p BatchNormParams, x, weight, bias, runMean, runVar
 	xs := Floats(x)
 	rm, rv := Floats(runMean), Floats(runVar)
 	if p.Training {
-		for ch := 0; ch < c; ch++ {
-			mu, v := kernels.ChannelMoments(xs, n, c, spatial, ch)
-			kernels.BatchNormChannelStats(ch, mu, v, m, p.Eps, p.Momentum, mean, invstd, rm, rv)
-		}
+		kernels.BatchNormTrainStats(xs, n, c, spatial, p.Eps, p.Momentum, mean, invstd, rm, rv)
 	} else {
 		kernels.BatchNormEvalStats(rm, rv, p.Eps, mean, invstd)
 	}

@@ -1,6 +1,10 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
 
 // This file holds batch normalisation's loops over a contiguous
 // (n, c, spatial) array, shared by the engine (autograd.Tape.BatchNorm)
@@ -56,23 +60,43 @@ func BatchNormEvalStats(runMean, runVar []float32, eps float32, mean, invstd []f
 	}
 }
 
+// BatchNormTrainStats sets every channel's saved mean and
+// 1/sqrt(var+eps) from the batch's moments (ChannelMoments) over its m =
+// n*spatial values, and moves the running statistics, when runMean is not
+// nil, as BatchNormChannelStats does: the channels split over the
+// package's workers, each computed as on its own.
+func BatchNormTrainStats(xs []float32, n, c, spatial int, eps, momentum float32, mean, invstd, runMean, runVar []float32) {
+	bnRun(&bnArgs{kind: bnStats, xs: xs, n: n, c: c, spatial: spatial, eps: eps, momentum: momentum,
+		mean: mean, invstd: invstd, runMean: runMean, runVar: runVar})
+}
+
+func bnStatsChannel(t *bnArgs, ch int) {
+	mu, v := ChannelMoments(t.xs, t.n, t.c, t.spatial, ch)
+	BatchNormChannelStats(ch, mu, v, t.n*t.spatial, t.eps, t.momentum, t.mean, t.invstd, t.runMean, t.runVar)
+}
+
 // BatchNormNormalize writes ys = (xs-mean)*invstd*weight + bias per
-// channel; weight and bias may be nil (the non-affine form).
+// channel; weight and bias may be nil (the non-affine form). The channels
+// split over the package's workers.
 func BatchNormNormalize(xs, ys []float32, n, c, spatial int, mean, invstd, weight, bias []float32) {
-	for ch := 0; ch < c; ch++ {
-		mu, scale, shift := mean[ch], invstd[ch], float32(0)
-		if weight != nil {
-			scale *= weight[ch]
-		}
-		if bias != nil {
-			shift = bias[ch]
-		}
-		for b := 0; b < n; b++ {
-			lo := (b*c + ch) * spatial
-			dst, src := ys[lo:lo+spatial], xs[lo:lo+spatial]
-			for i, v := range src {
-				dst[i] = (v-mu)*scale + shift
-			}
+	bnRun(&bnArgs{kind: bnNormalize, xs: xs, ys: ys, n: n, c: c, spatial: spatial, mean: mean, invstd: invstd, weight: weight, bias: bias})
+}
+
+func bnNormalizeChannel(t *bnArgs, ch int) {
+	xs, ys, n, c, spatial := t.xs, t.ys, t.n, t.c, t.spatial
+	mean, invstd, weight, bias := t.mean, t.invstd, t.weight, t.bias
+	mu, scale, shift := mean[ch], invstd[ch], float32(0)
+	if weight != nil {
+		scale *= weight[ch]
+	}
+	if bias != nil {
+		shift = bias[ch]
+	}
+	for b := 0; b < n; b++ {
+		lo := (b*c + ch) * spatial
+		dst, src := ys[lo:lo+spatial], xs[lo:lo+spatial]
+		for i, v := range src {
+			dst[i] = (v-mu)*scale + shift
 		}
 	}
 }
@@ -89,47 +113,132 @@ func BatchNormNormalize(xs, ys []float32, n, c, spatial int, mean, invstd, weigh
 // non-affine form). global, when not nil, holds sum(dy) for every channel
 // then sum(dy*xhat), summed over the ranks of synchronised statistics;
 // the input gradient uses them (and m counts every rank's values), the
-// parameters' gradients keep the local sums.
+// parameters' gradients keep the local sums. The channels split over the
+// package's workers.
 func BatchNormBackward(xs, dy, dx, dw, db, weight []float32, n, c, spatial int, mean, invstd []float32, training bool, m float64, global []float64) {
-	for ch := 0; ch < c; ch++ {
-		mu, is := mean[ch], invstd[ch]
-		var sdy, sdyx float64
-		if training || dw != nil || db != nil {
-			for bi := 0; bi < n; bi++ {
-				lo := (bi*c + ch) * spatial
-				src, d := xs[lo:lo+spatial], dy[lo:lo+spatial]
-				for i, v := range src {
-					sdy += float64(d[i])
-					sdyx += float64(d[i]) * float64((v-mu)*is)
-				}
-			}
-		}
-		if dw != nil {
-			dw[ch] += float32(sdyx)
-		}
-		if db != nil {
-			db[ch] += float32(sdy)
-		}
-		if dx == nil {
-			continue
-		}
-		k := is
-		if weight != nil {
-			k *= weight[ch]
-		}
-		var a, bcoef float32 // dx = k*(dy - a - xhat*bcoef)
-		if training {
-			if global != nil {
-				sdy, sdyx = global[ch], global[c+ch]
-			}
-			a, bcoef = float32(sdy/m), float32(sdyx/m)
-		}
+	bnRun(&bnArgs{kind: bnBackward, xs: xs, dy: dy, dx: dx, dw: dw, db: db, weight: weight, n: n, c: c, spatial: spatial,
+		mean: mean, invstd: invstd, training: training, m: m, global: global})
+}
+
+func bnBackwardChannel(t *bnArgs, ch int) {
+	xs, dy, dx, dw, db, weight := t.xs, t.dy, t.dx, t.dw, t.db, t.weight
+	n, c, spatial, mean, invstd, training, m, global := t.n, t.c, t.spatial, t.mean, t.invstd, t.training, t.m, t.global
+	mu, is := mean[ch], invstd[ch]
+	var sdy, sdyx float64
+	if training || dw != nil || db != nil {
 		for bi := 0; bi < n; bi++ {
 			lo := (bi*c + ch) * spatial
-			src, d, out := xs[lo:lo+spatial], dy[lo:lo+spatial], dx[lo:lo+spatial]
+			src, d := xs[lo:lo+spatial], dy[lo:lo+spatial]
 			for i, v := range src {
-				out[i] += k * (d[i] - a - (v-mu)*is*bcoef)
+				sdy += float64(d[i])
+				sdyx += float64(d[i]) * float64((v-mu)*is)
 			}
 		}
 	}
+	if dw != nil {
+		dw[ch] += float32(sdyx)
+	}
+	if db != nil {
+		db[ch] += float32(sdy)
+	}
+	if dx == nil {
+		return
+	}
+	k := is
+	if weight != nil {
+		k *= weight[ch]
+	}
+	var a, bcoef float32 // dx = k*(dy - a - xhat*bcoef)
+	if training {
+		if global != nil {
+			sdy, sdyx = global[ch], global[c+ch]
+		}
+		a, bcoef = float32(sdy/m), float32(sdyx/m)
+	}
+	for bi := 0; bi < n; bi++ {
+		lo := (bi*c + ch) * spatial
+		src, d, out := xs[lo:lo+spatial], dy[lo:lo+spatial], dx[lo:lo+spatial]
+		for i, v := range src {
+			out[i] += k * (d[i] - a - (v-mu)*is*bcoef)
+		}
+	}
+}
+
+// bnArgs is one batch-normalisation pass: which (kind) and its operands.
+type bnArgs struct {
+	kind                       int
+	xs, ys, dy, dx, dw, db     []float32
+	mean, invstd, weight, bias []float32
+	runMean, runVar            []float32
+	n, c, spatial              int
+	eps, momentum              float32
+	training                   bool
+	m                          float64
+	global                     []float64
+}
+
+const (
+	bnStats = iota
+	bnNormalize
+	bnBackward
+)
+
+// channel computes channel ch of the pass.
+func (a *bnArgs) channel(ch int) {
+	switch a.kind {
+	case bnStats:
+		bnStatsChannel(a, ch)
+	case bnNormalize:
+		bnNormalizeChannel(a, ch)
+	default:
+		bnBackwardChannel(a, ch)
+	}
+}
+
+// bnTask is a pass split by channels over the package's workers
+// (Parallel): each channel is computed by one goroutine exactly as on its
+// own, so the split leaves no trace in the bits.
+type bnTask struct {
+	bnArgs
+	next atomic.Int64 // the next channel to take
+}
+
+// bnMinFloats is the smallest pass (n*c*spatial values) worth splitting.
+const bnMinFloats = 1 << 14
+
+// bnTasks is the task one split pass at a time uses, so that a pass
+// allocates nothing; a pass that finds it taken runs on its caller.
+var bnTasks struct {
+	mu sync.Mutex
+	t  bnTask
+}
+
+// Run takes channels until none is left.
+func (t *bnTask) Run(int) {
+	for {
+		ch := int(t.next.Add(1) - 1)
+		if ch >= t.c {
+			return
+		}
+		t.channel(ch)
+	}
+}
+
+// bnRun runs every channel of a: on up to Threads() goroutines when the
+// pass is big enough and the shared task is free, else in order on the
+// caller.
+func bnRun(a *bnArgs) {
+	threads := min(Threads(), a.c)
+	if threads < 2 || a.n*a.c*a.spatial < bnMinFloats || !bnTasks.mu.TryLock() {
+		for ch := range a.c {
+			a.channel(ch)
+		}
+		return
+	}
+	defer bnTasks.mu.Unlock()
+	t := &bnTasks.t
+	t.bnArgs = *a
+	t.next.Store(0)
+	Parallel(t, threads)
+	t.bnArgs = bnArgs{} // let the operands go
 }
