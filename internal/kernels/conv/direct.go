@@ -67,11 +67,10 @@ func directWeightLen(p *Conv2dParams) int {
 	return g * blocks * (p.C / g) * p.KH * p.KW * kernels.DirectConvChannels
 }
 
-// directChunk writes the outputs of the chunk's images into dst, output
-// channel o of image j at dst[o*ld+j*OutH*OutW:], with the bias and the
-// ReLU (when c has them) applied as the scatter stage and poolChunk apply
-// them, using l.col as scratch.
-func (c *call) directChunk(l *lowering, dst []float32) {
+// directChunk writes the outputs of the chunk's images where out says,
+// with the bias and the ReLU (when c has them) applied as the scatter
+// stage and poolChunk apply them, using l.col as scratch.
+func (c *call) directChunk(l *lowering, out planes) {
 	p := &c.p
 	g := p.Groups
 	cg, ocg := p.C/g, p.OutC/g
@@ -109,7 +108,7 @@ func (c *call) directChunk(l *lowering, dst []float32) {
 	offs := cols.TapOffsets(buf[:0])
 
 	oh, ow := p.OutH(), p.OutW()
-	ohw, hw := oh*ow, p.H*p.W
+	hw := p.H * p.W
 	inImg := p.C * hw
 	padded := l.col[len(wp):][:paddedImageLen(p)]
 	for j := range l.cnt {
@@ -123,14 +122,14 @@ func (c *call) directChunk(l *lowering, dst []float32) {
 			for b := range blocks {
 				nch := min(ch, ocg-b*ch)
 				w := wp[(gi*blocks+b)*taps*ch:][:taps*ch]
-				y := dst[(gi*ocg+b*ch)*l.ld+j*ohw:]
+				y := out.plane(j, gi*ocg+b*ch)
 				var bias []float32
 				if c.bias != nil {
 					bias = c.bias[gi*ocg+b*ch:][:nch]
 				}
 				for s := 0; s < ow; s += kernels.DirectConvWidth {
 					width := min(kernels.DirectConvWidth, ow-s)
-					kernels.DirectConv(xg[s:], offs, w, y[s:], oh, wpad, ow, l.ld, nch, width, bias, c.relu)
+					kernels.DirectConv(xg[s:], offs, w, y[s:], oh, wpad, ow, out.ch, nch, width, bias, c.relu)
 				}
 			}
 		}

@@ -71,13 +71,21 @@ func (c *call) forwardChunk(l *lowering) {
 	p := &c.p
 	g := p.Groups
 	ocg, kg := p.OutC/g, (p.C/g)*p.KH*p.KW
-	inImg, outImg := p.C*p.H*p.W, p.OutC*p.OutH()*p.OutW()
+	ohw := p.OutH() * p.OutW()
+	inImg, outImg := p.C*p.H*p.W, p.OutC*ohw
 	n0, ld := l.n0, l.ld
 	dst := l.buf
 	if l.cnt == 1 && !c.pool {
 		dst = c.y[n0*outImg : (n0+1)*outImg]
 	}
 	direct := !(p.pointwise() && l.cnt == 1) && directForward(p)
+	transposed := !direct && !(p.pointwise() && l.cnt == 1) && transposedForward(p)
+	// The direct and transposed paths write each image's planes where
+	// they go: straight into y, or into the staging buffer to be pooled.
+	out := planes{base: dst, img: ohw, ch: ld}
+	if !c.pool && (direct || transposed) {
+		out = planes{base: c.y[n0*outImg:], img: outImg, ch: ohw}
+	}
 	switch {
 	case p.pointwise() && l.cnt == 1:
 		src := c.x[n0*inImg : (n0+1)*inImg]
@@ -85,16 +93,18 @@ func (c *call) forwardChunk(l *lowering) {
 			kernels.SgemmSerial(false, false, ocg, ld, kg, 1, c.w[gi*ocg*kg:], kg, src[gi*kg*ld:], ld, 0, dst[gi*ocg*ld:], ld)
 		}
 	case direct:
-		c.directChunk(l, dst) // with the bias and ReLU
-	case transposedForward(p):
-		// The output with pixels as rows, from the images in place, then
-		// transposed into the channel-major staging layout.
+		c.directChunk(l, out) // with the bias and ReLU
+	case transposed:
+		// Each image's output with pixels as rows, from the images in
+		// place, then transposed to channel-major.
 		ct := l.col[:ld*ocg]
 		xs, q, from := l.unpadded(c.x, l.col[ld*ocg:])
 		for gi := range g {
 			cols := columnsOf(&q, xs, from, l.cnt, gi)
 			kernels.SgemmConvAT(ocg, &cols, c.w[gi*ocg*kg:], kg, ct, ocg)
-			kernels.Transpose(dst[gi*ocg*ld:], ld, ct, ocg, ld, ocg)
+			for j := range l.cnt {
+				kernels.Transpose(out.plane(j, gi*ocg), out.ch, ct[j*ohw*ocg:], ocg, ohw, ocg)
+			}
 		}
 	case implicitForward(p):
 		for gi := range g {
@@ -110,16 +120,34 @@ func (c *call) forwardChunk(l *lowering) {
 	switch {
 	case c.pool:
 		c.poolChunk(l, direct)
-	case direct && l.cnt > 1:
-		// The bias and ReLU are in; the outputs only move.
-		moved := *l
-		moved.bias, moved.relu = nil, false
-		moved.run(stageScatter)
 	case direct:
+		// In y, with the bias and ReLU.
+	case transposed:
+		if c.bias != nil || c.relu {
+			for j := range l.cnt {
+				for o := range p.OutC {
+					var b float32
+					if c.bias != nil {
+						b = c.bias[o]
+					}
+					pl := out.plane(j, o)[:ohw]
+					kernels.BiasEpilogue(pl, pl, b, c.relu)
+				}
+			}
+		}
 	case l.cnt > 1 || c.bias != nil || c.relu:
 		l.run(stageScatter)
 	}
 }
+
+// planes says where a chunk's output planes go: plane (image j of the
+// chunk, channel o) starts at base[j*img+o*ch].
+type planes struct {
+	base    []float32
+	img, ch int
+}
+
+func (o planes) plane(j, ch int) []float32 { return o.base[j*o.img+ch*o.ch:] }
 
 // poolChunk finishes a chunk of Conv2dForwardReLUPool: each output plane
 // in the staging buffer gets its bias and ReLU in place, unless done says
