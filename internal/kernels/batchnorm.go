@@ -15,25 +15,82 @@ import (
 
 // ChannelMoments returns the mean and biased variance of channel ch of a
 // contiguous (n, c, spatial) array, in two float64 passes for accuracy.
+// Each pass keeps four running sums (sums4), added pairwise at the end: a
+// single chain of dependent float64 additions is bound by their latency.
 func ChannelMoments(xs []float32, n, c, spatial, ch int) (mean, variance float64) {
-	var s float64
+	var s sums4
 	for b := 0; b < n; b++ {
 		lo := (b*c + ch) * spatial
-		for _, v := range xs[lo : lo+spatial] {
-			s += float64(v)
-		}
+		s = s.add(xs[lo : lo+spatial])
 	}
 	m := float64(n * spatial)
-	mean = s / m
-	var ss float64
+	mean = s.total() / m
+	var ss sums4
 	for b := 0; b < n; b++ {
 		lo := (b*c + ch) * spatial
-		for _, v := range xs[lo : lo+spatial] {
-			d := float64(v) - mean
-			ss += d * d
-		}
+		ss = ss.addSquares(xs[lo:lo+spatial], mean)
 	}
-	return mean, ss / m
+	return mean, ss.total() / m
+}
+
+// sums4 is four running float64 sums, element i of each slice added to
+// sum i%4, so that four chains of additions run at once. Methods take and
+// return it by value, which keeps the sums in registers.
+type sums4 struct{ a, b, c, d float64 }
+
+func (s sums4) total() float64 { return (s.a + s.b) + (s.c + s.d) }
+
+// add adds the elements of xs.
+func (s sums4) add(xs []float32) sums4 {
+	a, b, c, d := s.a, s.b, s.c, s.d
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		v := xs[i : i+4 : i+4]
+		a += float64(v[0])
+		b += float64(v[1])
+		c += float64(v[2])
+		d += float64(v[3])
+	}
+	s = sums4{a, b, c, d}
+	for k, v := range xs[i:] {
+		s = s.addAt(k, float64(v))
+	}
+	return s
+}
+
+// addSquares adds (x-mean)^2 for the elements x of xs.
+func (s sums4) addSquares(xs []float32, mean float64) sums4 {
+	a, b, c, d := s.a, s.b, s.c, s.d
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		v := xs[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(v[0])-mean, float64(v[1])-mean, float64(v[2])-mean, float64(v[3])-mean
+		a += d0 * d0
+		b += d1 * d1
+		c += d2 * d2
+		d += d3 * d3
+	}
+	s = sums4{a, b, c, d}
+	for k, v := range xs[i:] {
+		e := float64(v) - mean
+		s = s.addAt(k, e*e)
+	}
+	return s
+}
+
+// addAt adds v to sum k.
+func (s sums4) addAt(k int, v float64) sums4 {
+	switch k {
+	case 0:
+		s.a += v
+	case 1:
+		s.b += v
+	case 2:
+		s.c += v
+	default:
+		s.d += v
+	}
+	return s
 }
 
 // BatchNormChannelStats sets channel ch's saved mean and 1/sqrt(var+eps)
@@ -126,14 +183,13 @@ func bnBackwardChannel(t *bnArgs, ch int) {
 	mu, is := mean[ch], invstd[ch]
 	var sdy, sdyx float64
 	if training || dw != nil || db != nil {
+		// Four running sums of each, as ChannelMoments keeps them.
+		var s, sx sums4
 		for bi := 0; bi < n; bi++ {
 			lo := (bi*c + ch) * spatial
-			src, d := xs[lo:lo+spatial], dy[lo:lo+spatial]
-			for i, v := range src {
-				sdy += float64(d[i])
-				sdyx += float64(d[i]) * float64((v-mu)*is)
-			}
+			s, sx = gradSums4(s, sx, xs[lo:lo+spatial], dy[lo:lo+spatial], mu, is)
 		}
+		sdy, sdyx = s.total(), sx.total()
 	}
 	if dw != nil {
 		dw[ch] += float32(sdyx)
@@ -162,6 +218,33 @@ func bnBackwardChannel(t *bnArgs, ch int) {
 			out[i] += k * (d[i] - a - (v-mu)*is*bcoef)
 		}
 	}
+}
+
+// gradSums4 adds dy and dy*xhat, xhat = (x-mu)*is, to the running sums
+// s and sx, as sums4.add does.
+func gradSums4(s, sx sums4, xs, dy []float32, mu, is float32) (sums4, sums4) {
+	dy = dy[:len(xs)]
+	a, b, c, d := s.a, s.b, s.c, s.d
+	ax, bx, cx, dx := sx.a, sx.b, sx.c, sx.d
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		v, g := xs[i:i+4:i+4], dy[i:i+4:i+4]
+		a += float64(g[0])
+		b += float64(g[1])
+		c += float64(g[2])
+		d += float64(g[3])
+		ax += float64(g[0]) * float64((v[0]-mu)*is)
+		bx += float64(g[1]) * float64((v[1]-mu)*is)
+		cx += float64(g[2]) * float64((v[2]-mu)*is)
+		dx += float64(g[3]) * float64((v[3]-mu)*is)
+	}
+	s, sx = sums4{a, b, c, d}, sums4{ax, bx, cx, dx}
+	for k, v := range xs[i:] {
+		g := dy[i+k]
+		s = s.addAt(k, float64(g))
+		sx = sx.addAt(k, float64(g)*float64((v-mu)*is))
+	}
+	return s, sx
 }
 
 // bnArgs is one batch-normalisation pass: which (kind) and its operands.
