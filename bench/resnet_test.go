@@ -20,14 +20,5 @@ func BenchmarkResNet8Train(b *testing.B) {
 		b.Fatal(err)
 	}
 	nn.SetTraining(m, true)
-	c := train.NewClassifier(m, m.Params, nil, optim.NewAdam(m.Params.Data, m.Params.Grad, optim.AdamConfig{LR: 1e-3}))
-	batch := seedBatch(32)
-	for range 3 {
-		c.TrainStep(batch)
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		c.TrainStep(batch)
-	}
-	b.ReportMetric(float64(32*b.N)/b.Elapsed().Seconds(), "img/s")
+	timeSteps(b, train.NewClassifier(m, m.Params, nil, optim.NewAdam(m.Params.Data, m.Params.Grad, optim.AdamConfig{LR: 1e-3})))
 }
