@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"math"
-	"sync"
 	"sync/atomic"
 )
 
@@ -289,12 +288,9 @@ type bnTask struct {
 // bnMinFloats is the smallest pass (n*c*spatial values) worth splitting.
 const bnMinFloats = 1 << 14
 
-// bnTasks is the task one split pass at a time uses, so that a pass
-// allocates nothing; a pass that finds it taken runs on its caller.
-var bnTasks struct {
-	mu sync.Mutex
-	t  bnTask
-}
+// bnTasks are the tasks split passes use, so that a pass allocates
+// nothing; a pass that finds them all taken runs on its caller.
+var bnTasks Slots[bnTask]
 
 // Run takes channels until none is left.
 func (t *bnTask) Run(int) {
@@ -312,14 +308,18 @@ func (t *bnTask) Run(int) {
 // caller.
 func bnRun(a *bnArgs) {
 	threads := min(Threads(), a.c)
-	if threads < 2 || a.n*a.c*a.spatial < bnMinFloats || !bnTasks.mu.TryLock() {
+	var t *bnTask
+	slot := -1
+	if threads >= 2 && a.n*a.c*a.spatial >= bnMinFloats {
+		t, slot = bnTasks.Take()
+	}
+	if t == nil {
 		for ch := range a.c {
 			a.channel(ch)
 		}
 		return
 	}
-	defer bnTasks.mu.Unlock()
-	t := &bnTasks.t
+	defer bnTasks.Release(slot)
 	t.bnArgs = *a
 	t.next.Store(0)
 	Parallel(t, threads)

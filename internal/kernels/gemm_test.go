@@ -238,7 +238,7 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 }
 
 func testThreadsBitIdentical(t *testing.T) {
-	calls := pool.calls.Load()
+	calls := parallelCalls.Load()
 	rng := rand.New(rand.NewPCG(5, 0))
 	shapes := []gemmCase{
 		{m: 90, n: 2000, k: 75, alpha: 1, beta: 0},
@@ -273,7 +273,7 @@ func testThreadsBitIdentical(t *testing.T) {
 			}
 		}
 	}
-	if pool.calls.Load() == calls {
+	if parallelCalls.Load() == calls {
 		t.Fatal("no call ran on the workers: the parallel path never ran")
 	}
 }

@@ -8,7 +8,6 @@ package kernels
 // (step.go, update.go).
 
 import (
-	"sync"
 	"sync/atomic"
 )
 
@@ -88,20 +87,21 @@ func Zero(s []float32) {
 	runUpdate(rangeTask{kind: updateZero, p: s}, len(s))
 }
 
-// rangePool is the one update the workers (Parallel) run at a time.
+// rangePool is one update split over the workers (Parallel).
 type rangePool struct {
-	mu    sync.Mutex // held by the call that owns the pool
 	task  rangeTask
 	n     int
 	block int          // elements a goroutine takes at a time
 	next  atomic.Int64 // the next block to take
 }
 
-var updates rangePool
+// updates are the states split updates use, so that they allocate
+// nothing.
+var updates Slots[rangePool]
 
 // runUpdate runs t over n elements: in blocks on up to Threads()
 // goroutines when there are wideThreads of them or more, blocks enough,
-// and no other update holds the workers; else at once on the caller's.
+// and a free slot (updates); else at once on the caller's.
 // These passes are bound by memory, not arithmetic: on the 2-vCPU
 // machine one core already streams them as fast as the memory allows (an
 // Adam step over 260K parameters took 68 us on one goroutine, 82 us on
@@ -115,12 +115,16 @@ func runUpdate(t rangeTask, n int) {
 	if Threads() < wideThreads {
 		threads = 1
 	}
-	if threads < 2 || !updates.mu.TryLock() {
+	var u *rangePool
+	slot := -1
+	if threads >= 2 {
+		u, slot = updates.Take()
+	}
+	if u == nil {
 		t.run(0, n)
 		return
 	}
-	defer updates.mu.Unlock()
-	u := &updates
+	defer updates.Release(slot)
 	u.task, u.n, u.block = t, n, block
 	u.next.Store(0)
 	Parallel(u, threads)

@@ -8,14 +8,14 @@ package conv
 // backward.go).
 //
 // The goroutines are the kernels package's workers (kernels.Parallel), each
-// given its slot, finding the call in the pool, so a parallel call
-// allocates nothing. One call at a time owns the pool; a concurrent call
-// runs its chunks on its own goroutine instead of queueing. Results do not depend on which goroutine
+// given its workspace slot, finding the call in its pool, so a parallel
+// call allocates nothing. A few concurrent calls (trials of kiln tune
+// --jobs) each get a pool and workers; one more runs its chunks on its own
+// goroutine instead of queueing. Results do not depend on which goroutine
 // ran a chunk: outputs and input gradients depend on their image alone,
 // and weight gradients are summed over fixed chunks in a fixed order.
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
@@ -99,15 +99,20 @@ func runChunks(c *call) {
 	if c.op < opReducePartials {
 		threads = min(threads, c.p.slotsIn(len(c.ws)))
 	}
-	if threads < 2 || !pool.mu.TryLock() {
+	var cp *chunkPool
+	slot := -1
+	if threads >= 2 {
+		cp, slot = pools.Take()
+	}
+	if cp == nil {
 		c.work(0, nil)
 		return
 	}
-	defer pool.mu.Unlock()
-	pool.c = *c
-	pool.next.Store(0)
-	kernels.Parallel(&pool, threads)
-	pool.c = call{} // let the operands go
+	defer pools.Release(slot)
+	cp.c = *c
+	cp.next.Store(0)
+	kernels.Parallel(cp, threads)
+	cp.c = call{} // let the operands go
 }
 
 // work takes chunks until none is left, using workspace slot slot: from
@@ -245,15 +250,15 @@ func (c *call) poolWork(next *atomic.Int64) {
 	}
 }
 
-// chunkPool is the one call whose chunks the workers (kernels.Parallel)
-// take at a time.
+// chunkPool is one call whose chunks the workers (kernels.Parallel) take.
 type chunkPool struct {
-	mu   sync.Mutex // held by the call that owns the pool
 	c    call
 	next atomic.Int64 // the next chunk to take
 }
 
-var pool chunkPool
+// pools are the states parallel calls use, so that they allocate nothing;
+// a few concurrent calls each take one (kernels.Slots).
+var pools kernels.Slots[chunkPool]
 
 // Run is one goroutine's share of the call: chunks until none is left,
 // in workspace slot slot.
