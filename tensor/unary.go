@@ -1,6 +1,10 @@
 package tensor
 
-import "math"
+import (
+	"math"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
 
 // This file holds the unary elementwise ops and the scalar helpers they share
 // with autograd. It leaves out broadcasting, which only binary ops need.
@@ -188,26 +192,12 @@ func SigmoidScalar(v float32) float32 {
 }
 
 // ReLUSlice sets d[i] = max(s[i], 0) with NaN propagating, as torch.relu.
-// It works on the bits, without branches: a sign bit clears the value unless
-// the value is a NaN. Branches would mispredict on the half-negative inputs
-// a network produces and cost more than the arithmetic.
-func ReLUSlice(d, s []float32) {
-	s = s[:len(d)]
-	for i, v := range s {
-		u := math.Float32bits(v)
-		neg := uint32(int32(u) >> 31)                         // all ones when the sign bit is set
-		nan := uint32(int32(0x7f800000-(u&0x7fffffff)) >> 31) // all ones for a NaN
-		d[i] = math.Float32frombits(u &^ (neg &^ nan))
-	}
-}
+// It works on the bits, without branches (kernels.ReLU): a sign bit clears
+// the value unless the value is a NaN. Branches would mispredict on the
+// half-negative inputs a network produces and cost more than the
+// arithmetic.
+func ReLUSlice(d, s []float32) { kernels.ReLU(d, s) }
 
 // ReLUGradSlice adds dy[i] to dx[i] wherever the ReLU output y[i] is > 0 (not
 // zero, negative zero or NaN), without branches.
-func ReLUGradSlice(dx, dy, y []float32) {
-	dy, y = dy[:len(dx)], y[:len(dx)]
-	for i, u := range y {
-		b := math.Float32bits(u)
-		m := ^uint32(int32(b-1)>>31) & ^uint32(int32(0x7f800000-b)>>31) // y in (0, +Inf]
-		dx[i] += math.Float32frombits(math.Float32bits(dy[i]) & m)
-	}
-}
+func ReLUGradSlice(dx, dy, y []float32) { kernels.ReLUGradAdd(dx, dy, y) }

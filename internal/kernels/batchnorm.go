@@ -41,8 +41,10 @@ func (s sums4) total() float64 { return (s.a + s.b) + (s.c + s.d) }
 
 // add adds the elements of xs.
 func (s sums4) add(xs []float32) sums4 {
-	a, b, c, d := s.a, s.b, s.c, s.d
-	i := 0
+	arr := [4]float64{s.a, s.b, s.c, s.d}
+	done := sums4Add(&arr, xs)
+	a, b, c, d := arr[0], arr[1], arr[2], arr[3]
+	i := done
 	for ; i+4 <= len(xs); i += 4 {
 		v := xs[i : i+4 : i+4]
 		a += float64(v[0])
@@ -59,20 +61,23 @@ func (s sums4) add(xs []float32) sums4 {
 
 // addSquares adds (x-mean)^2 for the elements x of xs.
 func (s sums4) addSquares(xs []float32, mean float64) sums4 {
-	a, b, c, d := s.a, s.b, s.c, s.d
-	i := 0
+	arr := [4]float64{s.a, s.b, s.c, s.d}
+	done := sums4Squares(&arr, xs, mean)
+	a, b, c, d := arr[0], arr[1], arr[2], arr[3]
+	i := done
 	for ; i+4 <= len(xs); i += 4 {
 		v := xs[i : i+4 : i+4]
 		d0, d1, d2, d3 := float64(v[0])-mean, float64(v[1])-mean, float64(v[2])-mean, float64(v[3])-mean
-		a += d0 * d0
-		b += d1 * d1
-		c += d2 * d2
-		d += d3 * d3
+		// Explicit conversions: no compiler may fuse the product into the sum.
+		a += float64(d0 * d0)
+		b += float64(d1 * d1)
+		c += float64(d2 * d2)
+		d += float64(d3 * d3)
 	}
 	s = sums4{a, b, c, d}
 	for k, v := range xs[i:] {
 		e := float64(v) - mean
-		s = s.addAt(k, e*e)
+		s = s.addAt(k, float64(e*e))
 	}
 	return s
 }
@@ -150,10 +155,26 @@ func bnNormalizeChannel(t *bnArgs, ch int) {
 	}
 	for b := 0; b < n; b++ {
 		lo := (b*c + ch) * spatial
-		dst, src := ys[lo:lo+spatial], xs[lo:lo+spatial]
-		for i, v := range src {
-			dst[i] = (v-mu)*scale + shift
-		}
+		bnNormalizeRun(ys[lo:lo+spatial], xs[lo:lo+spatial], mu, scale, shift)
+	}
+}
+
+// bnNormalizeGo writes dst[i] = (src[i]-mu)*scale + shift, each operation
+// rounded (the conversion forbids a fused multiply-add).
+func bnNormalizeGo(dst, src []float32, mu, scale, shift float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = float32((v-mu)*scale) + shift
+	}
+}
+
+// bnInputGradGo adds k*((dy[i]-a) - ((x[i]-mu)*is)*b) to out[i], each
+// operation rounded.
+func bnInputGradGo(out, x, dy []float32, mu, is, k, a, b float32) {
+	x, dy = x[:len(out)], dy[:len(out)]
+	for i, v := range x {
+		t := float32(float32((v-mu)*is) * b)
+		out[i] += float32(k * ((dy[i] - a) - t))
 	}
 }
 
@@ -212,10 +233,7 @@ func bnBackwardChannel(t *bnArgs, ch int) {
 	}
 	for bi := 0; bi < n; bi++ {
 		lo := (bi*c + ch) * spatial
-		src, d, out := xs[lo:lo+spatial], dy[lo:lo+spatial], dx[lo:lo+spatial]
-		for i, v := range src {
-			out[i] += k * (d[i] - a - (v-mu)*is*bcoef)
-		}
+		bnInputGradRun(dx[lo:lo+spatial], xs[lo:lo+spatial], dy[lo:lo+spatial], mu, is, k, a, bcoef)
 	}
 }
 
@@ -223,25 +241,26 @@ func bnBackwardChannel(t *bnArgs, ch int) {
 // s and sx, as sums4.add does.
 func gradSums4(s, sx sums4, xs, dy []float32, mu, is float32) (sums4, sums4) {
 	dy = dy[:len(xs)]
-	a, b, c, d := s.a, s.b, s.c, s.d
-	ax, bx, cx, dx := sx.a, sx.b, sx.c, sx.d
-	i := 0
+	arr, arrx := [4]float64{s.a, s.b, s.c, s.d}, [4]float64{sx.a, sx.b, sx.c, sx.d}
+	i := gradSums4Vec(&arr, &arrx, xs, dy, mu, is)
+	a, b, c, d := arr[0], arr[1], arr[2], arr[3]
+	ax, bx, cx, dx := arrx[0], arrx[1], arrx[2], arrx[3]
 	for ; i+4 <= len(xs); i += 4 {
 		v, g := xs[i:i+4:i+4], dy[i:i+4:i+4]
 		a += float64(g[0])
 		b += float64(g[1])
 		c += float64(g[2])
 		d += float64(g[3])
-		ax += float64(g[0]) * float64((v[0]-mu)*is)
-		bx += float64(g[1]) * float64((v[1]-mu)*is)
-		cx += float64(g[2]) * float64((v[2]-mu)*is)
-		dx += float64(g[3]) * float64((v[3]-mu)*is)
+		ax += float64(float64(g[0]) * float64((v[0]-mu)*is))
+		bx += float64(float64(g[1]) * float64((v[1]-mu)*is))
+		cx += float64(float64(g[2]) * float64((v[2]-mu)*is))
+		dx += float64(float64(g[3]) * float64((v[3]-mu)*is))
 	}
 	s, sx = sums4{a, b, c, d}, sums4{ax, bx, cx, dx}
 	for k, v := range xs[i:] {
 		g := dy[i+k]
 		s = s.addAt(k, float64(g))
-		sx = sx.addAt(k, float64(g)*float64((v-mu)*is))
+		sx = sx.addAt(k, float64(float64(g)*float64((v-mu)*is)))
 	}
 	return s, sx
 }

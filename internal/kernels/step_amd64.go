@@ -115,3 +115,68 @@ func sgdStep(p, g, buf []float32, c *SGDCoef) {
 	}
 	sgdStepGo(p[n:], g[n:], buf[n:], c)
 }
+
+func bnNormalizeRun(dst, src []float32, mu, scale, shift float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(dst) &^ 15
+		bnNormalizeAVX512(dst[:n], src[:n], mu, scale, shift)
+	}
+	bnNormalizeGo(dst[n:], src[n:], mu, scale, shift)
+}
+
+func bnInputGradRun(out, x, dy []float32, mu, is, k, a, b float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(out) &^ 15
+		bnInputGradAVX512(out[:n], x[:n], dy[:n], mu, is, k, a, b)
+	}
+	bnInputGradGo(out[n:], x[n:], dy[n:], mu, is, k, a, b)
+}
+
+// sums4Add adds the first elements of xs, a multiple of 4 of them, to s
+// as sums4.add does, and returns how many.
+func sums4Add(s *[4]float64, xs []float32) int {
+	if !hasAVX2 {
+		return 0
+	}
+	n := len(xs) &^ 3
+	sums4AddAVX(s, xs[:n])
+	return n
+}
+
+func sums4Squares(s *[4]float64, xs []float32, mean float64) int {
+	if !hasAVX2 {
+		return 0
+	}
+	n := len(xs) &^ 3
+	sums4SquaresAVX(s, xs[:n], mean)
+	return n
+}
+
+func gradSums4Vec(s, sx *[4]float64, xs, dy []float32, mu, is float32) int {
+	if !hasAVX2 {
+		return 0
+	}
+	n := len(xs) &^ 3
+	gradSums4AVX(s, sx, xs[:n], dy[:n], mu, is)
+	return n
+}
+
+func relu(dst, src []float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(dst) &^ 15
+		reluAVX512(dst[:n], src[:n])
+	}
+	reluGo(dst[n:], src[n:])
+}
+
+func reluGradAdd(dx, dy, y []float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(dx) &^ 15
+		reluGradAddAVX512(dx[:n], dy[:n], y[:n])
+	}
+	reluGradAddGo(dx[n:], dy[n:], y[n:])
+}

@@ -24,3 +24,21 @@ func moveRows(dst, src []float32, n, rows, dstStride, srcStride, planes, dstPlan
 }
 
 func sgdStep(p, g, buf []float32, c *SGDCoef) { sgdStepGo(p, g, buf, c) }
+
+func bnNormalizeRun(dst, src []float32, mu, scale, shift float32) {
+	bnNormalizeGo(dst, src, mu, scale, shift)
+}
+
+func bnInputGradRun(out, x, dy []float32, mu, is, k, a, b float32) {
+	bnInputGradGo(out, x, dy, mu, is, k, a, b)
+}
+
+func sums4Add(*[4]float64, []float32) int { return 0 }
+
+func sums4Squares(*[4]float64, []float32, float64) int { return 0 }
+
+func gradSums4Vec(_, _ *[4]float64, _, _ []float32, _, _ float32) int { return 0 }
+
+func relu(dst, src []float32) { reluGo(dst, src) }
+
+func reluGradAdd(dx, dy, y []float32) { reluGradAddGo(dx, dy, y) }

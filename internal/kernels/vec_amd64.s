@@ -1489,3 +1489,217 @@ sgd_done:
 TEXT ·spinPause(SB), NOSPLIT, $0
 	PAUSE
 	RET
+
+// func bnNormalizeAVX512(dst []float32, src []float32, mu float32, scale float32, shift float32)
+// Requires: AVX, AVX512F
+TEXT ·bnNormalizeAVX512(SB), NOSPLIT, $0-60
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	VBROADCASTSS mu+48(FP), Z0
+	VBROADCASTSS scale+52(FP), Z1
+	VBROADCASTSS shift+56(FP), Z2
+	SHRQ         $0x04, DX
+
+bnnorm_loop:
+	TESTQ   DX, DX
+	JZ      bnnorm_done
+	VMOVUPS (CX), Z3
+	VSUBPS  Z0, Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VADDPS  Z2, Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	DECQ    DX
+	JMP     bnnorm_loop
+
+bnnorm_done:
+	VZEROUPPER
+	RET
+
+// func bnInputGradAVX512(out []float32, x []float32, dy []float32, mu float32, is float32, k float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·bnInputGradAVX512(SB), NOSPLIT, $0-92
+	MOVQ         out_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         out_len+8(FP), BX
+	VBROADCASTSS mu+72(FP), Z0
+	VBROADCASTSS is+76(FP), Z1
+	VBROADCASTSS k+80(FP), Z2
+	VBROADCASTSS a+84(FP), Z3
+	VBROADCASTSS b+88(FP), Z4
+	SHRQ         $0x04, BX
+
+bngrad_loop:
+	TESTQ   BX, BX
+	JZ      bngrad_done
+	VMOVUPS (CX), Z5
+	VSUBPS  Z0, Z5, Z5
+	VMULPS  Z1, Z5, Z5
+	VMULPS  Z4, Z5, Z5
+	VMOVUPS (DX), Z6
+	VSUBPS  Z3, Z6, Z6
+	VSUBPS  Z5, Z6, Z6
+	VMULPS  Z2, Z6, Z6
+	VADDPS  (AX), Z6, Z6
+	VMOVUPS Z6, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	DECQ    BX
+	JMP     bngrad_loop
+
+bngrad_done:
+	VZEROUPPER
+	RET
+
+// func sums4AddAVX(s *[4]float64, xs []float32)
+// Requires: AVX
+TEXT ·sums4AddAVX(SB), NOSPLIT, $0-32
+	MOVQ    s+0(FP), AX
+	MOVQ    xs_base+8(FP), CX
+	MOVQ    xs_len+16(FP), DX
+	VMOVUPD (AX), Y0
+	SHRQ    $0x02, DX
+
+sums4AddAVX_loop:
+	TESTQ     DX, DX
+	JZ        sums4AddAVX_done
+	VCVTPS2PD (CX), Y1
+	VADDPD    Y1, Y0, Y0
+	ADDQ      $0x10, CX
+	DECQ      DX
+	JMP       sums4AddAVX_loop
+
+sums4AddAVX_done:
+	VMOVUPD Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func sums4SquaresAVX(s *[4]float64, xs []float32, mean float64)
+// Requires: AVX
+TEXT ·sums4SquaresAVX(SB), NOSPLIT, $0-40
+	MOVQ         s+0(FP), AX
+	MOVQ         xs_base+8(FP), CX
+	MOVQ         xs_len+16(FP), DX
+	VMOVUPD      (AX), Y0
+	VBROADCASTSD mean+32(FP), Y1
+	SHRQ         $0x02, DX
+
+sums4SquaresAVX_loop:
+	TESTQ     DX, DX
+	JZ        sums4SquaresAVX_done
+	VCVTPS2PD (CX), Y2
+	VSUBPD    Y1, Y2, Y2
+	VMULPD    Y2, Y2, Y2
+	VADDPD    Y2, Y0, Y0
+	ADDQ      $0x10, CX
+	DECQ      DX
+	JMP       sums4SquaresAVX_loop
+
+sums4SquaresAVX_done:
+	VMOVUPD Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func gradSums4AVX(s *[4]float64, sx *[4]float64, xs []float32, dy []float32, mu float32, is float32)
+// Requires: AVX
+TEXT ·gradSums4AVX(SB), NOSPLIT, $0-72
+	MOVQ         s+0(FP), AX
+	MOVQ         sx+8(FP), CX
+	MOVQ         xs_base+16(FP), DX
+	MOVQ         dy_base+40(FP), BX
+	MOVQ         xs_len+24(FP), SI
+	VMOVUPD      (AX), Y0
+	VMOVUPD      (CX), Y1
+	VBROADCASTSS mu+64(FP), X2
+	VBROADCASTSS is+68(FP), X3
+	SHRQ         $0x02, SI
+
+gradsums_loop:
+	TESTQ     SI, SI
+	JZ        gradsums_done
+	VCVTPS2PD (BX), Y4
+	VADDPD    Y4, Y0, Y0
+	VMOVUPS   (DX), X5
+	VSUBPS    X2, X5, X5
+	VMULPS    X3, X5, X5
+	VCVTPS2PD X5, Y5
+	VMULPD    Y5, Y4, Y4
+	VADDPD    Y4, Y1, Y1
+	ADDQ      $0x10, DX
+	ADDQ      $0x10, BX
+	DECQ      SI
+	JMP       gradsums_loop
+
+gradsums_done:
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, (CX)
+	VZEROUPPER
+	RET
+
+// func reluAVX512(dst []float32, src []float32)
+// Requires: AVX, AVX512F
+TEXT ·reluAVX512(SB), NOSPLIT, $0-48
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVL         $0x7fffffff, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x7f800000, BX
+	VPBROADCASTD BX, Z1
+	VPXORD       Z2, Z2, Z2
+	SHRQ         $0x04, DX
+
+relu_loop:
+	TESTQ       DX, DX
+	JZ          relu_done
+	VMOVDQU32   (CX), Z3
+	VPCMPGTD    Z2, Z3, K1
+	VPANDD      Z0, Z3, Z4
+	VPCMPGTD    Z1, Z4, K2
+	KORW        K2, K1, K1
+	VMOVDQU32.Z Z3, K1, Z3
+	VMOVDQU32   Z3, (AX)
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        DX
+	JMP         relu_loop
+
+relu_done:
+	VZEROUPPER
+	RET
+
+// func reluGradAddAVX512(dx []float32, dy []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·reluGradAddAVX512(SB), NOSPLIT, $0-72
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         dx_len+8(FP), BX
+	MOVL         $0x7f800001, SI
+	VPBROADCASTD SI, Z0
+	VPXORD       Z1, Z1, Z1
+	SHRQ         $0x04, BX
+
+relugrad_loop:
+	TESTQ     BX, BX
+	JZ        relugrad_done
+	VMOVDQU32 (DX), Z2
+	VPCMPGTD  Z1, Z2, K1
+	VPCMPGTD  Z2, Z0, K2
+	KANDW     K2, K1, K1
+	VMOVUPS.Z (CX), K1, Z2
+	VADDPS    (AX), Z2, Z2
+	VMOVUPS   Z2, (AX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, DX
+	DECQ      BX
+	JMP       relugrad_loop
+
+relugrad_done:
+	VZEROUPPER
+	RET

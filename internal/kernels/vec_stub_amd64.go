@@ -95,3 +95,46 @@ func sgdAVX512(p []float32, g []float32, buf []float32, c *[4]float32, flags uin
 
 // spinPause runs PAUSE, the spin-wait hint.
 func spinPause()
+
+// bnNormalizeAVX512 writes dst[i] = (src[i]-mu)*scale + shift, each operation rounded,
+// for the first len(dst) rounded down to 16 elements.
+//
+//go:noescape
+func bnNormalizeAVX512(dst []float32, src []float32, mu float32, scale float32, shift float32)
+
+// bnInputGradAVX512 adds k*((dy[i]-a) - ((x[i]-mu)*is)*b) to out[i], each operation
+// rounded, for the first len(out) rounded down to 16 elements.
+//
+//go:noescape
+func bnInputGradAVX512(out []float32, x []float32, dy []float32, mu float32, is float32, k float32, a float32, b float32)
+
+// sums4AddAVX adds xs[i] to s[i%4] in element order, for the first len(xs)
+// rounded down to 4 elements.
+//
+//go:noescape
+func sums4AddAVX(s *[4]float64, xs []float32)
+
+// sums4SquaresAVX adds (float64(xs[i])-mean)^2 to s[i%4] in element order, for the first len(xs)
+// rounded down to 4 elements.
+//
+//go:noescape
+func sums4SquaresAVX(s *[4]float64, xs []float32, mean float64)
+
+// gradSums4AVX adds dy[i] to s[i%4] and dy[i]*((xs[i]-mu)*is), the product in float64
+// of the float32 xhat, to sx[i%4], in element order, for the first len(xs) rounded
+// down to 4 elements.
+//
+//go:noescape
+func gradSums4AVX(s *[4]float64, sx *[4]float64, xs []float32, dy []float32, mu float32, is float32)
+
+// reluAVX512 writes dst[i] = src[i] where its sign bit is clear or it is a NaN, and +0
+// elsewhere, for the first len(dst) rounded down to 16 elements.
+//
+//go:noescape
+func reluAVX512(dst []float32, src []float32)
+
+// reluGradAddAVX512 adds dy[i] to dx[i] where y[i] is in (+0, +Inf] and +0 elsewhere,
+// for the first len(dx) rounded down to 16 elements.
+//
+//go:noescape
+func reluGradAddAVX512(dx []float32, dy []float32, y []float32)

@@ -34,6 +34,7 @@ func genSIMD() {
 	genRows("rowsAVX2", 8)
 	genSGD()
 	genPause()
+	genBatchNorm()
 }
 
 // genPause emits the spin-wait hint the workers' spins run between looks
