@@ -166,8 +166,13 @@ func batchNormBackward(g *Tape, n *Var) {
 	}
 	xs, dy := x.Data(), n.grad.Data()
 	var dx, dw, db []float32
+	into := false
 	if n.needs(0) {
-		dx = g.gradOf(x).Data()
+		if dx = g.freshGrad(x); dx != nil {
+			into = true // the first contribution: written, not added
+		} else {
+			dx = g.gradOf(x).Data()
+		}
 	}
 	if n.needs(1) {
 		dw = g.gradOf(w).Data()
@@ -179,7 +184,11 @@ func batchNormBackward(g *Tape, n *Var) {
 	if w != nil {
 		ws = w.Data()
 	}
-	kernels.BatchNormBackward(xs, dy, dx, dw, db, ws, nb, c, spatial, mean, invstd, training, m, global)
+	if into {
+		kernels.BatchNormBackwardInto(xs, dy, dx, dw, db, ws, nb, c, spatial, mean, invstd, training, m, global)
+	} else {
+		kernels.BatchNormBackward(xs, dy, dx, dw, db, ws, nb, c, spatial, mean, invstd, training, m, global)
+	}
 }
 
 // syncedGradSums returns sum(dy) for every channel, then sum(dy*xhat),

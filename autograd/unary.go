@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"math"
 
 	"github.com/kiln-ml/kiln/tensor"
@@ -115,8 +116,17 @@ func unaryBackward(g *Tape, n *Var) {
 	if !x.requiresGrad {
 		return
 	}
+	dy, ys := n.grad.Data(), n.value.Data()
+	if unaryKind(n.ints[0]) == uReLU {
+		// The first contribution to x's gradient writes it: no buffer to
+		// clear and add to.
+		if dx := g.freshGrad(x); dx != nil {
+			kernels.ReLUGradInto(dx, dy, ys)
+			return
+		}
+	}
 	dx := g.gradOf(x).Data()
-	dy, xs, ys := n.grad.Data(), x.value.Data(), n.value.Data()
+	xs := x.value.Data()
 	p := n.fl[0]
 	switch unaryKind(n.ints[0]) {
 	case uNeg:

@@ -168,6 +168,16 @@ func bnNormalizeGo(dst, src []float32, mu, scale, shift float32) {
 	}
 }
 
+// bnInputGradIntoGo writes k*((dy[i]-a) - ((x[i]-mu)*is)*b) + 0 to out[i]:
+// bnInputGradGo's result for a cleared out.
+func bnInputGradIntoGo(out, x, dy []float32, mu, is, k, a, b float32) {
+	x, dy = x[:len(out)], dy[:len(out)]
+	for i, v := range x {
+		t := float32(float32((v-mu)*is) * b)
+		out[i] = float32(k*((dy[i]-a)-t)) + 0
+	}
+}
+
 // bnInputGradGo adds k*((dy[i]-a) - ((x[i]-mu)*is)*b) to out[i], each
 // operation rounded.
 func bnInputGradGo(out, x, dy []float32, mu, is, k, a, b float32) {
@@ -195,6 +205,14 @@ func bnInputGradGo(out, x, dy []float32, mu, is, k, a, b float32) {
 func BatchNormBackward(xs, dy, dx, dw, db, weight []float32, n, c, spatial int, mean, invstd []float32, training bool, m float64, global []float64) {
 	bnRun(&bnArgs{kind: bnBackward, xs: xs, dy: dy, dx: dx, dw: dw, db: db, weight: weight, n: n, c: c, spatial: spatial,
 		mean: mean, invstd: invstd, training: training, m: m, global: global})
+}
+
+// BatchNormBackwardInto is BatchNormBackward writing the input gradient
+// into dx, whose contents it ignores, instead of adding to it: the bits
+// of adding to a cleared dx, without clearing one.
+func BatchNormBackwardInto(xs, dy, dx, dw, db, weight []float32, n, c, spatial int, mean, invstd []float32, training bool, m float64, global []float64) {
+	bnRun(&bnArgs{kind: bnBackward, xs: xs, dy: dy, dx: dx, dw: dw, db: db, weight: weight, n: n, c: c, spatial: spatial,
+		mean: mean, invstd: invstd, training: training, m: m, global: global, into: true})
 }
 
 func bnBackwardChannel(t *bnArgs, ch int) {
@@ -233,7 +251,11 @@ func bnBackwardChannel(t *bnArgs, ch int) {
 	}
 	for bi := 0; bi < n; bi++ {
 		lo := (bi*c + ch) * spatial
-		bnInputGradRun(dx[lo:lo+spatial], xs[lo:lo+spatial], dy[lo:lo+spatial], mu, is, k, a, bcoef)
+		if t.into {
+			bnInputGradIntoRun(dx[lo:lo+spatial], xs[lo:lo+spatial], dy[lo:lo+spatial], mu, is, k, a, bcoef)
+		} else {
+			bnInputGradRun(dx[lo:lo+spatial], xs[lo:lo+spatial], dy[lo:lo+spatial], mu, is, k, a, bcoef)
+		}
 	}
 }
 
@@ -274,6 +296,7 @@ type bnArgs struct {
 	n, c, spatial              int
 	eps, momentum              float32
 	training                   bool
+	into                       bool // the input gradient is written, not added (BatchNormBackwardInto)
 	m                          float64
 	global                     []float64
 }

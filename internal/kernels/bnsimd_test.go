@@ -25,6 +25,13 @@ func TestElementwiseMatchGo(t *testing.T) {
 		reluGradAddGo(want, dy, y)
 		sameBits(t, fmt.Sprint("ReLUGradAdd, length ", n), got, want, true)
 
+		// Written, not added: the bits of adding to a cleared buffer.
+		clear(want)
+		ReLUGradAdd(want, dy, y)
+		copy(got, acc) // ignored
+		ReLUGradInto(got, dy, y)
+		sameBits(t, fmt.Sprint("ReLUGradInto, length ", n), got, want, false)
+
 		mu, scale, shift := rng.Float32(), rng.Float32()*3, rng.Float32()-0.5
 		bnNormalizeRun(got, x, mu, scale, shift)
 		bnNormalizeGo(want, x, mu, scale, shift)
@@ -36,6 +43,14 @@ func TestElementwiseMatchGo(t *testing.T) {
 		bnInputGradRun(got, x, dy, mu, scale, k, a, b)
 		bnInputGradGo(want, x, dy, mu, scale, k, a, b)
 		sameBits(t, fmt.Sprint("batch norm input gradient, length ", n), got, want, true)
+		clear(want)
+		bnInputGradRun(want, x, dy, mu, scale, k, a, b)
+		copy(got, acc)
+		bnInputGradIntoRun(got, x, dy, mu, scale, k, a, b)
+		sameBits(t, fmt.Sprint("batch norm input gradient written, length ", n), got, want, false)
+		copy(got, acc)
+		bnInputGradIntoGo(got, x, dy, mu, scale, k, a, b)
+		sameBits(t, fmt.Sprint("batch norm input gradient written (Go), length ", n), got, want, true)
 
 		// The four running sums: element i into sum i%4, in order.
 		xs := randSlice(rng, n)

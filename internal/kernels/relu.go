@@ -13,6 +13,10 @@ func ReLU(dst, src []float32) { relu(dst, src[:len(dst)]) }
 // (not zero, negative zero or NaN), and +0 elsewhere, for i < len(dx).
 func ReLUGradAdd(dx, dy, y []float32) { reluGradAdd(dx, dy[:len(dx)], y[:len(dx)]) }
 
+// ReLUGradInto writes into dx, whose contents it ignores, what
+// ReLUGradAdd adds to a cleared dx: dy[i] + 0 where y[i] > 0, +0 elsewhere.
+func ReLUGradInto(dx, dy, y []float32) { reluGradInto(dx, dy[:len(dx)], y[:len(dx)]) }
+
 func reluGo(dst, src []float32) {
 	src = src[:len(dst)]
 	for i, v := range src {
@@ -29,5 +33,14 @@ func reluGradAddGo(dx, dy, y []float32) {
 		b := math.Float32bits(u)
 		m := ^uint32(int32(b-1)>>31) & ^uint32(int32(0x7f800000-b)>>31) // y in (0, +Inf]
 		dx[i] += math.Float32frombits(math.Float32bits(dy[i]) & m)
+	}
+}
+
+func reluGradIntoGo(dx, dy, y []float32) {
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	for i, u := range y {
+		b := math.Float32bits(u)
+		m := ^uint32(int32(b-1)>>31) & ^uint32(int32(0x7f800000-b)>>31) // y in (0, +Inf]
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i])&m) + 0
 	}
 }

@@ -180,3 +180,21 @@ func reluGradAdd(dx, dy, y []float32) {
 	}
 	reluGradAddGo(dx[n:], dy[n:], y[n:])
 }
+
+func bnInputGradIntoRun(out, x, dy []float32, mu, is, k, a, b float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(out) &^ 15
+		bnInputGradIntoAVX512(out[:n], x[:n], dy[:n], mu, is, k, a, b)
+	}
+	bnInputGradIntoGo(out[n:], x[n:], dy[n:], mu, is, k, a, b)
+}
+
+func reluGradInto(dx, dy, y []float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(dx) &^ 15
+		reluGradIntoAVX512(dx[:n], dy[:n], y[:n])
+	}
+	reluGradIntoGo(dx[n:], dy[n:], y[n:])
+}

@@ -42,3 +42,9 @@ func gradSums4Vec(_, _ *[4]float64, _, _ []float32, _, _ float32) int { return 0
 func relu(dst, src []float32) { reluGo(dst, src) }
 
 func reluGradAdd(dx, dy, y []float32) { reluGradAddGo(dx, dy, y) }
+
+func bnInputGradIntoRun(out, x, dy []float32, mu, is, k, a, b float32) {
+	bnInputGradIntoGo(out, x, dy, mu, is, k, a, b)
+}
+
+func reluGradInto(dx, dy, y []float32) { reluGradIntoGo(dx, dy, y) }

@@ -1530,11 +1530,12 @@ TEXT ·bnInputGradAVX512(SB), NOSPLIT, $0-92
 	VBROADCASTSS k+80(FP), Z2
 	VBROADCASTSS a+84(FP), Z3
 	VBROADCASTSS b+88(FP), Z4
+	VPXORD       Z5, Z5, Z5
 	SHRQ         $0x04, BX
 
-bngrad_loop:
+bnInputGradAVX512_loop:
 	TESTQ   BX, BX
-	JZ      bngrad_done
+	JZ      bnInputGradAVX512_done
 	VMOVUPS (CX), Z5
 	VSUBPS  Z0, Z5, Z5
 	VMULPS  Z1, Z5, Z5
@@ -1549,9 +1550,47 @@ bngrad_loop:
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
 	DECQ    BX
-	JMP     bngrad_loop
+	JMP     bnInputGradAVX512_loop
 
-bngrad_done:
+bnInputGradAVX512_done:
+	VZEROUPPER
+	RET
+
+// func bnInputGradIntoAVX512(out []float32, x []float32, dy []float32, mu float32, is float32, k float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·bnInputGradIntoAVX512(SB), NOSPLIT, $0-92
+	MOVQ         out_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         out_len+8(FP), BX
+	VBROADCASTSS mu+72(FP), Z0
+	VBROADCASTSS is+76(FP), Z1
+	VBROADCASTSS k+80(FP), Z2
+	VBROADCASTSS a+84(FP), Z3
+	VBROADCASTSS b+88(FP), Z4
+	VPXORD       Z5, Z5, Z5
+	SHRQ         $0x04, BX
+
+bnInputGradIntoAVX512_loop:
+	TESTQ   BX, BX
+	JZ      bnInputGradIntoAVX512_done
+	VMOVUPS (CX), Z6
+	VSUBPS  Z0, Z6, Z6
+	VMULPS  Z1, Z6, Z6
+	VMULPS  Z4, Z6, Z6
+	VMOVUPS (DX), Z7
+	VSUBPS  Z3, Z7, Z7
+	VSUBPS  Z6, Z7, Z7
+	VMULPS  Z2, Z7, Z7
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	DECQ    BX
+	JMP     bnInputGradIntoAVX512_loop
+
+bnInputGradIntoAVX512_done:
 	VZEROUPPER
 	RET
 
@@ -1684,9 +1723,9 @@ TEXT ·reluGradAddAVX512(SB), NOSPLIT, $0-72
 	VPXORD       Z1, Z1, Z1
 	SHRQ         $0x04, BX
 
-relugrad_loop:
+reluGradAddAVX512_loop:
 	TESTQ     BX, BX
-	JZ        relugrad_done
+	JZ        reluGradAddAVX512_done
 	VMOVDQU32 (DX), Z2
 	VPCMPGTD  Z1, Z2, K1
 	VPCMPGTD  Z2, Z0, K2
@@ -1698,8 +1737,40 @@ relugrad_loop:
 	ADDQ      $0x40, CX
 	ADDQ      $0x40, DX
 	DECQ      BX
-	JMP       relugrad_loop
+	JMP       reluGradAddAVX512_loop
 
-relugrad_done:
+reluGradAddAVX512_done:
+	VZEROUPPER
+	RET
+
+// func reluGradIntoAVX512(dx []float32, dy []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·reluGradIntoAVX512(SB), NOSPLIT, $0-72
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         dx_len+8(FP), BX
+	MOVL         $0x7f800001, SI
+	VPBROADCASTD SI, Z0
+	VPXORD       Z1, Z1, Z1
+	SHRQ         $0x04, BX
+
+reluGradIntoAVX512_loop:
+	TESTQ     BX, BX
+	JZ        reluGradIntoAVX512_done
+	VMOVDQU32 (DX), Z2
+	VPCMPGTD  Z1, Z2, K1
+	VPCMPGTD  Z2, Z0, K2
+	KANDW     K2, K1, K1
+	VMOVUPS.Z (CX), K1, Z2
+	VADDPS    Z1, Z2, Z2
+	VMOVUPS   Z2, (AX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, DX
+	DECQ      BX
+	JMP       reluGradIntoAVX512_loop
+
+reluGradIntoAVX512_done:
 	VZEROUPPER
 	RET

@@ -108,6 +108,12 @@ func bnNormalizeAVX512(dst []float32, src []float32, mu float32, scale float32, 
 //go:noescape
 func bnInputGradAVX512(out []float32, x []float32, dy []float32, mu float32, is float32, k float32, a float32, b float32)
 
+// bnInputGradIntoAVX512 writes k*((dy[i]-a) - ((x[i]-mu)*is)*b) + 0 to out[i], each operation
+// rounded, for the first len(out) rounded down to 16 elements.
+//
+//go:noescape
+func bnInputGradIntoAVX512(out []float32, x []float32, dy []float32, mu float32, is float32, k float32, a float32, b float32)
+
 // sums4AddAVX adds xs[i] to s[i%4] in element order, for the first len(xs)
 // rounded down to 4 elements.
 //
@@ -138,3 +144,9 @@ func reluAVX512(dst []float32, src []float32)
 //
 //go:noescape
 func reluGradAddAVX512(dx []float32, dy []float32, y []float32)
+
+// reluGradIntoAVX512 writes dy[i] + 0 to dx[i] where y[i] is in (+0, +Inf] and +0 elsewhere,
+// for the first len(dx) rounded down to 16 elements.
+//
+//go:noescape
+func reluGradIntoAVX512(dx []float32, dy []float32, y []float32)

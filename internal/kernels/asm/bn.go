@@ -15,12 +15,14 @@ import (
 
 func genBatchNorm() {
 	genBNNormalize()
-	genBNInputGrad()
+	genBNInputGrad("bnInputGradAVX512", false)
+	genBNInputGrad("bnInputGradIntoAVX512", true)
 	genSums4("sums4AddAVX", false)
 	genSums4("sums4SquaresAVX", true)
 	genGradSums4()
 	genReLU()
-	genReLUGradAdd()
+	genReLUGradAdd("reluGradAddAVX512", false)
+	genReLUGradAdd("reluGradIntoAVX512", true)
 }
 
 // broadcastParam broadcasts a float32 argument to every lane of a new zmm.
@@ -51,17 +53,25 @@ func genBNNormalize() {
 	RET()
 }
 
-func genBNInputGrad() {
-	TEXT("bnInputGradAVX512", NOSPLIT, "func(out, x, dy []float32, mu, is, k, a, b float32)")
+// genBNInputGrad emits the input gradient's loop; with into it writes
+// the term plus +0 instead of adding it to out: what adding it to a
+// cleared buffer gives, without clearing one.
+func genBNInputGrad(name string, into bool) {
+	TEXT(name, NOSPLIT, "func(out, x, dy []float32, mu, is, k, a, b float32)")
 	Pragma("noescape")
-	Doc("bnInputGradAVX512 adds k*((dy[i]-a) - ((x[i]-mu)*is)*b) to out[i], each operation",
-		"rounded, for the first len(out) rounded down to 16 elements.")
+	to := "adds k*((dy[i]-a) - ((x[i]-mu)*is)*b) to out[i]"
+	if into {
+		to = "writes k*((dy[i]-a) - ((x[i]-mu)*is)*b) + 0 to out[i]"
+	}
+	Doc(name+" "+to+", each operation", "rounded, for the first len(out) rounded down to 16 elements.")
 	out := Load(Param("out").Base(), GP64())
 	x := Load(Param("x").Base(), GP64())
 	dy := Load(Param("dy").Base(), GP64())
 	n := Load(Param("out").Len(), GP64())
 	mu, is, k, a, b := broadcastParam("mu"), broadcastParam("is"), broadcastParam("k"), broadcastParam("a"), broadcastParam("b")
-	loop16("bngrad", n, []Register{out, x, dy}, func() {
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	loop16(name, n, []Register{out, x, dy}, func() {
 		t, e := ZMM(), ZMM()
 		VMOVUPS(Mem{Base: x}, t)
 		VSUBPS(mu, t, t)
@@ -71,7 +81,11 @@ func genBNInputGrad() {
 		VSUBPS(a, e, e)
 		VSUBPS(t, e, e)
 		VMULPS(k, e, e)
-		VADDPS(Mem{Base: out}, e, e)
+		if into {
+			VADDPS(zero, e, e)
+		} else {
+			VADDPS(Mem{Base: out}, e, e)
+		}
 		VMOVUPS(e, Mem{Base: out})
 	})
 	VZEROUPPER()
@@ -197,10 +211,16 @@ func genReLU() {
 	RET()
 }
 
-func genReLUGradAdd() {
-	TEXT("reluGradAddAVX512", NOSPLIT, "func(dx, dy, y []float32)")
+// genReLUGradAdd emits the ReLU's gradient loop; with into it writes the
+// masked gradient plus +0 instead of adding it to dx.
+func genReLUGradAdd(name string, into bool) {
+	TEXT(name, NOSPLIT, "func(dx, dy, y []float32)")
 	Pragma("noescape")
-	Doc("reluGradAddAVX512 adds dy[i] to dx[i] where y[i] is in (+0, +Inf] and +0 elsewhere,",
+	to := "adds dy[i] to dx[i]"
+	if into {
+		to = "writes dy[i] + 0 to dx[i]"
+	}
+	Doc(name+" "+to+" where y[i] is in (+0, +Inf] and +0 elsewhere,",
 		"for the first len(dx) rounded down to 16 elements.")
 	dx := Load(Param("dx").Base(), GP64())
 	dy := Load(Param("dy").Base(), GP64())
@@ -210,7 +230,7 @@ func genReLUGradAdd() {
 	MOVL(U32(0x7f800001), gp)
 	VPBROADCASTD(gp, hi)
 	VPXORD(zero, zero, zero)
-	loop16("relugrad", n, []Register{dx, dy, y}, func() {
+	loop16(name, n, []Register{dx, dy, y}, func() {
 		b, g := ZMM(), ZMM()
 		pos, below := K(), K()
 		VMOVDQU32(Mem{Base: y}, b)
@@ -218,7 +238,11 @@ func genReLUGradAdd() {
 		VPCMPGTD(b, hi, below) // 0x7f800001 > b: NaNs out, +Inf in
 		KANDW(below, pos, pos)
 		VMOVUPS_Z(Mem{Base: dy}, pos, g)
-		VADDPS(Mem{Base: dx}, g, g)
+		if into {
+			VADDPS(zero, g, g)
+		} else {
+			VADDPS(Mem{Base: dx}, g, g)
+		}
 		VMOVUPS(g, Mem{Base: dx})
 	})
 	VZEROUPPER()
