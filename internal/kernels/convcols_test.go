@@ -43,6 +43,9 @@ func colGeoms() []ConvColumns {
 		geo(2, 40, 7, 7, 3, 3, 1, 1, 1), // K = 360 spans two KC slices
 		odd,
 		tall,
+		geo(2, 3, 13, 12, 3, 3, 2, 0, 1), // unpadded stride 2: read in place with a step of 2
+		geo(2, 4, 9, 9, 1, 1, 2, 0, 1),   // 1x1 stride 2, unpadded
+		geo(1, 2, 14, 14, 3, 3, 3, 0, 1), // stride 3: packed
 	}
 }
 

@@ -89,7 +89,12 @@ func directConv(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow,
 // matrix A straight from the images (directATile): the AVX-512 kernel.
 func hasDirectA(kn *microKernel) bool { return kn == avx512Kernel }
 
-// directATile is the AVX-512 kernel's twin with A read from the images.
-func directATile(x *float32, offs, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc, rows int, m0, m1 uint16, beta float32) {
+// directATile is the AVX-512 kernel's twin with A read from the images,
+// step elements apart along a run of columns (1 or 2).
+func directATile(x *float32, offs, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc, rows int, m0, m1 uint16, beta float32, step int) {
+	if step == 2 {
+		sgemmDirectAStride2AVX512(x, offs, segs, nseg, b, ldb, c, ldc, rows, m0, m1, beta)
+		return
+	}
 	sgemmDirectAAVX512(x, offs, segs, nseg, b, ldb, c, ldc, rows, m0, m1, beta)
 }

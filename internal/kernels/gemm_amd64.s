@@ -1092,6 +1092,209 @@ sgemmDirectAAVX512_done:
 	VZEROUPPER
 	RET
 
+// func sgemmDirectAStride2AVX512(x *float32, offs *int32, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc int, rows int, m0 uint16, m1 uint16, beta float32)
+// Requires: AVX, AVX512F
+TEXT ·sgemmDirectAStride2AVX512(SB), NOSPLIT, $8-80
+	MOVQ    x+0(FP), AX
+	MOVQ    offs+8(FP), CX
+	MOVLQSX (CX), DX
+	MOVLQSX 4(CX), BX
+	MOVLQSX 8(CX), SI
+	MOVLQSX 12(CX), DI
+	MOVLQSX 16(CX), R8
+	MOVLQSX 20(CX), R9
+	MOVLQSX 24(CX), R10
+	MOVLQSX 28(CX), CX
+	MOVQ    segs+16(FP), R11
+	MOVQ    nseg+24(FP), R12
+	MOVQ    b+32(FP), R13
+	MOVQ    ldb+40(FP), R14
+	SHLQ    $0x02, R14
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+
+sgemmDirectAStride2AVX512_seg:
+	TESTQ   R12, R12
+	JZ      sgemmDirectAStride2AVX512_store
+	MOVLQSX (R11), R15
+	LEAQ    (AX)(R15*4), R15
+	MOVLQSX 4(R11), BP
+
+sgemmDirectAStride2AVX512_col:
+	VMOVUPS      (R13), Z16
+	VMOVUPS      64(R13), Z17
+	VBROADCASTSS (R15)(DX*4), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS (R15)(BX*4), Z19
+	VFMADD231PS  Z16, Z19, Z2
+	VFMADD231PS  Z17, Z19, Z3
+	VBROADCASTSS (R15)(SI*4), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS (R15)(DI*4), Z19
+	VFMADD231PS  Z16, Z19, Z6
+	VFMADD231PS  Z17, Z19, Z7
+	VBROADCASTSS (R15)(R8*4), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS (R15)(R9*4), Z19
+	VFMADD231PS  Z16, Z19, Z10
+	VFMADD231PS  Z17, Z19, Z11
+	VBROADCASTSS (R15)(R10*4), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS (R15)(CX*4), Z19
+	VFMADD231PS  Z16, Z19, Z14
+	VFMADD231PS  Z17, Z19, Z15
+	ADDQ         $0x08, R15
+	ADDQ         R14, R13
+	DECQ         BP
+	JNZ          sgemmDirectAStride2AVX512_col
+	ADDQ         $0x08, R11
+	DECQ         R12
+	JMP          sgemmDirectAStride2AVX512_seg
+
+sgemmDirectAStride2AVX512_store:
+	MOVQ      c+48(FP), AX
+	MOVQ      ldc+56(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      rows+64(FP), DX
+	MOVWLZX   m0+72(FP), BX
+	KMOVW     BX, K1
+	MOVWLZX   m1+74(FP), BX
+	KMOVW     BX, K2
+	MOVL      beta+76(FP), BX
+	ANDL      $0x7fffffff, BX
+	JZ        sgemmDirectAStride2AVX512_overwrite
+	VMOVUPS.Z (AX), K1, Z16
+	VADDPS    Z16, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z17
+	VADDPS    Z17, Z1, Z1
+	VMOVUPS   Z1, K2, 64(AX)
+	CMPQ      DX, $0x01
+	JLE       sgemmDirectAStride2AVX512_done
+	ADDQ      CX, AX
+	VMOVUPS.Z (AX), K1, Z16
+	VADDPS    Z16, Z2, Z2
+	VMOVUPS   Z2, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z17
+	VADDPS    Z17, Z3, Z3
+	VMOVUPS   Z3, K2, 64(AX)
+	CMPQ      DX, $0x02
+	JLE       sgemmDirectAStride2AVX512_done
+	ADDQ      CX, AX
+	VMOVUPS.Z (AX), K1, Z16
+	VADDPS    Z16, Z4, Z4
+	VMOVUPS   Z4, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z17
+	VADDPS    Z17, Z5, Z5
+	VMOVUPS   Z5, K2, 64(AX)
+	CMPQ      DX, $0x03
+	JLE       sgemmDirectAStride2AVX512_done
+	ADDQ      CX, AX
+	VMOVUPS.Z (AX), K1, Z16
+	VADDPS    Z16, Z6, Z6
+	VMOVUPS   Z6, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z17
+	VADDPS    Z17, Z7, Z7
+	VMOVUPS   Z7, K2, 64(AX)
+	CMPQ      DX, $0x04
+	JLE       sgemmDirectAStride2AVX512_done
+	ADDQ      CX, AX
+	VMOVUPS.Z (AX), K1, Z16
+	VADDPS    Z16, Z8, Z8
+	VMOVUPS   Z8, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z17
+	VADDPS    Z17, Z9, Z9
+	VMOVUPS   Z9, K2, 64(AX)
+	CMPQ      DX, $0x05
+	JLE       sgemmDirectAStride2AVX512_done
+	ADDQ      CX, AX
+	VMOVUPS.Z (AX), K1, Z16
+	VADDPS    Z16, Z10, Z10
+	VMOVUPS   Z10, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z17
+	VADDPS    Z17, Z11, Z11
+	VMOVUPS   Z11, K2, 64(AX)
+	CMPQ      DX, $0x06
+	JLE       sgemmDirectAStride2AVX512_done
+	ADDQ      CX, AX
+	VMOVUPS.Z (AX), K1, Z16
+	VADDPS    Z16, Z12, Z12
+	VMOVUPS   Z12, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z17
+	VADDPS    Z17, Z13, Z13
+	VMOVUPS   Z13, K2, 64(AX)
+	CMPQ      DX, $0x07
+	JLE       sgemmDirectAStride2AVX512_done
+	ADDQ      CX, AX
+	VMOVUPS.Z (AX), K1, Z16
+	VADDPS    Z16, Z14, Z14
+	VMOVUPS   Z14, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z17
+	VADDPS    Z17, Z15, Z15
+	VMOVUPS   Z15, K2, 64(AX)
+	JMP       sgemmDirectAStride2AVX512_done
+
+sgemmDirectAStride2AVX512_overwrite:
+	VMOVUPS Z0, K1, (AX)
+	VMOVUPS Z1, K2, 64(AX)
+	CMPQ    DX, $0x01
+	JLE     sgemmDirectAStride2AVX512_done
+	ADDQ    CX, AX
+	VMOVUPS Z2, K1, (AX)
+	VMOVUPS Z3, K2, 64(AX)
+	CMPQ    DX, $0x02
+	JLE     sgemmDirectAStride2AVX512_done
+	ADDQ    CX, AX
+	VMOVUPS Z4, K1, (AX)
+	VMOVUPS Z5, K2, 64(AX)
+	CMPQ    DX, $0x03
+	JLE     sgemmDirectAStride2AVX512_done
+	ADDQ    CX, AX
+	VMOVUPS Z6, K1, (AX)
+	VMOVUPS Z7, K2, 64(AX)
+	CMPQ    DX, $0x04
+	JLE     sgemmDirectAStride2AVX512_done
+	ADDQ    CX, AX
+	VMOVUPS Z8, K1, (AX)
+	VMOVUPS Z9, K2, 64(AX)
+	CMPQ    DX, $0x05
+	JLE     sgemmDirectAStride2AVX512_done
+	ADDQ    CX, AX
+	VMOVUPS Z10, K1, (AX)
+	VMOVUPS Z11, K2, 64(AX)
+	CMPQ    DX, $0x06
+	JLE     sgemmDirectAStride2AVX512_done
+	ADDQ    CX, AX
+	VMOVUPS Z12, K1, (AX)
+	VMOVUPS Z13, K2, 64(AX)
+	CMPQ    DX, $0x07
+	JLE     sgemmDirectAStride2AVX512_done
+	ADDQ    CX, AX
+	VMOVUPS Z14, K1, (AX)
+	VMOVUPS Z15, K2, 64(AX)
+
+sgemmDirectAStride2AVX512_done:
+	VZEROUPPER
+	RET
+
 // func fmaPeakAVX512(n int)
 // Requires: AVX, AVX512F
 TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-8

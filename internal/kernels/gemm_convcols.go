@@ -122,11 +122,11 @@ func packConvA(ws *workspace, a *ConvColumns, i0, p0, mc, kc, mr int) {
 func (g *ConvColumns) unpackedAT() bool { return g.PadH == 0 && g.PadW == 0 }
 
 // unpackedA reports whether a GEMM may read this column matrix as its A
-// straight from the images, with no packed panel (directAKernel): when
-// no entry is padding and a run of output pixels along a row reads
-// consecutive input floats.
+// straight from the images, with no packed panel (directATile): when no
+// entry is padding and a run of output pixels along a row reads input
+// floats 1 or 2 apart (the strides the kernels are made for).
 func (g *ConvColumns) unpackedA() bool {
-	return g.PadH == 0 && g.PadW == 0 && g.StrideW == 1
+	return g.PadH == 0 && g.PadW == 0 && (g.StrideW == 1 || g.StrideW == 2)
 }
 
 // directAMacro is macroKernel for an A that the micro-kernel reads from
@@ -137,10 +137,12 @@ func (g *ConvColumns) unpackedA() bool {
 // packed kernel's, in the same order.
 func directAMacro(ws *workspace, a *ConvColumns, transA bool, bb *bBlock, i0, p0, mc, kc, nc int, beta float32, c []float32, ldc int) {
 	const mr, nr = 8, 32
+	step := 1 // taps in a run are consecutive
 	if transA {
 		ws.segs = a.tapRuns(ws.segs[:0], p0, kc)
 	} else {
 		ws.segs = a.segments(ws.segs[:0], p0, kc)
+		step = a.StrideW // so are a run's pixels' inputs, StrideW apart
 	}
 	for ir := 0; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
@@ -148,7 +150,7 @@ func directAMacro(ws *workspace, a *ConvColumns, transA bool, bb *bBlock, i0, p0
 		for jr := 0; jr < nc; jr += nr {
 			bp, ldb := bb.panel(jr)
 			m0, m1 := laneMasks(min(nr, nc-jr))
-			directATile(&a.X[0], &offs[0], &ws.segs[0], len(ws.segs)/2, bp, ldb, &c[ir*ldc+jr], ldc, rows, m0, m1, beta)
+			directATile(&a.X[0], &offs[0], &ws.segs[0], len(ws.segs)/2, bp, ldb, &c[ir*ldc+jr], ldc, rows, m0, m1, beta, step)
 		}
 	}
 }
@@ -159,17 +161,16 @@ func laneMasks(n int) (m0, m1 uint16) {
 	return uint16(1<<min(n, 16) - 1), uint16(1<<max(n-16, 0) - 1)
 }
 
-// segments appends to dst, for columns [q0, q0+cols) of an unpadded,
-// horizontally unstrided column matrix, each run of columns along one
-// output row as a pair: the offset in X of its first pixel's top-left tap,
-// and its length.
+// segments appends to dst, for columns [q0, q0+cols) of an unpadded
+// column matrix, each run of columns along one output row as a pair: the
+// offset in X of its first pixel's top-left tap, and its length.
 func (g *ConvColumns) segments(dst []int32, q0, cols int) []int32 {
 	ohw := g.OutH * g.OutW
 	for q := q0; q < q0+cols; {
 		n, rem := q/ohw, q%ohw
 		oy, ox := rem/g.OutW, rem%g.OutW
 		run := min(g.OutW-ox, q0+cols-q)
-		dst = append(dst, int32(n*g.ImgStride+oy*g.StrideH*g.W+ox), int32(run))
+		dst = append(dst, int32(n*g.ImgStride+oy*g.StrideH*g.W+ox*g.StrideW), int32(run))
 		q += run
 	}
 	return dst
@@ -235,5 +236,5 @@ func (g *ConvColumns) ReadsATInPlace() bool { return g.unpackedAT() && hasDirect
 
 // ReadsAInPlace reports whether SgemmConvA reads g straight from the
 // images, with no packed A panels, on this CPU: an unpadded column matrix
-// without a horizontal stride, and the AVX-512 kernel.
+// with a horizontal stride of 1 or 2, and the AVX-512 kernel.
 func (g *ConvColumns) ReadsAInPlace() bool { return g.unpackedA() && hasDirectA(activeKernel) }

@@ -35,6 +35,6 @@ func directConv(x *float32, offs *int32, k int, w, y *float32, rows, xrow, yrow,
 // hasDirectA is false without assembly: A is always packed.
 func hasDirectA(*microKernel) bool { return false }
 
-func directATile(x *float32, offs, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc, rows int, m0, m1 uint16, beta float32) {
+func directATile(x *float32, offs, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc, rows int, m0, m1 uint16, beta float32, step int) {
 	panic("kernels: directATile without assembly")
 }

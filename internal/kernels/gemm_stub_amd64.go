@@ -40,6 +40,15 @@ func directConvAVX512(x *float32, offs *int32, k int, w *float32, y *float32, ro
 //go:noescape
 func sgemmDirectAAVX512(x *float32, offs *int32, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc int, rows int, m0 uint16, m1 uint16, beta float32)
 
+// sgemmDirectAStride2AVX512 computes the 8x32 tile C = A*B (beta == 0, C not read) or A*B + C
+// (beta != 0) where A's row i at column q is x[offs[i] + s_q], B's row q starts at
+// b+q*ldb, and the columns q run over segments: segment s is segs[2s+1] columns with
+// s_q = segs[2s], segs[2s]+2, .... Only rows i < rows and the lanes of masks m0
+// (columns 0-15) and m1 (16-31) of C are read and written. Strides are in elements.
+//
+//go:noescape
+func sgemmDirectAStride2AVX512(x *float32, offs *int32, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc int, rows int, m0 uint16, m1 uint16, beta float32)
+
 // fmaPeakAVX512 runs n trips of 24 FMAs on independent chains for BenchmarkFMAPeak.
 func fmaPeakAVX512(n int)
 

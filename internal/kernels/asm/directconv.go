@@ -9,6 +9,8 @@ package main
 // choosing when it pays and the padding (the Go driver's).
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -175,14 +177,13 @@ func genDirectConv() {
 // rows (8 taps) times a packed B panel, for the weight gradient, where A
 // is the column matrix. Its FMAs are the packed kernel's in the same
 // order, so a product computed either way gets the same bits.
-func genDirectA() {
-	const name = "sgemmDirectAAVX512"
+func genDirectA(name string, step int) {
 	TEXT(name, NOSPLIT, "func(x *float32, offs, segs *int32, nseg int, b *float32, ldb int, c *float32, ldc, rows int, m0, m1 uint16, beta float32)")
 	Pragma("noescape")
 	Doc(name+" computes the 8x32 tile C = A*B (beta == 0, C not read) or A*B + C",
 		"(beta != 0) where A's row i at column q is x[offs[i] + s_q], B's row q starts at",
 		"b+q*ldb, and the columns q run over segments: segment s is segs[2s+1] columns with",
-		"s_q = segs[2s], segs[2s]+1, .... Only rows i < rows and the lanes of masks m0",
+		fmt.Sprintf("s_q = segs[2s], segs[2s]+%d, .... Only rows i < rows and the lanes of masks m0", step),
 		"(columns 0-15) and m1 (16-31) of C are read and written. Strides are in elements.")
 
 	t := tile8x32{gemmKernel{wide: true}}
@@ -212,7 +213,7 @@ func genDirectA() {
 		VMOVUPS(Mem{Base: bp, Disp: 64 * v}, t.vec(v))
 	}
 	t.step(func(i int) Mem { return Mem{Base: xp, Index: offs[i], Scale: 4} })
-	ADDQ(U8(4), xp)
+	ADDQ(U8(4*step), xp)
 	ADDQ(ldb, bp)
 	DECQ(n)
 	JNZ(LabelRef(name + "_col"))

@@ -55,7 +55,8 @@ func genGemm() {
 	}
 	genTranspose()
 	genDirectConv()
-	genDirectA()
+	genDirectA("sgemmDirectAAVX512", 1)
+	genDirectA("sgemmDirectAStride2AVX512", 2)
 	genPeak("fmaPeakAVX512", true)
 	genPeak("fmaPeakAVX2", false)
 }

@@ -51,9 +51,10 @@
 //
 // The data gradient is a transposed GEMM into columns followed by col2im.
 // The weight gradient is computed transposed, as the column matrix times
-// the transposed output gradient, and added to dw transposed back; for an
-// unpadded layer without a horizontal stride the GEMM reads the column
-// matrix in place (implicitWeight).
+// the transposed output gradient, and added to dw transposed back; with a
+// horizontal stride of 1 or 2 the GEMM reads the column matrix in place,
+// from a zero-padded copy of the chunk's images when the layer pads
+// (implicitWeight).
 //
 // The chunks run on up to kernels.Threads() goroutines (parallel.go), each
 // chunk's im2col, GEMMs (kernels.SgemmSerial) and epilogue on one of them,

@@ -96,8 +96,8 @@ func implicitWeight(p *Conv2dParams) bool {
 }
 
 // inPlaceWeight reports whether the weight gradient's GEMM reads its A,
-// the column matrix, in place (kernels.ConvColumns.ReadsAInPlace): no
-// horizontal stride, a CPU with the kernel, and, when p pads, room where
+// the column matrix, in place (kernels.ConvColumns.ReadsAInPlace): a
+// horizontal stride of 1 or 2, a CPU with the kernel, and, when p pads, room where
 // the column matrix would go for a zero-padded copy of a chunk's images,
 // which it reads instead.
 func inPlaceWeight(p *Conv2dParams) bool {
