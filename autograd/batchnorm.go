@@ -184,11 +184,7 @@ func batchNormBackward(g *Tape, n *Var) {
 	if w != nil {
 		ws = w.Data()
 	}
-	if into {
-		kernels.BatchNormBackwardInto(xs, dy, dx, dw, db, ws, nb, c, spatial, mean, invstd, training, m, global)
-	} else {
-		kernels.BatchNormBackward(xs, dy, dx, dw, db, ws, nb, c, spatial, mean, invstd, training, m, global)
-	}
+	kernels.BatchNormBackward(xs, dy, dx, dw, db, ws, nb, c, spatial, mean, invstd, training, m, global, into)
 }
 
 // syncedGradSums returns sum(dy) for every channel, then sum(dy*xhat),

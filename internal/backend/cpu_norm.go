@@ -68,7 +68,7 @@ func (*CPU) BatchNormBackward(p BatchNormParams, x, dy, weight, saved, dx, dw, d
 	MustLen("BatchNormBackward", "dy", dy.Len(), p.Len())
 	st := Floats(saved)
 	kernels.BatchNormBackward(Floats(x), Floats(dy), Floats(dx), Floats(dw), Floats(db), Floats(weight), p.N, p.C, p.Spatial,
-		st[:p.C], st[p.C:], p.Training, float64(p.N*p.Spatial), nil)
+		st[:p.C], st[p.C:], p.Training, float64(p.N*p.Spatial), nil, false)
 }
 
 // AdaptiveAvgPool2dForward calls conv.AdaptiveAvgPool2dForward.

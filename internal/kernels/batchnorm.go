@@ -168,23 +168,23 @@ func bnNormalizeGo(dst, src []float32, mu, scale, shift float32) {
 	}
 }
 
-// bnInputGradIntoGo writes k*((dy[i]-a) - ((x[i]-mu)*is)*b) + 0 to out[i]:
-// bnInputGradGo's result for a cleared out.
-func bnInputGradIntoGo(out, x, dy []float32, mu, is, k, a, b float32) {
-	x, dy = x[:len(out)], dy[:len(out)]
-	for i, v := range x {
-		t := float32(float32((v-mu)*is) * b)
-		out[i] = float32(k*((dy[i]-a)-t)) + 0
-	}
-}
-
 // bnInputGradGo adds k*((dy[i]-a) - ((x[i]-mu)*is)*b) to out[i], each
-// operation rounded.
-func bnInputGradGo(out, x, dy []float32, mu, is, k, a, b float32) {
+// operation rounded, or with into writes it plus +0, which is what adding
+// it to a cleared out gives.
+func bnInputGradGo(out, x, dy []float32, mu, is, k, a, b float32, into bool) {
 	x, dy = x[:len(out)], dy[:len(out)]
-	for i, v := range x {
+	term := func(v, d float32) float32 {
 		t := float32(float32((v-mu)*is) * b)
-		out[i] += float32(k * ((dy[i] - a) - t))
+		return float32(k * ((d - a) - t))
+	}
+	if into {
+		for i, v := range x {
+			out[i] = term(v, dy[i]) + 0
+		}
+		return
+	}
+	for i, v := range x {
+		out[i] += term(v, dy[i])
 	}
 }
 
@@ -200,19 +200,13 @@ func bnInputGradGo(out, x, dy []float32, mu, is, k, a, b float32) {
 // non-affine form). global, when not nil, holds sum(dy) for every channel
 // then sum(dy*xhat), summed over the ranks of synchronised statistics;
 // the input gradient uses them (and m counts every rank's values), the
-// parameters' gradients keep the local sums. The channels split over the
-// package's workers.
-func BatchNormBackward(xs, dy, dx, dw, db, weight []float32, n, c, spatial int, mean, invstd []float32, training bool, m float64, global []float64) {
+// parameters' gradients keep the local sums. With into, the input
+// gradient is written into dx, whose contents are ignored, rather than
+// added: the bits of adding to a cleared dx, without clearing one. The
+// channels split over the package's workers.
+func BatchNormBackward(xs, dy, dx, dw, db, weight []float32, n, c, spatial int, mean, invstd []float32, training bool, m float64, global []float64, into bool) {
 	bnRun(&bnArgs{kind: bnBackward, xs: xs, dy: dy, dx: dx, dw: dw, db: db, weight: weight, n: n, c: c, spatial: spatial,
-		mean: mean, invstd: invstd, training: training, m: m, global: global})
-}
-
-// BatchNormBackwardInto is BatchNormBackward writing the input gradient
-// into dx, whose contents it ignores, instead of adding to it: the bits
-// of adding to a cleared dx, without clearing one.
-func BatchNormBackwardInto(xs, dy, dx, dw, db, weight []float32, n, c, spatial int, mean, invstd []float32, training bool, m float64, global []float64) {
-	bnRun(&bnArgs{kind: bnBackward, xs: xs, dy: dy, dx: dx, dw: dw, db: db, weight: weight, n: n, c: c, spatial: spatial,
-		mean: mean, invstd: invstd, training: training, m: m, global: global, into: true})
+		mean: mean, invstd: invstd, training: training, m: m, global: global, into: into})
 }
 
 func bnBackwardChannel(t *bnArgs, ch int) {
@@ -251,11 +245,7 @@ func bnBackwardChannel(t *bnArgs, ch int) {
 	}
 	for bi := 0; bi < n; bi++ {
 		lo := (bi*c + ch) * spatial
-		if t.into {
-			bnInputGradIntoRun(dx[lo:lo+spatial], xs[lo:lo+spatial], dy[lo:lo+spatial], mu, is, k, a, bcoef)
-		} else {
-			bnInputGradRun(dx[lo:lo+spatial], xs[lo:lo+spatial], dy[lo:lo+spatial], mu, is, k, a, bcoef)
-		}
+		bnInputGrad(dx[lo:lo+spatial], xs[lo:lo+spatial], dy[lo:lo+spatial], mu, is, k, a, bcoef, t.into)
 	}
 }
 
@@ -296,7 +286,7 @@ type bnArgs struct {
 	n, c, spatial              int
 	eps, momentum              float32
 	training                   bool
-	into                       bool // the input gradient is written, not added (BatchNormBackwardInto)
+	into                       bool // the input gradient is written, not added (BatchNormBackward)
 	m                          float64
 	global                     []float64
 }

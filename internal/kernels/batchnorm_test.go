@@ -25,7 +25,7 @@ func TestBatchNormThreads(t *testing.T) {
 		}
 		BatchNormTrainStats(xs, n, c, spatial, 1e-5, 0.1, r.mean, r.invstd, r.rm, r.rv)
 		BatchNormNormalize(xs, r.y, n, c, spatial, r.mean, r.invstd, w, b)
-		BatchNormBackward(xs, dy, r.dx, r.dw, r.db, w, n, c, spatial, r.mean, r.invstd, true, float64(n*spatial), nil)
+		BatchNormBackward(xs, dy, r.dx, r.dw, r.db, w, n, c, spatial, r.mean, r.invstd, true, float64(n*spatial), nil, false)
 		return r
 	}
 	want := run(1)

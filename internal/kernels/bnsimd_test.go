@@ -22,7 +22,7 @@ func TestElementwiseMatchGo(t *testing.T) {
 		copy(got, acc)
 		copy(want, acc)
 		ReLUGradAdd(got, dy, y)
-		reluGradAddGo(want, dy, y)
+		reluGradGo(want, dy, y, false)
 		sameBits(t, fmt.Sprint("ReLUGradAdd, length ", n), got, want, true)
 
 		// Written, not added: the bits of adding to a cleared buffer.
@@ -40,16 +40,16 @@ func TestElementwiseMatchGo(t *testing.T) {
 		copy(got, acc)
 		copy(want, acc)
 		k, a, b := rng.Float32()*2, rng.Float32()-0.5, rng.Float32()-0.5
-		bnInputGradRun(got, x, dy, mu, scale, k, a, b)
-		bnInputGradGo(want, x, dy, mu, scale, k, a, b)
+		bnInputGrad(got, x, dy, mu, scale, k, a, b, false)
+		bnInputGradGo(want, x, dy, mu, scale, k, a, b, false)
 		sameBits(t, fmt.Sprint("batch norm input gradient, length ", n), got, want, true)
 		clear(want)
-		bnInputGradRun(want, x, dy, mu, scale, k, a, b)
+		bnInputGrad(want, x, dy, mu, scale, k, a, b, false)
 		copy(got, acc)
-		bnInputGradIntoRun(got, x, dy, mu, scale, k, a, b)
+		bnInputGrad(got, x, dy, mu, scale, k, a, b, true)
 		sameBits(t, fmt.Sprint("batch norm input gradient written, length ", n), got, want, false)
 		copy(got, acc)
-		bnInputGradIntoGo(got, x, dy, mu, scale, k, a, b)
+		bnInputGradGo(got, x, dy, mu, scale, k, a, b, true)
 		sameBits(t, fmt.Sprint("batch norm input gradient written (Go), length ", n), got, want, true)
 
 		// The four running sums: element i into sum i%4, in order.

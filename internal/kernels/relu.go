@@ -11,11 +11,11 @@ func ReLU(dst, src []float32) { relu(dst, src[:len(dst)]) }
 
 // ReLUGradAdd adds dy[i] to dx[i] wherever the ReLU output y[i] is > 0
 // (not zero, negative zero or NaN), and +0 elsewhere, for i < len(dx).
-func ReLUGradAdd(dx, dy, y []float32) { reluGradAdd(dx, dy[:len(dx)], y[:len(dx)]) }
+func ReLUGradAdd(dx, dy, y []float32) { reluGrad(dx, dy[:len(dx)], y[:len(dx)], false) }
 
 // ReLUGradInto writes into dx, whose contents it ignores, what
 // ReLUGradAdd adds to a cleared dx: dy[i] + 0 where y[i] > 0, +0 elsewhere.
-func ReLUGradInto(dx, dy, y []float32) { reluGradInto(dx, dy[:len(dx)], y[:len(dx)]) }
+func ReLUGradInto(dx, dy, y []float32) { reluGrad(dx, dy[:len(dx)], y[:len(dx)], true) }
 
 func reluGo(dst, src []float32) {
 	src = src[:len(dst)]
@@ -27,20 +27,22 @@ func reluGo(dst, src []float32) {
 	}
 }
 
-func reluGradAddGo(dx, dy, y []float32) {
+// reluGradGo adds dy[i] to dx[i] where y[i] is in (+0, +Inf] and +0
+// elsewhere, or with into writes that plus +0.
+func reluGradGo(dx, dy, y []float32, into bool) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
-	for i, u := range y {
-		b := math.Float32bits(u)
+	masked := func(i int) float32 {
+		b := math.Float32bits(y[i])
 		m := ^uint32(int32(b-1)>>31) & ^uint32(int32(0x7f800000-b)>>31) // y in (0, +Inf]
-		dx[i] += math.Float32frombits(math.Float32bits(dy[i]) & m)
+		return math.Float32frombits(math.Float32bits(dy[i]) & m)
 	}
-}
-
-func reluGradIntoGo(dx, dy, y []float32) {
-	dy, y = dy[:len(dx)], y[:len(dx)]
-	for i, u := range y {
-		b := math.Float32bits(u)
-		m := ^uint32(int32(b-1)>>31) & ^uint32(int32(0x7f800000-b)>>31) // y in (0, +Inf]
-		dx[i] = math.Float32frombits(math.Float32bits(dy[i])&m) + 0
+	if into {
+		for i := range dx {
+			dx[i] = masked(i) + 0
+		}
+		return
+	}
+	for i := range dx {
+		dx[i] += masked(i)
 	}
 }

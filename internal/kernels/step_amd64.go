@@ -125,13 +125,17 @@ func bnNormalizeRun(dst, src []float32, mu, scale, shift float32) {
 	bnNormalizeGo(dst[n:], src[n:], mu, scale, shift)
 }
 
-func bnInputGradRun(out, x, dy []float32, mu, is, k, a, b float32) {
+func bnInputGrad(out, x, dy []float32, mu, is, k, a, b float32, into bool) {
 	n := 0
 	if hasAVX512 {
 		n = len(out) &^ 15
-		bnInputGradAVX512(out[:n], x[:n], dy[:n], mu, is, k, a, b)
+		if into {
+			bnInputGradIntoAVX512(out[:n], x[:n], dy[:n], mu, is, k, a, b)
+		} else {
+			bnInputGradAVX512(out[:n], x[:n], dy[:n], mu, is, k, a, b)
+		}
 	}
-	bnInputGradGo(out[n:], x[n:], dy[n:], mu, is, k, a, b)
+	bnInputGradGo(out[n:], x[n:], dy[n:], mu, is, k, a, b, into)
 }
 
 // sums4Add adds the first elements of xs, a multiple of 4 of them, to s
@@ -172,29 +176,15 @@ func relu(dst, src []float32) {
 	reluGo(dst[n:], src[n:])
 }
 
-func reluGradAdd(dx, dy, y []float32) {
+func reluGrad(dx, dy, y []float32, into bool) {
 	n := 0
 	if hasAVX512 {
 		n = len(dx) &^ 15
-		reluGradAddAVX512(dx[:n], dy[:n], y[:n])
+		if into {
+			reluGradIntoAVX512(dx[:n], dy[:n], y[:n])
+		} else {
+			reluGradAddAVX512(dx[:n], dy[:n], y[:n])
+		}
 	}
-	reluGradAddGo(dx[n:], dy[n:], y[n:])
-}
-
-func bnInputGradIntoRun(out, x, dy []float32, mu, is, k, a, b float32) {
-	n := 0
-	if hasAVX512 {
-		n = len(out) &^ 15
-		bnInputGradIntoAVX512(out[:n], x[:n], dy[:n], mu, is, k, a, b)
-	}
-	bnInputGradIntoGo(out[n:], x[n:], dy[n:], mu, is, k, a, b)
-}
-
-func reluGradInto(dx, dy, y []float32) {
-	n := 0
-	if hasAVX512 {
-		n = len(dx) &^ 15
-		reluGradIntoAVX512(dx[:n], dy[:n], y[:n])
-	}
-	reluGradIntoGo(dx[n:], dy[n:], y[n:])
+	reluGradGo(dx[n:], dy[n:], y[n:], into)
 }

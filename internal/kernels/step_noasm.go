@@ -29,8 +29,8 @@ func bnNormalizeRun(dst, src []float32, mu, scale, shift float32) {
 	bnNormalizeGo(dst, src, mu, scale, shift)
 }
 
-func bnInputGradRun(out, x, dy []float32, mu, is, k, a, b float32) {
-	bnInputGradGo(out, x, dy, mu, is, k, a, b)
+func bnInputGrad(out, x, dy []float32, mu, is, k, a, b float32, into bool) {
+	bnInputGradGo(out, x, dy, mu, is, k, a, b, into)
 }
 
 func sums4Add(*[4]float64, []float32) int { return 0 }
@@ -41,10 +41,4 @@ func gradSums4Vec(_, _ *[4]float64, _, _ []float32, _, _ float32) int { return 0
 
 func relu(dst, src []float32) { reluGo(dst, src) }
 
-func reluGradAdd(dx, dy, y []float32) { reluGradAddGo(dx, dy, y) }
-
-func bnInputGradIntoRun(out, x, dy []float32, mu, is, k, a, b float32) {
-	bnInputGradIntoGo(out, x, dy, mu, is, k, a, b)
-}
-
-func reluGradInto(dx, dy, y []float32) { reluGradIntoGo(dx, dy, y) }
+func reluGrad(dx, dy, y []float32, into bool) { reluGradGo(dx, dy, y, into) }
