@@ -62,13 +62,17 @@ func (c *call) backwardDataChunk(l *lowering) {
 // with im2col (cheaper than building transposed columns).
 func Conv2dBackwardWeight(p Conv2dParams, x, dy, dw, dbias, ws []float32) {
 	p.mustCheck(x, dw, dy, dbias, ws, "x", "dy")
-	c := call{op: opBackwardWeight, p: p, x: x, dy: dy, ws: ws, dw: dw, dbias: dbias}
-	runChunks(&c)
-	// Sum the partials into chunk 0's, each element in chunk order, and
-	// add the sums, transposed back, to dw and dbias: in blocks of
-	// elements on several goroutines.
+	weightGrad(&call{op: opBackwardWeight, p: p, x: x, dy: dy, ws: ws, dw: dw, dbias: dbias})
+}
+
+// weightGrad runs weight-gradient call c: each chunk's partial gradient,
+// then the partials summed into chunk 0's, each element in chunk order,
+// and the sums added, transposed back, to dw and dbias, in blocks of
+// elements on several goroutines.
+func weightGrad(c *call) {
+	runChunks(c)
 	c.op = opReducePartials
-	runChunks(&c)
+	runChunks(c)
 }
 
 // backwardWeightChunk writes chunk k's transposed weight gradient and bias
@@ -127,19 +131,22 @@ func (c *call) backwardWeightChunk(l *lowering, k int) {
 // output gradient as it goes. Same bits as MaxPool2dBackwardInto followed
 // by Conv2dBackwardData. p must satisfy CanPool.
 func Conv2dBackwardDataPooled(p Conv2dParams, dyp []float32, idx []int32, w, dx, ws []float32) {
-	p.mustCheckPooled("Conv2dBackwardDataPooled", dx, w, nil, ws, "dx", dyp, idx)
+	p.mustCheckPooled("Conv2dBackwardDataPooled", dx, w, nil, ws, "dx", "dy", dyp, idx, true)
 	runChunks(&call{op: opBackwardData, p: p, dy: dyp, idx: idx, w: w, dx: dx, ws: ws, unpool: true})
 }
 
-// mustCheckPooled is mustCheck for the kernels that take a pooled
-// output's gradient dyp and the pooling's idx in place of dy.
-func (p Conv2dParams) mustCheckPooled(fn string, x, w, bias, ws []float32, xName string, dyp []float32, idx []int32) {
+// mustCheckPooled is mustCheck for the kernels whose output, or output
+// gradient, yp is a 2x2 max pooling's (yName names it) with the pooling's
+// indices idx, which may be nil unless needIdx.
+func (p Conv2dParams) mustCheckPooled(fn string, x, w, bias, ws []float32, xName, yName string, yp []float32, idx []int32, needIdx bool) {
 	if !p.CanPool() {
 		panic(fmt.Sprintf("conv: %s of %+v: output under 2x2, or one image a chunk", fn, p))
 	}
 	n := p.N * p.OutC * (p.OutH() / 2) * (p.OutW() / 2)
-	p.mustCheckLen(x, w, bias, ws, xName, "dy", len(dyp), n)
-	mustLen(fn, "idx", len(idx), n)
+	p.mustCheckLen(x, w, bias, ws, xName, yName, len(yp), n)
+	if idx != nil || needIdx {
+		mustLen(fn, "idx", len(idx), n)
+	}
 }
 
 // outputGrad returns the chunk's output gradients as one OutC x ld
@@ -160,11 +167,8 @@ func (c *call) outputGrad(l *lowering) []float32 {
 // followed by Conv2dBackwardWeight. p must satisfy CanPool; ws needs
 // p.WorkspaceLen() elements.
 func Conv2dBackwardWeightPooled(p Conv2dParams, x, dyp []float32, idx []int32, dw, dbias, ws []float32) {
-	p.mustCheckPooled("Conv2dBackwardWeightPooled", x, dw, dbias, ws, "x", dyp, idx)
-	c := call{op: opBackwardWeight, p: p, x: x, dy: dyp, idx: idx, ws: ws, dw: dw, dbias: dbias, unpool: true}
-	runChunks(&c)
-	c.op = opReducePartials
-	runChunks(&c)
+	p.mustCheckPooled("Conv2dBackwardWeightPooled", x, dw, dbias, ws, "x", "dy", dyp, idx, true)
+	weightGrad(&call{op: opBackwardWeight, p: p, x: x, dy: dyp, idx: idx, ws: ws, dw: dw, dbias: dbias, unpool: true})
 }
 
 // unpoolChunk writes the chunk's output gradients into its staging

@@ -5,7 +5,6 @@ package conv
 // memory-bound stages (lowering.go) and the ReLU backward helper (fused.go).
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
@@ -53,14 +52,7 @@ func (p Conv2dParams) CanPool() bool {
 // ReLUMaskGrad(y, dy) on the pooled gradient, then MaxPool2dBackwardInto,
 // gives the gradient of the convolution's output.
 func Conv2dForwardReLUPool(p Conv2dParams, x, w, bias, y []float32, idx []int32, ws []float32) {
-	if !p.CanPool() {
-		panic(fmt.Sprintf("conv: Conv2dForwardReLUPool of %+v: output under 2x2, or one image a chunk", p))
-	}
-	n := p.N * p.OutC * (p.OutH() / 2) * (p.OutW() / 2)
-	p.mustCheckLen(x, w, bias, ws, "x", "y", len(y), n)
-	if idx != nil {
-		mustLen("Conv2dForwardReLUPool", "idx", len(idx), n)
-	}
+	p.mustCheckPooled("Conv2dForwardReLUPool", x, w, bias, ws, "x", "y", y, idx, false)
 	runChunks(&call{op: opForward, p: p, x: x, w: w, bias: bias, y: y, idx: idx, ws: ws, relu: true, pool: true})
 }
 
