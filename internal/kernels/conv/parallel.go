@@ -50,7 +50,7 @@ type call struct {
 	relu       bool
 	overwrite  bool            // max pooling's backward: write every element of dx
 	pool       bool            // the forward pass: pool each chunk's output (Conv2dForwardReLUPool)
-	unpool     bool            // the weight gradient: dy is the pooled output's (Conv2dBackwardWeightPooled)
+	unpool     bool            // the gradients: dy is the pooled output's (Conv2dBackward*Pooled)
 	nb         int             // images per chunk (runChunks sets it)
 	n, per     int             // chunks, and elements or planes in each (runChunks sets them)
 	mp         MaxPool2dParams // the pooling ops'
@@ -136,10 +136,7 @@ func (c *call) work(slot int, next *atomic.Int64) {
 	ws := c.ws[slot*(colLen+bufLen):]
 	l := lowering{p: *p, x: c.x, y: c.y, dy: c.dy, dx: c.dx, bias: c.bias, relu: c.relu,
 		col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
-	for k := 0; ; k++ {
-		if next != nil {
-			k = int(next.Add(1) - 1)
-		}
+	for k := claim(next, -1); ; k = claim(next, k) {
 		if k*nb >= p.N {
 			return
 		}
@@ -156,6 +153,15 @@ func (c *call) work(slot int, next *atomic.Int64) {
 	}
 }
 
+// claim returns the chunk a goroutine takes after chunk k: the next one
+// from the shared counter next, or k+1 when it runs them all (next nil).
+func claim(next *atomic.Int64, k int) int {
+	if next == nil {
+		return k + 1
+	}
+	return int(next.Add(1) - 1)
+}
+
 // reduceBlock is how many floats of the partial sums one goroutine adds
 // up at a time.
 const reduceBlock = 1 << 14
@@ -167,10 +173,7 @@ func (c *call) reduceWork(next *atomic.Int64) {
 	part, chunks := c.p.partialLen(), c.p.weightChunks()
 	parts := c.partials()
 	block := c.per
-	for k := 0; ; k++ {
-		if next != nil {
-			k = int(next.Add(1) - 1)
-		}
+	for k := claim(next, -1); ; k = claim(next, k) {
 		lo := k * block
 		if lo >= part {
 			return
@@ -217,10 +220,7 @@ const maskBlock = 1 << 15
 // maskWork masks blocks of c.dy until none is left.
 func (c *call) maskWork(next *atomic.Int64) {
 	block := c.per
-	for k := 0; ; k++ {
-		if next != nil {
-			k = int(next.Add(1) - 1)
-		}
+	for k := claim(next, -1); ; k = claim(next, k) {
 		lo := k * block
 		if lo >= len(c.dy) {
 			return
@@ -234,10 +234,7 @@ func (c *call) maskWork(next *atomic.Int64) {
 func (c *call) poolWork(next *atomic.Int64) {
 	n, per := c.n, c.per
 	total := c.mp.N * c.mp.C
-	for k := 0; ; k++ {
-		if next != nil {
-			k = int(next.Add(1) - 1)
-		}
+	for k := claim(next, -1); ; k = claim(next, k) {
 		if k >= n {
 			return
 		}
