@@ -21,13 +21,6 @@ const (
 	directAlways
 )
 
-// directMaxTaps is the most taps for which the forward pass goes direct
-// by default. A GEMM over few taps spends as long packing its B panels
-// (each float of which takes part in only OutC multiply-adds) as
-// multiplying; on the shared 2-vCPU Zen 5 (docs/PERFORMANCE.md) the seed
-// CNN's conv1 (75 taps, 28 wide) ran 1.6x faster direct.
-const directMaxTaps = 256
-
 // maxDirectTaps bounds the tap offsets a direct call keeps on its stack;
 // kernels.DirectConvTaps is at most this.
 const maxDirectTaps = 256
@@ -36,7 +29,11 @@ const maxDirectTaps = 256
 // path: stride 1, at most kernels.DirectConvTaps taps (so the sum is one
 // FMA chain, as in the GEMM), and output rows that fill at least three
 // quarters of the 32-wide calls they take. Its scratch (the packed weights
-// and a padded image) must fit where the column matrix would go.
+// and a padded image) must fit where the column matrix would go. A GEMM
+// over so few taps spends as long packing its B panels (each float of
+// which takes part in only OutC multiply-adds) as multiplying; on the
+// shared 2-vCPU Zen 5 (docs/PERFORMANCE.md) the seed CNN's conv1 (75 taps,
+// 28 wide) ran 1.16-1.2x faster direct, LeNet-5's 2.8-5x.
 func directForward(p *Conv2dParams) bool {
 	taps := (p.C / p.Groups) * p.KH * p.KW
 	if directConv == directNever || p.StrideH != 1 || p.StrideW != 1 || p.pointwise() ||
@@ -52,7 +49,7 @@ func directForward(p *Conv2dParams) bool {
 	}
 	ow := p.OutW()
 	calls := ceilDiv(ow, kernels.DirectConvWidth)
-	return taps <= directMaxTaps && 4*ow >= 3*calls*kernels.DirectConvWidth
+	return 4*ow >= 3*calls*kernels.DirectConvWidth
 }
 
 // directScratch is how many floats the direct path needs: the weights

@@ -70,6 +70,8 @@ func implicitForward(p *Conv2dParams) bool {
 // seed CNN's conv2 ran 1.3x (one goroutine) and 1.37x (two) faster so
 // (docs/PERFORMANCE.md).
 func transposedForward(p *Conv2dParams) bool {
+	// An unpadded column matrix (the copy makes every one so) is read in
+	// place wherever the CPU has the kernel.
 	if implicitGEMM == implicitNever || p.pointwise() || !(&kernels.ConvColumns{}).ReadsATInPlace() {
 		return false
 	}
@@ -97,9 +99,9 @@ func implicitWeight(p *Conv2dParams) bool {
 
 // inPlaceWeight reports whether the weight gradient's GEMM reads its A,
 // the column matrix, in place (kernels.ConvColumns.ReadsAInPlace): a
-// horizontal stride of 1 or 2, a CPU with the kernel, and, when p pads, room where
-// the column matrix would go for a zero-padded copy of a chunk's images,
-// which it reads instead.
+// horizontal stride of 1 or 2, a CPU with the kernel, and, when p pads,
+// room where the column matrix would go for a zero-padded copy of a
+// chunk's images, which it reads instead.
 func inPlaceWeight(p *Conv2dParams) bool {
 	cols := kernels.ConvColumns{StrideW: p.StrideW}
 	col, _ := p.workspaceSplit()
