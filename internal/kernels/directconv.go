@@ -70,7 +70,6 @@ func DirectConv(x []float32, offs []int32, w, y []float32, rows, xrow, yrow, ldy
 	if relu {
 		epilogue = 3 // the ReLU after a bias of +0 when there is none, as BiasEpilogue does
 	}
-	m0 := uint16(1<<min(width, 16) - 1)
-	m1 := uint16(1<<max(width-16, 0) - 1)
+	m0, m1 := laneMasks(width)
 	directConv(&x[0], &offs[0], k, &w[0], &y[0], rows, xrow, yrow, ldy, nch, m0, m1, &b[0], epilogue)
 }

@@ -181,14 +181,17 @@ func (g *ConvColumns) segments(dst []int32, q0, cols int) []int32 {
 // (c*H*W + i*DilH*W + j*DilW for channel c, kernel row i and column j).
 func (g *ConvColumns) TapOffsets(dst []int32) []int32 {
 	dst = dst[:0]
-	for c := range g.C {
-		for i := range g.KH {
-			for j := range g.KW {
-				dst = append(dst, int32(c*g.H*g.W+i*g.DilH*g.W+j*g.DilW))
-			}
-		}
+	for r := range g.Rows() {
+		dst = append(dst, g.tapOffset(r))
 	}
 	return dst
+}
+
+// tapOffset is row (tap) r's offset in X from a pixel's top-left tap.
+func (g *ConvColumns) tapOffset(r int) int32 {
+	khw := g.KH * g.KW
+	c, k := r/khw, r%khw
+	return int32(c*g.H*g.W + k/g.KW*g.DilH*g.W + k%g.KW*g.DilW)
 }
 
 // padRows appends zeros to offsets up to a whole number of tile rows.
@@ -217,10 +220,8 @@ func (g *ConvColumns) pixelOffsets(dst []int32) []int32 {
 // matrix, each run of taps at consecutive offsets as a pair: the first
 // one's offset from a pixel's top-left tap, and the run's length.
 func (g *ConvColumns) tapRuns(dst []int32, r0, rows int) []int32 {
-	khw := g.KH * g.KW
 	for r := r0; r < r0+rows; r++ {
-		c, k := r/khw, r%khw
-		off := int32(c*g.H*g.W + k/g.KW*g.DilH*g.W + k%g.KW*g.DilW)
+		off := g.tapOffset(r)
 		if n := len(dst); n > 0 && dst[n-2]+dst[n-1] == off {
 			dst[n-1]++
 			continue
