@@ -309,51 +309,29 @@ func (a *bnArgs) channel(ch int) {
 	}
 }
 
-// bnTask is a pass split by channels over the package's workers
-// (Parallel): each channel is computed by one goroutine exactly as on its
-// own, so the split leaves no trace in the bits.
-type bnTask struct {
-	bnArgs
-	next atomic.Int64 // the next channel to take
-}
-
 // bnMinFloats is the smallest pass (n*c*spatial values) worth splitting.
 const bnMinFloats = 1 << 14
 
-// bnTasks are the tasks split passes use, so that a pass allocates
-// nothing; a pass that finds them all taken runs on its caller.
-var bnTasks Slots[bnTask]
+// bnTasks are the states split passes use (RunShared).
+var bnTasks Slots[Shared[bnArgs]]
 
-// Run takes channels until none is left.
-func (t *bnTask) Run(int) {
-	for {
-		ch := int(t.next.Add(1) - 1)
-		if ch >= t.c {
-			return
-		}
-		t.channel(ch)
+// bnRun runs every channel of a, split by channels over up to Threads()
+// goroutines when the pass is big enough: each channel is computed by one
+// goroutine exactly as on its own, so the split leaves no trace in the
+// bits.
+func bnRun(a *bnArgs) {
+	threads := min(Threads(), a.c)
+	if a.n*a.c*a.spatial < bnMinFloats {
+		threads = 1
+	}
+	if !RunShared(&bnTasks, a, threads, bnChannels) {
+		bnChannels(a, 0, nil)
 	}
 }
 
-// bnRun runs every channel of a: on up to Threads() goroutines when the
-// pass is big enough and the shared task is free, else in order on the
-// caller.
-func bnRun(a *bnArgs) {
-	threads := min(Threads(), a.c)
-	var t *bnTask
-	slot := -1
-	if threads >= 2 && a.n*a.c*a.spatial >= bnMinFloats {
-		t, slot = bnTasks.Take()
+// bnChannels takes channels of a until none is left.
+func bnChannels(a *bnArgs, _ int, next *atomic.Int64) {
+	for ch := Claim(next, -1); ch < a.c; ch = Claim(next, ch) {
+		a.channel(ch)
 	}
-	if t == nil {
-		for ch := range a.c {
-			a.channel(ch)
-		}
-		return
-	}
-	defer bnTasks.Release(slot)
-	t.bnArgs = *a
-	t.next.Store(0)
-	Parallel(t, threads)
-	t.bnArgs = bnArgs{} // let the operands go
 }

@@ -87,60 +87,42 @@ func Zero(s []float32) {
 	runUpdate(rangeTask{kind: updateZero, p: s}, len(s))
 }
 
-// rangePool is one update split over the workers (Parallel).
-type rangePool struct {
-	task  rangeTask
-	n     int
-	block int          // elements a goroutine takes at a time
-	next  atomic.Int64 // the next block to take
+// rangeCall is one update over n elements, split in blocks of block.
+type rangeCall struct {
+	task     rangeTask
+	n, block int
 }
 
-// updates are the states split updates use, so that they allocate
-// nothing.
-var updates Slots[rangePool]
+// updates are the states split updates use (RunShared).
+var updates Slots[Shared[rangeCall]]
 
 // runUpdate runs t over n elements: in blocks on up to Threads()
-// goroutines when there are wideThreads of them or more, blocks enough,
-// and a free slot (updates); else at once on the caller's.
+// goroutines when there are wideThreads of them or more and blocks
+// enough; else at once on the caller's.
 // These passes are bound by memory, not arithmetic: on the 2-vCPU
 // machine one core already streams them as fast as the memory allows (an
 // Adam step over 260K parameters took 68 us on one goroutine, 82 us on
 // two; clearing a megabyte 10 and 16 us), while a many-core server's
 // memory outruns one core several times over.
 func runUpdate(t rangeTask, n int) {
+	if Threads() < wideThreads {
+		t.run(0, n)
+		return
+	}
 	// Blocks of rangeBlock, or smaller so that every goroutine gets one:
 	// the seed CNN's 260K parameters made 8 blocks, for 16 cores.
 	block := (ChunkSize(n, rangeBlock, 1, Threads()) + 15) &^ 15
 	threads := min(Threads(), (n+block-1)/block)
-	if Threads() < wideThreads {
-		threads = 1
+	u := rangeCall{task: t, n: n, block: block}
+	if !RunShared(&updates, &u, threads, rangeBlocks) {
+		rangeBlocks(&u, 0, nil)
 	}
-	var u *rangePool
-	slot := -1
-	if threads >= 2 {
-		u, slot = updates.Take()
-	}
-	if u == nil {
-		t.run(0, n)
-		return
-	}
-	defer updates.Release(slot)
-	u.task, u.n, u.block = t, n, block
-	u.next.Store(0)
-	Parallel(u, threads)
-	u.task = rangeTask{} // let the buffers go
 }
 
-// Run is one goroutine's share of the update: blocks until none is left.
-func (u *rangePool) Run(int) { u.work() }
-
-// work takes blocks until none is left.
-func (u *rangePool) work() {
-	for {
-		lo := int(u.next.Add(1)-1) * u.block
-		if lo >= u.n {
-			return
-		}
+// rangeBlocks takes blocks of u until none is left.
+func rangeBlocks(u *rangeCall, _ int, next *atomic.Int64) {
+	for k := Claim(next, -1); k*u.block < u.n; k = Claim(next, k) {
+		lo := k * u.block
 		u.task.run(lo, min(lo+u.block, u.n))
 	}
 }

@@ -51,6 +51,52 @@ func (s *Slots[T]) Take() (*T, int) {
 // Release gives back slot i, taken by Take.
 func (s *Slots[T]) Release(i int) { s.s[i].mu.Unlock() }
 
+// Shared is the state a split call's goroutines share: a copy of its
+// arguments and the counter they take work from.
+type Shared[A any] struct {
+	args A
+	next atomic.Int64
+	work func(a *A, part int, next *atomic.Int64)
+}
+
+// Run runs part part of the call.
+func (s *Shared[A]) Run(part int) { s.work(&s.args, part, &s.next) }
+
+// RunShared runs work(a, part, next) for parts 0 to threads-1, part 0 on
+// the caller and the rest on workers, sharing a copy of *a and a counter
+// from zero (Claim) in one of slots, so that the call allocates nothing,
+// and reports true. When threads < 2 or every slot is taken it runs
+// nothing and reports false: the caller then calls work(a, 0, nil) itself,
+// directly, which keeps a on its stack (a call through a func value here
+// would move it to the heap).
+func RunShared[A any](slots *Slots[Shared[A]], a *A, threads int, work func(a *A, part int, next *atomic.Int64)) bool {
+	var s *Shared[A]
+	slot := -1
+	if threads >= 2 {
+		s, slot = slots.Take()
+	}
+	if s == nil {
+		return false
+	}
+	defer slots.Release(slot)
+	s.args, s.work = *a, work
+	s.next.Store(0)
+	Parallel(s, threads)
+	var zero A
+	s.args = zero // let the call's operands go
+	return true
+}
+
+// Claim returns the piece of work a goroutine takes after piece k (-1 at
+// the start): the next one from the shared counter next, or k+1 when it
+// runs them all (next nil).
+func Claim(next *atomic.Int64, k int) int {
+	if next == nil {
+		return k + 1
+	}
+	return int(next.Add(1) - 1)
+}
+
 // workers is a set of worker goroutines and the one call they work on;
 // jobs carries each worker's part.
 type workers struct {

@@ -99,20 +99,9 @@ func runChunks(c *call) {
 	if c.op < opReducePartials {
 		threads = min(threads, c.p.slotsIn(len(c.ws)))
 	}
-	var cp *chunkPool
-	slot := -1
-	if threads >= 2 {
-		cp, slot = pools.Take()
-	}
-	if cp == nil {
+	if !kernels.RunShared(&pools, c, threads, (*call).work) {
 		c.work(0, nil)
-		return
 	}
-	defer pools.Release(slot)
-	cp.c = *c
-	cp.next.Store(0)
-	kernels.Parallel(cp, threads)
-	cp.c = call{} // let the operands go
 }
 
 // work takes chunks until none is left, using workspace slot slot: from
@@ -136,7 +125,7 @@ func (c *call) work(slot int, next *atomic.Int64) {
 	ws := c.ws[slot*(colLen+bufLen):]
 	l := lowering{p: *p, x: c.x, y: c.y, dy: c.dy, dx: c.dx, bias: c.bias, relu: c.relu,
 		col: ws[:colLen], buf: ws[colLen : colLen+bufLen]}
-	for k := claim(next, -1); ; k = claim(next, k) {
+	for k := kernels.Claim(next, -1); ; k = kernels.Claim(next, k) {
 		if k*nb >= p.N {
 			return
 		}
@@ -153,15 +142,6 @@ func (c *call) work(slot int, next *atomic.Int64) {
 	}
 }
 
-// claim returns the chunk a goroutine takes after chunk k: the next one
-// from the shared counter next, or k+1 when it runs them all (next nil).
-func claim(next *atomic.Int64, k int) int {
-	if next == nil {
-		return k + 1
-	}
-	return int(next.Add(1) - 1)
-}
-
 // reduceBlock is how many floats of the partial sums one goroutine adds
 // up at a time.
 const reduceBlock = 1 << 14
@@ -173,7 +153,7 @@ func (c *call) reduceWork(next *atomic.Int64) {
 	part, chunks := c.p.partialLen(), c.p.weightChunks()
 	parts := c.partials()
 	block := c.per
-	for k := claim(next, -1); ; k = claim(next, k) {
+	for k := kernels.Claim(next, -1); ; k = kernels.Claim(next, k) {
 		lo := k * block
 		if lo >= part {
 			return
@@ -220,7 +200,7 @@ const maskBlock = 1 << 15
 // maskWork masks blocks of c.dy until none is left.
 func (c *call) maskWork(next *atomic.Int64) {
 	block := c.per
-	for k := claim(next, -1); ; k = claim(next, k) {
+	for k := kernels.Claim(next, -1); ; k = kernels.Claim(next, k) {
 		lo := k * block
 		if lo >= len(c.dy) {
 			return
@@ -234,7 +214,7 @@ func (c *call) maskWork(next *atomic.Int64) {
 func (c *call) poolWork(next *atomic.Int64) {
 	n, per := c.n, c.per
 	total := c.mp.N * c.mp.C
-	for k := claim(next, -1); ; k = claim(next, k) {
+	for k := kernels.Claim(next, -1); ; k = kernels.Claim(next, k) {
 		if k >= n {
 			return
 		}
@@ -247,16 +227,7 @@ func (c *call) poolWork(next *atomic.Int64) {
 	}
 }
 
-// chunkPool is one call whose chunks the workers (kernels.Parallel) take.
-type chunkPool struct {
-	c    call
-	next atomic.Int64 // the next chunk to take
-}
-
-// pools are the states parallel calls use, so that they allocate nothing;
-// a few concurrent calls each take one (kernels.Slots).
-var pools kernels.Slots[chunkPool]
-
-// Run is one goroutine's share of the call: chunks until none is left,
-// in workspace slot slot.
-func (w *chunkPool) Run(slot int) { w.c.work(slot, &w.next) }
+// pools are the states parallel calls share with their goroutines
+// (kernels.RunShared), so that they allocate nothing; a few concurrent
+// calls each take one (kernels.Slots).
+var pools kernels.Slots[kernels.Shared[call]]
