@@ -1,8 +1,8 @@
 package kernels
 
-// This file is how the package's parallel calls hand out work and wait for
-// it. It leaves out the pools themselves (gemm_threads.go, ranges.go and
-// the convolutions' in package conv).
+// This file is how the workers (workers.go) wait for their next job and a
+// parallel call for its workers: spinning a while before they sleep. It
+// leaves out the workers themselves.
 
 import (
 	"runtime"
@@ -25,7 +25,7 @@ const spinFor = 2 * time.Millisecond
 // decoders, a worker not yet started) run meanwhile.
 const yieldEvery = 64
 
-// looksPerTry is how many times a try of Receive looks at len(ch).
+// looksPerTry is how many times a try of receive looks at len(ch).
 const looksPerTry = 64
 
 // spin paces a spin-wait: each call of more is one try, every yieldEvery
@@ -49,10 +49,10 @@ func (s *spin) more() bool {
 	return true
 }
 
-// Receive takes the next value from ch, trying for up to spinFor before it
+// receive takes the next value from ch, trying for up to spinFor before it
 // blocks. Between tries it watches len(ch), which takes no lock, with the
 // spin-wait hint (PAUSE) between looks.
-func Receive[T any](ch <-chan T) T {
+func receive[T any](ch <-chan T) T {
 	var s spin
 	for {
 		select {
@@ -72,31 +72,31 @@ func Receive[T any](ch <-chan T) T {
 	}
 }
 
-// Join counts the workers a parallel call is waiting for. Its caller
+// join counts the workers a parallel call is waiting for. Its caller
 // spins in Wait before it sleeps: a caller that sleeps hands its thread
 // to the last worker when that one finishes, and the worker's next spin
 // then needs another thread woken, which on the 2-vCPU machine made one
 // inference in a hundred wait a whole 4 ms scheduler tick.
-type Join struct {
+type join struct {
 	left atomic.Int32
 	wg   sync.WaitGroup
 }
 
 // Add expects n more calls of Done.
-func (j *Join) Add(n int) {
+func (j *join) Add(n int) {
 	j.left.Add(int32(n))
 	j.wg.Add(n)
 }
 
 // Done says one worker has finished; it must touch nothing of the call
 // after.
-func (j *Join) Done() {
+func (j *join) Done() {
 	j.left.Add(-1)
 	j.wg.Done()
 }
 
 // Wait returns once every worker has called Done.
-func (j *Join) Wait() {
+func (j *join) Wait() {
 	var s spin
 	for j.left.Load() > 0 {
 		spinPause()

@@ -102,7 +102,7 @@ func Claim(next *atomic.Int64, k int) int {
 type workers struct {
 	task  Task
 	jobs  chan int
-	wg    Join
+	wg    join
 	count int
 }
 
@@ -152,7 +152,7 @@ func Parallel(t Task, parts int) {
 
 func (w *workers) work() {
 	for {
-		part := Receive(w.jobs)
+		part := receive(w.jobs)
 		w.task.Run(part)
 		w.wg.Done()
 	}
