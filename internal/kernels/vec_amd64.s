@@ -733,12 +733,12 @@ TEXT ·maxPool2x2BackAVX512(SB), NOSPLIT, $0-116
 	VPXORD       Z2, Z2, Z2
 	VPBROADCASTD SI, Z3
 	MOVL         $0x00000001, DI
-	VPBROADCASTD DI, Z5
-	VPADDD       Z5, Z3, Z4
+	VPBROADCASTD DI, Z7
 	MOVL         $0x00000020, DI
-	VPBROADCASTD DI, Z6
-	VMOVDQU32    pool_back_even<>+0(SB), Z8
-	VPXORD       Z7, Z7, Z7
+	VPBROADCASTD DI, Z8
+	VPADDD       Z7, Z3, Z4
+	VMOVDQU32    pool_back_even<>+0(SB), Z6
+	VPXORD       Z5, Z5, Z5
 	VPADDD       Z3, Z3, Z9
 	MOVLQSX      SI, SI
 	SHLQ         $0x03, SI
@@ -755,7 +755,7 @@ TEXT ·maxPool2x2BackAVX512(SB), NOSPLIT, $0-116
 back_row:
 	TESTQ  BX, BX
 	JZ     back_done
-	VPADDD Z8, Z7, Z10
+	VPADDD Z6, Z5, Z10
 	MOVQ   DX, R9
 	MOVQ   SI, R10
 	SHRQ   $0x01, R10
@@ -773,7 +773,7 @@ back_block:
 	VPSUBD    Z10, Z12, Z12
 	VPCMPEQD  Z2, Z12, K4
 	VMOVAPS.Z Z11, K4, Z13
-	VPCMPEQD  Z5, Z12, K4
+	VPCMPEQD  Z7, Z12, K4
 	VMOVAPS.Z Z11, K4, Z14
 	VPCMPEQD  Z3, Z12, K4
 	VMOVAPS.Z Z11, K4, Z15
@@ -795,7 +795,7 @@ back_block:
 	ADDQ      $0x40, R12
 	ADDQ      $0x00000080, R9
 	ADDQ      $0x00000080, R10
-	VPADDD    Z6, Z10, Z10
+	VPADDD    Z8, Z10, Z10
 	DECQ      R13
 	JMP       back_block
 
@@ -808,7 +808,7 @@ back_tail:
 	VPSUBD      Z10, Z12, Z12
 	VPCMPEQD    Z2, Z12, K4
 	VMOVAPS.Z   Z11, K4, Z10
-	VPCMPEQD    Z5, Z12, K4
+	VPCMPEQD    Z7, Z12, K4
 	VMOVAPS.Z   Z11, K4, Z13
 	VPCMPEQD    Z3, Z12, K4
 	VMOVAPS.Z   Z11, K4, Z14
@@ -831,10 +831,10 @@ back_next:
 	ADDQ   DI, AX
 	ADDQ   DI, CX
 	ADDQ   SI, DX
-	VPADDD Z9, Z7, Z7
+	VPADDD Z9, Z5, Z5
 	DECQ   R8
 	JNZ    back_same_plane
-	VPXORD Z7, Z7, Z7
+	VPXORD Z5, Z5, Z5
 	MOVQ   planeRows+80(FP), R8
 
 back_same_plane:

@@ -187,13 +187,7 @@ func genReLU() {
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	n := Load(Param("dst").Len(), GP64())
-	broadcast := func(v uint32) VecVirtual {
-		gp, z := GP32(), ZMM()
-		MOVL(U32(v), gp)
-		VPBROADCASTD(gp, z)
-		return z
-	}
-	magMask, inf := broadcast(0x7fffffff), broadcast(0x7f800000)
+	magMask, inf := dwordsAll(0x7fffffff), dwordsAll(0x7f800000)
 	zero := ZMM()
 	VPXORD(zero, zero, zero)
 	loop16("relu", n, []Register{dst, src}, func() {
@@ -226,9 +220,7 @@ func genReLUGradAdd(name string, into bool) {
 	dy := Load(Param("dy").Base(), GP64())
 	y := Load(Param("y").Base(), GP64())
 	n := Load(Param("dx").Len(), GP64())
-	gp, hi, zero := GP32(), ZMM(), ZMM()
-	MOVL(U32(0x7f800001), gp)
-	VPBROADCASTD(gp, hi)
+	hi, zero := dwordsAll(0x7f800001), ZMM()
 	VPXORD(zero, zero, zero)
 	loop16(name, n, []Register{dx, dy, y}, func() {
 		b, g := ZMM(), ZMM()

@@ -173,6 +173,14 @@ func genAdam(mode string) {
 	RET()
 }
 
+// dwordsAll returns a new zmm with v in every 32-bit lane.
+func dwordsAll(v uint32) VecVirtual {
+	gp, z := GP32(), ZMM()
+	MOVL(U32(v), gp)
+	VPBROADCASTD(gp, z)
+	return z
+}
+
 // dwords emits a read-only table of 16 int32s.
 func dwords(name string, f func(i int) uint32) Mem {
 	m := GLOBL(name, RODATA|NOPTR)
@@ -202,14 +210,8 @@ func genMaxPool2x2() {
 	ie, io := ZMM(), ZMM()
 	VMOVDQU32(even, ie)
 	VMOVDQU32(odd, io)
-	broadcast := func(v uint32) VecVirtual {
-		gp, z := GP32(), ZMM()
-		MOVL(U32(v), gp)
-		VPBROADCASTD(gp, z)
-		return z
-	}
-	magMask, inf, one, step := broadcast(0x7fffffff), broadcast(0x7f800000), broadcast(1), broadcast(32)
-	nanRank := []VecVirtual{broadcast(0x7fc00000), broadcast(0x7fc00001), broadcast(0x7fc00002), broadcast(0x7fc00003)}
+	magMask, inf, one, step := dwordsAll(0x7fffffff), dwordsAll(0x7f800000), dwordsAll(1), dwordsAll(32)
+	nanRank := []VecVirtual{dwordsAll(0x7fc00000), dwordsAll(0x7fc00001), dwordsAll(0x7fc00002), dwordsAll(0x7fc00003)}
 	zero, wv, w1, rowStart, rowStep := ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
 	VPXORD(zero, zero, zero)
 	wr := Load(Param("w"), GP32())
@@ -355,17 +357,13 @@ func genMaxPool2x2Back() {
 	rows := Load(Param("rows"), GP64())
 	wr := Load(Param("w"), GP32())
 
-	ilo, ihi, zero, wv, w1, one, step, rowStart, twoLanes := ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
+	ilo, ihi, zero, wv, w1, rowStart, twoLanes := ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
 	VMOVDQU32(lo, ilo)
 	VMOVDQU32(hi, ihi)
 	VPXORD(zero, zero, zero)
 	VPBROADCASTD(wr, wv)
-	gp := GP32()
-	MOVL(U32(1), gp)
-	VPBROADCASTD(gp, one)
+	one, step := dwordsAll(1), dwordsAll(32)
 	VPADDD(one, wv, w1)
-	MOVL(U32(32), gp)
-	VPBROADCASTD(gp, step)
 	even := dwords("pool_back_even", func(i int) uint32 { return uint32(2 * i) })
 	VMOVDQU32(even, twoLanes) // 2*lane: each output's top-left tap from its block's start
 	VPXORD(rowStart, rowStart, rowStart)
